@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from sim.market import CONTRACT_TYPES
 from sim.params import LAST_BASE_YEAR
 
 PLAN_START = LAST_BASE_YEAR + 1  # cumulative plan targets count from 2024
@@ -56,6 +57,7 @@ def record_year(model, year: int) -> dict:
         "T16b": float(((t.zjtx_first_year[:n] >= PLAN_START) & (t.zjtx_first_year[:n] <= year)).sum()) / s,
         "T16c": float(((t.gazelle_first_year[:n] >= PLAN_START) & (t.gazelle_first_year[:n] <= year)).sum()) / s,
         # context and decomposition
+        **{f"T01_{name}": v / WAN_PER_100M for name, v in zip(CONTRACT_TYPES, model.market.value_by_type)},
         "rd_enterprise": rd_ent,
         "rd_nonenterprise": rd_non,
         "firms_alive": float(live.sum()) / s,

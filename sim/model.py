@@ -11,6 +11,8 @@ paragraph; every stage is a named method; rules live with the agents.
 
 from __future__ import annotations
 
+import gc
+from contextlib import contextmanager
 from dataclasses import fields
 
 import mesa
@@ -246,13 +248,31 @@ class InnovationModel(mesa.Model):
     # ------------------------------------------------------------------ running and results
     def run(self) -> "InnovationModel":
         """Step to December of ``end_year``."""
-        while self.running:
-            self.step()
+        with gc_paused():
+            while self.running:
+                self.step()
         return self
 
     def annual_indicators(self) -> pd.DataFrame:
         """Indicators by year (index), 2018 (start state) to the last closed year."""
         return pd.DataFrame(self.annual).set_index("year")
+
+
+@contextmanager
+def gc_paused():
+    """Pause Python's cyclic garbage collector while a run creates ~10^5 agents.
+
+    Each generation-2 collection walks every live agent; during a full-scale run they cost
+    ~0.5 s of ~1.4 s. Reference counting still frees acyclic garbage; cycles are collected
+    when the previous state is restored.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def release(model: mesa.Model) -> None:

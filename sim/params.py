@@ -151,23 +151,23 @@ class BehaviourParams:
         "assumption: 10-year survival 40-90% by size (chinadaily 2013-08-01)",
     )
     revenue_growth: float = spec(
-        0.08, "mean log revenue growth a year", -1, 1, "assumption: HTE revenue grew 25%/yr 2016-20 "
-        "(m.4yczj.cn) largely through entry; incumbents slower", prior=(0.03, 0.15),
+        0.03, "mean log revenue growth a year (mean growth adds volatility^2 / 2)", -1, 1, "assumption: HTE revenue grew 25%/yr 2016-20 "
+        "(m.4yczj.cn) largely through entry; incumbents slower", prior=(0.0, 0.08),
     )
     revenue_volatility: float = spec(
         0.30, "sd of log revenue growth a year", 0, 3, "assumption"
     )
     # --- R&D
     rd_intensity_median: float = spec(
-        0.022, "median R&D / revenue of firms of 1,000万 revenue", 0, 1, "assumption: HNTE thresholds 3-5% (mechanisms.md §1.2); "
-        "incubatees 6.68% (Torch 2021)", prior=(0.015, 0.045),
+        0.028, "median R&D / revenue of firms of 1,000万 revenue", 0, 1, "assumption: HNTE thresholds 3-5% (mechanisms.md §1.2); "
+        "incubatees 6.68% (Torch 2021)", prior=(0.018, 0.04),
     )
     rd_drift: float = spec(
-        0.02, "yearly log drift of firms' R&D intensity", -1, 1, "assumption: enterprise R&D grew 12%/yr 2019-23 "
-        "(301.23 -> 480.53 亿, shyushe.cn, sx.sina.cn)", prior=(-0.03, 0.06),
+        0.0, "yearly log drift of firms' R&D intensity", -1, 1, "assumption: enterprise R&D grew 12%/yr 2019-23 "
+        "(301.23 -> 480.53 亿, shyushe.cn, sx.sina.cn)", prior=(-0.04, 0.04),
     )
     bunching_prob: float = spec(
-        0.5, "probability a firm just below its HNTE R&D threshold moves above it", 0, 1,
+        0.6, "probability a firm just below its HNTE R&D threshold moves above it", 0, 1,
         "Chen, Liu, Suarez Serrato & Xu (AER 2021): bunching at the notch (mechanisms.md §1.2)", prior=(0.3, 0.7),
     )
     relabel_share: float = spec(
@@ -179,8 +179,9 @@ class BehaviourParams:
     )
     # --- patents
     patent_rate: float = spec(
-        1.4, "firm invention patents per 1000万 yuan R&D at 1000万 a year", 0, 100,
-        "mechanisms.md §9: ~1.2-1.7 net invention patents per 1000万 of R&D", prior=(0.6, 2.5),
+        2.0, "firm invention patents a year at 1000万 yuan of R&D a year", 0, 100,
+        "mechanisms.md §9: ~1.2-1.7 net invention patents per 1000万 of R&D (province); firms' own rate is "
+        "wider", prior=(0.8, 3.5),
     )
     patent_elasticity: float = spec(
         0.65, "elasticity of patents to R&D", 0, 2, "mechanisms.md §9: beta 0.5-0.8 (guess)",
@@ -196,18 +197,18 @@ class BehaviourParams:
     )
     # --- registries and certification
     techsme_takeup_2018: float = spec(
-        0.35, "share of eligible firms registering as tech SMEs in 2018", 0, 1,
-        "assumption: 2018 was the first evaluation year (sxworker 2022)", prior=(0.2, 0.5),
+        0.3, "share of eligible firms registering as tech SMEs in 2018", 0, 1,
+        "assumption: 2018 was the first evaluation year (sxworker 2022)", prior=(0.15, 0.5),
     )
     techsme_takeup_max: float = spec(
-        0.7, "long-run share of eligible firms registering", 0, 1,
-        "mechanisms.md §1.1: p_apply 0.6-0.9 (guess)", prior=(0.6, 0.95),
+        0.6, "long-run share of eligible firms registering", 0, 1,
+        "mechanisms.md §1.1: p_apply 0.6-0.9 (guess), widened down to 0.4", prior=(0.4, 0.9),
     )
     techsme_takeup_speed: float = spec(
         0.2, "per year, speed of registry take-up (tanh)", 0, 5, "assumption", prior=(0.1, 0.8),
     )
     hte_apply_prob: float = spec(
-        0.7, "per year, eligible uncertified firms that apply for HNTE", 0, 1, "assumption", prior=(0.4, 0.95),
+        0.85, "per year, eligible uncertified firms that apply for HNTE", 0, 1, "assumption", prior=(0.4, 0.95),
     )
     hte_pass_rate: float = spec(
         0.92, "share of applicants certified", 0, 1, "mechanisms.md §1.2 / P8: 0.85-0.99 (Torch 2020 spot check)",
@@ -222,7 +223,7 @@ class BehaviourParams:
         prior=(0.15, 0.8),
     )
     contract_demand_growth: float = spec(
-        0.17, "yearly growth of demand for Shaanxi technology (contracts per seller)", -0.5, 1,
+        0.15, "yearly growth of demand for Shaanxi technology (contracts per seller)", -0.5, 1,
         "assumption: T01 grew 29%/yr 2019-23 (1467.83 -> 4120.76 亿)", prior=(0.08, 0.30),
     )
     contract_value_median: float = spec(

@@ -79,7 +79,7 @@ def hte_capability(inv_patents, class2_ip, sold_recently, hightech_share, growth
     The split is the official one (unverified, mechanisms.md §1.2); the points within each block
     are an assumption from observable state.
     """
-    ip = np.where(inv_patents >= 5, 30, np.where(inv_patents >= 1, 24, np.minimum(class2_ip, 4) * 4))
+    ip = np.where(inv_patents >= 5, 30, np.where(inv_patents >= 1, 24, np.minimum(class2_ip * 3, 20)))
     commercial = np.where(sold_recently, 30, np.where(hightech_share >= 0.8, 22, 15))
     organisation = 18  # assumption: most applicants document an R&D organisation
     growth = np.where(growth_3y >= 0.3, 20, np.where(growth_3y >= 0.1, 14, np.where(growth_3y >= 0, 8, 2)))

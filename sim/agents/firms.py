@@ -38,9 +38,10 @@ INCUBATED_EXIT_FACTOR = 0.9  # P23: 0.8-1.0 while inside (weak effect)
 RD_NOISE = 0.15  # sd of yearly log change of R&D intensity (assumption)
 RD_INTENSITY_CAP = 0.6  # R&D / revenue above this is treated as a start-up burning capital (assumption)
 RD_INTENSITY_SIGMA = 0.8  # dispersion of firms' R&D intensity (assumption)
-# R&D intensity falls with size (assumption): intensity ~ (revenue / 1,000万)^-0.15, so a 100亿 firm spends
-# about a third of the median intensity; large firms carry most revenue (HNTE 2018: 7,188亿 over 3,138 firms).
-RD_SIZE_ELASTICITY, RD_SIZE_REFERENCE = -0.15, 1000.0
+# R&D intensity falls with size (assumption): intensity ~ (revenue / 1,000万)^-0.25, so a 100亿 firm spends
+# about a fifth of the median intensity; large firms carry most revenue (HNTE 2018: 7,188亿 over 3,138 firms).
+RD_SIZE_ELASTICITY, RD_SIZE_REFERENCE = -0.25, 1000.0
+CLASS2_PER_YEAR = 1.0  # Class-II IP items a year per R&D-active firm (assumption)
 HISTORY_YEARS = 5  # revenue history kept for the gazelle 4-year CAGR
 
 FIRM_COLUMNS = {
@@ -286,7 +287,8 @@ class FirmPopulation:
         t.rd_ytd[:n] = 0.0
         t.rev_ytd[:n] = 0.0
         t.inv_patents[:n] -= rng.binomial(t.inv_patents[:n], p.patent_lapse)
-        t.class2_ip[:n] += rng.poisson(0.3, n) * t.alive[:n]  # assumption: Class-II IP accrues slowly
+        # Class-II IP (utility models, software copyrights) is cheap and filed by most R&D firms (assumption)
+        t.class2_ip[:n] += rng.poisson(CLASS2_PER_YEAR, n) * (t.alive[:n] & (t.rd_hist[:n, 0] > 0))
         # S&T staff share drifts toward R&D intensity (more R&D, more researchers; assumption)
         t.st_share[:n] = np.clip(t.st_share[:n] * np.exp(rng.normal(0.0, 0.1, n)), 0.0, 1.0)
 
