@@ -364,7 +364,6 @@ class StartState:
     max_incubation_months: int = spec(48, "months", 1, 240, "mechanisms.md §5.2: cap ~48 months (unverified)")
     graduation_rate: float = spec(0.2, "tenants graduating a year", 0, 1, "mechanisms.md §5.2 / P22: 0.15-0.25")
     fund_deployment: float = spec(0.2, "share of committed capital invested a year", 0, 1, "mechanisms.md §8.3: 15-25%")
-    ticket_median: float = spec(1500.0, "万元, median early-stage ticket", 1, 10**6, "mechanisms.md §8.3: 1,000-2,000万")
     roadshow_projects: float = spec(5.0, "projects pitched per roadshow", 0, 100, "plan §2: 1,000 projects / 200 events")
     roadshow_close_rate: float = spec(
         0.3, "pitched projects closing a deal or transfer within 12 months", 0, 1, "mechanisms.md §8.1: 20-40% (guess)"

@@ -16,6 +16,8 @@ UNIVERSITY, INSTITUTE = 0, 1
 RD_NOISE = 0.03  # sd of yearly log R&D growth per institution (assumption)
 BASELINE_TRANSFER_FACTOR = 0.5  # non-reformed units transfer at half the reformed hazard (mechanisms.md §6.1: x1.5-3)
 INSTITUTE_ACHIEVEMENT_FACTOR = 0.3  # institutes itemise fewer results per yuan than universities (assumption)
+RESEARCHERS_PER_100M = 200  # R&D full-time equivalents per 亿元 of R&D (assumption: ~50万 per FTE-year, the
+# rough national average)
 STOCK_YEARS_2018 = 4.0  # job-related achievements held at end-2018, in years of output (assumption)
 
 
@@ -39,6 +41,11 @@ class Institution(mesa.Agent):
         self.reform_transferred_total = 0  # transfers while under the reforms (the reforms' own statistic)
         self.spinoffs_total = 0
         self.spinoffs = 0  # spin-offs this year
+
+    @property
+    def researchers(self) -> float:
+        """R&D full-time equivalents."""
+        return self.rd * RESEARCHERS_PER_100M
 
     def step_year(self, year: int, coverage_units: int, rng) -> None:
         """One year: R&D, achievements, reform adoption, transfers, spin-offs, patents."""

@@ -1,0 +1,129 @@
+"""What the calibration fits: the 2019-2023 data points, the model's matching outputs, the distance.
+
+A data point is one row of ``sim/data/fit_targets.csv`` (year-end or full-year value with a
+plausible range ``[lo, hi]``); mid-year rows (``*_partial``) are left out because the model
+reports year ends. The distance between a run and the data is
+
+    d = sum_i ((sim_i - obs_i) / s_i)^2,    s_i = sqrt(h_i^2 + sigma_i^2)
+
+where ``h_i = (hi - lo) / 2`` is the half-width of the point's range (derived values have
+wider ranges, so they count less) and ``sigma_i`` is the run-to-run standard deviation of the
+model output at the calibration scale (a floor for model stochasticity: a run cannot be asked
+to land closer to a point than its own seed noise allows). ``sigma`` is measured by a pilot of
+replicates at the prior centre (``noise_pilot``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from sim.history import PARTIAL_SUFFIX, load_fit_targets
+
+FIT_YEARS = tuple(range(2019, 2024))
+#: Indicators of the fit, with what each informs.
+FIT_INDICATORS = (
+    "T01",  # technology contract turnover, 亿元
+    "T02",  # tech-SME registry, firms admitted in the year
+    "T03",  # high-tech enterprises, valid certificates
+    "T04",  # invention patents held
+    "T05",  # enterprise share of R&D, percent
+    "rd_enterprise",  # 亿元: the level behind T05's numerator
+    "rd_nonenterprise",  # 亿元: the denominator's other part
+    "reform_itemised",  # three reforms, cumulative at end-2023
+    "reform_transferred",
+    "reform_spinoffs",
+)
+#: What each simulation returns (fit indicators plus context), years 2018 (start state) to 2023.
+OUTPUT_INDICATORS = FIT_INDICATORS + ("firms_alive", "contracts")
+OUTPUT_YEARS = tuple(range(2018, FIT_YEARS[-1] + 1))
+#: Floor on the model-noise sd, relative to the observed value: keeps a deterministic output
+#: (e.g. non-enterprise R&D of 2019, fixed by the start state) from getting a zero floor.
+MIN_RELATIVE_NOISE = 0.002
+
+
+def outputs_from_annual(annual: pd.DataFrame) -> np.ndarray:
+    """The model's annual table -> array (indicator, year) in ``OUTPUT_INDICATORS`` x ``OUTPUT_YEARS``."""
+    frame = annual.reindex(index=list(OUTPUT_YEARS), columns=list(OUTPUT_INDICATORS))
+    return frame.to_numpy(dtype=float).T.copy()
+
+
+def load_points(indicators=FIT_INDICATORS, years=FIT_YEARS) -> pd.DataFrame:
+    """The fitted data points: indicator, year, value, lo, hi, half_width, derived, source."""
+    df = load_fit_targets()
+    keep = (
+        df["indicator"].isin(indicators)
+        & df["year"].isin(years)
+        & ~df["kind"].str.endswith(PARTIAL_SUFFIX)
+    )
+    pts = df.loc[keep, ["indicator", "year", "value", "lo", "hi", "derived", "source_url"]].copy()
+    order = {name: k for k, name in enumerate(OUTPUT_INDICATORS)}
+    pts["_order"] = pts["indicator"].map(order)
+    pts = pts.sort_values(["_order", "year"]).drop(columns="_order").reset_index(drop=True)
+    if (pts["lo"] > pts["value"]).any() or (pts["hi"] < pts["value"]).any():
+        bad = pts[(pts["lo"] > pts["value"]) | (pts["hi"] < pts["value"])]
+        raise ValueError(f"fit target outside its own range: {bad[['indicator', 'year']].to_dict('records')}")
+    pts["half_width"] = (pts["hi"] - pts["lo"]) / 2.0
+    return pts
+
+
+@dataclass
+class FitTargets:
+    """Data points plus the index of each point in a simulation's output array."""
+
+    points: pd.DataFrame
+    noise_sd: np.ndarray | None = None  # model run-to-run sd per point (set by ``with_noise``)
+
+    def __post_init__(self):
+        ind = {name: k for k, name in enumerate(OUTPUT_INDICATORS)}
+        yrs = {y: k for k, y in enumerate(OUTPUT_YEARS)}
+        unknown = set(self.points["indicator"]) - set(ind)
+        if unknown:
+            raise ValueError(f"no model output for fit indicators {sorted(unknown)}")
+        self._rows = self.points["indicator"].map(ind).to_numpy()
+        self._cols = self.points["year"].map(yrs).to_numpy()
+        self.observed = self.points["value"].to_numpy(dtype=float)
+        self.half_width = self.points["half_width"].to_numpy(dtype=float)
+
+    @classmethod
+    def default(cls) -> "FitTargets":
+        return cls(load_points())
+
+    def __len__(self) -> int:
+        return len(self.points)
+
+    def labels(self) -> list[str]:
+        return [f"{i} {y}" for i, y in zip(self.points["indicator"], self.points["year"])]
+
+    def simulated(self, outputs: np.ndarray) -> np.ndarray:
+        """Model values at the data points; ``outputs`` is (..., indicator, year)."""
+        return outputs[..., self._rows, self._cols]
+
+    def with_noise(self, pilot_outputs: np.ndarray) -> "FitTargets":
+        """A copy whose distance floors each point by the run-to-run sd in ``pilot_outputs`` (n, ind, year)."""
+        sims = self.simulated(np.asarray(pilot_outputs, dtype=float))
+        sd = np.nanstd(sims, axis=0, ddof=1) if sims.shape[0] > 1 else np.zeros(len(self))
+        sd = np.where(np.isfinite(sd), sd, 0.0)
+        sd = np.maximum(sd, MIN_RELATIVE_NOISE * np.abs(self.observed))
+        return FitTargets(self.points.copy(), noise_sd=sd)
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Per-point error scale s_i = sqrt(half_width^2 + noise_sd^2)."""
+        noise = self.noise_sd if self.noise_sd is not None else 0.0
+        return np.sqrt(self.half_width**2 + noise**2)
+
+    def distance(self, outputs: np.ndarray) -> np.ndarray:
+        """Sum of squared scaled errors; ``inf`` where a run failed (NaN output)."""
+        z = (self.simulated(np.asarray(outputs, dtype=float)) - self.observed) / self.scale
+        d = np.sum(z**2, axis=-1)
+        return np.where(np.isfinite(d), d, np.inf)
+
+    def table(self) -> pd.DataFrame:
+        """The points with their error scales (for the report)."""
+        out = self.points[["indicator", "year", "value", "lo", "hi", "half_width", "derived"]].copy()
+        out["noise_sd"] = self.noise_sd if self.noise_sd is not None else np.nan
+        out["scale"] = self.scale
+        return out

@@ -1,0 +1,207 @@
+"""The analyzer merges sweep jobs and blocks, and names every incomplete job.
+
+Job folders are built from synthetic results with the real writers (no model run),
+so these tests take well under a second each.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import analyze, ensemble, provenance, report
+from sim.params import BehaviourParams
+from sim.policy import scenario
+from sim.targets import HEADLINE, TARGETS
+
+
+def fake_results(first: int, n: int, level: float) -> pd.DataFrame:
+    """Replicates first..first+n-1; headline values at ``level`` x target in 2026, plus noise."""
+    plan = ensemble.plan_replicates(0, range(first, first + n))
+    rows = []
+    for rep in plan:
+        noise = np.random.default_rng(rep.seed).normal(0, 0.05)
+        for year in range(2018, 2027):
+            for tid in HEADLINE:
+                rows.append(
+                    {
+                        "replicate": rep.index,
+                        "seed": rep.seed,
+                        "param_set": 0,
+                        "year": year,
+                        "indicator": tid,
+                        "value": TARGETS[tid].target * (level + noise) * (year - 2010) / 16,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def make_job(
+    path: Path,
+    *,
+    voucher_budget: float = 2.0,
+    block: int = 0,
+    n: int = 20,
+    level: float = 1.0,
+    complete: bool = True,
+) -> Path:
+    levers = {**asdict(scenario("plan")), "voucher_budget": voucher_budget}
+    study = {
+        "scenario": "plan",
+        "policy": levers,
+        "replicates": n,
+        "seed": 0,
+        "end_year": 2026,
+        "scale": 1.0,
+        "jobs": 1,
+        "replicate_block": block,
+        "posterior": "none",
+        "resume": True,
+        "progress": False,
+        "plots": False,
+        "first_replicate": block * n,
+        "params": asdict(BehaviourParams()),
+    }
+    results = fake_results(block * n, n, level)
+    summary = report.summarise(results, study=study, fingerprint=f"f{voucher_budget}-{block}")
+    plan = ensemble.plan_replicates(0, range(block * n, block * n + n))
+    manifest = provenance.manifest(
+        study=study,
+        plan=plan,
+        command=["test"],
+        hydra=None,
+        started=0.0,
+        posterior_note="none",
+        fingerprint="f",
+    )
+    (path / ".hydra").mkdir(parents=True, exist_ok=True)
+    (path / ".hydra" / "overrides.yaml").write_text(
+        f"- policy.voucher_budget={voucher_budget}\n- replicate_block={block}\n"
+    )
+    report.write_run(path, results, summary, manifest, plots=False)
+    if not complete:
+        (path / "summary.json").unlink()
+    return path
+
+
+def test_merges_a_sweep_into_reach_per_lever_value(tmp_path):
+    for num, (budget, level) in enumerate([(0.0, 0.8), (2.0, 1.0), (4.0, 1.2)]):
+        make_job(tmp_path / str(num), voucher_budget=budget, level=level)
+    a = analyze.analyze(tmp_path)
+    assert not a.incomplete
+    assert "policy.voucher_budget" in a.varying
+    assert set(a.timeseries["job"]) == {"0", "1", "2"}
+    assert {
+        "job",
+        "scenario",
+        "policy.voucher_budget",
+        "replicate",
+        "seed",
+        "year",
+        "indicator",
+        "value",
+    } <= set(a.timeseries.columns)
+    t01 = a.reach[a.reach["indicator"] == "T01"].set_index("policy.voucher_budget")
+    assert t01.loc[0.0, "p_reach"] < t01.loc[2.0, "p_reach"] < t01.loc[4.0, "p_reach"]
+    assert (t01["ci_lo"] <= t01["p_reach"]).all() and (t01["p_reach"] <= t01["ci_hi"]).all()
+    out = tmp_path / "analysis"
+    for name in [
+        "timeseries.csv",
+        "reach.csv",
+        "reach.md",
+        "jobs.csv",
+        "lever_response_policy.voucher_budget.png",
+    ]:
+        assert (out / name).is_file(), name
+
+
+def test_blocks_of_one_study_merge_into_one_ensemble(tmp_path):
+    for block in range(3):
+        make_job(tmp_path / str(block), block=block, n=10)
+    a = analyze.analyze(tmp_path, plots=False)
+    assert a.varying == []  # replicate_block is not a lever
+    assert set(a.reach["n"]) == {30}
+    assert sorted(a.timeseries["replicate"].unique()) == list(range(30))
+
+
+def test_the_same_block_twice_is_counted_once(tmp_path):
+    make_job(tmp_path / "a", block=0, n=10)
+    make_job(tmp_path / "b", block=0, n=10)
+    a = analyze.analyze(tmp_path, plots=False)
+    assert set(a.reach["n"]) == {10}
+    assert "more than one job" in (tmp_path / "analysis" / "reach.md").read_text()
+
+
+def test_incomplete_and_never_started_jobs_are_listed(tmp_path, capsys):
+    make_job(tmp_path / "0", voucher_budget=0.0)
+    make_job(tmp_path / "1", voucher_budget=2.0, complete=False)  # killed before summary.json
+    (tmp_path / "multirun.yaml").write_text(
+        "hydra:\n  overrides:\n    task:\n    - policy.voucher_budget=0,2,4\n  sweeper:\n    params: null\n"
+    )
+    a = analyze.analyze(tmp_path, plots=False)
+    status = {j.name: j.status for j in a.jobs}
+    assert status == {"0": "complete", "1": "incomplete", "2": "missing"}
+    missing = next(j for j in a.jobs if j.name == "2")
+    assert missing.overrides == ["policy.voucher_budget=4"]
+    text = (tmp_path / "analysis" / "reach.md").read_text()
+    assert "INCOMPLETE: 1" in text and "MISSING: 2" in text and "policy.voucher_budget=4" in text
+    # the swept lever stays a column even though only one value is complete
+    assert "policy.voucher_budget" in a.reach.columns
+    jobs = pd.read_csv(tmp_path / "analysis" / "jobs.csv")
+    assert list(jobs["status"]) == ["complete", "incomplete", "missing"]
+    # the command line reports them too, and --strict makes it an error
+    assert analyze.main([str(tmp_path), "--no-plots"]) == 0
+    assert "INCOMPLETE: 1" in capsys.readouterr().err
+    assert analyze.main([str(tmp_path), "--no-plots", "--strict"]) == 1
+
+
+def test_a_truncated_summary_is_incomplete(tmp_path):
+    job = make_job(tmp_path / "0")
+    (job / "summary.json").write_text('{"scenario": "plan", "indic')
+    a = analyze.analyze(tmp_path, plots=False)
+    assert [j.status for j in a.jobs] == ["incomplete"]
+    assert "unreadable" in a.jobs[0].reason
+    assert a.timeseries.empty
+
+
+def test_single_run_folder(tmp_path):
+    make_job(tmp_path)
+    a = analyze.analyze(tmp_path, plots=False)
+    assert [j.name for j in a.jobs] == ["."] and a.jobs[0].status == "complete"
+    assert set(a.reach[a.reach["headline"]]["indicator"]) == set(HEADLINE)
+
+
+def test_missing_folder_is_an_error(tmp_path, capsys):
+    assert analyze.main([str(tmp_path / "nope")]) == 2
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_summary_is_written_last(tmp_path, monkeypatch):
+    """A failure while writing leaves no summary.json (so the job reads as incomplete)."""
+    from sim import atomic
+
+    def fail(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(atomic, "write_json", fail)
+    with pytest.raises(OSError):
+        make_job(tmp_path / "0")
+    assert not (tmp_path / "0" / "summary.json").exists()
+    assert (tmp_path / "0" / "timeseries.csv").exists()
+    assert json.loads(json.dumps(analyze.analyze(tmp_path, plots=False).jobs[0].status)) == "incomplete"
+
+
+def test_atomic_write_leaves_nothing_on_failure(tmp_path):
+    from sim import atomic
+
+    target = tmp_path / "x.json"
+    with pytest.raises(ValueError):
+        atomic.write_json(target, {"nan": float("nan")})  # allow_nan=False
+    assert not target.exists() and not list(tmp_path.iterdir())
+    atomic.write_json(target, {"a": 1})
+    assert json.loads(target.read_text()) == {"a": 1}

@@ -1,0 +1,203 @@
+"""The app as a researcher runs it: ``python -m sim ...`` in a subprocess.
+
+Small studies (5 % scale, a few replicates) keep each run to seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.targets import HEADLINE
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL = ["replicates=3", "scale=0.05", "jobs=1", "progress=false"]
+
+
+def sim(*args: str, cwd: Path, module: str = "sim", timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    env.pop("HYDRA_FULL_ERROR", None)
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One small default-scenario run shared by the output tests."""
+    base = tmp_path_factory.mktemp("app")
+    out = base / "run"
+    proc = sim(*SMALL, f"hydra.run.dir={out}", cwd=base)
+    assert proc.returncode == 0, proc.stderr
+    return out, proc
+
+
+def test_run_writes_every_output(run_dir):
+    out, proc = run_dir
+    for name in [
+        "summary.json",
+        "timeseries.csv",
+        "targets.md",
+        "manifest.json",
+        ".hydra/config.yaml",
+        *[f"fan_{t}.png" for t in HEADLINE],
+    ]:
+        assert (out / name).is_file(), name
+    assert not list(out.glob(".*.tmp")), "temporary files left behind"
+    # the run prints the table and the folder
+    assert "| T01" in proc.stdout and "| T05" in proc.stdout
+    assert str(out.resolve()) in proc.stdout
+
+
+def test_summary_json(run_dir):
+    s = json.loads((run_dir[0] / "summary.json").read_text())
+    assert (s["scenario"], s["replicates"], s["seed"]) == ("plan", 3, 0)
+    for tid in HEADLINE:
+        ind = s["indicators"][tid]
+        assert list(ind["by_year"]) == [str(y) for y in range(2019, 2027)]
+        assert set(ind["by_year"]["2026"]) == {"mean", "p05", "p50", "p95"}
+        assert 0 <= ind["p_reach"] <= 1 and len(ind["p_reach_ci95"]) == 2
+    assert s["indicators"]["T01"]["unit"] == "亿元" and s["indicators"]["T05"]["unit"] == "percent"
+
+
+def test_timeseries_csv(run_dir):
+    ts = pd.read_csv(run_dir[0] / "timeseries.csv")
+    assert list(ts.columns) == ["replicate", "seed", "param_set", "year", "indicator", "value"]
+    assert sorted(ts["replicate"].unique()) == [0, 1, 2]
+    assert set(HEADLINE) <= set(ts["indicator"])
+    assert ts["year"].max() == 2026
+
+
+def test_targets_md(run_dir):
+    text = (run_dir[0] / "targets.md").read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith("| T")]
+    assert len(rows) == len(HEADLINE)
+    assert "P(reach)" in text and "90 % interval" in text and "95 % CI" in text
+
+
+def test_manifest(run_dir):
+    m = json.loads((run_dir[0] / "manifest.json").read_text())
+    for key in ["seeds", "git", "packages", "python", "data", "command", "wall_time_s", "hydra", "study"]:
+        assert key in m, key
+    assert m["seeds"]["root_seed"] == 0 and len(m["seeds"]["replicates"]) == 3
+    assert set(m["git"]) >= {"commit", "dirty"}
+    assert m["packages"]["mesa"] == "3.3.1"
+    assert m["data"]["sha256"] and m["command"].startswith("python -m sim")
+    assert m["wall_time_s"] > 0
+
+
+def test_same_seed_same_results_other_seed_differs(run_dir, tmp_path):
+    out, _ = run_dir
+    same = sim(*SMALL, "jobs=2", f"hydra.run.dir={tmp_path / 'same'}", cwd=tmp_path)
+    other = sim(*SMALL, "seed=1", f"hydra.run.dir={tmp_path / 'other'}", cwd=tmp_path)
+    assert same.returncode == 0 and other.returncode == 0, same.stderr + other.stderr
+    ref = (out / "timeseries.csv").read_bytes()
+    assert (tmp_path / "same" / "timeseries.csv").read_bytes() == ref  # jobs does not change results
+    assert (tmp_path / "other" / "timeseries.csv").read_bytes() != ref
+
+
+def test_rerun_skips_a_complete_run(run_dir):
+    out, _ = run_dir
+    before = (out / "summary.json").stat().st_mtime_ns
+    proc = sim(*SMALL, f"hydra.run.dir={out}", cwd=out.parent)
+    assert proc.returncode == 0, proc.stderr
+    assert "skipping" in proc.stdout
+    assert (out / "summary.json").stat().st_mtime_ns == before
+
+
+@pytest.mark.parametrize(
+    ("args", "key"),
+    [
+        (["policy.voucher_budget=-2"], "policy.voucher_budget"),
+        (["policy.poc_centres=-1"], "policy.poc_centres"),
+        (["policy.rd_subsidy_rate=1.2"], "policy.rd_subsidy_rate"),
+        (["policy.voucher_budgett=2"], "policy.voucher_budgett"),
+        (["policy.fund_size=lots"], "policy.fund_size"),
+        (["end_year=2018"], "end_year"),
+        (["end_year=2036"], "end_year"),
+        (["-m", "policy.voucher_budget=1,-1"], "policy.voucher_budget"),
+    ],
+)
+def test_bad_input_fails_in_one_line(tmp_path, args, key):
+    out = tmp_path / "out"
+    sweep = tmp_path / "sweep"
+    flags = [a for a in args if a.startswith("-")]  # options before overrides (argparse)
+    overrides = [a for a in args if not a.startswith("-")]
+    proc = sim(*flags, *SMALL, *overrides, f"hydra.run.dir={out}", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr
+    assert key in lines[0]
+    assert "allowed" in lines[0] or "accepts" in lines[0] or "must be" in lines[0]
+    assert not out.exists() and not sweep.exists()
+    assert not list(tmp_path.rglob("summary.json"))
+
+
+def test_a_replaced_study_does_not_look_complete(run_dir, tmp_path):
+    """Rerunning a folder with another config removes the old summary before running."""
+    out = tmp_path / "r"
+    first = sim(*SMALL, f"hydra.run.dir={out}", cwd=tmp_path)
+    assert first.returncode == 0
+    second = sim(*SMALL, "seed=5", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert second.returncode == 0 and "skipping" not in second.stdout
+    assert json.loads((out / "summary.json").read_text())["seed"] == 5
+
+
+@pytest.mark.slow
+def test_joblib_multirun_resume_and_merge(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = ["-m", "policy.voucher_budget=0,4", *SMALL, f"hydra.sweep.dir={sweep}"]
+    proc = sim(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "Joblib" in proc.stdout + proc.stderr  # the default multirun launcher
+    for job in ("0", "1"):
+        assert (sweep / job / "summary.json").is_file()
+    budgets = {json.loads((sweep / j / "summary.json").read_text())["policy"]["voucher_budget"] for j in "01"}
+    assert budgets == {0.0, 4.0}
+    # an interrupted job: rerunning the same command finishes it and skips the complete one
+    (sweep / "1" / "summary.json").unlink()
+    kept = (sweep / "0" / "summary.json").stat().st_mtime_ns
+    proc = sim(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("skipping") == 1
+    assert (sweep / "1" / "summary.json").is_file()
+    assert (sweep / "0" / "summary.json").stat().st_mtime_ns == kept
+    merged = sim(str(sweep), module="sim.analyze", cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    assert (sweep / "analysis" / "lever_response_policy.voucher_budget.png").is_file()
+    reach = pd.read_csv(sweep / "analysis" / "reach.csv")
+    assert sorted(reach["policy.voucher_budget"].unique()) == [0.0, 4.0]
+
+
+@pytest.mark.slow
+def test_submitit_local_sweep(tmp_path):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    sweep = tmp_path / "sweep"
+    proc = sim(
+        "-m",
+        "hydra/launcher=local",
+        "replicate_block=0,1",
+        *SMALL,
+        f"hydra.sweep.dir={sweep}",
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (sweep / ".submitit").is_dir()
+    ranges = sorted(json.loads((sweep / j / "summary.json").read_text())["replicate_range"][0] for j in "01")
+    assert ranges == [0, 3]  # two blocks of one study
+    merged = sim(str(sweep), module="sim.analyze", cwd=tmp_path)
+    assert merged.returncode == 0, merged.stderr
+    reach = pd.read_csv(sweep / "analysis" / "reach.csv")
+    assert set(reach[reach["indicator"] == "T01"]["n"]) == {6}  # the blocks merge into one ensemble

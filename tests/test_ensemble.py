@@ -1,0 +1,209 @@
+"""Ensembles: replicate seeding, common random numbers, process pool, summary schema."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim import ensemble, report
+from sim.params import BehaviourParams, PolicyLevers
+from sim.policy import scenario
+from sim.targets import HEADLINE, TARGETS
+
+SCALE = 0.03  # a few hundred firms: fast, still exercises every rule
+
+
+@pytest.fixture(scope="module")
+def plan_results():
+    plan = ensemble.plan_replicates(0, range(4))
+    return ensemble.run_ensemble(scenario("plan"), plan, scale=SCALE, jobs=1, progress=False)
+
+
+# --------------------------------------------------------------------------- seeding
+def test_replicate_draws_depend_only_on_seed_and_index():
+    whole = ensemble.plan_replicates(7, range(10), n_param_sets=5)
+    block = ensemble.plan_replicates(7, range(4, 8), n_param_sets=5)
+    assert block == whole[4:8]  # a study split into blocks is the same study
+    assert len({r.seed for r in whole}) == 10
+    assert [r.seed for r in ensemble.plan_replicates(8, range(10), 5)] != [r.seed for r in whole]
+
+
+def test_model_seed_does_not_depend_on_the_number_of_parameter_sets():
+    one = ensemble.plan_replicates(0, range(20), n_param_sets=1)
+    many = ensemble.plan_replicates(0, range(20), n_param_sets=50)
+    assert [r.seed for r in one] == [r.seed for r in many]
+    assert {r.param_set for r in one} == {0}
+    assert len({r.param_set for r in many}) > 5 and max(r.param_set for r in many) < 50
+
+
+def test_seeds_fit_int64():
+    plan = ensemble.plan_replicates(2**40, range(1000))
+    assert all(0 <= r.seed < 2**63 for r in plan)
+
+
+# --------------------------------------------------------------------------- running
+def test_tidy_columns(plan_results):
+    assert list(plan_results.columns) == ensemble.COLUMNS
+    assert sorted(plan_results["replicate"].unique()) == [0, 1, 2, 3]
+    assert set(HEADLINE) <= set(plan_results["indicator"])
+    years = sorted(plan_results["year"].unique())
+    assert years[0] <= 2019 and years[-1] == 2026
+    per = plan_results.groupby(["replicate", "indicator"]).size()
+    assert per.nunique() == 1  # every replicate has every year of every indicator
+
+
+def test_same_replicate_same_numbers_different_replicates_differ(plan_results):
+    again = ensemble.run_ensemble(
+        scenario("plan"), ensemble.plan_replicates(0, range(2, 3)), scale=SCALE, jobs=1, progress=False
+    )
+    pd.testing.assert_frame_equal(
+        plan_results[plan_results["replicate"] == 2].reset_index(drop=True), again.reset_index(drop=True)
+    )
+    t01 = plan_results[(plan_results["indicator"] == "T01") & (plan_results["year"] == 2026)]["value"]
+    assert t01.nunique() > 1
+
+
+def test_process_pool_gives_the_same_results(plan_results):
+    pooled = ensemble.run_ensemble(
+        scenario("plan"), ensemble.plan_replicates(0, range(4)), scale=SCALE, jobs=2, progress=False
+    )
+    pd.testing.assert_frame_equal(plan_results, pooled)
+
+
+def test_common_random_numbers_across_scenarios(plan_results):
+    """A lever that acts from 2024 leaves 2019-2023 of every replicate untouched."""
+    frozen = ensemble.run_ensemble(
+        scenario("frozen_2023"), ensemble.plan_replicates(0, range(4)), scale=SCALE, jobs=1, progress=False
+    )
+    key = ["replicate", "year", "indicator"]
+    both = plan_results.merge(frozen, on=key, suffixes=("_plan", "_frozen"))
+    assert (both["seed_plan"] == both["seed_frozen"]).all()
+    hist = both[(both["year"] <= 2023) & both["indicator"].isin(HEADLINE)]
+    np.testing.assert_allclose(hist["value_plan"], hist["value_frozen"], equal_nan=True)
+    late = both[(both["year"] == 2026) & (both["indicator"] == "T01")]
+    assert not np.allclose(late["value_plan"], late["value_frozen"])
+
+
+def test_parameter_sets_are_used(tmp_path):
+    sets = [BehaviourParams(), replace(BehaviourParams(), contract_rate=0.7)]
+    plan = [ensemble.Replicate(0, 123, 0), ensemble.Replicate(1, 123, 1)]
+    res = ensemble.run_ensemble(scenario("plan"), plan, param_sets=sets, scale=SCALE, progress=False)
+    t01 = res[(res["indicator"] == "T01") & (res["year"] == 2026)].set_index("param_set")["value"]
+    assert t01[1] > t01[0]  # twice the contract rate, same seed: more turnover
+
+
+def test_load_param_sets_hook(tmp_path):
+    sets, note = ensemble.load_param_sets("none")
+    assert sets == [BehaviourParams()] and note.startswith("none")
+    sets, note = ensemble.load_param_sets("default")
+    assert len(sets) >= 1 and note
+    csv = tmp_path / "post.csv"
+    pd.DataFrame({"entry_rate": [0.15, 0.25, 0.30], "contract_rate": [0.2, 0.3, 0.4]}).to_csv(
+        csv, index=False
+    )
+    sets, note = ensemble.load_param_sets(str(csv), replace(BehaviourParams(), patent_lapse=0.05))
+    assert [s.entry_rate for s in sets] == [0.15, 0.25, 0.30]
+    assert all(s.patent_lapse == 0.05 for s in sets)  # an override fixes that parameter in every set
+    assert "patent_lapse" in note
+    mean, _ = ensemble.load_param_sets(str(csv))  # a path is the set list, not its mean
+    assert len(mean) == 3
+    bad = tmp_path / "bad.csv"
+    pd.DataFrame({"entry_rat": [0.1]}).to_csv(bad, index=False)
+    with pytest.raises(ValueError, match="entry_rat"):
+        ensemble.load_param_sets(str(bad))
+
+
+def test_failed_replicate_is_named(monkeypatch):
+    def boom(*args, **kwargs):
+        raise RuntimeError("model broke")
+
+    monkeypatch.setattr(ensemble, "run_replicate", boom)
+    with pytest.raises(RuntimeError, match="model broke"):
+        ensemble.run_ensemble(PolicyLevers(), 1, progress=False)
+
+
+# --------------------------------------------------------------------------- summary
+def test_wilson_interval():
+    lo, hi = report.wilson(0, 10)
+    assert lo == 0.0 and hi == pytest.approx(0.2775, abs=1e-3)
+    lo, hi = report.wilson(5, 10)
+    assert (lo, hi) == (pytest.approx(0.2366, abs=1e-3), pytest.approx(0.7634, abs=1e-3))
+    lo, hi = report.wilson(100, 200)  # 200 replicates: +-0.07 at p = 0.5 (the issue's precision)
+    assert hi - 0.5 == pytest.approx(0.068, abs=2e-3)
+
+
+def _study(**kw):
+    base = {
+        "scenario": "plan",
+        "policy": {**scenario("plan").__dict__},
+        "replicates": 4,
+        "seed": 0,
+        "end_year": 2026,
+        "scale": SCALE,
+        "jobs": 1,
+        "replicate_block": 0,
+        "posterior": "none",
+        "first_replicate": 0,
+        "params": BehaviourParams().__dict__,
+    }
+    base.update(kw)
+    return base
+
+
+def test_summary_schema(plan_results):
+    s = report.summarise(plan_results, study=_study(), fingerprint="abc")
+    json.dumps(s, allow_nan=False)
+    assert (s["scenario"], s["replicates"], s["seed"]) == ("plan", 4, 0)
+    assert set(HEADLINE) <= set(s["indicators"])
+    units = {"T01": "亿元", "T02": "firms", "T03": "firms", "T04": "patents", "T05": "percent"}
+    for tid in HEADLINE:
+        ind = s["indicators"][tid]
+        assert set(ind) == {"name", "unit", "target", "target_year", "by_year", "p_reach", "p_reach_ci95"}
+        assert ind["unit"] == units[tid] and ind["target"] == TARGETS[tid].target
+        assert list(ind["by_year"]) == [str(y) for y in range(2019, 2027)]
+        for stats in ind["by_year"].values():
+            assert set(stats) == {"mean", "p05", "p50", "p95"}
+            assert stats["p05"] <= stats["p50"] <= stats["p95"]
+        assert 0.0 <= ind["p_reach"] <= 1.0
+        lo, hi = ind["p_reach_ci95"]
+        assert 0.0 <= lo <= ind["p_reach"] <= hi <= 1.0
+    t05 = s["indicators"]["T05"]["by_year"]["2026"]["p50"]
+    assert 1.0 < t05 < 100.0  # percent, not a share
+    assert "provenance" in s and "fingerprint" not in s["indicators"]
+    assert s["levers_changed"] == {}
+
+
+def test_p_reach_is_the_share_at_or_above_target():
+    rows = [
+        {"replicate": r, "seed": r, "param_set": 0, "year": 2026, "indicator": tid, "value": v}
+        for tid in HEADLINE
+        for r, v in enumerate([TARGETS[tid].target - 1, TARGETS[tid].target, TARGETS[tid].target + 1, 0])
+    ]
+    s = report.summarise(pd.DataFrame(rows), study=_study(), fingerprint="x")
+    assert all(s["indicators"][t]["p_reach"] == 0.5 for t in HEADLINE)
+
+
+def test_no_p_reach_when_the_target_year_is_not_simulated():
+    rows = [
+        {"replicate": 0, "seed": 0, "param_set": 0, "year": 2025, "indicator": tid, "value": 1.0}
+        for tid in HEADLINE
+    ]
+    s = report.summarise(pd.DataFrame(rows), study=_study(end_year=2025), fingerprint="x")
+    assert s["indicators"]["T01"]["p_reach"] is None
+    assert "n/a" in report.targets_table(s)
+
+
+def test_targets_table_has_a_row_per_headline_target(plan_results):
+    s = report.summarise(
+        plan_results,
+        study=_study(policy={**scenario("plan").__dict__, "voucher_budget": 3.0}),
+        fingerprint="x",
+    )
+    table = report.targets_table(s)
+    rows = [ln for ln in table.splitlines() if ln.startswith("| T")]
+    assert [r.split()[1] for r in rows] == HEADLINE
+    assert "voucher_budget=3.0" in table
