@@ -76,7 +76,7 @@ def make_job(
         command=["test"],
         hydra=None,
         started=0.0,
-        posterior_note="none",
+        posterior=ensemble.load_param_sets("none"),
         fingerprint="f",
     )
     (path / ".hydra").mkdir(parents=True, exist_ok=True)

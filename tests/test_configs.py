@@ -141,6 +141,7 @@ def test_every_lever_is_an_override(composer):
         (["+extra=1"], "extra"),
         (["-m", "policy.voucher_budget=0,2,-4"], "policy.voucher_budget"),
         (["policy.voucher_budget=0,2"], "policy.voucher_budget"),
+        (["experiment=voucher_sweep"], "add -m"),  # a saved sweep run without -m
     ],
 )
 def test_precheck_names_the_key(argv, key):

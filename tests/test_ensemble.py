@@ -96,25 +96,47 @@ def test_parameter_sets_are_used(tmp_path):
     assert t01[1] > t01[0]  # twice the contract rate, same seed: more turnover
 
 
-def test_load_param_sets_hook(tmp_path):
-    sets, note = ensemble.load_param_sets("none")
-    assert sets == [BehaviourParams()] and note.startswith("none")
-    sets, note = ensemble.load_param_sets("default")
-    assert len(sets) >= 1 and note
-    csv = tmp_path / "post.csv"
-    pd.DataFrame({"entry_rate": [0.15, 0.25, 0.30], "contract_rate": [0.2, 0.3, 0.4]}).to_csv(
-        csv, index=False
+def test_load_param_sets_without_a_posterior():
+    none = ensemble.load_param_sets("none")
+    assert none.sets == [BehaviourParams()] and none.weights is None and none.note.startswith("none")
+    fixed = ensemble.load_param_sets("none", replace(BehaviourParams(), patent_lapse=0.05))
+    assert fixed.sets[0].patent_lapse == 0.05
+    default = ensemble.load_param_sets("default")
+    assert len(default) >= 1 and default.note
+
+
+def _write_posterior(folder, frame):
+    """A posterior as ``python -m sim.calibrate`` writes it: csv plus json with the csv's sha256."""
+    import hashlib
+
+    csv = folder / "posterior.csv"
+    frame.to_csv(csv, index=False)
+    digest = hashlib.sha256(csv.read_bytes()).hexdigest()
+    (folder / "posterior.json").write_text(
+        json.dumps({"posterior_csv": {"file": csv.name, "sha256": digest}})
     )
-    sets, note = ensemble.load_param_sets(str(csv), replace(BehaviourParams(), patent_lapse=0.05))
-    assert [s.entry_rate for s in sets] == [0.15, 0.25, 0.30]
-    assert all(s.patent_lapse == 0.05 for s in sets)  # an override fixes that parameter in every set
-    assert "patent_lapse" in note
-    mean, _ = ensemble.load_param_sets(str(csv))  # a path is the set list, not its mean
-    assert len(mean) == 3
-    bad = tmp_path / "bad.csv"
-    pd.DataFrame({"entry_rat": [0.1]}).to_csv(bad, index=False)
-    with pytest.raises(ValueError, match="entry_rat"):
-        ensemble.load_param_sets(str(bad))
+    return csv
+
+
+def test_load_param_sets_from_a_posterior(tmp_path):
+    pytest.importorskip("sim.posterior")
+    csv = _write_posterior(
+        tmp_path,
+        pd.DataFrame({"param_set": [0, 1, 2], "entry_rate": [0.15, 0.25, 0.30], "weight": [0.2, 0.3, 0.5]}),
+    )
+    ps = ensemble.load_param_sets(str(csv), replace(BehaviourParams(), patent_lapse=0.05))
+    assert [s.entry_rate for s in ps.sets] == [0.15, 0.25, 0.30]
+    assert ps.weights == pytest.approx([0.2, 0.3, 0.5])
+    assert all(s.patent_lapse == 0.05 for s in ps.sets)  # an override fixes that parameter in every set
+    assert "patent_lapse" in ps.note and ps.info["sha256"]
+    # replicates pick sets by weight
+    plan = ensemble.plan_replicates(0, range(2000), len(ps), ps.weights)
+    share = np.bincount([r.param_set for r in plan], minlength=3) / 2000
+    assert share == pytest.approx([0.2, 0.3, 0.5], abs=0.04)
+    # an edited csv is refused, with a message
+    csv.write_text(csv.read_text().replace("0.15", "0.16"))
+    with pytest.raises(ensemble.PosteriorUnavailable, match="provenance"):
+        ensemble.load_param_sets(str(csv))
 
 
 def test_failed_replicate_is_named(monkeypatch):
@@ -155,7 +177,9 @@ def _study(**kw):
 
 
 def test_summary_schema(plan_results):
-    s = report.summarise(plan_results, study=_study(), fingerprint="abc")
+    s = report.summarise(
+        plan_results, study=_study(), fingerprint="abc", posterior=ensemble.load_param_sets("none")
+    )
     json.dumps(s, allow_nan=False)
     assert (s["scenario"], s["replicates"], s["seed"]) == ("plan", 4, 0)
     assert set(HEADLINE) <= set(s["indicators"])

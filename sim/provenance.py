@@ -1,0 +1,120 @@
+"""manifest.json: how a run was made (seeds, code version, packages, data, command, time)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shlex
+import socket
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Sequence
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PACKAGES = (
+    "mesa",
+    "numpy",
+    "pandas",
+    "scipy",
+    "hydra-core",
+    "omegaconf",
+    "matplotlib",
+    "tqdm",
+    "joblib",
+    "hydra-joblib-launcher",
+    "hydra-submitit-launcher",
+    "submitit",
+    "hydra-ray-launcher",
+    "ray",
+)
+
+
+def git_info(root: Path = REPO_ROOT) -> dict[str, Any]:
+    """Commit and dirty flag of the source tree, or nulls when it is not a git checkout."""
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    # untracked files count too (a new module changes results); outputs are git-ignored
+    status = git("status", "--porcelain")
+    changes = status.splitlines() if status else []
+    return {
+        "commit": commit,
+        "dirty": None if status is None else bool(changes),
+        "changes": changes[:50],
+        "branch": git("rev-parse", "--abbrev-ref", "HEAD") if commit else None,
+    }
+
+
+def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
+    versions = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def data_hash() -> dict[str, str | None]:
+    """Hash of the data files the model reads: ``sim.history.data_hash()`` when it exists."""
+    try:
+        from sim import history
+
+        return {"sha256": history.data_hash(), "method": "sim.history.data_hash"}
+    except (ImportError, AttributeError):
+        pass
+    folder = Path(__file__).resolve().parent / "data"
+    digest = hashlib.sha256()
+    for f in sorted(p for p in folder.glob("*") if p.is_file() and p.suffix in (".csv", ".json", ".npz")):
+        digest.update(f"{f.name}\0".encode())
+        digest.update(f.read_bytes())
+    return {"sha256": digest.hexdigest(), "method": "sha256 of sim/data/*.csv|json|npz (fallback)"}
+
+
+def manifest(
+    *,
+    study: dict[str, Any],
+    plan: Sequence[Any],
+    command: Sequence[str],
+    hydra: dict | None,
+    started: float,
+    posterior: Any,
+    fingerprint: str,
+    wall_time_s: float | None = None,
+) -> dict[str, Any]:
+    """The manifest dict; ``sim.report.write_run`` adds the wall time and file list when writing."""
+    return {
+        "study": study,
+        "fingerprint": fingerprint,
+        "seeds": {
+            "root_seed": study["seed"],
+            "rule": "replicate i: SeedSequence([root_seed, i]).spawn(2) -> (parameter-set pick, model seed)",
+            "replicates": [{"replicate": r.index, "seed": r.seed, "param_set": r.param_set} for r in plan],
+        },
+        "posterior": {"note": posterior.note, **posterior.info} if posterior is not None else None,
+        "git": git_info(),
+        "packages": package_versions(),
+        "python": sys.version.split()[0],
+        "python_executable": sys.executable,
+        "platform": platform.platform(),
+        "host": socket.gethostname(),
+        "cpus": os.cpu_count(),
+        "data": data_hash(),
+        "command": shlex.join(command),
+        "argv": list(command),
+        "cwd": os.getcwd(),
+        "hydra": hydra,
+        "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        "wall_time_s": wall_time_s if wall_time_s is not None else round(time.time() - started, 3),
+    }

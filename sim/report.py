@@ -1,0 +1,238 @@
+"""What a run leaves behind: summary.json, targets.md, timeseries.csv (and the plots).
+
+``summary.json`` schema (later tools and users' scripts read it)::
+
+    {"scenario": "plan", "replicates": 200, "seed": 0,
+     "indicators": {"T01": {"name": ..., "unit": "亿元", "target": 6000, "target_year": 2026,
+                            "by_year": {"2019": {"mean", "p05", "p50", "p95"}, ..., "2026": {...}},
+                            "p_reach": 0.0-1.0, "p_reach_ci95": [lo, hi]}, ...},
+     ...run keys beside: end_year, scale, replicate_block, replicate_range, posterior,
+        param_sets, policy, params, levers_changed, headline, provenance}
+
+"Reach" means value >= target in the target year; the interval is Wilson's 95 % score
+interval. Every file is written atomically and ``summary.json`` last, so its presence
+means the run is complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import atomic
+from sim.params import FIRST_YEAR
+from sim.targets import HEADLINE, TARGETS
+
+Z95 = 1.959963984540054
+SUMMARY = "summary.json"
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for a binomial proportion (good at p near 0 or 1, small n)."""
+    if n <= 0:
+        return (0.0, 1.0)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def _num(x: float) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) or math.isinf(x) else x
+
+
+def reach(values: np.ndarray, target: float) -> dict[str, Any]:
+    """P(value >= target) over replicates with its 95 % interval (NaN replicates left out)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    n = int(values.size)
+    if n == 0:
+        return {"p_reach": None, "p_reach_ci95": None, "n": 0}
+    k = int((values >= target).sum())
+    lo, hi = wilson(k, n)
+    return {"p_reach": k / n, "p_reach_ci95": [lo, hi], "n": n}
+
+
+def indicator_summary(results: pd.DataFrame, indicator: str, end_year: int) -> dict[str, Any]:
+    t = TARGETS[indicator]
+    sub = results[(results["indicator"] == indicator) & (results["year"] >= FIRST_YEAR)]
+    by_year: dict[str, dict[str, float | None]] = {}
+    for year, grp in sub.groupby("year", sort=True):
+        v = grp["value"].to_numpy(dtype=float)
+        v = v[~np.isnan(v)]
+        if v.size == 0:
+            stats = {"mean": None, "p05": None, "p50": None, "p95": None}
+        else:
+            p05, p50, p95 = np.quantile(v, [0.05, 0.5, 0.95])
+            stats = {"mean": _num(v.mean()), "p05": _num(p05), "p50": _num(p50), "p95": _num(p95)}
+        by_year[str(int(year))] = stats
+    entry: dict[str, Any] = {
+        "name": t.name,
+        "unit": t.unit,
+        "target": t.target,
+        "target_year": t.target_year,
+        "by_year": by_year,
+    }
+    if t.target_year <= end_year:
+        at = sub.loc[sub["year"] == t.target_year, "value"].to_numpy(dtype=float)
+        r = reach(at, t.target)
+        entry["p_reach"], entry["p_reach_ci95"] = r["p_reach"], r["p_reach_ci95"]
+    else:
+        entry["p_reach"], entry["p_reach_ci95"] = None, None  # target year not simulated
+    return entry
+
+
+def summarise(
+    results: pd.DataFrame,
+    *,
+    study: dict[str, Any],
+    fingerprint: str,
+    posterior: Any = None,
+) -> dict[str, Any]:
+    """The summary.json dict for a run's tidy results (report units)."""
+    from sim.policy import SCENARIOS, scenario
+
+    present = set(results["indicator"].unique())
+    indicators = {
+        tid: indicator_summary(results, tid, study["end_year"]) for tid in TARGETS if tid in present
+    }
+    missing = [h for h in HEADLINE if h not in present]
+    if missing:
+        raise ValueError(f"the model produced no values for headline indicators {missing}")
+    changed = None
+    if study["scenario"] in SCENARIOS:
+        named = scenario(study["scenario"]).__dict__
+        changed = {k: v for k, v in study["policy"].items() if named.get(k) != v}
+    first, stop = study["first_replicate"], study["first_replicate"] + study["replicates"]
+    return {
+        "scenario": study["scenario"],
+        "replicates": int(results["replicate"].nunique()),
+        "seed": study["seed"],
+        "indicators": indicators,
+        "headline": list(HEADLINE),
+        "end_year": study["end_year"],
+        "scale": study["scale"],
+        "replicate_block": study["replicate_block"],
+        "replicate_range": [first, stop],
+        "posterior": study["posterior"],
+        "param_sets": len(posterior) if posterior is not None else 1,
+        "policy": study["policy"],
+        "levers_changed": changed,
+        "params": study["params"],
+        "provenance": {
+            "fingerprint": fingerprint,
+            "posterior": posterior.note if posterior is not None else "none",
+            "posterior_sha256": posterior.info.get("sha256") if posterior is not None else None,
+            "manifest": "manifest.json",
+            "finished": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+
+
+# --------------------------------------------------------------------------- targets table
+def _fmt(value: float | None, unit: str) -> str:
+    if value is None:
+        return "n/a"
+    if unit == "percent":
+        return f"{value:.1f} %"
+    if abs(value) >= 100:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def targets_table(summary: dict[str, Any], ids: list[str] | None = None) -> str:
+    """Markdown: one row per headline target with 2026 median, 90 % interval, P(reach)."""
+    ids = ids or summary.get("headline") or HEADLINE
+    lines = [
+        f"# 2026 targets: scenario `{summary['scenario']}`",
+        "",
+        f"{summary['replicates']} replicates (seed {summary['seed']}, replicates "
+        f"{summary['replicate_range'][0]}-{summary['replicate_range'][1] - 1}), scale {summary['scale']}, "
+        f"posterior {summary['posterior']}. Reach = value >= target in the target year; "
+        "95 % interval: Wilson.",
+    ]
+    if summary.get("levers_changed"):
+        lines.append(
+            f"Levers changed from `{summary['scenario']}`: "
+            + ", ".join(f"{k}={v}" for k, v in summary["levers_changed"].items())
+            + "."
+        )
+    lines += [
+        "",
+        "| target | goal | median | 90 % interval | P(reach) | 95 % CI |",
+        "|---|---|---|---|---|---|",
+    ]
+    for tid in ids:
+        ind = summary["indicators"][tid]
+        year = str(ind["target_year"])
+        stats = ind["by_year"].get(year)
+        unit = ind["unit"]
+        goal = f">= {_fmt(ind['target'], unit)} ({year})"
+        if stats is None or ind["p_reach"] is None:
+            lines.append(f"| {tid} {ind['name']} ({unit}) | {goal} | n/a | n/a | n/a | n/a |")
+            continue
+        lo, hi = ind["p_reach_ci95"]
+        lines.append(
+            f"| {tid} {ind['name']} ({unit}) | {goal} | {_fmt(stats['p50'], unit)} | "
+            f"{_fmt(stats['p05'], unit)} – {_fmt(stats['p95'], unit)} | {ind['p_reach']:.2f} | "
+            f"{lo:.2f} – {hi:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+# --------------------------------------------------------------------------- run folder
+def complete_summary(outdir: Path, fingerprint: str | None = None) -> dict[str, Any] | None:
+    """The folder's summary.json if it is complete (and made by the same study), else None."""
+    path = Path(outdir) / SUMMARY
+    if not path.is_file():
+        return None
+    try:
+        summary = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(summary, dict) or "indicators" not in summary:
+        return None
+    if fingerprint is not None and summary.get("provenance", {}).get("fingerprint") != fingerprint:
+        return None
+    return summary
+
+
+def write_run(
+    outdir: Path,
+    results: pd.DataFrame,
+    summary: dict[str, Any],
+    manifest: dict[str, Any],
+    *,
+    plots: bool = True,
+    started: float | None = None,
+) -> list[Path]:
+    """Write a run's files, each atomically, ``summary.json`` last (it marks completion)."""
+    outdir = Path(outdir)
+    outdir.mkdir(parents=True, exist_ok=True)
+    (outdir / SUMMARY).unlink(missing_ok=True)  # a rerun is incomplete until it finishes
+    written = [
+        atomic.write_csv(
+            outdir / "timeseries.csv",
+            results[["replicate", "seed", "param_set", "year", "indicator", "value"]],
+        )
+    ]
+    written.append(atomic.write_text(outdir / "targets.md", targets_table(summary)))
+    if plots:
+        from sim import plots as plotting
+
+        written += plotting.fan_charts(outdir, results, end_year=summary["end_year"])
+    if started is not None:
+        manifest["wall_time_s"] = round(time.time() - started, 3)
+    manifest["files"] = sorted(p.name for p in written) + [SUMMARY]
+    written.append(atomic.write_json(outdir / "manifest.json", manifest))
+    written.append(atomic.write_json(outdir / SUMMARY, summary))
+    return written
