@@ -61,8 +61,10 @@ class TechMarket:
             self.value_by_type += np.bincount(types, weights=values, minlength=len(CONTRACT_TYPES)) * weight
 
     def demand_index(self, month: int) -> float:
-        """Demand for Shaanxi technology relative to 2019 (out-of-province and local)."""
-        return float(np.exp(self.model.params.contract_demand_growth * (month + 0.5) / 12))
+        """Demand for Shaanxi technology relative to 2019 (out-of-province and local); 2020 was the COVID year."""
+        p = self.model.params
+        shock = p.demand_shock_2020 if month // 12 == 1 else 1.0
+        return float(shock * np.exp(p.contract_demand_growth * (month + 0.5) / 12))
 
     # --------------------------------------------------------------- monthly
     def step_month(self, month: int, year: int, rng, rng_buyers) -> None:

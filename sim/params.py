@@ -139,12 +139,12 @@ class BehaviourParams:
         "and HNTE counts net of exit (mechanisms.md §5.2 exit 5-10%/yr)", prior=(0.12, 0.35),
     )
     entry_growth: float = spec(
-        0.0, "yearly change of the entry rate (share points of the rate)", -0.5, 0.5,
-        "assumption: trend in innovation-firm formation", prior=(-0.10, 0.10),
+        0.0, "yearly relative change of the entry rate", -0.5, 0.5,
+        "assumption: no trend (not identified separately from entry_rate by 5 years of counts)",
     )
     exit_hazard_young: float = spec(
         0.08, "per year, firms aged < 7 years", 0, 1,
-        "mechanisms.md §5.2 / P24: young-firm exit 5-10%/yr, peak in years 3-7 (SAIC 2013)", prior=(0.05, 0.10),
+        "mechanisms.md §5.2 / P24: young-firm exit 5-10%/yr, peak in years 3-7 (SAIC 2013)",
     )
     exit_hazard_mature: float = spec(
         0.03, "per year, firms aged >= 7 years", 0, 1,
@@ -164,7 +164,16 @@ class BehaviourParams:
     )
     rd_drift: float = spec(
         0.0, "yearly log drift of firms' R&D intensity", -1, 1, "assumption: enterprise R&D grew 12%/yr 2019-23 "
-        "(301.23 -> 480.53 亿, shyushe.cn, sx.sina.cn)", prior=(-0.04, 0.04),
+        "(301.23 -> 480.53 亿, shyushe.cn, sx.sina.cn)", prior=(-0.08, 0.04),
+    )
+    rd_size_elasticity: float = spec(
+        -0.25, "elasticity of firms' R&D intensity to revenue", -1, 0.5,
+        "assumption: intensity falls with size; HNTE 2018 revenue 7,188亿 over 3,138 firms (large firms "
+        "carry revenue) while enterprise R&D was ~300亿", prior=(-0.45, -0.1),
+    )
+    demand_shock_2020: float = spec(
+        0.9, "2020 demand for technology relative to trend (COVID-19 year)", 0.3, 1.5,
+        "assumption: T01 grew 4.5% in 2020 against 30%+ in 2021-23 (lr5.cn)", prior=(0.7, 1.05),
     )
     bunching_prob: float = spec(
         0.6, "probability a firm just below its HNTE R&D threshold moves above it", 0, 1,
@@ -187,8 +196,8 @@ class BehaviourParams:
         0.65, "elasticity of patents to R&D", 0, 2, "mechanisms.md §9: beta 0.5-0.8 (guess)",
     )
     patent_lapse: float = spec(
-        0.045, "share of invention patents lapsing a year", 0, 1, "mechanisms.md §9: 3-6%/yr (guess)",
-        prior=(0.03, 0.06),
+        0.045, "share of invention patents lapsing a year", 0, 1,
+        "mechanisms.md §9: 3-6%/yr (guess); not identified apart from the patent rates",
     )
     univ_patents_per_100m: float = spec(
         14.0, "invention patents granted to universities/institutes per 亿元 of their R&D", 0, 500,
@@ -201,11 +210,16 @@ class BehaviourParams:
         "assumption: 2018 was the first evaluation year (sxworker 2022)", prior=(0.15, 0.5),
     )
     techsme_takeup_max: float = spec(
-        0.6, "long-run share of eligible firms registering", 0, 1,
-        "mechanisms.md §1.1: p_apply 0.6-0.9 (guess), widened down to 0.4", prior=(0.4, 0.9),
+        0.8, "long-run share of eligible firms registering", 0, 1,
+        "mechanisms.md §1.1: p_apply 0.6-0.9 (guess), widened to 0.4-0.95", prior=(0.4, 0.95),
     )
     techsme_takeup_speed: float = spec(
-        0.2, "per year, speed of registry take-up (tanh)", 0, 5, "assumption", prior=(0.1, 0.8),
+        0.8, "per year, steepness of the registry take-up S-curve", 0.01, 5, "assumption", prior=(0.3, 2.0),
+    )
+    techsme_takeup_midyear: float = spec(
+        2022.0, "year, midpoint of the registry take-up S-curve", 2015, 2035,
+        "assumption: growth accelerated after the 2021 Qinchuangyuan launch and the 2022 倍增计划",
+        prior=(2019.0, 2025.0),
     )
     hte_apply_prob: float = spec(
         0.85, "per year, eligible uncertified firms that apply for HNTE", 0, 1, "assumption", prior=(0.4, 0.95),
@@ -228,7 +242,7 @@ class BehaviourParams:
     )
     contract_value_median: float = spec(
         50.0, "万元, median contract value in 2019", 0, 10000,
-        "mechanisms.md §2.2: mean ~591万 (2023), median guessed 30-80万", prior=(30.0, 80.0),
+        "mechanisms.md §2.2: mean ~591万 (2023), median guessed 30-80万 (only rate x value is identified by T01)",
     )
     contract_value_sigma: float = spec(
         2.2, "sd of log contract value", 0, 5,
@@ -314,11 +328,11 @@ class StartState:
         "mechanisms.md §9: universities and institutes hold ~40-50% (guess)",
     )
     rd_nonenterprise_2019: float = spec(
-        279.68, "亿元, university + institute R&D in 2019", 0, 10**5,
-        "shyushe.cn 2020: institutes 216.71 + universities 62.97 亿 (2019)",
+        283.35, "亿元, non-enterprise R&D in 2019 (total - enterprise)", 0, 10**5,
+        "shyushe.cn 2020: 584.58 total - 301.23 enterprise (institutes 216.71 + universities 62.97 + other 3.67)",
     )
     univ_share_nonenterprise: float = spec(
-        0.225, "universities' share of non-enterprise R&D", 0, 1, "shyushe.cn 2020: 62.97 / 279.68 (2019)"
+        0.222, "universities' share of non-enterprise R&D", 0, 1, "shyushe.cn 2020: 62.97 / 283.35 (2019)"
     )
     universities: int = spec(110, "universities", 0, 1000, "xibujuece.com 2026-01-13: 110+ universities")
     institutes: int = spec(
@@ -343,7 +357,7 @@ class StartState:
         0.45, "share of firms in industry (for above-scale status)", 0, 1, "assumption"
     )
     achievements_per_100m: float = spec(
-        150.0, "job-related achievements a year per 亿元 of institution R&D", 0, 10**4,
+        165.0, "job-related achievements a year per 亿元 of university R&D", 0, 10**4,
         "assumption, sized to 84,372 itemised achievements at 145 units in Jan 2024 (lr5.cn)",
     )
     voucher_value: float = spec(10.0, "万元 per voucher", 0.1, 1000, "mechanisms.md §3: 5-20万 (guess)")

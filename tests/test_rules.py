@@ -98,8 +98,10 @@ def test_zjtx_gates():
 
 
 def test_takeup_rises_from_2018_level_to_max():
-    p = BehaviourParams(techsme_takeup_2018=0.3, techsme_takeup_max=0.8, techsme_takeup_speed=0.5)
+    p = BehaviourParams(techsme_takeup_2018=0.3, techsme_takeup_max=0.8, techsme_takeup_speed=1.0,
+                        techsme_takeup_midyear=2022.0)
     path = [c.techsme_takeup(y, p) for y in range(2018, 2031)]
     assert path[0] == pytest.approx(0.3)
     assert all(b >= a for a, b in zip(path, path[1:]))
-    assert path[-1] <= 0.8 and path[-1] > 0.79
+    assert path[4] == pytest.approx(0.3 + 0.5 * (0.5 - 1 / (1 + np.exp(4))) / (1 - 1 / (1 + np.exp(4))))
+    assert 0.79 < path[-1] <= 0.8

@@ -124,11 +124,19 @@ def zjtx_eligible(age_years, rd_last, rd_sales, revenue, equity_2y, techsme_ok) 
 
 
 def techsme_takeup(year: int, p) -> float:
-    """Share of eligible firms that register: logistic rise from the 2018 level to the maximum."""
+    """Share of eligible firms that register: an S-curve from the 2018 level to the maximum.
+
+    Logistic in time with its midpoint at ``techsme_takeup_midyear``, rescaled so that it equals
+    the 2018 level in 2018 and tends to the maximum (the registry became a prerequisite for more
+    programmes over time, e.g. the 2022 科技型企业创新发展倍增计划).
+    """
     lo, hi = p.techsme_takeup_2018, max(p.techsme_takeup_max, p.techsme_takeup_2018)
-    x = p.techsme_takeup_speed * (year - 2018)
-    # logistic in x, equal to lo at x = 0 and tending to hi
-    frac = (np.tanh(x) if x > 0 else 0.0)
+
+    def logistic(y):
+        return 1.0 / (1.0 + np.exp(-p.techsme_takeup_speed * (y - p.techsme_takeup_midyear)))
+
+    base = logistic(2018)
+    frac = max(0.0, (logistic(year) - base) / (1.0 - base))
     return float(lo + (hi - lo) * frac)
 
 

@@ -38,9 +38,7 @@ INCUBATED_EXIT_FACTOR = 0.9  # P23: 0.8-1.0 while inside (weak effect)
 RD_NOISE = 0.15  # sd of yearly log change of R&D intensity (assumption)
 RD_INTENSITY_CAP = 0.6  # R&D / revenue above this is treated as a start-up burning capital (assumption)
 RD_INTENSITY_SIGMA = 0.8  # dispersion of firms' R&D intensity (assumption)
-# R&D intensity falls with size (assumption): intensity ~ (revenue / 1,000万)^-0.25, so a 100亿 firm spends
-# about a fifth of the median intensity; large firms carry most revenue (HNTE 2018: 7,188亿 over 3,138 firms).
-RD_SIZE_ELASTICITY, RD_SIZE_REFERENCE = -0.25, 1000.0
+RD_SIZE_REFERENCE = 1000.0  # 万元: rd_intensity_median is for a firm of this revenue (BehaviourParams)
 CLASS2_PER_YEAR = 1.0  # Class-II IP items a year per R&D-active firm (assumption)
 HISTORY_YEARS = 5  # revenue history kept for the gazelle 4-year CAGR
 
@@ -173,7 +171,7 @@ class FirmPopulation:
             rd_intensity=np.minimum(
                 RD_INTENSITY_CAP,
                 p.rd_intensity_median
-                * np.power(revenue / RD_SIZE_REFERENCE, RD_SIZE_ELASTICITY)
+                * np.power(revenue / RD_SIZE_REFERENCE, p.rd_size_elasticity)
                 * np.exp(RD_INTENSITY_SIGMA * rng.standard_normal(k)),
             ),
             class2_ip=rng.poisson(1.5, k),  # assumption
