@@ -89,7 +89,8 @@ def test_common_random_numbers_across_scenarios(plan_results):
 
 
 def test_parameter_sets_are_used(tmp_path):
-    sets = [BehaviourParams(), replace(BehaviourParams(), contract_rate=0.7)]
+    base = BehaviourParams()
+    sets = [base, replace(base, contract_rate=2 * base.contract_rate)]
     plan = [ensemble.Replicate(0, 123, 0), ensemble.Replicate(1, 123, 1)]
     res = ensemble.run_ensemble(scenario("plan"), plan, param_sets=sets, scale=SCALE, progress=False)
     t01 = res[(res["indicator"] == "T01") & (res["year"] == 2026)].set_index("param_set")["value"]
