@@ -2,7 +2,7 @@
 
 A data point is one row of ``sim/data/fit_targets.csv`` (year-end or full-year value with a
 plausible range ``[lo, hi]``); mid-year rows (``*_partial``) are left out because the model
-reports year ends. The distance between a run and the data is
+reports year ends. The distance between a run and the data, over the fitted points, is
 
     d = sum_i ((sim_i - obs_i) / s_i)^2,    s_i = sqrt(h_i^2 + sigma_i^2)
 
@@ -23,21 +23,25 @@ import pandas as pd
 from sim.history import PARTIAL_SUFFIX, load_fit_targets
 
 FIT_YEARS = tuple(range(2019, 2024))
-#: Indicators of the fit, with what each informs.
+#: Indicators in the distance, with what each informs.
 FIT_INDICATORS = (
     "T01",  # technology contract turnover, 亿元
     "T02",  # tech-SME registry, firms admitted in the year
     "T03",  # high-tech enterprises, valid certificates
     "T04",  # invention patents held
     "T05",  # enterprise share of R&D, percent
-    "rd_enterprise",  # 亿元: the level behind T05's numerator
-    "rd_nonenterprise",  # 亿元: the denominator's other part
+    "rd_nonenterprise",  # 亿元: T05's denominator's other part (pins university and institute R&D)
     "reform_itemised",  # three reforms, cumulative at end-2023
     "reform_transferred",
     "reform_spinoffs",
 )
-#: What each simulation returns (fit indicators plus context), years 2018 (start state) to 2023.
-OUTPUT_INDICATORS = FIT_INDICATORS + ("firms_alive", "contracts")
+#: Compared in the report, not in the distance: enterprise R&D is T05 again once non-enterprise
+#: R&D is fitted (T05 = e / (e + n)), so fitting it too would count the same fact twice.
+CONTEXT_INDICATORS = ("rd_enterprise",)
+REPORT_INDICATORS = ("T01", "T02", "T03", "T04", "T05", "rd_enterprise", "rd_nonenterprise",
+                     "reform_itemised", "reform_transferred", "reform_spinoffs")
+#: What each simulation returns (fit and context indicators, and more), years 2018 (start state) to 2023.
+OUTPUT_INDICATORS = REPORT_INDICATORS + ("firms_alive", "contracts")
 OUTPUT_YEARS = tuple(range(2018, FIT_YEARS[-1] + 1))
 #: Floor on the model-noise sd, relative to the observed value: keeps a deterministic output
 #: (e.g. non-enterprise R&D of 2019, fixed by the start state) from getting a zero floor.
@@ -50,8 +54,8 @@ def outputs_from_annual(annual: pd.DataFrame) -> np.ndarray:
     return frame.to_numpy(dtype=float).T.copy()
 
 
-def load_points(indicators=FIT_INDICATORS, years=FIT_YEARS) -> pd.DataFrame:
-    """The fitted data points: indicator, year, value, lo, hi, half_width, derived, source."""
+def load_points(indicators=REPORT_INDICATORS, years=FIT_YEARS, fitted=FIT_INDICATORS) -> pd.DataFrame:
+    """The data points: indicator, year, value, lo, hi, half_width, derived, source, fitted (in the distance)."""
     df = load_fit_targets()
     keep = (
         df["indicator"].isin(indicators)
@@ -66,6 +70,7 @@ def load_points(indicators=FIT_INDICATORS, years=FIT_YEARS) -> pd.DataFrame:
         bad = pts[(pts["lo"] > pts["value"]) | (pts["hi"] < pts["value"])]
         raise ValueError(f"fit target outside its own range: {bad[['indicator', 'year']].to_dict('records')}")
     pts["half_width"] = (pts["hi"] - pts["lo"]) / 2.0
+    pts["fitted"] = pts["indicator"].isin(fitted)
     return pts
 
 
@@ -86,6 +91,8 @@ class FitTargets:
         self._cols = self.points["year"].map(yrs).to_numpy()
         self.observed = self.points["value"].to_numpy(dtype=float)
         self.half_width = self.points["half_width"].to_numpy(dtype=float)
+        fitted = self.points["fitted"] if "fitted" in self.points else pd.Series(True, index=self.points.index)
+        self.fitted = fitted.to_numpy(dtype=bool)
 
     @classmethod
     def default(cls) -> "FitTargets":
@@ -94,8 +101,9 @@ class FitTargets:
     def __len__(self) -> int:
         return len(self.points)
 
-    def labels(self) -> list[str]:
-        return [f"{i} {y}" for i, y in zip(self.points["indicator"], self.points["year"])]
+    def labels(self, fitted_only: bool = False) -> list[str]:
+        return [f"{i} {y}" for i, y, f in zip(self.points["indicator"], self.points["year"], self.fitted)
+                if f or not fitted_only]
 
     def simulated(self, outputs: np.ndarray) -> np.ndarray:
         """Model values at the data points; ``outputs`` is (..., indicator, year)."""
@@ -116,14 +124,15 @@ class FitTargets:
         return np.sqrt(self.half_width**2 + noise**2)
 
     def distance(self, outputs: np.ndarray) -> np.ndarray:
-        """Sum of squared scaled errors; ``inf`` where a run failed (NaN output)."""
+        """Sum of squared scaled errors over the fitted points; ``inf`` where a run failed (NaN output)."""
         z = (self.simulated(np.asarray(outputs, dtype=float)) - self.observed) / self.scale
-        d = np.sum(z**2, axis=-1)
+        d = np.sum(z[..., self.fitted] ** 2, axis=-1)
         return np.where(np.isfinite(d), d, np.inf)
 
     def table(self) -> pd.DataFrame:
         """The points with their error scales (for the report)."""
         out = self.points[["indicator", "year", "value", "lo", "hi", "half_width", "derived"]].copy()
+        out["fitted"] = self.fitted
         out["noise_sd"] = self.noise_sd if self.noise_sd is not None else np.nan
         out["scale"] = self.scale
         return out

@@ -1,0 +1,277 @@
+"""The fit report: posterior-predictive check against 2019-2023, error table, prior vs posterior.
+
+The posterior-predictive runs are one run per accepted parameter set at the projection scale,
+each weighted by its importance weight; medians and 90 % bands are weighted quantiles.
+The fit goals (issue 4): median within ±10 % of every T01-T04 point and within 2
+percentage points for T05; the 90 % bands cover at least 80 % of all fitted points.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from sim import atomic  # noqa: E402
+from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets  # noqa: E402
+from sim.history import PARTIAL_SUFFIX, load_fit_targets  # noqa: E402
+from sim.params import BehaviourParams  # noqa: E402
+
+GOAL_RELATIVE = {"T01": 0.10, "T02": 0.10, "T03": 0.10, "T04": 0.10}  # median within ±10 %
+GOAL_POINTS = {"T05": 2.0}  # median within 2 percentage points
+GOAL_COVERAGE = 0.80  # 90 % bands cover at least 80 % of all data points
+BAND = (0.05, 0.95)
+
+LABELS = {
+    "T01": ("T01 technology contract turnover", "100 million yuan"),
+    "T02": ("T02 tech-SME registry (admitted in the year)", "firms"),
+    "T03": ("T03 high-tech enterprises (valid certificates)", "firms"),
+    "T04": ("T04 invention patents held", "patents"),
+    "T05": ("T05 enterprise share of R&D", "percent"),
+    "rd_enterprise": ("Enterprise R&D", "100 million yuan"),
+    "rd_nonenterprise": ("University and institute R&D", "100 million yuan"),
+    "reform_itemised": ("Three reforms: achievements itemised (cumulative)", "achievements"),
+    "reform_transferred": ("Three reforms: achievements transferred (cumulative)", "achievements"),
+    "reform_spinoffs": ("Three reforms: spin-off firms (cumulative)", "firms"),
+}
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q, axis: int = 0) -> np.ndarray:
+    """Quantiles ``q`` of ``values`` along ``axis`` (the sample axis) with sample ``weights``."""
+    values = np.moveaxis(np.asarray(values, dtype=float), axis, -1)
+    w = np.asarray(weights, dtype=float)
+    q = np.atleast_1d(q)
+    out = np.empty(values.shape[:-1] + (len(q),))
+    for idx in np.ndindex(values.shape[:-1]):
+        v = values[idx]
+        ok = np.isfinite(v) & (w > 0)
+        if not ok.any():
+            out[idx] = np.nan
+            continue
+        order = np.argsort(v[ok], kind="stable")
+        vs, ws = v[ok][order], w[ok][order]
+        cw = (np.cumsum(ws) - 0.5 * ws) / ws.sum()
+        out[idx] = np.interp(q, cw, vs)
+    return np.moveaxis(out, -1, 0)
+
+
+def error_table(targets: FitTargets, outputs: np.ndarray, weights: np.ndarray) -> pd.DataFrame:
+    """Per data point: observed value and range, predictive median and 90 % band, error, goals."""
+    sims = targets.simulated(outputs)  # (n, points)
+    lo, med, hi = weighted_quantile(sims, weights, [BAND[0], 0.5, BAND[1]])
+    tab = targets.points[["indicator", "year", "value", "lo", "hi", "derived"]].copy()
+    tab["fitted"] = targets.fitted
+    tab["median"] = med
+    tab["band_lo"] = lo
+    tab["band_hi"] = hi
+    tab["error"] = med - tab["value"]
+    tab["error_pct"] = 100.0 * tab["error"] / tab["value"]
+    tab["covered"] = (lo <= tab["value"]) & (tab["value"] <= hi)
+    goal = []
+    for ind, err, err_pct in zip(tab["indicator"], tab["error"], tab["error_pct"]):
+        if ind in GOAL_RELATIVE:
+            goal.append(abs(err_pct) <= 100 * GOAL_RELATIVE[ind])
+        elif ind in GOAL_POINTS:
+            goal.append(abs(err) <= GOAL_POINTS[ind])
+        else:
+            goal.append(None)  # no stated goal: context series
+    tab["goal_met"] = goal
+    return tab.reset_index(drop=True)
+
+
+def summary_of_fit(errors: pd.DataFrame) -> dict:
+    graded = errors[errors["goal_met"].notna()]
+    return {
+        "points": int(len(errors)),
+        "covered": int(errors["covered"].sum()),
+        "coverage": float(errors["covered"].mean()),
+        "coverage_goal": GOAL_COVERAGE,
+        "coverage_goal_met": bool(errors["covered"].mean() >= GOAL_COVERAGE),
+        "median_goal_points": int(len(graded)),
+        "median_goal_met": int(graded["goal_met"].astype(bool).sum()),
+        "median_goal_missed": [
+            f"{i} {y}" for i, y, ok in zip(graded["indicator"], graded["year"], graded["goal_met"]) if not ok
+        ],
+    }
+
+
+def scale_bias(
+    targets: FitTargets, calib_outputs: np.ndarray, ppc_outputs: np.ndarray, weights: np.ndarray
+) -> pd.DataFrame:
+    """Paired comparison of the same parameter sets at the calibration scale and the projection scale.
+
+    Per point: weighted medians at both scales, and the weighted mean of the paired relative
+    difference with its standard error (seed noise differs between the two runs of a pair).
+    """
+    a = targets.simulated(calib_outputs)
+    b = targets.simulated(ppc_outputs)
+    w = np.asarray(weights) / np.sum(weights)
+    rel = (a - b) / np.where(b != 0, np.abs(b), np.nan)
+    mean = np.nansum(w[:, None] * rel, axis=0)
+    var = np.nansum(w[:, None] * (rel - mean) ** 2, axis=0)
+    ess = 1.0 / np.sum(w**2)
+    tab = targets.points[["indicator", "year", "value"]].copy()
+    tab["median_calibration_scale"] = weighted_quantile(a, w, 0.5)[0]
+    tab["median_projection_scale"] = weighted_quantile(b, w, 0.5)[0]
+    tab["paired_bias_pct"] = 100 * mean
+    tab["paired_bias_se_pct"] = 100 * np.sqrt(var / ess)
+    tab["sd_calibration_scale_pct"] = 100 * np.nanstd(a, axis=0) / np.abs(tab["value"].to_numpy())
+    tab["sd_projection_scale_pct"] = 100 * np.nanstd(b, axis=0) / np.abs(tab["value"].to_numpy())
+    return tab.reset_index(drop=True)
+
+
+def parameter_table(names, lo, hi, values: np.ndarray, weights: np.ndarray) -> pd.DataFrame:
+    """Prior vs posterior per parameter; identification = posterior 90 % width / prior 90 % width."""
+    meta = {f.name: f.metadata for f in fields(BehaviourParams)}
+    q = weighted_quantile(values, weights, [0.05, 0.5, 0.95])
+    mean = np.sum(values * (np.asarray(weights) / np.sum(weights))[:, None], axis=0)
+    rows = []
+    for k, name in enumerate(names):
+        width_ratio = (q[2, k] - q[0, k]) / (0.9 * (hi[k] - lo[k]))
+        rows.append(
+            {
+                "parameter": name,
+                "unit": meta[name].get("unit", ""),
+                "prior_lo": lo[k],
+                "prior_hi": hi[k],
+                "default": meta[name].get("default", getattr(BehaviourParams(), name)),
+                "post_mean": mean[k],
+                "post_median": q[1, k],
+                "post_q05": q[0, k],
+                "post_q95": q[2, k],
+                "width_ratio": width_ratio,
+                "identified": "well" if width_ratio < 0.5 else ("partly" if width_ratio < 0.8 else "poorly"),
+                "source": meta[name].get("source", ""),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- figures
+def _partial_points(indicator: str) -> pd.DataFrame:
+    df = load_fit_targets()
+    return df[(df["indicator"] == indicator) & df["kind"].str.endswith(PARTIAL_SUFFIX)]
+
+
+def plot_indicator(
+    path: Path, indicator: str, outputs: np.ndarray, weights: np.ndarray, targets: FitTargets
+) -> Path:
+    """Posterior-predictive median and 90 % band, 2018-2023, against the data points and their ranges."""
+    k = OUTPUT_INDICATORS.index(indicator)
+    years = np.array(OUTPUT_YEARS)
+    series = outputs[:, k, :]
+    lo, med, hi = weighted_quantile(series, weights, [BAND[0], 0.5, BAND[1]])
+    title, unit = LABELS.get(indicator, (indicator, ""))
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    ok = np.isfinite(med)
+    ax.fill_between(
+        years[ok], lo[ok], hi[ok], color="tab:blue", alpha=0.25, label="90 % band (posterior predictive)"
+    )
+    ax.plot(years[ok], med[ok], color="tab:blue", lw=2, label="median")
+    pts = targets.points[targets.points["indicator"] == indicator]
+    if len(pts):
+        yerr = np.vstack([pts["value"] - pts["lo"], pts["hi"] - pts["value"]])
+        ax.errorbar(
+            pts["year"],
+            pts["value"],
+            yerr=yerr,
+            fmt="o",
+            color="black",
+            capsize=3,
+            label="data (plausible range)",
+        )
+    partial = _partial_points(indicator)
+    if len(partial):
+        ax.plot(
+            partial["year"] - 0.5,
+            partial["value"],
+            "o",
+            mfc="none",
+            color="grey",
+            label="mid-year data (not fitted)",
+        )
+    ax.set_title(title)
+    ax.set_ylabel(unit)
+    ax.set_xticks(years)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left")
+    atomic.save_figure(path, fig)
+    plt.close(fig)
+    return path
+
+
+def plot_prior_posterior(path: Path, names, lo, hi, values: np.ndarray, weights: np.ndarray) -> Path:
+    """One histogram per parameter: weighted posterior against the uniform prior density."""
+    d = len(names)
+    cols = 4
+    rows = int(np.ceil(d / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.3 * rows))
+    for k, ax in enumerate(np.ravel(axes)):
+        if k >= d:
+            ax.axis("off")
+            continue
+        bins = np.linspace(lo[k], hi[k], 21)
+        ax.hist(
+            values[:, k],
+            bins=bins,
+            weights=weights,
+            density=True,
+            color="tab:blue",
+            alpha=0.7,
+            label="posterior",
+        )
+        ax.hlines(1.0 / (hi[k] - lo[k]), lo[k], hi[k], colors="black", linestyles="--", label="prior")
+        ax.set_title(names[k], fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+        ax.set_yticks([])
+    np.ravel(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    atomic.save_figure(path, fig)
+    plt.close(fig)
+    return path
+
+
+# --------------------------------------------------------------------------- markdown
+def _fmt(x, digits=1) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return ""
+    if isinstance(x, (bool, np.bool_)):
+        return "yes" if x else "**no**"
+    if isinstance(x, (int, np.integer)):
+        return f"{x:,}"
+    ax = abs(x)
+    if ax >= 1000:
+        return f"{x:,.0f}"
+    if ax >= 100:
+        return f"{x:.1f}"
+    return f"{x:.{max(digits, 2)}f}" if ax < 1 else f"{x:.{digits + 1}f}"
+
+
+def markdown_table(frame: pd.DataFrame, columns: list[str], headers: list[str] | None = None) -> str:
+    """A GitHub markdown table; integer columns print as integers, booleans as yes / **no**."""
+    headers = headers or columns
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    kinds = {c: frame[c].dtype.kind for c in columns}
+    for k in range(len(frame)):
+        cells = []
+        for c in columns:
+            v = frame[c].iloc[k]
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                cells.append("–")
+            elif isinstance(v, str):
+                cells.append(v)
+            elif kinds[c] == "b" or isinstance(v, (bool, np.bool_)):
+                cells.append("yes" if v else "**no**")
+            elif kinds[c] in "iu" or c in ("year", "round"):
+                cells.append(str(int(v)))
+            else:
+                cells.append(_fmt(float(v)))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -1,0 +1,264 @@
+"""Calibration: data points and distance, the ABC's weights, recovery of known parameters, determinism."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from sim.calibrate import CalibrateConfig, calibrate, posterior_csv_bytes, posterior_frame
+from sim.calibration import abc, fitreport
+from sim.calibration.targets import FIT_YEARS, OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, load_points
+from sim.params import BehaviourParams, ConfigError
+from sim.posterior import load_posterior
+
+
+# --------------------------------------------------------------------------- data points and distance
+def test_fit_points_are_year_end_2019_2023_with_ranges():
+    pts = load_points()
+    assert set(pts["year"]) <= set(FIT_YEARS)
+    assert (pts["half_width"] > 0).all()
+    assert {"T01", "T02", "T03", "T04", "T05"} <= set(pts["indicator"])
+    # the mid-year rows (13,154 tech SMEs at 30 Jun 2023, 832 spin-offs at 30 Jun 2023) are not fitted
+    assert 13154 not in set(pts["value"]) and 832 not in set(pts["value"])
+    assert len(pts) == len(pts.drop_duplicates(["indicator", "year"]))
+
+
+def _outputs_at(targets: FitTargets, values: np.ndarray) -> np.ndarray:
+    out = np.full((len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)), np.nan)
+    out[targets._rows, targets._cols] = values
+    return out
+
+
+def test_distance_is_zero_at_the_data_and_counts_scaled_errors():
+    t = FitTargets.default()
+    assert t.distance(_outputs_at(t, t.observed)) == 0
+    # every point off by exactly its error scale: distance = number of fitted points
+    assert t.distance(_outputs_at(t, t.observed + t.scale)) == pytest.approx(t.fitted.sum())
+    # a context point (enterprise R&D, T05 again) is reported but not in the distance
+    off = t.observed.copy()
+    off[~t.fitted] *= 2
+    assert t.distance(_outputs_at(t, off)) == 0 and (~t.fitted).any()
+    # a derived point (wider range) counts less than a sourced one for the same relative error
+    i_sourced = t.labels().index("T03 2021")
+    i_derived = t.labels().index("T03 2022")
+    assert t.scale[i_derived] / t.observed[i_derived] > t.scale[i_sourced] / t.observed[i_sourced]
+    # a failed run (NaN) is infinitely far
+    assert np.isinf(t.distance(_outputs_at(t, np.full(len(t), np.nan))))
+
+
+def test_noise_floor_widens_the_error_scale():
+    t = FitTargets.default()
+    rng = np.random.default_rng(0)
+    pilot = np.stack(
+        [_outputs_at(t, t.observed * (1 + 0.05 * rng.standard_normal(len(t)))) for _ in range(50)]
+    )
+    floored = t.with_noise(pilot)
+    assert np.all(floored.scale >= t.scale)
+    # 5 % noise on T01 (range +-2 %) dominates its scale: about sqrt(2^2 + 5^2) % of the value
+    i = t.labels().index("T01 2021")
+    assert floored.scale[i] / t.observed[i] == pytest.approx(np.hypot(0.02, 0.05), rel=0.25)
+
+
+def test_weighted_quantile():
+    v = np.array([1.0, 2.0, 3.0, 4.0])
+    assert fitreport.weighted_quantile(v, np.ones(4), 0.5)[0] == pytest.approx(2.5)
+    # all the weight on one value: every quantile is that value
+    assert fitreport.weighted_quantile(v, np.array([0, 0, 1.0, 0]), [0.05, 0.95]).tolist() == [3.0, 3.0]
+
+
+# --------------------------------------------------------------------------- the algorithm, on a toy simulator
+def test_reflection_folds_into_the_box():
+    u = np.array([[-0.1, 1.2, 0.5, 2.3, -1.6]])
+    assert np.allclose(abc.reflect(u), [[0.1, 0.8, 0.5, 0.3, 0.4]])
+    inside = np.random.default_rng(0).random((100, 3))
+    assert np.array_equal(abc.reflect(inside), inside)
+
+
+def test_systematic_resampling_keeps_proportions():
+    idx = abc.systematic_resample(np.random.default_rng(1), np.array([0.5, 0.25, 0.25, 0.0]), 8)
+    assert np.bincount(idx, minlength=4).tolist() == [4, 2, 2, 0]
+
+
+def _toy_targets() -> FitTargets:
+    """One fitted point so that distance = ((u - 0.3) / 0.1)^2 for the unit coordinate u of entry_rate."""
+    lo, hi = abc.ParamSpace.from_priors(["entry_rate"]).lo[0], abc.ParamSpace.from_priors(["entry_rate"]).hi[0]
+    value = 1000 * (lo + 0.3 * (hi - lo))
+    hw = 1000 * 0.1 * (hi - lo)
+    pts = load_points().iloc[:1].copy()  # T01 2019
+    pts[["value", "lo", "hi", "half_width"]] = [value, value - hw, value + hw, hw]
+    return FitTargets(pts.reset_index(drop=True))
+
+
+def _toy_line(task: abc.SimTask):
+    """Deterministic toy: T01 2019 = 1000 x entry_rate."""
+    out = np.zeros((len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)))
+    out[OUTPUT_INDICATORS.index("T01"), OUTPUT_YEARS.index(2019)] = 1000 * task.params.entry_rate
+    return out, None
+
+
+def test_abc_smc_samples_the_abc_posterior_of_a_toy():
+    """Deterministic toy with a known ABC posterior: uniform on |u - 0.3| <= 0.1 sqrt(tolerance).
+
+    After resampling and MCMC moves the particles must all lie inside it, centred (within 4
+    standard errors of a mean of n particles) and spread like a uniform (sd within 20 % of
+    width / sqrt(12): duplicates and MCMC correlation make the sample less than n independent draws).
+    """
+    space = abc.ParamSpace.from_priors(["entry_rate"])
+    settings = abc.ABCSettings(seed=2, n_design=256, n_keep=200, n_steps=4, sweeps=3, alpha=0.5, n_pilot=0)
+    with abc.Runner(1, progress=False, simulate_fn=_toy_line) as runner:
+        res = abc.run_abc(space, _toy_targets(), settings, runner)
+    u = res.all_runs("u")[res.particles, 0]
+    half = 0.1 * np.sqrt(res.tolerance)
+    assert np.all(np.abs(u - 0.3) <= half + 1e-12)
+    assert res.rounds[0].tolerance > res.tolerance  # the steps tightened it
+    sd = 2 * half / np.sqrt(12)
+    assert abs(u.mean() - 0.3) < 4 * sd / np.sqrt(len(u))
+    assert u.std() == pytest.approx(sd, rel=0.2)
+    assert res.n_runs == 256 + (4 * 3 + settings.final_sweeps) * 200
+    assert res.weights.sum() == pytest.approx(1.0) and len(res.kept) == len(np.unique(res.particles))
+
+
+def test_param_space_maps_the_prior_box():
+    space = abc.ParamSpace.from_priors()
+    assert space.names == tuple(BehaviourParams.calibrated_names())
+    p = space.params(space.values(np.full(space.dim, 0.5)))
+    assert isinstance(p, BehaviourParams)
+    assert np.allclose(space.unit(space.values(np.full(space.dim, 0.25))), 0.25)
+    with pytest.raises(ValueError, match="no prior"):
+        abc.ParamSpace.from_priors(["relabel_share"])
+
+
+# --------------------------------------------------------------------------- recovery from model-made data
+TRUTH = {"nonenterprise_rd_growth": 0.065, "commercialisation_hazard": 0.10, "techsme_takeup_max": 0.75}
+RECOVERY_SCALE = 0.05
+
+
+def _synthetic_targets(truth: BehaviourParams) -> FitTargets:
+    """The fit points with the model's own values at ``truth`` (median of 3 seeds) as data.
+
+    Ranges: +-3 % (T05: +-1 point), like the sourced points of the real data.
+    """
+    runs = np.stack([abc.simulate(abc.SimTask(truth, 10_000 + k, RECOVERY_SCALE))[0] for k in range(3)])
+    base = FitTargets.default()
+    pts = base.points.copy()
+    pts["value"] = np.median(base.simulated(runs), axis=0)
+    hw = np.where(pts["indicator"] == "T05", 1.0, 0.03 * np.abs(pts["value"]))
+    pts["lo"], pts["hi"], pts["half_width"] = pts["value"] - hw, pts["value"] + hw, hw
+    return FitTargets(pts)
+
+
+@pytest.mark.slow
+def test_abc_recovers_known_parameters_from_model_made_data():
+    """Three free parameters, the others fixed at the truth; data made by the model itself.
+
+    Tolerance: the posterior median lies within 15 % of the prior width of the truth, the
+    truth lies inside the 90 % interval, and each interval is narrower than 60 % of the
+    prior's 90 % width (the data inform all three). A 200-run budget at 5 % scale.
+    """
+    truth = dataclasses.replace(BehaviourParams(), **TRUTH).validate()
+    targets = _synthetic_targets(truth)
+    space = abc.ParamSpace.from_priors(list(TRUTH))
+    settings = abc.ABCSettings(
+        seed=11, n_design=64, n_keep=16, n_steps=3, sweeps=2, final_sweeps=1, n_pilot=6, scale=RECOVERY_SCALE
+    )
+    with abc.Runner(2, progress=False) as runner:
+        res = abc.run_abc(space, targets, settings, runner, base=truth)
+    values, weights, _ = res.population()
+    table = fitreport.parameter_table(space.names, space.lo, space.hi, values, weights)
+    for k, row in table.iterrows():
+        width = space.hi[k] - space.lo[k]
+        true = TRUTH[row["parameter"]]
+        assert abs(row["post_median"] - true) < 0.15 * width, row.to_dict()
+        assert row["post_q05"] <= true <= row["post_q95"], row.to_dict()
+        assert row["width_ratio"] < 0.6, row.to_dict()
+
+
+# --------------------------------------------------------------------------- the command, end to end
+def _tiny(tmp_path, name: str, jobs: int, ppc: bool) -> dict:
+    cfg = CalibrateConfig(
+        seed=5,
+        scale=0.03,
+        jobs=jobs,
+        n_pilot=3,
+        n_design=16,
+        n_keep=8,
+        n_steps=1,
+        sweeps=1,
+        final_sweeps=0,
+        ppc=ppc,
+        ppc_scale=0.03,
+        write_posterior=False,
+        docs=False,
+        progress=False,
+    )
+    return calibrate(cfg, tmp_path / name, command=["test"], log=lambda msg: None)
+
+
+@pytest.mark.slow
+def test_calibration_is_deterministic_and_writes_a_loadable_posterior(tmp_path):
+    """Same seed -> byte-identical posterior.csv, whatever the number of processes."""
+    one = _tiny(tmp_path, "a", jobs=1, ppc=True)
+    _tiny(tmp_path, "b", jobs=2, ppc=False)
+    a, b = (tmp_path / "a" / "posterior.csv"), (tmp_path / "b" / "posterior.csv")
+    assert a.read_bytes() == b.read_bytes()
+    assert posterior_csv_bytes(posterior_frame(one["result"])) == a.read_bytes()
+    post = load_posterior(a)
+    assert 2 <= len(post) <= 8 and post.weights.sum() == pytest.approx(1.0)
+    assert post.describe()["seed"] == 5
+    for name in (
+        "report.md",
+        "errors.csv",
+        "parameters.csv",
+        "figures/fit_T01.png",
+        "figures/prior_posterior.png",
+    ):
+        assert (tmp_path / "a" / name).is_file(), name
+    assert one["fit"]["points"] == len(FitTargets.default())
+
+
+def test_config_file_composes_and_is_checked():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.errors import ConfigCompositionException
+    from omegaconf import OmegaConf
+
+    from sim.calibrate import CONFIG_DIR, CONFIG_NAME, register_configs
+
+    register_configs()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3", job_name="test"):
+            cfg = compose(CONFIG_NAME)
+            obj = OmegaConf.to_object(cfg)
+            assert obj.n_keep >= 200  # the committed posterior keeps at least 200 sets
+            assert obj.seed is not None
+            with pytest.raises(ConfigCompositionException):
+                compose(CONFIG_NAME, overrides=["n_keeep=5"])  # misspelled key
+    finally:
+        GlobalHydra.instance().clear()
+    with pytest.raises(ConfigError, match="n_keep"):
+        CalibrateConfig(n_keep=500, n_design=256).validate()
+    with pytest.raises(ConfigError, match="alpha"):
+        CalibrateConfig(alpha=1.0).validate()
+    with pytest.raises(ConfigError, match="scale"):
+        CalibrateConfig(scale=0).validate()
+
+
+def test_docs_prior_table_matches_params():
+    """docs/calibration.md lists every calibrated parameter with the prior declared in sim/params.py."""
+    from dataclasses import fields
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "calibration.md").read_text(encoding="utf-8")
+    rows = {}
+    for line in text.splitlines():
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            rows[cells[0].strip("`")] = cells[2]
+    for f in fields(BehaviourParams):
+        if "prior" in f.metadata:
+            lo, hi = f.metadata["prior"]
+            assert rows.get(f.name) == f"{lo:g} – {hi:g}", f"docs/calibration.md: prior of {f.name}"
+    assert set(rows) == set(BehaviourParams.calibrated_names())
