@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import multiprocessing
 import sys
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -244,7 +244,7 @@ def run_ensemble(
                 pending = set(futures)
                 try:
                     while pending:
-                        done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
                         for fut in done:
                             k = futures[fut]
                             try:
