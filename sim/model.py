@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import gc
 from contextlib import contextmanager
-from dataclasses import fields
 
 import mesa
 import numpy as np
@@ -288,7 +287,3 @@ def run_replicate(levers=None, params=None, seed: int = 0, end_year: int = 2026,
         return model.annual_indicators()
     finally:
         release(model)
-
-
-def param_names() -> list[str]:
-    return [f.name for f in fields(BehaviourParams)]

@@ -16,7 +16,7 @@ import mesa
 import numpy as np
 
 from sim.agents.table import ColumnTable, deregister_many, register_many
-from sim.params import FIRST_YEAR, BehaviourParams, StartState
+from sim.params import BehaviourParams, StartState
 from sim.sampling import weighted_rows
 
 MONTHS = 12
@@ -337,7 +337,3 @@ BUNCH_OVERSHOOT = 0.4  # bunchers land up to 40% above the notch so the 3-year a
 HIGHTECH_BAND = 0.15  # firms with 45-60% high-tech revenue may relabel to pass the 60% gate (assumption)
 XIAN_RD_INTENSITY_BAR = 0.0172  # Xi'an 2023 increment-award bar: intensity >= 1.72% (feo9b.cn, mechanisms.md §4.1)
 AWARD_CAP = 1000.0  # 万元 per firm (mechanisms.md §4.1)
-
-
-def first_year_of(month: int) -> int:
-    return FIRST_YEAR + month // MONTHS
