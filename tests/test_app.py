@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.targets import HEADLINE
+from sim.model.outcomes import HEADLINE
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["replicates=3", "scale=0.05", "jobs=1", "progress=false"]

@@ -7,11 +7,11 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.calibrate import CalibrateConfig, calibrate, posterior_csv_bytes, posterior_frame
 from sim.calibration import abc, fitreport
+from sim.calibration.calibrate import CalibrateConfig, calibrate, posterior_csv_bytes, posterior_frame
+from sim.calibration.posterior import load_posterior
 from sim.calibration.targets import FIT_YEARS, OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, load_points
-from sim.params import BehaviourParams, ConfigError
-from sim.posterior import load_posterior
+from sim.model.params import BehaviourParams, ConfigError
 
 
 # --------------------------------------------------------------------------- data points and distance
@@ -224,7 +224,7 @@ def test_config_file_composes_and_is_checked():
     from hydra.errors import ConfigCompositionException
     from omegaconf import OmegaConf
 
-    from sim.calibrate import CONFIG_DIR, CONFIG_NAME, register_configs
+    from sim.calibration.calibrate import CONFIG_DIR, CONFIG_NAME, register_configs
 
     register_configs()
     GlobalHydra.instance().clear()

@@ -1,4 +1,4 @@
-"""Every config file composes against the schema; scenario files agree with sim.policy."""
+"""Every config file composes against the schema; scenario files agree with sim.model.policy."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
-from sim.policy import SCENARIOS, scenario
-from sim.run import CONFIG_DIR, precheck, study_from_cfg
+from sim.model.policy import SCENARIOS, scenario
+from sim.pipeline.run import CONFIG_DIR, precheck, study_from_cfg
 
 CONFIGS = Path(CONFIG_DIR)
 POLICIES = sorted(p.stem for p in (CONFIGS / "policy").glob("*.yaml"))
@@ -49,7 +49,7 @@ def test_config_lists_every_schema_knob():
     """config.yaml shows researchers every run knob (the schema holds the defaults too)."""
     from dataclasses import fields
 
-    from sim.run import SimConfig
+    from sim.pipeline.run import SimConfig
 
     text = (CONFIGS / "config.yaml").read_text()
     for f in fields(SimConfig):

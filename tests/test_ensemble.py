@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import ensemble, report
-from sim.params import BehaviourParams, PolicyLevers
-from sim.policy import scenario
-from sim.targets import HEADLINE, TARGETS
+from sim.model.outcomes import HEADLINE, TARGETS
+from sim.model.params import BehaviourParams, PolicyLevers
+from sim.model.policy import scenario
+from sim.pipeline import ensemble, report
 
 SCALE = 0.03  # a few hundred firms: fast, still exercises every rule
 
@@ -120,7 +120,7 @@ def _write_posterior(folder, frame):
 
 
 def test_load_param_sets_from_a_posterior(tmp_path):
-    pytest.importorskip("sim.posterior")
+    pytest.importorskip("sim.calibration.posterior")
     csv = _write_posterior(
         tmp_path,
         pd.DataFrame({"param_set": [0, 1, 2], "entry_rate": [0.15, 0.25, 0.30], "weight": [0.2, 0.3, 0.5]}),

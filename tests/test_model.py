@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.agents.firms import Firm
-from sim.agents.funds import Fund
-from sim.agents.incubators import Incubator
-from sim.agents.intermediaries import ProofOfConceptCentre, RoadshowOrganiser, TechTransferInstitution
-from sim.agents.universities import Institution
 from sim.model import InnovationModel, release, run_replicate
-from sim.policy import scenario
+from sim.model.agents.firms import Firm
+from sim.model.agents.funds import Fund
+from sim.model.agents.incubators import Incubator
+from sim.model.agents.intermediaries import ProofOfConceptCentre, RoadshowOrganiser, TechTransferInstitution
+from sim.model.agents.universities import Institution
+from sim.model.policy import scenario
 
 SMALL = 0.05  # 1,500 incumbent firms: fast, and every rule still fires
 

@@ -6,10 +6,10 @@ import mesa
 import numpy as np
 import pytest
 
-from sim.agents.table import ColumnTable, deregister_many, register_many
-from sim.params import BehaviourParams, ConfigError, PolicyLevers, RunConfig, StartState, describe
-from sim.policy import BUILD_UP, HISTORY, Policy, frozen_2023, scenario
-from sim.rng import Streams
+from sim.model.agents.table import ColumnTable, deregister_many, register_many
+from sim.model.params import BehaviourParams, ConfigError, PolicyLevers, RunConfig, StartState, describe
+from sim.model.policy import BUILD_UP, HISTORY, Policy, frozen_2023, scenario
+from sim.model.rng import Streams
 
 
 @pytest.mark.parametrize(

@@ -8,10 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from sim.calibrate import write_posterior_files
 from sim.calibration.abc import ParamSpace
-from sim.params import BehaviourParams
-from sim.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
+from sim.calibration.calibrate import write_posterior_files
+from sim.calibration.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
+from sim.model.params import BehaviourParams
 
 
 @pytest.fixture()

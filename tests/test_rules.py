@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from sim.agents import certification as c
-from sim.params import BehaviourParams
+from sim.model.agents import certification as c
+from sim.model.params import BehaviourParams
 
 
 def hte_ok(rd_intensity, revenue=4000.0, **over):

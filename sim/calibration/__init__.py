@@ -4,5 +4,5 @@
 * ``abc``: the algorithm (rejection on a scrambled Sobol design, then ABC population Monte Carlo).
 * ``fitreport``: posterior-predictive check, error table, figures and the markdown report.
 
-The command is ``python -m sim.calibrate`` (``sim/calibrate.py``, config ``configs/calibrate.yaml``).
+The command is ``python -m sim.calibrate`` (``sim/calibration/calibrate.py``, config ``configs/calibrate.yaml``).
 """

@@ -42,7 +42,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, outputs_from_annual
-from sim.params import BehaviourParams
+from sim.model.params import BehaviourParams
 
 #: Largest share of failed runs tolerated in a round before the calibration stops.
 MAX_FAILED_SHARE = 0.05

@@ -18,10 +18,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim import atomic  # noqa: E402
+from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets  # noqa: E402
 from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets  # noqa: E402
-from sim.history import PARTIAL_SUFFIX, load_fit_targets  # noqa: E402
-from sim.params import BehaviourParams  # noqa: E402
+from sim.model.params import BehaviourParams  # noqa: E402
+from sim.pipeline import atomic  # noqa: E402
 
 GOAL_RELATIVE = {"T01": 0.10, "T02": 0.10, "T03": 0.10, "T04": 0.10}  # median within ±10 %
 GOAL_POINTS = {"T05": 2.0}  # median within 2 percentage points

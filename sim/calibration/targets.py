@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.history import PARTIAL_SUFFIX, load_fit_targets
+from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets
 
 FIT_YEARS = tuple(range(2019, 2024))
 #: Indicators in the distance, with what each informs.

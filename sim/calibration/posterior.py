@@ -1,6 +1,6 @@
 """The calibrated posterior: weighted behaviour-parameter sets written by ``python -m sim.calibrate``.
 
-    from sim.posterior import load_posterior
+    from sim.calibration.posterior import load_posterior
     post = load_posterior()                 # sim/data/posterior.csv, checked against posterior.json
     params = post.draw(rng)                 # one BehaviourParams, picked by weight
     post.mean()                             # weighted mean set (the "mean only" switch)
@@ -23,9 +23,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.params import BehaviourParams
+from sim.model.params import BehaviourParams
+from sim.paths import POSTERIOR_CSV
 
-POSTERIOR_CSV = Path(__file__).resolve().parent / "data" / "posterior.csv"
 META_COLUMNS = ("param_set", "weight")
 
 

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.market import CONTRACT_TYPES
-from sim.params import LAST_BASE_YEAR
+from sim.model.market import CONTRACT_TYPES
+from sim.model.params import LAST_BASE_YEAR
 
 PLAN_START = LAST_BASE_YEAR + 1  # cumulative plan targets count from 2024
 WAN_PER_100M = 1e4

@@ -13,9 +13,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim import atomic  # noqa: E402
-from sim.params import FIRST_YEAR, LAST_BASE_YEAR  # noqa: E402
-from sim.targets import HEADLINE, TARGETS  # noqa: E402
+from sim.model.outcomes import HEADLINE, TARGETS  # noqa: E402
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR  # noqa: E402
+from sim.pipeline import atomic  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,14 @@ def unit_label(unit: str) -> str:
 
 
 def observed_points(indicator: str) -> tuple[pd.Series | None, pd.DataFrame | None]:
-    """Year-end observations 2018-2023 (and their plausible ranges) from ``sim.history``.
+    """Year-end observations 2018-2023 (and their plausible ranges) from ``sim.calibration.history``.
 
     Returns (None, None) with a log line when the history module or the indicator is missing.
     """
     try:
-        from sim import history
+        from sim.calibration import history
     except ImportError:
-        log.info("sim.history not available: fan charts drawn without observed data")
+        log.info("sim.calibration.history not available: fan charts drawn without observed data")
         return None, None
     try:
         obs = history.observed(indicator)

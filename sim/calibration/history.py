@@ -49,14 +49,21 @@ def load_raw_history() -> pd.DataFrame:
     return _read_csv(RAW_HISTORY_FILE, dtype=str, keep_default_na=False)
 
 
-def data_hash(directory: Path | Traversable | None = None) -> str:
+def data_hash(directory: Path | Traversable | None = None, exclude_prefix: str | None = None) -> str:
     """SHA-256 over the data files code reads (name and bytes, sorted by name), for run provenance.
 
-    ``directory`` defaults to the package's ``sim/data``.
+    ``directory`` defaults to the package's ``sim/data``; files whose name starts with
+    ``exclude_prefix`` are left out (the calibration hashes its inputs without its own output).
     """
     folder = data_dir() if directory is None else directory
     files = sorted(
-        (f for f in folder.iterdir() if f.is_file() and f.name.endswith(HASHED_SUFFIXES)),
+        (
+            f
+            for f in folder.iterdir()
+            if f.is_file()
+            and f.name.endswith(HASHED_SUFFIXES)
+            and not (exclude_prefix and f.name.startswith(exclude_prefix))
+        ),
         key=lambda f: f.name,
     )
     digest = hashlib.sha256()

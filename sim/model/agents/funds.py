@@ -4,7 +4,7 @@ Fund agents are created to match the ``fund_size`` lever. Each month every fund
 deploys a slice of its commitment in tickets; deals are matched to firms in one
 vectorised draw (weighted by stage fit, incubation, roadshow exposure and
 certifications); a round lifts the firm's growth, R&D and survival (rules in
-``sim.agents.firms``).
+``sim.model.agents.firms``).
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.agents.firms import FUNDED_RD_BOOST, RD_INTENSITY_CAP
-from sim.sampling import weighted_rows
+from sim.model.agents.firms import FUNDED_RD_BOOST, RD_INTENSITY_CAP
+from sim.model.sampling import weighted_rows
 
 MEAN_FUND_SIZE = 8.2  # 亿元: 45 sub-funds, 368.73亿 (provincial guidance fund, mid-2025; mechanisms.md §8.2)
 TICKET_SIGMA = 1.0  # sd of log ticket: an early fund's median 1,500万 gives a mean ~2,500万 (mechanisms.md §8.3)

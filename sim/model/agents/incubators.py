@@ -11,7 +11,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.sampling import weighted_rows
+from sim.model.sampling import weighted_rows
 
 PROVINCIAL, HIGH_ENERGY = 0, 1
 TAKEUP_BOOST = 0.10  # assumption: carriers push tenants to register as tech SMEs (+10 pp take-up)

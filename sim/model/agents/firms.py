@@ -4,7 +4,7 @@
 patents, exit, year-end bookkeeping). ``Firm`` is the Mesa agent: a thin view on
 its row, so users can select, inspect and follow single firms through
 ``model.agents_by_type[Firm]``. Status rules (tech-SME registry, HNTE,
-gazelle, 专精特新, above-scale) live in ``sim.agents.certification``.
+gazelle, 专精特新, above-scale) live in ``sim.model.agents.certification``.
 
 Units: money in 万元 (10^4 yuan) a year unless a name says otherwise; time in
 months since 2019-01 (negative before the start).
@@ -15,9 +15,9 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.agents.table import ColumnTable, deregister_many, register_many
-from sim.params import BehaviourParams, StartState
-from sim.sampling import weighted_rows
+from sim.model.agents.table import ColumnTable, deregister_many, register_many
+from sim.model.params import BehaviourParams, StartState
+from sim.model.sampling import weighted_rows
 
 MONTHS = 12
 NO_DATE = -(10**6)  # "never" for month columns
@@ -295,7 +295,9 @@ class FirmPopulation:
 
         Returns the R&D increment awards due (万元, paid next year, before the scale correction).
         """
-        from sim.agents.certification import hte_rd_threshold  # local: certification imports this module
+        from sim.model.agents.certification import (
+            hte_rd_threshold,  # local: certification imports this module
+        )
 
         t, p = self.table, self.p
         n = t.n

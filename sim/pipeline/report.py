@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim import atomic
-from sim.params import FIRST_YEAR
-from sim.targets import HEADLINE, TARGETS
+from sim.model.outcomes import HEADLINE, TARGETS
+from sim.model.params import FIRST_YEAR
+from sim.pipeline import atomic
 
 Z95 = 1.959963984540054
 SUMMARY = "summary.json"
@@ -99,7 +99,7 @@ def summarise(
     posterior: Any = None,
 ) -> dict[str, Any]:
     """The summary.json dict for a run's tidy results (report units)."""
-    from sim.policy import SCENARIOS, scenario
+    from sim.model.policy import SCENARIOS, scenario
 
     present = set(results["indicator"].unique())
     indicators = {
@@ -227,7 +227,7 @@ def write_run(
     ]
     written.append(atomic.write_text(outdir / "targets.md", targets_table(summary)))
     if plots:
-        from sim import plots as plotting
+        from sim.pipeline import plots as plotting
 
         written += plotting.fan_charts(outdir, results, end_year=summary["end_year"])
     if started is not None:

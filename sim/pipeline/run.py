@@ -9,7 +9,7 @@ every sweep and validates the levers and run knobs, so bad input exits with one
 line on stderr, before any folder, job or cluster submission exists.
 
 The task itself (``app``) turns the config into plain typed objects and calls
-``sim.ensemble`` and ``sim.report``; nothing below it sees Hydra.
+``sim.pipeline.ensemble`` and ``sim.pipeline.report``; nothing below it sees Hydra.
 """
 
 from __future__ import annotations
@@ -26,9 +26,10 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sim.params import BehaviourParams, ConfigError, PolicyLevers, RunConfig
+from sim.model.params import BehaviourParams, ConfigError, PolicyLevers, RunConfig
+from sim.paths import CONFIG_DIR as PATHS_CONFIG_DIR
 
-CONFIG_DIR = str(Path(__file__).resolve().parent.parent / "configs")
+CONFIG_DIR = str(PATHS_CONFIG_DIR)
 CONFIG_NAME = "config"
 
 #: Knobs that change how a study is computed, not what it computes (left out of the
@@ -67,7 +68,7 @@ register_configs()
 # --------------------------------------------------------------------------- plain settings
 @dataclass
 class Study:
-    """A validated run, free of Hydra: what ``sim.ensemble`` and ``sim.report`` need."""
+    """A validated run, free of Hydra: what ``sim.pipeline.ensemble`` and ``sim.pipeline.report`` need."""
 
     scenario: str
     levers: PolicyLevers
@@ -376,7 +377,7 @@ def execute(
     started: float | None = None,
 ) -> dict | None:
     """Run the ensemble and write every output; Hydra-free (tests and notebooks can call it)."""
-    from sim import ensemble, provenance, report
+    from sim.pipeline import ensemble, provenance, report
 
     started = time.time() if started is None else started
     outdir = Path(outdir)

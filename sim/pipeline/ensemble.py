@@ -23,7 +23,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.params import BehaviourParams, PolicyLevers
+from sim.model.params import BehaviourParams, PolicyLevers
 
 COLUMNS = ["replicate", "seed", "param_set", "year", "indicator", "value"]
 
@@ -92,7 +92,7 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
     ``posterior``:
 
     - ``"none"``: ``params`` alone (the ``BehaviourParams`` defaults plus ``params.*`` overrides);
-    - ``"default"``: the calibrated posterior ``sim/data/posterior.csv`` (``sim.posterior``),
+    - ``"default"``: the calibrated posterior ``sim/data/posterior.csv`` (``sim.calibration.posterior``),
       sets drawn by importance weight; ``params`` alone while no posterior has been written;
     - ``"mean"``: the posterior's weighted mean set;
     - a path: the posterior written there by ``python -m sim.calibrate``.
@@ -116,16 +116,16 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
             {"source": "none", "fixed": sorted(fixed)},
         )
     try:
-        from sim.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
+        from sim.calibration.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
     except ImportError:  # calibration not installed in this tree
         if posterior == "default":
             return ParamSets(
                 [params],
                 None,
-                f"default: no sim.posterior module; BehaviourParams defaults{fixed_note}",
+                f"default: no sim.calibration.posterior module; BehaviourParams defaults{fixed_note}",
                 {"source": "defaults", "fixed": sorted(fixed)},
             )
-        raise PosteriorUnavailable(f"posterior={posterior}: sim.posterior is not available") from None
+        raise PosteriorUnavailable(f"posterior={posterior}: sim.calibration.posterior is not available") from None
     path = Path(posterior) if posterior not in ("default", "mean") else POSTERIOR_CSV
     if posterior == "default" and not path.is_file():
         return ParamSets(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import shlex
@@ -15,7 +14,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Sequence
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+from sim.paths import REPO_ROOT
+
 PACKAGES = (
     "mesa",
     "numpy",
@@ -66,20 +66,11 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
     return versions
 
 
-def data_hash() -> dict[str, str | None]:
-    """Hash of the data files the model reads: ``sim.history.data_hash()`` when it exists."""
-    try:
-        from sim import history
+def data_hash() -> dict[str, str]:
+    """Hash of the data files the model reads (``sim.calibration.history.data_hash``)."""
+    from sim.calibration import history
 
-        return {"sha256": history.data_hash(), "method": "sim.history.data_hash"}
-    except (ImportError, AttributeError):
-        pass
-    folder = Path(__file__).resolve().parent / "data"
-    digest = hashlib.sha256()
-    for f in sorted(p for p in folder.glob("*") if p.is_file() and p.suffix in (".csv", ".json", ".npz")):
-        digest.update(f"{f.name}\0".encode())
-        digest.update(f.read_bytes())
-    return {"sha256": digest.hexdigest(), "method": "sha256 of sim/data/*.csv|json|npz (fallback)"}
+    return {"sha256": history.data_hash(), "method": "sim.calibration.history.data_hash"}
 
 
 def manifest(
@@ -93,7 +84,7 @@ def manifest(
     fingerprint: str,
     wall_time_s: float | None = None,
 ) -> dict[str, Any]:
-    """The manifest dict; ``sim.report.write_run`` adds the wall time and file list when writing."""
+    """The manifest dict; ``sim.pipeline.report.write_run`` adds the wall time and file list when writing."""
     return {
         "study": study,
         "fingerprint": fingerprint,

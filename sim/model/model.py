@@ -18,23 +18,23 @@ import mesa
 import numpy as np
 import pandas as pd
 
-from sim.agents import certification
-from sim.agents.firms import (
+from sim.model.agents import certification
+from sim.model.agents.firms import (
     MONTHS,
     ORIGIN_PUSHED,
     ORIGIN_SPINOFF,
     Firm,
     FirmPopulation,
 )
-from sim.agents.funds import CapitalMarket
-from sim.agents.incubators import TAKEUP_BOOST, IncubationSystem
-from sim.agents.intermediaries import Intermediaries
-from sim.agents.universities import build_institutions
-from sim.indicators import PLAN_START, record_year
-from sim.market import TechMarket
-from sim.params import FIRST_YEAR, BehaviourParams, PolicyLevers, RunConfig, StartState
-from sim.policy import Policy
-from sim.rng import Streams
+from sim.model.agents.funds import CapitalMarket
+from sim.model.agents.incubators import TAKEUP_BOOST, IncubationSystem
+from sim.model.agents.intermediaries import Intermediaries
+from sim.model.agents.universities import build_institutions
+from sim.model.indicators import PLAN_START, record_year
+from sim.model.market import TechMarket
+from sim.model.params import FIRST_YEAR, BehaviourParams, PolicyLevers, RunConfig, StartState
+from sim.model.policy import Policy
+from sim.model.rng import Streams
 
 HTE_COHORT_SHARES_2018 = (0.27, 0.32, 0.41)  # certificates valid to 2018/2019/2020: issued 2016/17/18 (assumption,
 # from the stock path 1,829 (2016) -> 2,208 (2017) -> 3,138 (2018), sxmknk.com.cn and m.4yczj.cn)

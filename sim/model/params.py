@@ -77,7 +77,7 @@ class PolicyLevers:
     """The plan's levers. Build-up levers (counts) are the level reached in 2026;
     flow levers (budgets, rates) apply each year from 2024. Defaults = the plan.
 
-    2019-2023 the model follows the historical lever path in ``sim.policy``;
+    2019-2023 the model follows the historical lever path in ``sim.model.policy``;
     these values act from 2024 on.
     """
 
@@ -92,7 +92,7 @@ class PolicyLevers:
     )
     fund_size: float = spec(
         500.0, "亿元 of guidance and venture capital committed", 0, 10000,
-        "2023 level 250 (see sim.policy) + 50 (plan §16, 50亿元 fund cluster, T25) "
+        "2023 level 250 (see sim.model.policy) + 50 (plan §16, 50亿元 fund cluster, T25) "
         "+ 200 (plan §11, Xixian 200亿元 VC matrix, T22)",
     )
     incubators: int = spec(

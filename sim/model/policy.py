@@ -13,7 +13,7 @@ from dataclasses import asdict, fields
 
 import numpy as np
 
-from sim.params import LAST_BASE_YEAR, PolicyLevers
+from sim.model.params import LAST_BASE_YEAR, PolicyLevers
 
 #: Levers built up over 2024-2026 (counts); the others are flows applied each year.
 BUILD_UP = ("incubators", "high_energy_incubators", "poc_centres", "tech_transfer_institutions", "reform_units")

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.sampling import weighted_rows
+from sim.model.sampling import weighted_rows
 
 # 2022 Shaanxi value shares by type: services 75.62%, development 22.3%, the rest transfer/licence/consulting
 # (snkjb 2023-01-31). Counts are drawn in the same proportions (assumption: value independent of type).

@@ -1,0 +1,540 @@
+"""``python -m sim.calibrate``: fit the behavioural parameters to 2019-2023 (``make calibrate``).
+
+Approximate Bayesian computation over every ``BehaviourParams`` field with a prior
+(``sim/calibration/abc.py``: Sobol rejection round, then ABC population Monte Carlo),
+against the data points of ``sim/data/fit_targets.csv`` (``sim/calibration/targets.py``).
+Config: ``configs/calibrate.yaml``. Writes
+
+* ``sim/data/posterior.csv``: one row per accepted parameter set (calibrated columns + weight),
+  byte-identical for the same seed, budget and model;
+* ``sim/data/posterior.json``: provenance (command, seed, data hash, commit, packages, wall
+  time, settings, sha256 of the csv);
+* the fit report in the run folder (``results/calibration/<date>/<time>/report.md`` + figures),
+  copied to ``docs/calibration_report.md`` and ``docs/calibration_figures/``.
+
+Hydra stays here; ``calibrate()`` takes a plain ``CalibrateConfig``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shlex
+import shutil
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from sim.calibration import fitreport
+from sim.calibration.abc import (
+    ABCResult,
+    ABCSettings,
+    ParamSpace,
+    Runner,
+    SimTask,
+    model_seed,
+    run_abc,
+)
+from sim.calibration.targets import CONTEXT_INDICATORS, FIT_INDICATORS, REPORT_INDICATORS, FitTargets
+from sim.model.params import BehaviourParams, ConfigError
+from sim.paths import CONFIG_DIR as CONFIG_PATH
+from sim.paths import DATA_DIR, DOCS_DIR, POSTERIOR_CSV
+from sim.pipeline import atomic
+
+CONFIG_DIR = str(CONFIG_PATH)
+CONFIG_NAME = "calibrate"
+PPC_ROUND = 1000  # round index of the posterior-predictive runs in ``model_seed`` (apart from ABC rounds)
+FLOAT_FORMAT = "%.10g"  # posterior.csv: 10 significant digits, fixed so the file is byte-reproducible
+
+
+@dataclass
+class CalibrateConfig:
+    """Schema of ``configs/calibrate.yaml`` (a misspelled key fails at compose time)."""
+
+    seed: int = 0  # root seed: Sobol scrambling, proposals and every run's seed derive from it
+    scale: float = 0.25  # share of the firm population simulated during the ABC
+    jobs: int = 2  # worker processes
+    n_pilot: int = 24  # runs at the prior centre measuring model noise (distance floor)
+    n_design: int = 2048  # rejection round: scrambled Sobol points over the prior box
+    n_keep: int = 300  # particles: the posterior's size (>= 200)
+    n_steps: int = 10  # tolerance steps after the rejection round
+    sweeps: int = 2  # MCMC sweeps per step (each n_keep runs)
+    final_sweeps: int = 2  # extra sweeps at the last tolerance (more distinct particles)
+    alpha: float = 0.5  # share of the particles inside each new tolerance
+    ppc: bool = True  # posterior-predictive check (one run per accepted set) and fit report
+    ppc_scale: float = 1.0  # scale of the check: the projections' scale
+    write_posterior: bool = True  # copy posterior.csv/json into sim/data (the committed posterior)
+    posterior_path: str = ""  # where to write it; empty = sim/data/posterior.csv
+    docs: bool = True  # copy the report to docs/calibration_report.md (+ docs/calibration_figures)
+    progress: bool = True  # progress bars on stderr
+
+    def validate(self) -> "CalibrateConfig":
+        def whole(key, lo):
+            v = getattr(self, key)
+            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+                raise ConfigError(f"{key} = {v!r}: must be a whole number >= {lo}")
+
+        for key, lo in (("seed", 0), ("jobs", 1), ("n_pilot", 0), ("n_design", 2), ("n_keep", 2), ("n_steps", 0),
+                        ("sweeps", 1), ("final_sweeps", 0)):
+            whole(key, lo)
+        if self.n_design < self.n_keep:
+            raise ConfigError(f"n_design = {self.n_design}: must be >= n_keep = {self.n_keep}")
+        if not 0 < self.alpha < 1:
+            raise ConfigError(f"alpha = {self.alpha!r}: must be in (0, 1)")
+        for key in ("scale", "ppc_scale"):
+            v = getattr(self, key)
+            if not (0.001 <= float(v) <= 50):
+                raise ConfigError(f"{key} = {v!r}: allowed range is [0.001, 50]")
+        return self
+
+    def settings(self) -> ABCSettings:
+        return ABCSettings(
+            seed=self.seed,
+            n_design=self.n_design,
+            n_keep=self.n_keep,
+            n_steps=self.n_steps,
+            sweeps=self.sweeps,
+            final_sweeps=self.final_sweeps,
+            alpha=self.alpha,
+            n_pilot=self.n_pilot,
+            scale=self.scale,
+        ).validate()
+
+
+# --------------------------------------------------------------------------- files
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def inputs_hash(folder: Path = DATA_DIR) -> str:
+    """``history.data_hash`` over the data files the fit reads, posterior files excluded
+    (so the hash names the inputs, not the output it is recorded in)."""
+    from sim.calibration import history
+
+    return history.data_hash(folder, exclude_prefix="posterior")
+
+
+def posterior_frame(result: ABCResult) -> pd.DataFrame:
+    """The final population: ``param_set``, calibrated columns, normalised ``weight`` (closest first)."""
+    values, weights, _ = result.population()
+    frame = pd.DataFrame(values, columns=list(result.space.names))
+    frame.insert(0, "param_set", np.arange(len(frame)))
+    frame["weight"] = weights / weights.sum()
+    return frame
+
+
+def posterior_csv_bytes(frame: pd.DataFrame) -> bytes:
+    return frame.to_csv(index=False, float_format=FLOAT_FORMAT, lineterminator="\n").encode()
+
+
+def write_posterior_files(frame: pd.DataFrame, csv_path: Path, provenance: dict) -> tuple[Path, Path]:
+    """Write ``posterior.csv`` and, beside it, ``posterior.json`` holding the csv's sha256."""
+    csv_path = Path(csv_path)
+    data = posterior_csv_bytes(frame)
+    with atomic.atomic_path(csv_path) as tmp:
+        tmp.write_bytes(data)
+    meta = dict(provenance)
+    meta["posterior_csv"] = {
+        "file": csv_path.name,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "rows": int(len(frame)),
+    }
+    json_path = csv_path.with_suffix(".json")
+    atomic.write_json(json_path, meta)
+    return csv_path, json_path
+
+
+def _finite(x):
+    """JSON has no NaN: None instead."""
+    return None if isinstance(x, float) and not np.isfinite(x) else x
+
+
+def _provenance(cfg: CalibrateConfig, result: ABCResult, command: list[str], started: float) -> dict:
+    from sim.calibration import history
+    from sim.pipeline.provenance import git_info, package_versions
+
+    r = result
+    values, weights, dist = r.population()
+    return {
+        "kind": "qinchuangyuan behaviour-parameter posterior (ABC)",
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": shlex.join(command),
+        "cwd": os.getcwd(),
+        "seed": cfg.seed,
+        "config": asdict(cfg),
+        "method": {
+            "algorithm": "adaptive ABC-SMC with MCMC moves (Del Moral, Doucet & Jasra 2012): Sobol rejection "
+            "round, then tolerance steps (alpha quantile) with systematic resampling and ABC-MCMC random-walk "
+            "sweeps; equal-weight particles; sim/calibration/abc.py",
+            "distance": "sum over data points of ((sim - obs) / s)^2, s = sqrt(half_width^2 + model_noise_sd^2); "
+            "sim/calibration/targets.py",
+            "parameters": list(r.space.names),
+            "prior": {n: [float(lo), float(hi)] for n, lo, hi in zip(r.space.names, r.space.lo, r.space.hi)},
+            "fit_indicators": list(FIT_INDICATORS),
+            "context_indicators": list(CONTEXT_INDICATORS),
+            "fit_points": r.targets.labels(fitted_only=True),
+            "scale": cfg.scale,
+            "rounds": [
+                {"round": rd.index, "step": rd.step, "tolerance": rd.tolerance, "runs": rd.n,
+                 "acceptance": _finite(rd.acceptance), "distinct_particles": rd.unique,
+                 "kernel_c": _finite(rd.kernel_c), "wall_s": round(rd.wall_s, 1),
+                 "best_distance": float(rd.distance.min()) if rd.n else None}
+                for rd in r.rounds
+            ],
+            "runs_total": r.n_runs,
+            "failed_runs": len(r.failures),
+        },
+        "posterior": {
+            "sets": int(len(values)),
+            "particles": int(len(r.particles)),
+            "ess": float(1 / np.sum(weights**2)),
+            "tolerance": r.tolerance,
+            "distance_min": float(dist.min()),
+            "distance_max": float(dist.max()),
+        },
+        "data": {
+            "fit_targets_sha256": sha256_file(DATA_DIR / history.FIT_TARGETS_FILE),
+            "inputs_hash": inputs_hash(),
+            "inputs_hash_method": "sim.calibration.history.data_hash scheme over sim/data/*.csv|json|npz except posterior.*",
+        },
+        "git": git_info(),
+        "packages": package_versions(),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "wall_time_s": round(time.time() - started, 1),
+    }
+
+
+# --------------------------------------------------------------------------- posterior-predictive check
+def posterior_predictive(
+    result: ABCResult, runner: Runner, ppc_scale: float, base: BehaviourParams | None = None
+) -> np.ndarray:
+    """One run per accepted set at ``ppc_scale`` (fresh seeds); outputs (n_keep, indicator, year)."""
+    values, _, _ = result.population()
+    s = result.settings
+    tasks = [
+        SimTask(result.space.params(v, base), model_seed(s.seed, PPC_ROUND, i), ppc_scale, s.end_year)
+        for i, v in enumerate(values)
+    ]
+    return runner.run(tasks, f"posterior predictive ({len(tasks)} at scale {ppc_scale:g})")
+
+
+def render_report(
+    cfg: CalibrateConfig,
+    result: ABCResult,
+    errors: pd.DataFrame,
+    fit: dict,
+    params: pd.DataFrame,
+    bias: pd.DataFrame,
+    provenance: dict,
+    figdir: str,
+) -> str:
+    """The markdown fit report; figures are referenced under ``figdir``."""
+    md = fitreport.markdown_table
+    s = result.settings
+    prov = provenance
+    lines = [
+        "# Calibration fit report",
+        "",
+        "Written by `python -m sim.calibrate` (do not edit; rerun the command). Method, priors and "
+        "discussion: [docs/calibration.md](calibration.md).",
+        "",
+        f"- command: `{prov['command']}`; seed {cfg.seed}; commit `{prov['git'].get('commit')}`"
+        f"{' (dirty tree)' if prov['git'].get('dirty') else ''}; created {prov['created']}",
+        f"- fit data: `fit_targets.csv` sha256 `{prov['data']['fit_targets_sha256'][:16]}…`; "
+        f"{int(result.targets.fitted.sum())} data points in the distance, 2019–2023, mid-year rows excluded; "
+        f"{', '.join(CONTEXT_INDICATORS)} shown as context (it is T05 again once non-enterprise R&D is fitted)",
+        f"- ABC at scale {s.scale:g}: {result.n_runs:,} model runs in total (pilot {s.n_pilot}, Sobol design "
+        f"{s.n_design}, {s.n_steps} tolerance steps x {s.sweeps} MCMC sweeps of {s.n_keep} particles, "
+        f"{s.final_sweeps} extra sweeps at the last); posterior: "
+        f"{s.n_keep} particles on {len(result.kept)} distinct parameter sets, tolerance {result.tolerance:.1f}, "
+        f"effective sample size {result.ess:.0f}; posterior-predictive check: one run per distinct set at scale "
+        f"{cfg.ppc_scale:g}, weighted by its share of the particles",
+        f"- wall time {prov['wall_time_s'] / 60:.1f} min on {prov['cpus']} cores ({cfg.jobs} worker processes); "
+        f"failed runs: {len(result.failures)}",
+        "",
+        "## Rounds",
+        "",
+        md(
+            pd.DataFrame(prov["method"]["rounds"]),
+            ["round", "step", "tolerance", "runs", "best_distance", "acceptance", "distinct_particles", "wall_s"],
+            ["round", "step", "tolerance", "runs", "best distance", "acceptance", "distinct particles", "wall (s)"],
+        ),
+        "",
+        "Distance: sum over the fitted data points of the squared error in units of "
+        "√(half-width² + model-noise sd²). Round 0 is the rejection round (tolerance = the distance of its "
+        f"{s.n_keep}-th closest run); each later round is one MCMC sweep at its step's tolerance: `runs` = "
+        "one proposal per particle, `acceptance` the share of particles that moved.",
+        "",
+        "## Fit to the data",
+        "",
+        f"- 90 % bands cover **{fit['covered']} of {fit['points']}** data points "
+        f"({100 * fit['coverage']:.0f} %; goal ≥ {100 * fit['coverage_goal']:.0f} %: "
+        f"{'met' if fit['coverage_goal_met'] else '**not met**'}).",
+        f"- Median within ±10 % (T01–T04) or 2 points (T05): **{fit['median_goal_met']} of "
+        f"{fit['median_goal_points']}** points"
+        + (f"; missed: {', '.join(fit['median_goal_missed'])}." if fit["median_goal_missed"] else "."),
+        "",
+        "Median and band: weighted quantiles of the posterior-predictive runs (one per accepted set, "
+        f"scale {cfg.ppc_scale:g}). Error = median − data. `goal` is the issue's goal for T01–T05 "
+        "(– : no stated goal). `in distance`: the point is fitted (**no**: shown for comparison only).",
+        "",
+        md(
+            errors,
+            [
+                "indicator",
+                "year",
+                "value",
+                "lo",
+                "hi",
+                "median",
+                "band_lo",
+                "band_hi",
+                "error_pct",
+                "covered",
+                "goal_met",
+                "fitted",
+            ],
+            [
+                "indicator",
+                "year",
+                "data",
+                "range lo",
+                "range hi",
+                "median",
+                "5 %",
+                "95 %",
+                "error %",
+                "in band",
+                "goal",
+                "in distance",
+            ],
+        ),
+        "",
+    ]
+    for ind in REPORT_INDICATORS:
+        lines += [f"![{ind}]({figdir}/fit_{ind}.png)", ""]
+    lines += [
+        "## Scale check",
+        "",
+        f"The ABC runs at scale {s.scale:g} (a quarter of the firms, indicators rescaled); projections run at "
+        f"{cfg.ppc_scale:g}. Each accepted set was run once at each scale: `paired bias` is the weighted mean of "
+        "(calibration-scale − projection-scale) / projection-scale over the sets, ± its standard error; "
+        "`sd` the spread across sets and seeds at each scale.",
+        "",
+        md(
+            bias,
+            [
+                "indicator",
+                "year",
+                "median_calibration_scale",
+                "median_projection_scale",
+                "paired_bias_pct",
+                "paired_bias_se_pct",
+                "sd_calibration_scale_pct",
+                "sd_projection_scale_pct",
+            ],
+            [
+                "indicator",
+                "year",
+                f"median @{s.scale:g}",
+                f"median @{cfg.ppc_scale:g}",
+                "paired bias %",
+                "± se %",
+                f"sd % @{s.scale:g}",
+                f"sd % @{cfg.ppc_scale:g}",
+            ],
+        ),
+        "",
+        "## Prior vs posterior",
+        "",
+        "Identification: posterior 90 % interval width / prior 90 % width (< 0.5 well, 0.5–0.8 partly, "
+        "> 0.8 poorly identified by these data).",
+        "",
+        md(
+            params,
+            [
+                "parameter",
+                "prior_lo",
+                "prior_hi",
+                "default",
+                "post_median",
+                "post_q05",
+                "post_q95",
+                "width_ratio",
+                "identified",
+            ],
+            [
+                "parameter",
+                "prior lo",
+                "prior hi",
+                "old default",
+                "posterior median",
+                "5 %",
+                "95 %",
+                "width ratio",
+                "identified",
+            ],
+        ),
+        "",
+        f"![prior vs posterior]({figdir}/prior_posterior.png)",
+        "",
+        "Priors (uniform on the box) and their sources, from `sim/params.py`:",
+        "",
+        md(params.assign(prior=[f"{a:g} – {b:g}" for a, b in zip(params["prior_lo"], params["prior_hi"])]),
+           ["parameter", "unit", "prior", "source"]),
+        "",
+        "## Model noise floor",
+        "",
+        f"Run-to-run sd of each output at the prior centre (defaults), from {s.n_pilot} runs at scale {s.scale:g}; "
+        "it floors each point's error scale in the distance.",
+        "",
+        md(
+            result.targets.table(),
+            ["indicator", "year", "value", "half_width", "noise_sd", "scale"],
+            ["indicator", "year", "data", "half-width", "noise sd", "error scale"],
+        ),
+        "",
+    ]
+    if result.failures:
+        lines += ["## Failed runs", "", *[f"- {f}" for f in result.failures[:20]], ""]
+    return "\n".join(lines)
+
+
+def write_report(
+    cfg: CalibrateConfig,
+    result: ABCResult,
+    ppc_outputs: np.ndarray,
+    provenance: dict,
+    out_dir: Path,
+    docs_dir: Path | None,
+) -> dict:
+    """Tables, figures and markdown in ``out_dir`` (and a copy in ``docs_dir``); returns the fit summary."""
+    values, weights, _ = result.population()
+    errors = fitreport.error_table(result.targets, ppc_outputs, weights)
+    fit = fitreport.summary_of_fit(errors)
+    params = fitreport.parameter_table(result.space.names, result.space.lo, result.space.hi, values, weights)
+    bias = fitreport.scale_bias(result.targets, result.kept_outputs(), ppc_outputs, weights)
+    figdir = out_dir / "figures"
+    for ind in REPORT_INDICATORS:
+        fitreport.plot_indicator(figdir / f"fit_{ind}.png", ind, ppc_outputs, weights, result.targets)
+    fitreport.plot_prior_posterior(
+        figdir / "prior_posterior.png", result.space.names, result.space.lo, result.space.hi, values, weights
+    )
+    atomic.write_csv(out_dir / "errors.csv", errors)
+    atomic.write_csv(out_dir / "parameters.csv", params)
+    atomic.write_csv(out_dir / "scale_check.csv", bias)
+    atomic.write_json(out_dir / "fit_summary.json", fit)
+    atomic.write_text(
+        out_dir / "report.md", render_report(cfg, result, errors, fit, params, bias, provenance, "figures")
+    )
+    if docs_dir is not None:
+        docs_fig = docs_dir / "calibration_figures"
+        docs_fig.mkdir(parents=True, exist_ok=True)
+        for png in sorted(figdir.glob("*.png")):
+            shutil.copyfile(png, docs_fig / png.name)
+        atomic.write_text(
+            docs_dir / "calibration_report.md",
+            render_report(cfg, result, errors, fit, params, bias, provenance, "calibration_figures"),
+        )
+    return {"fit": fit, "errors": errors, "params": params, "scale_check": bias}
+
+
+def save_population(result: ABCResult, out_dir: Path) -> None:
+    """Every run of every round (parameters, seed, distance, accepted, weight) for later diagnosis."""
+    frame = pd.DataFrame(result.space.values(result.all_runs("u")), columns=list(result.space.names))
+    frame.insert(0, "seed", result.all_runs("seeds"))
+    frame.insert(0, "round", result.run_round())
+    frame["distance"] = result.all_runs("distance")
+    w = np.zeros(len(frame))
+    w[result.kept] = result.weights
+    frame["accepted"] = w > 0
+    frame["weight"] = w
+    atomic.write_csv(out_dir / "abc_runs.csv.gz", frame, float_format=FLOAT_FORMAT, compression="gzip")
+    np.savez_compressed(out_dir / "abc_outputs.npz", outputs=result.all_runs("outputs"), kept=result.kept,
+                        pilot=result.pilot_outputs)
+
+
+# --------------------------------------------------------------------------- the command
+def calibrate(
+    cfg: CalibrateConfig,
+    out_dir: Path,
+    command: list[str] | None = None,
+    started: float | None = None,
+    log=print,
+) -> dict:
+    """Run the calibration, write the posterior and the report; returns paths and the fit summary."""
+    started = time.time() if started is None else started
+    cfg.validate()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    command = command if command is not None else [sys.executable, "-m", "sim.calibrate", *sys.argv[1:]]
+    space = ParamSpace.from_priors()
+    targets = FitTargets.default()
+    log(f"calibrating {space.dim} parameters to {int(targets.fitted.sum())} data points; output {out_dir}")
+    with Runner(cfg.jobs, progress=cfg.progress) as runner:
+        result = run_abc(space, targets, cfg.settings(), runner, log=log)
+        ppc = posterior_predictive(result, runner, cfg.ppc_scale) if cfg.ppc else None
+    frame = posterior_frame(result)
+    prov = _provenance(cfg, result, command, started)
+    save_population(result, out_dir)
+    fit = None
+    if ppc is not None:
+        np.savez_compressed(out_dir / "ppc_outputs.npz", outputs=ppc)
+        fit = write_report(cfg, result, ppc, prov, out_dir, DOCS_DIR if cfg.docs else None)["fit"]
+    prov["wall_time_s"] = round(time.time() - started, 1)
+    if fit is not None:
+        prov["fit"] = fit
+    csv_out, json_out = write_posterior_files(frame, out_dir / "posterior.csv", prov)
+    written = {"csv": csv_out, "json": json_out}
+    if cfg.write_posterior:
+        target = Path(cfg.posterior_path) if cfg.posterior_path else POSTERIOR_CSV
+        written["csv"], written["json"] = write_posterior_files(frame, target, prov)
+    log(f"posterior: {len(frame)} sets, ESS {prov['posterior']['ess']:.0f} -> {written['csv']}")
+    if fit is not None:
+        log(
+            f"fit: bands cover {fit['covered']}/{fit['points']} points; medians within goal at "
+            f"{fit['median_goal_met']}/{fit['median_goal_points']}; missed {fit['median_goal_missed']}"
+        )
+    log(f"report: {out_dir / 'report.md'}; wall time {prov['wall_time_s'] / 60:.1f} min")
+    return {"result": result, "posterior": frame, "provenance": prov, "written": written, "fit": fit}
+
+
+def register_configs() -> None:
+    from hydra.core.config_store import ConfigStore
+
+    ConfigStore.instance().store(name="calibrate_schema", node=CalibrateConfig)
+
+
+def main() -> None:
+    import hydra
+    from hydra.core.hydra_config import HydraConfig
+    from omegaconf import OmegaConf
+
+    register_configs()
+    started = time.time()
+
+    @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=CONFIG_NAME)
+    def _app(dcfg) -> None:
+        obj = OmegaConf.to_object(dcfg)
+        cfg = CalibrateConfig(**{f.name: getattr(obj, f.name) for f in fields(CalibrateConfig)})
+        try:
+            cfg.validate()
+        except ConfigError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        out_dir = Path(HydraConfig.get().runtime.output_dir)
+        calibrate(cfg, out_dir, started=started)
+
+    _app()
+
+
+if __name__ == "__main__":
+    main()

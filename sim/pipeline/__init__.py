@@ -1,0 +1,1 @@
+"""The study pipeline: runs, ensembles, studies, reports, plots, analysis, provenance."""

@@ -1,0 +1,360 @@
+"""Merge runs and sweeps: ``python -m sim.analyze DIR [--out OUT] [--strict]``.
+
+``DIR`` is a run folder, a multirun (sweep) folder, or any folder above several.
+Every job folder (one with ``.hydra/`` or ``summary.json``) is listed: complete jobs
+(a valid ``summary.json``, written last) are merged; incomplete ones (killed, failed,
+still running) and jobs the sweep planned but never started (from ``multirun.yaml``)
+are reported by name, never dropped silently.
+
+Jobs of the same study (same scenario, levers, parameters, seed, years, scale,
+posterior) that differ only in ``replicate_block`` are merged into one ensemble.
+Writes to ``DIR/analysis/``:
+
+- ``timeseries.csv``: tidy table of all jobs (job, study columns that vary, replicate,
+  seed, param_set, year, indicator, value);
+- ``reach.csv`` and ``reach.md``: P(reach) with 95 % Wilson interval, median and 90 %
+  interval per study and target;
+- ``jobs.csv``: every job with its status;
+- ``lever_response_<key>.png``: P(reach) against each lever that varies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.model.outcomes import HEADLINE, TARGETS
+from sim.pipeline import atomic
+from sim.pipeline.report import SUMMARY, complete_summary, reach
+
+#: Study fields that identify an ensemble; jobs equal on all of them are merged.
+STUDY_FIELDS = ("scenario", "end_year", "scale", "seed", "posterior")
+SKIP_DIRS = {".hydra", ".submitit", "analysis", "__pycache__"}
+
+
+@dataclass
+class Job:
+    path: Path
+    name: str  # path relative to the analysed folder
+    status: str  # "complete" | "incomplete" | "missing"
+    reason: str = ""
+    overrides: list[str] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+
+
+@dataclass
+class Analysis:
+    root: Path
+    jobs: list[Job]
+    timeseries: pd.DataFrame
+    reach: pd.DataFrame
+    varying: list[str]
+    files: list[Path] = field(default_factory=list)
+
+    @property
+    def incomplete(self) -> list[Job]:
+        return [j for j in self.jobs if j.status != "complete"]
+
+
+# --------------------------------------------------------------------------- discovery
+def _read_overrides(job_dir: Path) -> list[str]:
+    path = job_dir / ".hydra" / "overrides.yaml"
+    if not path.is_file():
+        return []
+    try:
+        from omegaconf import OmegaConf
+
+        return [str(x) for x in OmegaConf.load(path)]
+    except Exception:  # noqa: BLE001 - a damaged file is itself worth reporting, not fatal
+        return []
+
+
+def _job_status(job_dir: Path) -> tuple[str, str, dict | None]:
+    summary = complete_summary(job_dir)
+    if summary is not None:
+        if not (job_dir / "timeseries.csv").is_file():
+            return "incomplete", "summary.json present but timeseries.csv missing", None
+        return "complete", "", summary
+    if (job_dir / SUMMARY).is_file():
+        return "incomplete", "summary.json unreadable or truncated", None
+    partial = sorted(p.name for p in job_dir.glob("*") if p.is_file() and p.name != "sim.log")
+    return (
+        "incomplete",
+        "no summary.json (killed, failed or still running)"
+        + (f"; has {', '.join(partial)}" if partial else ""),
+        None,
+    )
+
+
+def find_job_dirs(root: Path) -> list[Path]:
+    """Folders that are runs: they hold ``.hydra/`` or ``summary.json``."""
+    found = []
+
+    def walk(d: Path) -> None:
+        if (d / ".hydra").is_dir() or (d / SUMMARY).is_file():
+            found.append(d)
+            return
+        for sub in sorted(p for p in d.iterdir() if p.is_dir() and p.name not in SKIP_DIRS):
+            walk(sub)
+
+    walk(root)
+    return found
+
+
+def planned_jobs(sweep_dir: Path) -> list[list[str]] | None:
+    """The jobs a multirun planned (override lists in job-number order), from ``multirun.yaml``."""
+    path = sweep_dir / "multirun.yaml"
+    if not path.is_file():
+        return None
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+    from omegaconf import OmegaConf
+
+    cfg = OmegaConf.load(path)
+    params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
+    args = [f"{k}={v}" for k, v in params.items()] + list(OmegaConf.select(cfg, "hydra.overrides.task") or [])
+    try:
+        parsed = OverridesParser.create().parse_overrides(args)
+        return BasicSweeper.split_arguments(parsed, None)[0]
+    except Exception:  # noqa: BLE001 - e.g. glob() sweeps need the config repository
+        return None
+
+
+def discover(root: Path) -> list[Job]:
+    root = Path(root)
+    jobs = []
+    for d in find_job_dirs(root):
+        status, reason, summary = _job_status(d)
+        name = str(d.relative_to(root)) if d != root else "."
+        jobs.append(Job(d, name, status, reason, _read_overrides(d), summary))
+    # sweeps: jobs planned in multirun.yaml whose folder was never created
+    for sweep in sorted(
+        {p.parent for p in root.rglob("multirun.yaml")}
+        | ({root} if (root / "multirun.yaml").is_file() else set())
+    ):
+        plan = planned_jobs(sweep)
+        children = [j for j in jobs if j.path.parent == sweep]
+        if plan is None or not all(j.path.name.isdigit() for j in children):
+            continue  # a custom hydra.sweep.subdir: job numbers cannot be matched to folders
+        for num, overrides in enumerate(plan):
+            d = sweep / str(num)
+            if not d.exists():
+                jobs.append(
+                    Job(
+                        d,
+                        str(d.relative_to(root)),
+                        "missing",
+                        "never started (planned in multirun.yaml)",
+                        overrides,
+                    )
+                )
+    return sorted(jobs, key=lambda j: _natural(j.name))
+
+
+def _natural(name: str) -> list:
+    return [int(p) if p.isdigit() else p for p in name.replace("\\", "/").split("/")]
+
+
+# --------------------------------------------------------------------------- merging
+def study_key(summary: dict[str, Any]) -> dict[str, Any]:
+    """Flat study description: scenario, run knobs, ``policy.*`` and ``params.*``."""
+    key = {f: summary.get(f) for f in STUDY_FIELDS}
+    key.update({f"policy.{k}": v for k, v in (summary.get("policy") or {}).items()})
+    key.update({f"params.{k}": v for k, v in (summary.get("params") or {}).items()})
+    return key
+
+
+def _swept_keys(jobs: list[Job]) -> set[str]:
+    """Study columns a sweep varied (from every job's overrides, complete or not)."""
+    values: dict[str, set[str]] = {}
+    for j in jobs:
+        for o in j.overrides:
+            key, _, val = o.lstrip("+~").partition("=")
+            key = "scenario" if key == "policy" else key
+            values.setdefault(key, set()).add(val)
+    return {k for k, v in values.items() if len(v) > 1 and k != "replicate_block"}
+
+
+def merge(jobs: list[Job]) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Tidy table of all complete jobs; returns (table, varying study columns, warnings)."""
+    complete = [j for j in jobs if j.status == "complete"]
+    if not complete:
+        return pd.DataFrame(), [], []
+    keys = pd.DataFrame([study_key(j.summary) for j in complete])
+    swept = _swept_keys(jobs)
+    varying = [c for c in keys.columns if keys[c].astype(str).nunique() > 1 or c in swept]
+    columns = list(dict.fromkeys(["scenario", *varying]))
+    frames, warnings = [], []
+    for job, (_, key) in zip(complete, keys.iterrows()):
+        ts = pd.read_csv(job.path / "timeseries.csv")
+        ts.insert(0, "job", job.name)
+        for pos, col in enumerate(columns, start=1):
+            ts.insert(pos, col, key[col])
+        frames.append(ts)
+    table = pd.concat(frames, ignore_index=True)
+    dup = table.duplicated(subset=[*columns, "replicate", "year", "indicator"], keep="first")
+    if dup.any():
+        twice = table.loc[dup, ["job", "replicate"]].drop_duplicates()
+        warnings.append(
+            f"{twice['replicate'].nunique()} replicates appear in more than one job of the same study "
+            f"(e.g. jobs {sorted(twice['job'].unique())[:5]}); kept the first copy"
+        )
+        table = table.loc[~dup].reset_index(drop=True)
+    return table, columns, warnings
+
+
+def reach_table(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """P(reach), interval, median and 90 % range per study and target (report units)."""
+    rows = []
+    if table.empty:
+        return pd.DataFrame()
+    for values, grp in table.groupby(columns, sort=True, dropna=False):
+        values = values if isinstance(values, tuple) else (values,)
+        for tid, t in TARGETS.items():
+            at = grp[(grp["indicator"] == tid) & (grp["year"] == t.target_year)]["value"].to_numpy(
+                dtype=float
+            )
+            if at.size == 0:
+                continue
+            r = reach(at, t.target)
+            finite = at[~np.isnan(at)]
+            q = np.quantile(finite, [0.05, 0.5, 0.95]) if finite.size else [np.nan] * 3
+            lo, hi = r["p_reach_ci95"] or (np.nan, np.nan)
+            rows.append(
+                {
+                    **dict(zip(columns, values)),
+                    "indicator": tid,
+                    "target": t.target,
+                    "target_year": t.target_year,
+                    "n": r["n"],
+                    "p_reach": r["p_reach"],
+                    "ci_lo": lo,
+                    "ci_hi": hi,
+                    "p05": q[0],
+                    "p50": q[1],
+                    "p95": q[2],
+                    "headline": tid in HEADLINE,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+# --------------------------------------------------------------------------- report
+def _status_lines(jobs: list[Job]) -> list[str]:
+    bad = [j for j in jobs if j.status != "complete"]
+    n_ok = len(jobs) - len(bad)
+    lines = [
+        f"{len(jobs)} jobs: {n_ok} complete, {sum(j.status == 'incomplete' for j in bad)} incomplete, "
+        f"{sum(j.status == 'missing' for j in bad)} never started."
+    ]
+    for j in bad:
+        lines.append(
+            f"- {j.status.upper()}: {j.name} [{' '.join(j.overrides) or 'no overrides'}]: {j.reason}"
+        )
+    if bad:
+        lines.append(
+            "  To finish them, rerun the same command with hydra.sweep.dir=<this folder> (hydra.run.dir "
+            "for a single run): complete jobs are skipped."
+        )
+    return lines
+
+
+def reach_markdown(analysis: Analysis, warnings: list[str]) -> str:
+    lines = [f"# P(reach) by study: {analysis.root}", "", *_status_lines(analysis.jobs), ""]
+    lines += [f"Warning: {w}" for w in warnings]
+    r = analysis.reach
+    if r.empty:
+        return "\n".join(lines + ["No complete job to merge."]) + "\n"
+    cols = list(dict.fromkeys(["scenario", *analysis.varying]))
+    lines += ["Reach = value >= target in the target year; 95 % Wilson interval; n = replicates merged.", ""]
+    head = r[r["headline"]]
+    lines.append("| " + " | ".join(cols) + " | target | n | median | 90 % interval | P(reach) | 95 % CI |")
+    lines.append("|" + "---|" * (len(cols) + 6))
+    for _, row in head.iterrows():
+        unit = TARGETS[row["indicator"]].unit
+        fmt = (lambda v: f"{v:.1f}") if unit == "percent" else (lambda v: f"{v:,.0f}")
+        lines.append(
+            "| "
+            + " | ".join(str(row[c]) for c in cols)
+            + f" | {row['indicator']} >= {fmt(row['target'])} | {row['n']} | {fmt(row['p50'])} | "
+            f"{fmt(row['p05'])} – {fmt(row['p95'])} | {row['p_reach']:.2f} | "
+            f"{row['ci_lo']:.2f} – {row['ci_hi']:.2f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def analyze(root: str | Path, out: str | Path | None = None, plots: bool = True) -> Analysis:
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root} is not a folder")
+    out = Path(out) if out is not None else root / "analysis"
+    jobs = discover(root)
+    table, columns, warnings = merge(jobs)
+    reach_df = reach_table(table, columns) if not table.empty else pd.DataFrame()
+    varying = [c for c in columns if c != "scenario" or (not table.empty and table["scenario"].nunique() > 1)]
+    analysis = Analysis(root, jobs, table, reach_df, varying)
+    files = []
+    jobs_df = pd.DataFrame(
+        [
+            {
+                "job": j.name,
+                "status": j.status,
+                "reason": j.reason,
+                "overrides": " ".join(j.overrides),
+                "replicates": (j.summary or {}).get("replicates"),
+                "replicate_range": json.dumps((j.summary or {}).get("replicate_range")),
+            }
+            for j in jobs
+        ]
+    )
+    files.append(atomic.write_csv(out / "jobs.csv", jobs_df))
+    if not table.empty:
+        files.append(atomic.write_csv(out / "timeseries.csv", table))
+        files.append(atomic.write_csv(out / "reach.csv", reach_df))
+        if plots:
+            from sim.pipeline import plots as plotting
+
+            for lever in varying:
+                others = [c for c in varying if c != lever]
+                data = reach_df.copy()
+                hue = None
+                if others:
+                    data["_others"] = data[others].astype(str).agg(", ".join, axis=1)
+                    hue = "_others"
+                safe = lever.replace("/", "_")
+                files.append(
+                    plotting.lever_response(data, lever, out / f"lever_response_{safe}.png", hue=hue)
+                )
+    files.append(atomic.write_text(out / "reach.md", reach_markdown(analysis, warnings)))
+    analysis.files = files
+    return analysis
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sim.analyze", description=__doc__.split("\n\n")[0])
+    parser.add_argument("dir", help="a run or multirun folder (or a folder above several)")
+    parser.add_argument("--out", help="where to write the analysis (default DIR/analysis)")
+    parser.add_argument("--no-plots", action="store_true", help="skip the lever-response plots")
+    parser.add_argument("--strict", action="store_true", help="exit 1 if any job is incomplete or missing")
+    args = parser.parse_args(argv)
+    try:
+        analysis = analyze(args.dir, args.out, plots=not args.no_plots)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print((Path(analysis.files[-1])).read_text(encoding="utf-8"))
+    print(f"analysis: {Path(analysis.files[-1]).parent.resolve()}")
+    for j in analysis.incomplete:
+        print(f"{j.status.upper()}: {j.name}: {j.reason}", file=sys.stderr)
+    return 1 if (args.strict and analysis.incomplete) else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
