@@ -116,13 +116,13 @@ def test_every_lever_is_an_override(composer):
             "policy.tech_transfer_institutions=7",
             "policy.roadshows_per_year=100",
             "policy.reform_units=200",
-            "params.entry_rate=0.3",
+            "params.bunching_prob=0.3",
         ]
     )
     study = study_from_cfg(cfg)
     assert study.levers.voucher_budget == 3.0 and study.levers.fund_size == 250.0
     assert study.levers.incubators == 500 and study.levers.reform_units == 200
-    assert study.params.entry_rate == 0.3
+    assert study.params.bunching_prob == 0.3
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from sim.model.outcomes import HEADLINE, TARGETS
-from sim.model.params import BehaviourParams, PolicyLevers
+from sim.model.params import BehaviourParams
+from sim.model.policy import PolicyLevers
 from sim.model.policy import scenario
 from sim.pipeline import ensemble, report
 
@@ -123,10 +124,10 @@ def test_load_param_sets_from_a_posterior(tmp_path):
     pytest.importorskip("sim.calibration.posterior")
     csv = _write_posterior(
         tmp_path,
-        pd.DataFrame({"param_set": [0, 1, 2], "entry_rate": [0.15, 0.25, 0.30], "weight": [0.2, 0.3, 0.5]}),
+        pd.DataFrame({"param_set": [0, 1, 2], "bunching_prob": [0.15, 0.25, 0.30], "weight": [0.2, 0.3, 0.5]}),
     )
     ps = ensemble.load_param_sets(str(csv), replace(BehaviourParams(), patent_lapse=0.05))
-    assert [s.entry_rate for s in ps.sets] == [0.15, 0.25, 0.30]
+    assert [s.bunching_prob for s in ps.sets] == [0.15, 0.25, 0.30]
     assert ps.weights == pytest.approx([0.2, 0.3, 0.5])
     assert all(s.patent_lapse == 0.05 for s in ps.sets)  # an override fixes that parameter in every set
     assert "patent_lapse" in ps.note and ps.info["sha256"]

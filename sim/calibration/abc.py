@@ -107,9 +107,12 @@ def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
     """One model run -> (outputs array (indicator, year), error message or None)."""
     from sim.model import run_replicate
 
-    try:
+    from sim.model.policy import sample_effects
+
+    try:  # lever effects drawn from the run's seed: the posterior integrates over their uncertainty
         annual = run_replicate(
-            levers=None, params=task.params, seed=task.seed, end_year=task.end_year, scale=task.scale
+            levers=None, params=task.params, seed=task.seed, end_year=task.end_year, scale=task.scale,
+            effects=sample_effects(task.seed),
         )
         return outputs_from_annual(annual), None
     except Exception as exc:  # a failed run counts as infinitely far from the data

@@ -23,7 +23,7 @@ import pandas as pd
 from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets
 
 FIT_YEARS = tuple(range(2019, 2024))
-#: Indicators in the distance, with what each informs.
+#: Indicators in the distance (ids of ``sim.model.outcomes.OUTCOMES``), with what each informs.
 FIT_INDICATORS = (
     "T01",  # technology contract turnover, 亿元
     "T02",  # tech-SME registry, firms admitted in the year
@@ -34,12 +34,15 @@ FIT_INDICATORS = (
     "reform_itemised",  # three reforms, cumulative at end-2023
     "reform_transferred",
     "reform_spinoffs",
+    "T02_h1",  # the registry by 30 June 2023: batch timing and level
+    "institutions_share_T01",  # universities' and institutes' share of 2022 value: univ_contract_rate
+    "zjtx_cumulative",  # 专精特新 recognised by 2023: zjtx_apply_prob
+    "hte_revenue",  # 2020 revenue of high-tech enterprises: firm size and growth
 )
 #: Compared in the report, not in the distance: enterprise R&D is T05 again once non-enterprise
 #: R&D is fitted (T05 = e / (e + n)), so fitting it too would count the same fact twice.
 CONTEXT_INDICATORS = ("rd_enterprise",)
-REPORT_INDICATORS = ("T01", "T02", "T03", "T04", "T05", "rd_enterprise", "rd_nonenterprise",
-                     "reform_itemised", "reform_transferred", "reform_spinoffs")
+REPORT_INDICATORS = FIT_INDICATORS + CONTEXT_INDICATORS
 #: What each simulation returns (fit and context indicators, and more), years 2018 (start state) to 2023.
 OUTPUT_INDICATORS = REPORT_INDICATORS + ("firms_alive", "contracts")
 OUTPUT_YEARS = tuple(range(2018, FIT_YEARS[-1] + 1))

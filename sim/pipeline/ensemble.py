@@ -23,7 +23,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.model.params import BehaviourParams, PolicyLevers
+from sim.model.params import BehaviourParams
+from sim.model.policy import PolicyLevers
 
 COLUMNS = ["replicate", "seed", "param_set", "year", "indicator", "value"]
 

@@ -26,7 +26,8 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf, open_dict
 
-from sim.model.params import BehaviourParams, ConfigError, PolicyLevers, RunConfig
+from sim.model.params import BehaviourParams, ConfigError, RunConfig
+from sim.model.policy import PolicyLevers
 from sim.paths import CONFIG_DIR as PATHS_CONFIG_DIR
 
 CONFIG_DIR = str(PATHS_CONFIG_DIR)
