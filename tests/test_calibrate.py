@@ -85,7 +85,10 @@ def test_systematic_resampling_keeps_proportions():
 
 def _toy_targets() -> FitTargets:
     """One fitted point so that distance = ((u - 0.3) / 0.1)^2 for the unit coordinate u of bunching_prob."""
-    lo, hi = abc.ParamSpace.from_priors(["bunching_prob"]).lo[0], abc.ParamSpace.from_priors(["bunching_prob"]).hi[0]
+    lo, hi = (
+        abc.ParamSpace.from_priors(["bunching_prob"]).lo[0],
+        abc.ParamSpace.from_priors(["bunching_prob"]).hi[0],
+    )
     value = 1000 * (lo + 0.3 * (hi - lo))
     hw = 1000 * 0.1 * (hi - lo)
     pts = load_points().iloc[:1].copy()  # T01 2019

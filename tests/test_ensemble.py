@@ -124,7 +124,9 @@ def test_load_param_sets_from_a_posterior(tmp_path):
     pytest.importorskip("sim.calibration.posterior")
     csv = _write_posterior(
         tmp_path,
-        pd.DataFrame({"param_set": [0, 1, 2], "bunching_prob": [0.15, 0.25, 0.30], "weight": [0.2, 0.3, 0.5]}),
+        pd.DataFrame(
+            {"param_set": [0, 1, 2], "bunching_prob": [0.15, 0.25, 0.30], "weight": [0.2, 0.3, 0.5]}
+        ),
     )
     ps = ensemble.load_param_sets(str(csv), replace(BehaviourParams(), patent_lapse=0.05))
     assert [s.bunching_prob for s in ps.sets] == [0.15, 0.25, 0.30]

@@ -82,7 +82,9 @@ def test_the_2023_level_changes_a_2026_indicator(cls, plan_runs):
     held = run(with_lever(lever.name, lever.level_2023), seed)
     plan = plan_runs[seed]
     assert getattr(PolicyLevers(), lever.name) != lever.level_2023
-    changed = [k for k in OUTCOME_COLUMNS if not np.isclose(held.loc[2026, k], plan.loc[2026, k], equal_nan=True)]
+    changed = [
+        k for k in OUTCOME_COLUMNS if not np.isclose(held.loc[2026, k], plan.loc[2026, k], equal_nan=True)
+    ]
     assert changed, lever.name
 
 
@@ -107,7 +109,8 @@ def plan_model():
 def test_ledger_rows_are_quantity_times_unit_cost(plan_model):
     rows = plan_model.policy.ledger.records()
     assert {r["instrument"] for r in rows if r["year"] == 2026} == {cls.name for cls in INSTRUMENTS} - {
-        "open_licensing"} | {"open_licensing"}
+        "open_licensing"
+    } | {"open_licensing"}
     for r in rows:
         assert r["amount_100m"] == pytest.approx(r["quantity"] * r["unit_cost_100m"]), r
         assert r["quantity"] >= 0 and r["unit_cost_100m"] >= 0
@@ -120,11 +123,17 @@ def test_ledger_quantities_match_the_agents(plan_model):
     from sim.model.agents.incubators import HIGH_ENERGY, PROVINCIAL
 
     assert led.quantity(2026, "incubators", "operating grants") == m.incubators.count(PROVINCIAL) == 481
-    assert led.quantity(2026, "high_energy_incubators", "operating grants") == m.incubators.count(HIGH_ENERGY) == 30
+    assert (
+        led.quantity(2026, "high_energy_incubators", "operating grants")
+        == m.incubators.count(HIGH_ENERGY)
+        == 30
+    )
     assert led.quantity(2026, "tech_transfer", "institutions supported") == len(m.intermediaries.ttis) == 50
     assert led.quantity(2026, "roadshows", "events") == m.intermediaries.roadshows.events == 200
     assert led.quantity(2026, "reforms", "units covered") == m.institutions.totals()["units_covered"] == 300
-    assert led.quantity(2026, "poc_centres", "validated projects") == sum(c.validated for c in m.intermediaries.pocs)
+    assert led.quantity(2026, "poc_centres", "validated projects") == sum(
+        c.validated for c in m.intermediaries.pocs
+    )
 
 
 def test_budgets_are_spent_at_real_scale(plan_model):

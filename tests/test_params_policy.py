@@ -90,7 +90,14 @@ def test_every_effect_has_a_range_and_a_source():
 def test_fifteen_instruments_one_lever_each():
     assert len(INSTRUMENTS) == 15
     assert [f.name for f in dataclasses.fields(PolicyLevers)] == list(LEVERS)
-    for name in ("key_tech_projects", "tech_credit", "talents", "open_licensing", "rd_coverage", "hte_cultivation"):
+    for name in (
+        "key_tech_projects",
+        "tech_credit",
+        "talents",
+        "open_licensing",
+        "rd_coverage",
+        "hte_cultivation",
+    ):
         assert name in LEVERS
     for cls in INSTRUMENTS:
         assert cls.__module__.startswith("sim.model.policy."), cls  # one module per instrument
@@ -185,4 +192,6 @@ def test_docs_levers_page_is_written_from_the_instruments():
     from sim.model.policy.catalogue import levers_markdown
 
     page = Path(__file__).resolve().parents[1] / "docs" / "levers.md"
-    assert page.read_text(encoding="utf-8") == levers_markdown(), "rerun: python -m sim.model.policy.catalogue > docs/levers.md"
+    assert page.read_text(encoding="utf-8") == levers_markdown(), (
+        "rerun: python -m sim.model.policy.catalogue > docs/levers.md"
+    )

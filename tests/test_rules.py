@@ -40,7 +40,9 @@ def test_hte_rd_threshold_small_firm():
     assert hte_ok(0.051)
 
 
-@pytest.mark.parametrize("revenue, below, above", [(5000.0, 0.049, 0.05), (8000.0, 0.039, 0.041), (30000.0, 0.029, 0.031)])
+@pytest.mark.parametrize(
+    "revenue, below, above", [(5000.0, 0.049, 0.05), (8000.0, 0.039, 0.041), (30000.0, 0.029, 0.031)]
+)
 def test_hte_rd_threshold_bands(revenue, below, above):
     assert not hte_ok(below, revenue=revenue)
     assert hte_ok(above, revenue=revenue)
@@ -73,8 +75,18 @@ def test_growth_rate_and_bands():
 
 def score(conversions_3y=15, inv=1, class2=0, rd_last=200.0, st=0.25, coop=True, sales=0.4, assets=0.4):
     a = np.array
-    return float(c.hte_capability(a([inv]), a([class2]), a([conversions_3y]), a([rd_last]), a([st]), a([coop]),
-                                  a([sales]), a([assets]))[0])
+    return float(
+        c.hte_capability(
+            a([inv]),
+            a([class2]),
+            a([conversions_3y]),
+            a([rd_last]),
+            a([st]),
+            a([coop]),
+            a([sales]),
+            a([assets]),
+        )[0]
+    )
 
 
 def test_capability_blocks():
@@ -90,15 +102,18 @@ def test_capability_blocks():
 
 # ------------------------------------------------------------------ registry scoring
 def test_techsme_score_bands():
-    score_, staff = c.techsme_score(np.array([0.30, 0.12, 0.05]), np.array([0.06, 0.025, 0.0]),
-                                    np.array([1, 0, 0]), np.array([0, 4, 2]))
+    score_, staff = c.techsme_score(
+        np.array([0.30, 0.12, 0.05]), np.array([0.06, 0.025, 0.0]), np.array([1, 0, 0]), np.array([0, 4, 2])
+    )
     assert list(staff) == [20, 4, 0]
     assert list(score_) == [20 + 50 + 30, 4 + 10 + 24, 0 + 0 + 12]
 
 
 def techsme(staff=50, revenue=5000.0, assets=5000.0, st=0.3, rd=0.06, inv=1, class2=0, hte=False):
     a = lambda x: np.array([x])  # noqa: E731
-    return bool(c.techsme_eligible(a(staff), a(revenue), a(assets), a(st), a(rd), a(inv), a(class2), a(hte))[0])
+    return bool(
+        c.techsme_eligible(a(staff), a(revenue), a(assets), a(st), a(rd), a(inv), a(class2), a(hte))[0]
+    )
 
 
 def test_techsme_size_gates_and_score():
@@ -113,8 +128,13 @@ def test_techsme_size_gates_and_score():
 
 
 def test_takeup_s_curve_and_the_2023_super_deduction():
-    p = BehaviourParams(techsme_takeup_2018=0.3, techsme_takeup_max=0.8, techsme_takeup_speed=1.0,
-                        techsme_takeup_midyear=2022.0, superdeduction_2023=0.0)
+    p = BehaviourParams(
+        techsme_takeup_2018=0.3,
+        techsme_takeup_max=0.8,
+        techsme_takeup_speed=1.0,
+        techsme_takeup_midyear=2022.0,
+        superdeduction_2023=0.0,
+    )
     path = [c.techsme_takeup(y, p) for y in range(2018, 2031)]
     assert path[0] == pytest.approx(0.3)
     assert all(b >= a for a, b in zip(path, path[1:]))
@@ -141,8 +161,14 @@ def test_gazelle_routes():
 
 def test_zjtx_gates():
     a = lambda x: np.array([x])  # noqa: E731
-    base = dict(age_years=a(3.0), rd_last=a(150.0), rd_sales=a(0.05), revenue=a(3000.0), equity_2y=a(0.0),
-                techsme_ok=a(True))
+    base = dict(
+        age_years=a(3.0),
+        rd_last=a(150.0),
+        rd_sales=a(0.05),
+        revenue=a(3000.0),
+        equity_2y=a(0.0),
+        techsme_ok=a(True),
+    )
     assert c.zjtx_eligible(**base)[0]
     assert not c.zjtx_eligible(**{**base, "rd_last": a(99.0)})[0]
     assert not c.zjtx_eligible(**{**base, "revenue": a(900.0)})[0]
@@ -203,15 +229,22 @@ def test_hte_uses_the_three_years_ending_last_year(tiny):
 
 
 def test_hte_failure_sits_out_a_year_and_renewal_is_all_cause(tiny):
+    """A firm below the 70-point mark does not apply (consultants pre-score); one the review fails sits out."""
     m = tiny
     t = m.firms.table
-    make_firm(m, 0, conv_hist=0, inv_patents=0, class2_ip=1, st_share=0.12, rev_hist=100.0)
+    make_firm(m, 0, conv_hist=0, inv_patents=0, class2_ip=1, st_share=0.12, rev_hist=100.0)  # scores <= 70
+    make_firm(m, 1)
     m.params.hte_apply_prob = 1.0
+    m.params.hte_pass_rate = 0.0  # the review fails every applicant
     rng = np.random.default_rng(0)
-    out = c.certify_hte(m.firms, 2019, 11, rng)
-    assert t.hte_failed_year[0] == 2019 and not out["first"][0]  # passed the gates, failed the score
+    c.certify_hte(m.firms, 2019, 11, rng)
+    assert t.hte_failed_year[0] == 0 and t.hte_valid_until[0] == 0  # did not apply
+    assert t.hte_failed_year[1] == 2019 and t.hte_valid_until[1] == 0  # applied and failed
+    m.params.hte_pass_rate = 1.0
     c.certify_hte(m.firms, 2020, 23, rng)
-    assert t.hte_failed_year[0] == 2019  # sat out 2020: no new application, no new failure
+    assert t.hte_valid_until[1] == 0  # sat out 2020
+    c.certify_hte(m.firms, 2021, 35, rng)
+    assert t.hte_valid_until[1] == 2023  # certified in 2021
     # renewal: of 200 identical expiring firms, hte_recert_rate of them renew (all-cause)
     big = InnovationModel(seed=6, scale=0.01, end_year=2026)
     try:
@@ -254,7 +287,9 @@ def test_registry_persists_for_eligible_registrants(tiny):
 def test_registry_evaluates_last_years_accounts(tiny):
     m = tiny
     t = m.firms.table
-    make_firm(m, 0, intensity=0.0, rd_hist=0.0, st_share=0.12, inv_patents=0, class2_ip=0)  # fails on last year
+    make_firm(
+        m, 0, intensity=0.0, rd_hist=0.0, st_share=0.12, inv_patents=0, class2_ip=0
+    )  # fails on last year
     t.rd_ytd[0] = 1000.0  # this year's R&D is not evaluated until next year
     m.params.techsme_takeup_max = m.params.techsme_takeup_2018 = 1.0
     eligible = c.open_registry(m.firms, 2023, 48, np.random.default_rng(0))
@@ -282,7 +317,9 @@ def test_t05_counts_the_survey_scope_only(tiny):
     t.alive[:] = False
     make_firm(m, 0, revenue=5000.0, rd_real_last=500.0)  # above-scale industrial: in scope
     make_firm(m, 1, revenue=800.0, rd_real_last=100.0)  # small: outside the R&D survey
-    make_firm(m, 2, revenue=1500.0, rd_real_last=50.0, sector=SECTOR_SERVICES)  # above-scale services: in scope
+    make_firm(
+        m, 2, revenue=1500.0, rd_real_last=50.0, sector=SECTOR_SERVICES
+    )  # above-scale services: in scope
     scale = m.scale
     assert enterprise_rd_100m(m) == pytest.approx((500.0 + 50.0) / scale / 1e4)
     assert enterprise_rd_100m(m, survey_scope=False) == pytest.approx(650.0 / scale / 1e4)

@@ -111,7 +111,11 @@ def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
 
     try:  # lever effects drawn from the run's seed: the posterior integrates over their uncertainty
         annual = run_replicate(
-            levers=None, params=task.params, seed=task.seed, end_year=task.end_year, scale=task.scale,
+            levers=None,
+            params=task.params,
+            seed=task.seed,
+            end_year=task.end_year,
+            scale=task.scale,
             effects=sample_effects(task.seed),
         )
         return outputs_from_annual(annual), None
@@ -249,7 +253,9 @@ class ABCResult:
     targets: FitTargets  # with the noise floor of the pilot
     pilot_outputs: np.ndarray
     rounds: list[Round] = field(default_factory=list)
-    particles: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))  # run index per particle
+    particles: np.ndarray = field(
+        default_factory=lambda: np.empty(0, dtype=np.int64)
+    )  # run index per particle
     tolerance: float = float("inf")
     n_runs: int = 0
     failures: list[str] = field(default_factory=list)
@@ -339,8 +345,10 @@ def run_abc(
 
     # pilot: model noise at the prior centre (base parameters), for the distance floor
     centre = np.array([getattr(base, n) for n in space.names], dtype=float)
-    pilot_tasks = [SimTask(space.params(centre, base), model_seed(s.seed, -1, i), s.scale, s.end_year)
-                   for i in range(s.n_pilot)]
+    pilot_tasks = [
+        SimTask(space.params(centre, base), model_seed(s.seed, -1, i), s.scale, s.end_year)
+        for i in range(s.n_pilot)
+    ]
     t0 = time.perf_counter()
     pilot = runner.run(pilot_tasks, "pilot (model noise)") if s.n_pilot > 1 else np.empty((0,))
     fitted = targets.with_noise(pilot) if s.n_pilot > 1 else targets
@@ -351,8 +359,10 @@ def run_abc(
 
     def simulate(index: int, u: np.ndarray, desc: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         seeds = np.array([model_seed(s.seed, index, i) for i in range(len(u))], dtype=np.int64)
-        tasks = [SimTask(space.params(space.values(row), base), int(sd), s.scale, s.end_year)
-                 for row, sd in zip(u, seeds)]
+        tasks = [
+            SimTask(space.params(space.values(row), base), int(sd), s.scale, s.end_year)
+            for row, sd in zip(u, seeds)
+        ]
         outputs = runner.run(tasks, desc)
         return fitted.distance(outputs), outputs, seeds
 
@@ -365,11 +375,24 @@ def run_abc(
     if not np.isfinite(tol):
         raise RuntimeError(f"fewer than {s.n_keep} runs of the design finished")
     particles = order.astype(np.int64)
-    r = Round(0, 0, tol, u, dist, outputs, seeds, proposed=s.n_design, accepted=s.n_keep,
-              unique=s.n_keep, wall_s=time.perf_counter() - t0)
+    r = Round(
+        0,
+        0,
+        tol,
+        u,
+        dist,
+        outputs,
+        seeds,
+        proposed=s.n_design,
+        accepted=s.n_keep,
+        unique=s.n_keep,
+        wall_s=time.perf_counter() - t0,
+    )
     result.rounds.append(r)
     n_before = r.n
-    log(f"round 0 (rejection): {s.n_design} runs; the {s.n_keep} closest are within {tol:.1f} (best {dist.min():.1f})")
+    log(
+        f"round 0 (rejection): {s.n_design} runs; the {s.n_keep} closest are within {tol:.1f} (best {dist.min():.1f})"
+    )
 
     # 2. tolerance steps: resample inside the new tolerance, then MCMC sweeps at it
     c = 2.38**2 / space.dim
@@ -388,22 +411,39 @@ def run_abc(
             current = all_u[particles]
             chol = _random_walk_cholesky(current, c)
             prop = reflect(current + rng.standard_normal(current.shape) @ chol.T)
-            dist, outputs, seeds = simulate(index, prop, f"step {step}/{s.n_steps} sweep {sweep + 1}: tolerance {tol:.1f}")
+            dist, outputs, seeds = simulate(
+                index, prop, f"step {step}/{s.n_steps} sweep {sweep + 1}: tolerance {tol:.1f}"
+            )
             move = dist <= tol
             particles = particles.copy()
             particles[move] = n_before + np.flatnonzero(move)
-            r = Round(index, step, tol, prop, dist, outputs, seeds, proposed=s.n_keep,
-                      accepted=int(move.sum()), unique=len(np.unique(particles)), kernel_c=c,
-                      wall_s=time.perf_counter() - t0)
+            r = Round(
+                index,
+                step,
+                tol,
+                prop,
+                dist,
+                outputs,
+                seeds,
+                proposed=s.n_keep,
+                accepted=int(move.sum()),
+                unique=len(np.unique(particles)),
+                kernel_c=c,
+                wall_s=time.perf_counter() - t0,
+            )
             result.rounds.append(r)
             n_before += r.n
-            log(f"step {step} sweep {sweep + 1}: tolerance {tol:.1f}, {r.n} runs, acceptance {r.acceptance:.2f}, "
-                f"{r.unique} distinct particles")
+            log(
+                f"step {step} sweep {sweep + 1}: tolerance {tol:.1f}, {r.n} runs, acceptance {r.acceptance:.2f}, "
+                f"{r.unique} distinct particles"
+            )
             c = _adapt(c, r.acceptance)
     result.particles = particles
     result.tolerance = float(result.all_runs("distance")[particles].max())
     result.n_runs = runner.n_runs
     result.failures = list(runner.failures)
-    log(f"posterior: {len(result.kept)} distinct sets of {s.n_keep} particles, tolerance {result.tolerance:.1f}, "
-        f"ESS {result.ess:.0f}")
+    log(
+        f"posterior: {len(result.kept)} distinct sets of {s.n_keep} particles, tolerance {result.tolerance:.1f}, "
+        f"ESS {result.ess:.0f}"
+    )
     return result

@@ -80,8 +80,16 @@ class CalibrateConfig:
             if isinstance(v, bool) or not isinstance(v, int) or v < lo:
                 raise ConfigError(f"{key} = {v!r}: must be a whole number >= {lo}")
 
-        for key, lo in (("seed", 0), ("jobs", 1), ("n_pilot", 0), ("n_design", 2), ("n_keep", 2), ("n_steps", 0),
-                        ("sweeps", 1), ("final_sweeps", 0)):
+        for key, lo in (
+            ("seed", 0),
+            ("jobs", 1),
+            ("n_pilot", 0),
+            ("n_design", 2),
+            ("n_keep", 2),
+            ("n_steps", 0),
+            ("sweeps", 1),
+            ("final_sweeps", 0),
+        ):
             whole(key, lo)
         if self.n_design < self.n_keep:
             raise ConfigError(f"n_design = {self.n_design}: must be >= n_keep = {self.n_keep}")
@@ -181,10 +189,17 @@ def _provenance(cfg: CalibrateConfig, result: ABCResult, command: list[str], sta
             "fit_points": r.targets.labels(fitted_only=True),
             "scale": cfg.scale,
             "rounds": [
-                {"round": rd.index, "step": rd.step, "tolerance": rd.tolerance, "runs": rd.n,
-                 "acceptance": _finite(rd.acceptance), "distinct_particles": rd.unique,
-                 "kernel_c": _finite(rd.kernel_c), "wall_s": round(rd.wall_s, 1),
-                 "best_distance": float(rd.distance.min()) if rd.n else None}
+                {
+                    "round": rd.index,
+                    "step": rd.step,
+                    "tolerance": rd.tolerance,
+                    "runs": rd.n,
+                    "acceptance": _finite(rd.acceptance),
+                    "distinct_particles": rd.unique,
+                    "kernel_c": _finite(rd.kernel_c),
+                    "wall_s": round(rd.wall_s, 1),
+                    "best_distance": float(rd.distance.min()) if rd.n else None,
+                }
                 for rd in r.rounds
             ],
             "runs_total": r.n_runs,
@@ -264,8 +279,26 @@ def render_report(
         "",
         md(
             pd.DataFrame(prov["method"]["rounds"]),
-            ["round", "step", "tolerance", "runs", "best_distance", "acceptance", "distinct_particles", "wall_s"],
-            ["round", "step", "tolerance", "runs", "best distance", "acceptance", "distinct particles", "wall (s)"],
+            [
+                "round",
+                "step",
+                "tolerance",
+                "runs",
+                "best_distance",
+                "acceptance",
+                "distinct_particles",
+                "wall_s",
+            ],
+            [
+                "round",
+                "step",
+                "tolerance",
+                "runs",
+                "best distance",
+                "acceptance",
+                "distinct particles",
+                "wall (s)",
+            ],
         ),
         "",
         "Distance: sum over the fitted data points of the squared error in units of "
@@ -388,8 +421,10 @@ def render_report(
         "",
         "Priors (uniform on the box) and their sources, from `sim/params.py`:",
         "",
-        md(params.assign(prior=[f"{a:g} – {b:g}" for a, b in zip(params["prior_lo"], params["prior_hi"])]),
-           ["parameter", "unit", "prior", "source"]),
+        md(
+            params.assign(prior=[f"{a:g} – {b:g}" for a, b in zip(params["prior_lo"], params["prior_hi"])]),
+            ["parameter", "unit", "prior", "source"],
+        ),
         "",
         "## Model noise floor",
         "",
@@ -458,8 +493,12 @@ def save_population(result: ABCResult, out_dir: Path) -> None:
     frame["accepted"] = w > 0
     frame["weight"] = w
     atomic.write_csv(out_dir / "abc_runs.csv.gz", frame, float_format=FLOAT_FORMAT, compression="gzip")
-    np.savez_compressed(out_dir / "abc_outputs.npz", outputs=result.all_runs("outputs"), kept=result.kept,
-                        pilot=result.pilot_outputs)
+    np.savez_compressed(
+        out_dir / "abc_outputs.npz",
+        outputs=result.all_runs("outputs"),
+        kept=result.kept,
+        pilot=result.pilot_outputs,
+    )
 
 
 # --------------------------------------------------------------------------- the command

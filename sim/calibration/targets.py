@@ -61,9 +61,7 @@ def load_points(indicators=REPORT_INDICATORS, years=FIT_YEARS, fitted=FIT_INDICA
     """The data points: indicator, year, value, lo, hi, half_width, derived, source, fitted (in the distance)."""
     df = load_fit_targets()
     keep = (
-        df["indicator"].isin(indicators)
-        & df["year"].isin(years)
-        & ~df["kind"].str.endswith(PARTIAL_SUFFIX)
+        df["indicator"].isin(indicators) & df["year"].isin(years) & ~df["kind"].str.endswith(PARTIAL_SUFFIX)
     )
     pts = df.loc[keep, ["indicator", "year", "value", "lo", "hi", "derived", "source_url"]].copy()
     order = {name: k for k, name in enumerate(OUTPUT_INDICATORS)}
@@ -94,7 +92,9 @@ class FitTargets:
         self._cols = self.points["year"].map(yrs).to_numpy()
         self.observed = self.points["value"].to_numpy(dtype=float)
         self.half_width = self.points["half_width"].to_numpy(dtype=float)
-        fitted = self.points["fitted"] if "fitted" in self.points else pd.Series(True, index=self.points.index)
+        fitted = (
+            self.points["fitted"] if "fitted" in self.points else pd.Series(True, index=self.points.index)
+        )
         self.fitted = fitted.to_numpy(dtype=bool)
 
     @classmethod
@@ -105,8 +105,11 @@ class FitTargets:
         return len(self.points)
 
     def labels(self, fitted_only: bool = False) -> list[str]:
-        return [f"{i} {y}" for i, y, f in zip(self.points["indicator"], self.points["year"], self.fitted)
-                if f or not fitted_only]
+        return [
+            f"{i} {y}"
+            for i, y, f in zip(self.points["indicator"], self.points["year"], self.fitted)
+            if f or not fitted_only
+        ]
 
     def simulated(self, outputs: np.ndarray) -> np.ndarray:
         """Model values at the data points; ``outputs`` is (..., indicator, year)."""

@@ -90,9 +90,14 @@ def record_year(model, year: int, registry: dict, certification: dict) -> dict:
         "reform_units_covered": inst["units_covered"],
         "zjtx_valid": float((live & (t.zjtx_valid_until[:n] >= year)).sum()) / s,
         "zjtx_cumulative": float((t.zjtx_first_year[:n] > 0).sum()) / s,
-        "hte_revenue": float(t.rev_hist[:n, 0][live & (t.hte_valid_until[:n] >= year)].sum()) / s / WAN_PER_100M,
-        "hte_renewal_rate": (certification["hte_renewed"] / certification["hte_expiring"]
-                             if certification.get("hte_expiring") else np.nan),
+        "hte_revenue": float(t.rev_hist[:n, 0][live & (t.hte_valid_until[:n] >= year)].sum())
+        / s
+        / WAN_PER_100M,
+        "hte_renewal_rate": (
+            certification["hte_renewed"] / certification["hte_expiring"]
+            if certification.get("hte_expiring")
+            else np.nan
+        ),
         "vc_deals": model.capital.deals_this_year / s,
         **{f"spend_{name}": v for name, v in spending.items()},
         "spend_total": float(sum(spending.values())),

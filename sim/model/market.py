@@ -34,7 +34,10 @@ TYPE_SHARES = np.array([0.7562, 0.223, 0.0208])
 SELLERS = ("firm", "institution")
 RD_REFERENCE = 100.0  # 万元 a year: contract_rate is for a firm with this R&D (BehaviourParams)
 LOCAL_BUYER_SHARE = 0.3886  # share of value bought inside Shaanxi: lr5.cn 2024-01-17, 就地转化 38.86% (2023)
-TRANSFER_VALUE_MEDIAN, TRANSFER_VALUE_SIGMA = 25.0, 1.2  # 万元: mean ~51万; national 2023 46-64万 (mechanisms.md §6.1)
+TRANSFER_VALUE_MEDIAN, TRANSFER_VALUE_SIGMA = (
+    25.0,
+    1.2,
+)  # 万元: mean ~51万; national 2023 46-64万 (mechanisms.md §6.1)
 
 
 class TechMarket:
@@ -52,8 +55,14 @@ class TechMarket:
         self.value_local = 0.0
 
     # --------------------------------------------------------------- booking
-    def book(self, values: np.ndarray, kind: str, seller: str, local: bool | np.ndarray = False,
-             weight: float = 1.0) -> None:
+    def book(
+        self,
+        values: np.ndarray,
+        kind: str,
+        seller: str,
+        local: bool | np.ndarray = False,
+        weight: float = 1.0,
+    ) -> None:
         """Register contracts of ``kind`` (values 万元 at real scale once multiplied by ``weight``)."""
         values = np.asarray(values, dtype=float)
         if values.size == 0:
@@ -80,7 +89,9 @@ class TechMarket:
             m = self.model
             t = m.firms.table
             n = t.n
-            rows = weighted_rows(np.cumsum(t.rd_hist[:n, 0] * t.alive[:n]), int(rng.poisson(k * m.scale)), rng)
+            rows = weighted_rows(
+                np.cumsum(t.rd_hist[:n, 0] * t.alive[:n]), int(rng.poisson(k * m.scale)), rng
+            )
             m.firms.acquire_technology(rows)
 
     # --------------------------------------------------------------- demand
@@ -91,7 +102,9 @@ class TechMarket:
             p = self.model.params
             year = FIRST_YEAR + month / MONTHS + 0.5 / MONTHS
             shock = p.demand_shock_2020 if month // MONTHS == 1 else 1.0
-            cached = shock * trends.level(year, p.contract_demand_growth, p.demand_growth_longrun, p.trend_halflife)
+            cached = shock * trends.level(
+                year, p.contract_demand_growth, p.demand_growth_longrun, p.trend_halflife
+            )
             self._demand_cache[month] = cached
         return cached
 
@@ -103,8 +116,9 @@ class TechMarket:
         n = t.n
         year = m.year
         closed = np.count_nonzero(t.rd_hist[:n] > 0, axis=1)
-        rd_mean = np.where(closed > 0, t.rd_hist[:n].sum(axis=1) / np.maximum(closed, 1),
-                           t.revenue[:n] * t.rd_intensity[:n])  # entrants: this year's planned R&D
+        rd_mean = np.where(
+            closed > 0, t.rd_hist[:n].sum(axis=1) / np.maximum(closed, 1), t.revenue[:n] * t.rd_intensity[:n]
+        )  # entrants: this year's planned R&D
         w = np.power(rd_mean * (1 / RD_REFERENCE), p.contract_knowledge_elasticity)
         w *= 1.0 + p.hte_seller_lift * (t.hte_valid_until[:n] >= year)
         return w * t.alive[:n]
@@ -118,9 +132,17 @@ class TechMarket:
         n_local = self._draw(k, "firm", 1 / m.scale, rng)
         if n_local:  # local buyers: firms weighted by R&D
             n = t.n
-            m.firms.acquire_technology(weighted_rows(np.cumsum(t.rd_hist[:n, 0] * t.alive[:n]), n_local, rng_buyers))
+            m.firms.acquire_technology(
+                weighted_rows(np.cumsum(t.rd_hist[:n, 0] * t.alive[:n]), n_local, rng_buyers)
+            )
         # universities and institutes: development and service contracts
-        lam = m.institutions.rd_array() * p.univ_contract_rate * m.policy.reforms.contract_supply() * demand / MONTHS
+        lam = (
+            m.institutions.rd_array()
+            * p.univ_contract_rate
+            * m.policy.reforms.contract_supply()
+            * demand
+            / MONTHS
+        )
         self._draw(int(rng.poisson(lam).sum()), "institution", 1.0, rng)
 
     def _draw(self, k: int, seller: str, weight: float, rng) -> int:

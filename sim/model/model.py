@@ -34,6 +34,8 @@ from sim.model.rng import Streams
 HTE_COHORT_SHARES_2018 = (0.27, 0.32, 0.41)  # certificates counting to 2018/2019/2020: issued 2016/17/18
 # (assumption, from the stock path 1,829 (2016) -> 2,208 (2017) -> 3,138 (2018), sxmknk.com.cn and m.4yczj.cn)
 SEED_RD_MARGIN = 0.2  # seeded HNTE firms sit up to 20% above their R&D threshold (assumption)
+SEED_SIZE_WEIGHT = 0.7  # certification odds grow as revenue^0.7 (assumption: gives the 2018 HNTE about the
+# 7,188亿 of revenue they reported and ~30-40% small firms; shaanxi_history_to_2023.csv, m.4yczj.cn)
 JUNE = 6
 
 
@@ -83,7 +85,9 @@ class InnovationModel(mesa.Model):
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "firms_alive": lambda m: len(m.agents_by_type[Firm]),
-                "hte_valid": lambda m: int((m.firms.live() & (m.firms.table.col("hte_valid_until") >= m.year)).sum()),
+                "hte_valid": lambda m: int(
+                    (m.firms.live() & (m.firms.table.col("hte_valid_until") >= m.year)).sum()
+                ),
                 "incubated": lambda m: int((m.firms.table.col("incubator") >= 0).sum()),
                 "turnover_ytd_100m": lambda m: m.market.turnover_100m(),
             }
@@ -107,6 +111,9 @@ class InnovationModel(mesa.Model):
         self.firms.seed_2018(rng)
         self.firms.assign_initial_patents(rng, self.start.patents_2018 * self.start.firm_patent_share_2018)
         self._seed_certificates(rng)
+        self.firms.relabel(FIRST_YEAR - 1)
+        t = self.firms.table
+        t.col("rd_real_last")[:] = t.col("rd_hist")[:, 0] * t.col("rd_real_share")
         for inst in self.policy.instruments:
             start = getattr(inst, "start", None)
             if start is not None:
@@ -119,13 +126,17 @@ class InnovationModel(mesa.Model):
         t = self.firms.table
         n = t.n
         k = int(round(self.start.hte_2018 * self.scale))
-        pool = np.flatnonzero((t.hightech_share[:n] >= certification.HTE_MIN_HIGHTECH_SHARE)
-                              & (t.st_share[:n] >= certification.HTE_MIN_ST_SHARE)
-                              & (t.birth_month[:n] <= -MONTHS))
-        w = np.sqrt(t.revenue[pool])  # larger firms are more often certified (HNTE mean revenue 1.77亿, 2020)
+        pool = np.flatnonzero(
+            (t.hightech_share[:n] >= certification.HTE_MIN_HIGHTECH_SHARE)
+            & (t.st_share[:n] >= certification.HTE_MIN_ST_SHARE)
+            & (t.birth_month[:n] <= -MONTHS)
+        )
+        w = np.power(t.revenue[pool], SEED_SIZE_WEIGHT)  # larger firms are more often certified
         chosen = rng.choice(pool, size=min(k, pool.size), replace=False, p=w / w.sum())
         thr = certification.hte_rd_threshold(t.rev_hist[chosen, 0])
-        t.rd_intensity[chosen] = np.maximum(t.rd_intensity[chosen], thr * (1 + SEED_RD_MARGIN * rng.random(chosen.size)))
+        t.rd_intensity[chosen] = np.maximum(
+            t.rd_intensity[chosen], thr * (1 + SEED_RD_MARGIN * rng.random(chosen.size))
+        )
         t.rd_hist[chosen] = t.rev_hist[chosen, :3] * t.rd_intensity[chosen, None]
         t.rd_real_last[chosen] = t.rd_hist[chosen, 0] * t.rd_real_share[chosen]
         t.class2_ip[chosen] = np.maximum(t.class2_ip[chosen], certification.HTE_CORE_IP_CLASS2)
@@ -166,11 +177,17 @@ class InnovationModel(mesa.Model):
         for u in self.institutions:
             u.extra_rd = 0.0
         reforms = self.policy.reforms
-        self.institutions.step_year(year, reforms.units(year), reforms.effects.supply_multiplier,
-                                    self.streams.at("universities", self.month))
+        self.institutions.step_year(
+            year,
+            reforms.units(year),
+            reforms.effects.supply_multiplier,
+            self.streams.at("universities", self.month),
+        )
         self.policy.open_year(year)
         boost = self.policy.incubators.effects.takeup_boost * (self.incubators.tier_of_firms() >= 0)
-        certification.open_registry(self.firms, year, self.month, self.streams.at("registry", self.month), boost)
+        certification.open_registry(
+            self.firms, year, self.month, self.streams.at("registry", self.month), boost
+        )
 
     def found_firms(self) -> np.ndarray:
         """Entrepreneurial births, spin-offs (reforms, talents) and firms pushed by high-energy carriers."""
@@ -178,12 +195,14 @@ class InnovationModel(mesa.Model):
         births = int(rng.poisson(self.entry_flow(self.year) / MONTHS * self.scale))
         spin_rng = self.streams.at("spinoffs", self.month)
         spin = int(spin_rng.poisson(self.institutions.spinoffs_this_year() / MONTHS * self.scale))
-        return np.concatenate([
-            self.firms.enter(self.month, births, rng),
-            self.firms.enter(self.month, spin, spin_rng, origin=ORIGIN_SPINOFF),
-            self.policy.high_energy_incubators.found_firms(self.month),
-            self.policy.talents.found_firms(self.month),
-        ])
+        return np.concatenate(
+            [
+                self.firms.enter(self.month, births, rng),
+                self.firms.enter(self.month, spin, spin_rng, origin=ORIGIN_SPINOFF),
+                self.policy.high_energy_incubators.found_firms(self.month),
+                self.policy.talents.found_firms(self.month),
+            ]
+        )
 
     def incubate(self, newborn: np.ndarray) -> None:
         self.incubators.step_month(self.month, newborn, self.streams.at("incubation", self.month))
@@ -202,7 +221,9 @@ class InnovationModel(mesa.Model):
             self.registry["by_june"] += admitted
 
     def trade_technology(self, year: int) -> None:
-        self.market.step_month(self.month, year, self.streams.at("market", self.month), self.streams.at("buyers", self.month))
+        self.market.step_month(
+            self.month, year, self.streams.at("market", self.month), self.streams.at("buyers", self.month)
+        )
 
     def pay_vouchers(self, year: int) -> None:
         self.policy.vouchers.pay(self.month, year)
@@ -222,8 +243,16 @@ class InnovationModel(mesa.Model):
         rng = self.streams.at("certification", self.month)
         pool = self.policy.hte_cultivation
         members = pool.members(year)
-        cert = certification.certify_hte(self.firms, year, self.month, rng, pool.effects.apply_lift * members,
-                                         pool.effects.pass_lift * members)
+        lift = pool.effects
+        cert = certification.certify_hte(
+            self.firms,
+            year,
+            self.month,
+            rng,
+            lift.apply_lift * members,
+            lift.pass_lift * members,
+            lift.score_lift * members,
+        )
         upgrades = certification.recognise_upgrades(self.firms, year, self.month, rng)
         pool.reward(year, cert["first"], upgrades["above_scale_first"])
         self.firms.patent(year, self.streams.at("patents", self.month))
@@ -266,11 +295,13 @@ def release(model: mesa.Model) -> None:
     mesa.Agent._ids.pop(model, None)
 
 
-def run_replicate(levers=None, params=None, seed: int = 0, end_year: int = 2026, scale: float = 1.0,
-                  effects=None) -> pd.DataFrame:
+def run_replicate(
+    levers=None, params=None, seed: int = 0, end_year: int = 2026, scale: float = 1.0, effects=None
+) -> pd.DataFrame:
     """Build, run and release one model; return its annual indicators."""
-    model = InnovationModel(levers=levers, params=params, seed=seed, end_year=end_year, scale=scale,
-                            effects=effects)
+    model = InnovationModel(
+        levers=levers, params=params, seed=seed, end_year=end_year, scale=scale, effects=effects
+    )
     try:
         model.run()
         return model.annual_indicators()

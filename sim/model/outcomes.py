@@ -53,17 +53,28 @@ _OUTCOMES = [
     Outcome("T03", "high-tech enterprises (valid certificates)", "firms", "stock", 22000, headline=True),
     Outcome("T04", "invention patents held", "patents", "stock", 120000, headline=True),
     Outcome("T05", "enterprise share of R&D spending", "percent", "ratio", 65, headline=True),
-    Outcome("T07", "job-related achievements under separate management (cumulative)", "achievements",
-            "cumulative", 120000),
-    Outcome("T08", "achievements transferred under the reforms (cumulative)", "achievements", "cumulative", 30000),
-    Outcome("T09", "commercialisation firms founded under the reforms (cumulative)", "firms", "cumulative", 3000),
+    Outcome(
+        "T07",
+        "job-related achievements under separate management (cumulative)",
+        "achievements",
+        "cumulative",
+        120000,
+    ),
+    Outcome(
+        "T08", "achievements transferred under the reforms (cumulative)", "achievements", "cumulative", 30000
+    ),
+    Outcome(
+        "T09", "commercialisation firms founded under the reforms (cumulative)", "firms", "cumulative", 3000
+    ),
     Outcome("T16a", "new above-scale high-tech firms, cumulative 2024-26", "firms", "cumulative", 1000),
     Outcome("T16b", "new 专精特新 firms, cumulative 2024-26", "firms", "cumulative", 1000),
     Outcome("T16c", "new gazelle firms, cumulative 2024-26", "firms", "cumulative", 1000),
     # context and decomposition
     *[Outcome(f"T01_{k}", f"T01: {k.replace('_', ', ')} contracts", "亿元", "flow") for k in CONTRACT_TYPES],
     Outcome("T02_h1", "tech-SME registry admitted by 30 June", "firms", "registry"),
-    Outcome("rd_enterprise", "enterprise R&D, statistical scope (above-scale firms, real part)", "亿元", "flow"),
+    Outcome(
+        "rd_enterprise", "enterprise R&D, statistical scope (above-scale firms, real part)", "亿元", "flow"
+    ),
     Outcome("rd_enterprise_all", "R&D of all model firms (real part)", "亿元", "flow"),
     Outcome("rd_nonenterprise", "university, institute and other non-enterprise R&D", "亿元", "flow"),
     Outcome("firms_alive", "innovation-relevant firms alive", "firms", "stock"),
@@ -72,17 +83,34 @@ _OUTCOMES = [
     Outcome("contracts", "technology contracts registered", "contracts", "flow"),
     Outcome("institutions_share_T01", "universities' and institutes' share of T01", "share", "ratio"),
     Outcome("local_share_T01", "share of T01 bought inside Shaanxi", "share", "ratio"),
-    Outcome("reform_itemised", "achievements itemised under the reforms (cumulative)", "achievements", "cumulative"),
-    Outcome("reform_transferred", "achievements transferred under the reforms (cumulative)", "achievements",
-            "cumulative"),
+    Outcome(
+        "reform_itemised",
+        "achievements itemised under the reforms (cumulative)",
+        "achievements",
+        "cumulative",
+    ),
+    Outcome(
+        "reform_transferred",
+        "achievements transferred under the reforms (cumulative)",
+        "achievements",
+        "cumulative",
+    ),
     Outcome("reform_spinoffs", "firms founded under the reforms (cumulative)", "firms", "cumulative"),
     Outcome("reform_units_covered", "units under the reforms", "units", "stock"),
     Outcome("zjtx_valid", "provincial 专精特新 firms (valid)", "firms", "stock"),
-    Outcome("zjtx_cumulative", "provincial 专精特新 firms recognised since 2019 (cumulative)", "firms", "cumulative"),
+    Outcome(
+        "zjtx_cumulative",
+        "provincial 专精特新 firms recognised since 2019 (cumulative)",
+        "firms",
+        "cumulative",
+    ),
     Outcome("hte_revenue", "revenue of high-tech enterprises", "亿元", "flow"),
     Outcome("hte_renewal_rate", "share of expiring HNTE certificates renewed", "share", "ratio"),
     Outcome("vc_deals", "venture deals", "deals", "flow"),
-    *[Outcome(f"spend_{cls.name}", f"public spending: {cls.lever.name}", "亿元", "cost") for cls in INSTRUMENTS],
+    *[
+        Outcome(f"spend_{cls.name}", f"public spending: {cls.lever.name}", "亿元", "cost")
+        for cls in INSTRUMENTS
+    ],
     Outcome("spend_total", "public spending, all instruments", "亿元", "cost"),
 ]
 

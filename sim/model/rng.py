@@ -36,4 +36,3 @@ class Streams:
         """A generator for process ``name`` in ``month`` (months since 2019-01; any int key)."""
         ss = np.random.SeedSequence([self.seed, zlib.crc32(name.encode()), int(month) + 1000])
         return np.random.Generator(np.random.PCG64(ss))
-

@@ -126,7 +126,9 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
                 f"default: no sim.calibration.posterior module; BehaviourParams defaults{fixed_note}",
                 {"source": "defaults", "fixed": sorted(fixed)},
             )
-        raise PosteriorUnavailable(f"posterior={posterior}: sim.calibration.posterior is not available") from None
+        raise PosteriorUnavailable(
+            f"posterior={posterior}: sim.calibration.posterior is not available"
+        ) from None
     path = Path(posterior) if posterior not in ("default", "mean") else POSTERIOR_CSV
     if posterior == "default" and not path.is_file():
         return ParamSets(

@@ -55,7 +55,13 @@ CONVERSION_BANDS = ([1, 2, 3, 4, 5], [0.0, 3.5, 9.5, 15.5, 21.5, 27.5])
 # R&D organisation (20): management system 6 and incentives 4 (documented by every applicant, our reading:
 # full marks); an R&D institution 6 (5 with R&D >= 100万 a year or S&T staff >= 20%, else 2);
 # industry-academia cooperation 4 (4 with a technology acquired in 3 years or an incubator or fund link, else 1).
-ORG_DOCUMENTED, ORG_INSTITUTION, ORG_NO_INSTITUTION, ORG_COOPERATION, ORG_NO_COOPERATION = 10.0, 5.0, 2.0, 4.0, 1.0
+ORG_DOCUMENTED, ORG_INSTITUTION, ORG_NO_INSTITUTION, ORG_COOPERATION, ORG_NO_COOPERATION = (
+    10.0,
+    5.0,
+    2.0,
+    4.0,
+    1.0,
+)
 ORG_RD_INSTITUTION = 100.0  # 万元 a year
 # Growth (20): net-asset growth 10 and sales growth 10, each on 1/2 (x2/x1 + x1/x0) - 1 over the three
 # accounting years: >=35% 9-10, >=25% 7-8, >=15% 5-6, >=5% 3-4, >0 1-2, <=0 0 (mid-band points).
@@ -102,11 +108,15 @@ def techsme_score(st_share, rd_sales, inv_patents, class2_ip) -> tuple[np.ndarra
     """Total score (0-100) and the S&T-staff score of the tech-SME evaluation."""
     staff_pts = banded(np.asarray(st_share), ST_STAFF_BANDS)
     rd_pts = banded(np.asarray(rd_sales), RD_SALES_BANDS)
-    ip_pts = np.where(np.asarray(inv_patents) >= 1, CLASS1_POINTS, np.asarray(CLASS2_POINTS)[np.minimum(class2_ip, 4)])
+    ip_pts = np.where(
+        np.asarray(inv_patents) >= 1, CLASS1_POINTS, np.asarray(CLASS2_POINTS)[np.minimum(class2_ip, 4)]
+    )
     return staff_pts + rd_pts + ip_pts, staff_pts
 
 
-def techsme_eligible(staff, revenue, assets, st_share, rd_sales, inv_patents, class2_ip, hte_valid) -> np.ndarray:
+def techsme_eligible(
+    staff, revenue, assets, st_share, rd_sales, inv_patents, class2_ip, hte_valid
+) -> np.ndarray:
     """Size gates and (score >= 60 with a positive staff score, or direct confirmation by a valid HNTE)."""
     size_ok = (staff <= TECHSME_MAX_STAFF) & (revenue <= TECHSME_MAX_REVENUE) & (assets <= TECHSME_MAX_ASSETS)
     score, staff_pts = techsme_score(st_share, rd_sales, inv_patents, class2_ip)
@@ -154,8 +164,16 @@ def registry_eligible(firms, year: int) -> np.ndarray:
     n = t.n
     a = _accounts(firms, n)
     hte_valid = t.hte_valid_until[:n] >= year - 1  # a certificate held during ``year``
-    return t.alive[:n] & techsme_eligible(a["staff"], a["rev"], a["assets"], t.st_share[:n], a["rd_sales"],
-                                          t.inv_patents[:n], t.class2_ip[:n], hte_valid)
+    return t.alive[:n] & techsme_eligible(
+        a["staff"],
+        a["rev"],
+        a["assets"],
+        t.st_share[:n],
+        a["rd_sales"],
+        t.inv_patents[:n],
+        t.class2_ip[:n],
+        hte_valid,
+    )
 
 
 def open_registry(firms, year: int, month: int, rng, takeup_boost: np.ndarray | float = 0.0) -> np.ndarray:
@@ -205,7 +223,10 @@ def growth_rate(x0, x1, x2) -> np.ndarray:
     """The guideline's growth rate 1/2 (x2/x1 + x1/x0) - 1 over three accounting years (0 without history)."""
     x0, x1, x2 = (np.asarray(v, dtype=float) for v in (x0, x1, x2))
     ok = (x0 > 0) & (x1 > 0)
-    r = 0.5 * (np.divide(x2, x1, out=np.zeros_like(x2), where=ok) + np.divide(x1, x0, out=np.zeros_like(x1), where=ok))
+    r = 0.5 * (
+        np.divide(x2, x1, out=np.zeros_like(x2), where=ok)
+        + np.divide(x1, x0, out=np.zeros_like(x1), where=ok)
+    )
     return np.where(ok, r - 1.0, 0.0)
 
 
@@ -215,8 +236,9 @@ def growth_points(rate) -> np.ndarray:
     return np.where(rate > 0, banded(rate, GROWTH_BANDS), 0.0)
 
 
-def hte_capability(inv_patents, class2_free, conversions_3y, rd_last, st_share, cooperation, sales_growth,
-                   net_asset_growth) -> np.ndarray:
+def hte_capability(
+    inv_patents, class2_free, conversions_3y, rd_last, st_share, cooperation, sales_growth, net_asset_growth
+) -> np.ndarray:
     """Innovation-capability score (0-100): IP 30, conversions 30, R&D organisation 20, growth 20.
 
     ``conversions_3y``: conversions over the three accounting years (their yearly mean is scored).
@@ -225,14 +247,19 @@ def hte_capability(inv_patents, class2_free, conversions_3y, rd_last, st_share, 
     quantity = np.where(inv_patents >= 1, IP_CLASS1_POINTS, banded(class2_free, IP_CLASS2_BANDS))
     ip = np.where((inv_patents >= 1) | (class2_free >= 1), IP_EXPERT_POINTS + quantity, 0.0)
     conversion = banded(np.asarray(conversions_3y) / 3.0, CONVERSION_BANDS)
-    institution = np.where((np.asarray(rd_last) >= ORG_RD_INSTITUTION) | (np.asarray(st_share) >= 0.2),
-                           ORG_INSTITUTION, ORG_NO_INSTITUTION)
+    institution = np.where(
+        (np.asarray(rd_last) >= ORG_RD_INSTITUTION) | (np.asarray(st_share) >= 0.2),
+        ORG_INSTITUTION,
+        ORG_NO_INSTITUTION,
+    )
     organisation = ORG_DOCUMENTED + institution + np.where(cooperation, ORG_COOPERATION, ORG_NO_COOPERATION)
     growth = growth_points(sales_growth) + growth_points(net_asset_growth)
     return ip + conversion + organisation + growth
 
 
-def hte_gates(age_years, revenue, rd_3y, revenue_3y, st_share, hightech_share, inv_patents, class2_free) -> np.ndarray:
+def hte_gates(
+    age_years, revenue, rd_3y, revenue_3y, st_share, hightech_share, inv_patents, class2_free
+) -> np.ndarray:
     """Every HNTE condition but the capability score."""
     intensity = np.divide(rd_3y, revenue_3y, out=np.zeros_like(rd_3y, dtype=float), where=revenue_3y > 0)
     core_ip = (inv_patents >= 1) | (class2_free >= HTE_CORE_IP_CLASS2)
@@ -269,12 +296,24 @@ def hte_state(firms, year: int, month: int) -> dict:
     sales_growth = growth_rate(t.rev_hist[:n, 2], t.rev_hist[:n, 1], rev)
     equity_3y = np.where((month - t.funded_month[:n]) < 3 * MONTHS, t.funding_total[:n], 0.0)
     net_assets_0 = NET_ASSET_SHARE * t.asset_ratio[:n] * t.rev_hist[:n, 2]
-    net_asset_growth = sales_growth + np.divide(equity_3y, 2 * net_assets_0, out=np.zeros(n), where=net_assets_0 > 0)
-    acquired = (t.tech_bought[:n] > 0) & (t.conv_hist[:n].sum(axis=1) > 0)  # a technology bought, recently active
+    net_asset_growth = sales_growth + np.divide(
+        equity_3y, 2 * net_assets_0, out=np.zeros(n), where=net_assets_0 > 0
+    )
+    acquired = (t.tech_bought[:n] > 0) & (
+        t.conv_hist[:n].sum(axis=1) > 0
+    )  # a technology bought, recently active
     cooperation = acquired | (t.incubator[:n] >= 0) | (equity_3y > 0)
     conversions = t.conv_hist[:n].sum(axis=1) + t.rd_hist[:n].sum(axis=1) / firms.p.conversion_rd_cost
-    capability = hte_capability(t.inv_patents[:n], class2_free, conversions, t.rd_hist[:n, 0],
-                                t.st_share[:n], cooperation, sales_growth, net_asset_growth)
+    capability = hte_capability(
+        t.inv_patents[:n],
+        class2_free,
+        conversions,
+        t.rd_hist[:n, 0],
+        t.st_share[:n],
+        cooperation,
+        sales_growth,
+        net_asset_growth,
+    )
     return {"gates": gates, "capability": capability}
 
 
@@ -285,12 +324,12 @@ def hte_apply_share(year: int, p) -> float:
     return min(1.0, p.hte_apply_prob * trends.level(year, p.hte_apply_growth, 0.0, p.trend_halflife))
 
 
-def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0) -> dict:
+def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0, score_lift=0.0) -> dict:
     """December of ``year``: renewals of certificates that count to ``year - 1``, and first applications.
 
     Renewal is all-cause: of the expiring certificates of live firms, ``hte_recert_rate`` are renewed
     when enough of them still qualify (eligible firms renew with the probability that makes it so).
-    ``apply_lift``/``pass_lift``: per-firm extras (the cultivation pool). Returns masks of renewals and
+    ``apply_lift``/``pass_lift``/``score_lift``: per-firm extras (the cultivation pool). Returns masks of renewals and
     first certificates, and counts.
     """
     t, p = firms.table, firms.p
@@ -298,15 +337,19 @@ def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0
     live = t.alive[:n]
     st = hte_state(firms, year, month)
     gates = hte_gates(**st["gates"])
-    passes_review = st["capability"] > HTE_PASS_MARK
+    passes_review = st["capability"] + score_lift > HTE_PASS_MARK
     u_apply, u_pass = rng.random(n), rng.random(n)
     expiring = live & (t.hte_valid_until[:n] == year - 1)
     qualify = expiring & gates & passes_review
     share = qualify.sum() / max(expiring.sum(), 1)
     renew = qualify & (u_apply < min(1.0, p.hte_recert_rate / max(share, 1e-9)))
+    # Applicants score themselves first (consultants pre-score the 工作指引): firms that meet the gates and
+    # the 70-point mark apply; the review then fails some (``hte_pass_rate``), and they sit out a year.
     can_apply = live & (t.hte_valid_until[:n] < year - 1) & (t.hte_failed_year[:n] != year - 1)
-    applies = can_apply & gates & (u_apply < np.minimum(hte_apply_share(year, p) + apply_lift, 1.0))
-    new = applies & passes_review & (u_pass < np.minimum(p.hte_pass_rate + pass_lift, 1.0))
+    applies = (
+        can_apply & gates & passes_review & (u_apply < np.minimum(hte_apply_share(year, p) + apply_lift, 1.0))
+    )
+    new = applies & (u_pass < np.minimum(p.hte_pass_rate + pass_lift, 1.0))
     t.hte_failed_year[:n] = np.where(applies & ~new, year, t.hte_failed_year[:n])
     granted = renew | new
     t.hte_valid_until[:n] = np.where(granted, year + HTE_VALID_YEARS - 1, t.hte_valid_until[:n])
@@ -314,8 +357,13 @@ def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0
     t.class2_used[:n] += uses_class2.astype(t.class2_used.dtype)
     first = granted & (t.hte_first_year[:n] == 0)
     t.hte_first_year[:n] = np.where(first, year, t.hte_first_year[:n])
-    return {"renewed": renew, "first": first, "hte_new": int(new.sum()), "hte_renewed": int(renew.sum()),
-            "hte_expiring": int(expiring.sum())}
+    return {
+        "renewed": renew,
+        "first": first,
+        "hte_new": int(new.sum()),
+        "hte_renewed": int(renew.sum()),
+        "hte_expiring": int(expiring.sum()),
+    }
 
 
 # --------------------------------------------------------------------------- upgrades
@@ -326,13 +374,21 @@ def gazelle_eligible(hte_valid, rd_sales, age_years, rev_hist, staff_hist=None) 
     def cagr(now, then):
         return np.where(then > 0, np.power(np.maximum(now, 1e-9) / np.maximum(then, 1e-9), 0.25) - 1, -1)
 
-    route1 = (age_years <= GAZELLE_MAX_AGE) & (four_ago >= GAZELLE_MIN_REV_4Y_AGO) & (
-        cagr(last, four_ago) >= GAZELLE_MIN_CAGR) & (last > prev)
+    route1 = (
+        (age_years <= GAZELLE_MAX_AGE)
+        & (four_ago >= GAZELLE_MIN_REV_4Y_AGO)
+        & (cagr(last, four_ago) >= GAZELLE_MIN_CAGR)
+        & (last > prev)
+    )
     route2 = np.zeros_like(route1)
     if staff_hist is not None:
         s_last, s_four, s_prev = staff_hist[:, 0], staff_hist[:, 4], staff_hist[:, 1]
-        route2 = (age_years <= GAZELLE_MAX_AGE) & (s_four >= GAZELLE_MIN_STAFF_4Y_AGO) & (
-            cagr(s_last, s_four) >= GAZELLE_MIN_STAFF_CAGR) & (s_last > s_prev)
+        route2 = (
+            (age_years <= GAZELLE_MAX_AGE)
+            & (s_four >= GAZELLE_MIN_STAFF_4Y_AGO)
+            & (cagr(s_last, s_four) >= GAZELLE_MIN_STAFF_CAGR)
+            & (s_last > s_prev)
+        )
     route3 = (age_years <= GAZELLE_BIG_AGE) & (last >= GAZELLE_BIG_REVENUE)
     return hte_valid & (rd_sales > GAZELLE_MIN_RD) & (route1 | route2 | route3)
 
@@ -372,5 +428,9 @@ def recognise_upgrades(firms, year: int, month: int, rng) -> dict:
     t.above_scale_first_year[:n] = np.where(above_first, year, t.above_scale_first_year[:n])
     above_hte = is_above & hte_valid & (t.above_scale_hte_year[:n] == 0)
     t.above_scale_hte_year[:n] = np.where(above_hte, year, t.above_scale_hte_year[:n])
-    return {"above_scale_first": above_first, "gazelle_new": int(gaz.sum()), "zjtx_new": int(zj_first.sum()),
-            "above_scale_hte_new": int(above_hte.sum())}
+    return {
+        "above_scale_first": above_first,
+        "gazelle_new": int(gaz.sum()),
+        "zjtx_new": int(zj_first.sum()),
+        "above_scale_hte_new": int(above_hte.sum()),
+    }

@@ -25,7 +25,11 @@ NO_DATE = -(10**6)  # "never" for month columns
 ORIGIN_OTHER, ORIGIN_SPINOFF, ORIGIN_PUSHED, ORIGIN_CONVERTED = 0, 1, 2, 3
 SECTOR_INDUSTRY, SECTOR_SERVICES = 0, 1
 CITY_XIAN, CITY_XIXIAN, CITY_OTHER = 0, 1, 2
-CITY_SHARES = (0.70, 0.08, 0.22)  # assumption: Xi'an holds most innovation firms (>14,000 of ~21,000 tech SMEs, 2023)
+CITY_SHARES = (
+    0.70,
+    0.08,
+    0.22,
+)  # assumption: Xi'an holds most innovation firms (>14,000 of ~21,000 tech SMEs, 2023)
 
 # Young firms grow faster: extra log growth = YOUNG_GROWTH * exp(-age / YOUNG_GROWTH_YEARS) (assumption).
 YOUNG_GROWTH, YOUNG_GROWTH_YEARS = 0.25, 3.0
@@ -68,7 +72,11 @@ FIRM_COLUMNS = {
     "rd_real_last": (np.float64, 0.0),  # real R&D of the last closed year
     "rev_hist": (np.float64, 0.0, HISTORY_YEARS),  # revenue of the last 5 closed years, [0] = last
     "inv_patents": (np.int32, 0),  # invention patents held
-    "pat_pending": (np.int32, 0, len(GRANT_LAG_SHARES) + 1),  # applications granted at the end of this year, next, after
+    "pat_pending": (
+        np.int32,
+        0,
+        len(GRANT_LAG_SHARES) + 1,
+    ),  # applications granted at the end of this year, next, after
     "patent_productivity": (np.float64, 1.0),  # multiplier on patenting per yuan (talents, open licences)
     "class2_ip": (np.int32, 0),  # utility models, software copyrights (Class-II IP)
     "class2_used": (np.int32, 0),  # Class-II items already used for an HNTE application (each backs one)
@@ -156,8 +164,17 @@ class FirmPopulation:
     def live(self) -> np.ndarray:
         return self.table.col("alive")
 
-    def _add(self, k: int, month: int, rng, origin: int, revenue_median: float, revenue_sigma: float,
-             age_months=None, sector=None) -> np.ndarray:
+    def _add(
+        self,
+        k: int,
+        month: int,
+        rng,
+        origin: int,
+        revenue_median: float,
+        revenue_sigma: float,
+        age_months=None,
+        sector=None,
+    ) -> np.ndarray:
         """Append ``k`` firms with drawn traits; returns their rows."""
         if k <= 0:
             return np.empty(0, dtype=np.int64)
@@ -167,7 +184,9 @@ class FirmPopulation:
         young = origin != ORIGIN_OTHER or age_months is None
         st_share = rng.beta(3.0, 4.0, k) if young else rng.beta(2.0, 5.0, k)  # assumption: mean 0.43 / 0.29
         if sector is None:
-            sector = np.where(rng.random(k) < self.start.manufacturing_share, SECTOR_INDUSTRY, SECTOR_SERVICES)
+            sector = np.where(
+                rng.random(k) < self.start.manufacturing_share, SECTOR_INDUSTRY, SECTOR_SERVICES
+            )
         rows = self.table.add_rows(
             k,
             alive=True,
@@ -230,18 +249,34 @@ class FirmPopulation:
     # ------------------------------------------------------------------ monthly rules
     def enter(self, month: int, births: int, rng, origin=ORIGIN_OTHER) -> np.ndarray:
         """New firms founded this month."""
-        return self._add(births, month, rng, origin, self.start.entrant_revenue_median, ENTRANT_REVENUE_SIGMA)
+        return self._add(births, month, rng, origin, self.p.entrant_revenue_median, ENTRANT_REVENUE_SIGMA)
 
-    def convert_reporters(self, k: int, month: int, rng, revenue_median: float, revenue_sigma: float,
-                          intensity: float, relabel: float) -> np.ndarray:
+    def convert_reporters(
+        self,
+        k: int,
+        month: int,
+        rng,
+        revenue_median: float,
+        revenue_sigma: float,
+        intensity: float,
+        relabel: float,
+    ) -> np.ndarray:
         """Above-scale industrial firms that start reporting R&D join the table (``rd_coverage``)."""
         if k <= 0:
             return np.empty(0, dtype=np.int64)
         from sim.model.agents.certification import ABOVE_SCALE_REVENUE
 
         age = (10 * MONTHS + rng.exponential(5.0 * MONTHS, k)).astype(np.int64)  # mature firms (assumption)
-        rows = self._add(k, month, rng, ORIGIN_CONVERTED, revenue_median, revenue_sigma, age_months=age,
-                         sector=SECTOR_INDUSTRY)
+        rows = self._add(
+            k,
+            month,
+            rng,
+            ORIGIN_CONVERTED,
+            revenue_median,
+            revenue_sigma,
+            age_months=age,
+            sector=SECTOR_INDUSTRY,
+        )
         t = self.table
         t.revenue[rows] = np.maximum(t.revenue[rows], ABOVE_SCALE_REVENUE * 1.02)
         t.rd_intensity[rows] = intensity
@@ -335,8 +370,11 @@ class FirmPopulation:
     def applications(self, real_rd: np.ndarray, year: int) -> np.ndarray:
         """Expected invention-patent applications later granted: rate x propensity x (real R&D / 1000万)^beta."""
         p = self.p
-        return p.patent_rate * self.model.patent_propensity(year) * np.power(real_rd * (1 / 1000.0),
-                                                                            p.patent_elasticity)
+        return (
+            p.patent_rate
+            * self.model.patent_propensity(year)
+            * np.power(real_rd * (1 / 1000.0), p.patent_elasticity)
+        )
 
     def add_patent_applications(self, rows: np.ndarray, counts: np.ndarray, rng) -> None:
         """Applications filed this year from other sources (projects): granted at the end of next year or after."""
@@ -382,10 +420,31 @@ class FirmPopulation:
         t.conv_hist[:n, 1:] = t.conv_hist[:n, :-1]
         t.conv_hist[:n, 0] = t.conv_ytd[:n]
         t.conv_ytd[:n] = 0
-        t.hightech_share[:n] = np.clip(t.hightech_share[:n] + HIGHTECH_NOISE * rng.standard_normal(n), 0.0, 1.0)
+        t.hightech_share[:n] = np.clip(
+            t.hightech_share[:n] + HIGHTECH_NOISE * rng.standard_normal(n), 0.0, 1.0
+        )
         target = np.minimum(ST_BASE + ST_PER_RD * t.rd_intensity[:n], 0.8)
         st = t.st_share[:n]
-        t.st_share[:n] = np.clip(st + ST_REVERSION * (target - st) + ST_NOISE * rng.standard_normal(n), 0.0, 1.0)
+        t.st_share[:n] = np.clip(
+            st + ST_REVERSION * (target - st) + ST_NOISE * rng.standard_normal(n), 0.0, 1.0
+        )
+
+    def seekers(self) -> np.ndarray:
+        """Firms that hold or could seek an HNTE certificate (the soft gates): they care about the notch."""
+        t = self.table
+        n = t.n
+        return (t.hightech_share[:n] >= HIGHTECH_GATE - HIGHTECH_BAND) & (t.st_share[:n] >= 0.1)
+
+    def relabel(self, year: int, extra_incentive: np.ndarray | None = None) -> None:
+        """ "Relabeling accounts for 24.2% of reported R&D" (Chen et al. AER 2021) among firms with a
+        certification or award incentive: their real share of reported R&D is 1 - relabel_share; the R&D
+        statistics count only the real part. Other firms keep their share (1, or a new reporter's own)."""
+        t, p = self.table, self.p
+        n = t.n
+        incentive = t.alive[:n] & (self.seekers() | (t.hte_valid_until[:n] >= year))
+        if extra_incentive is not None:
+            incentive |= extra_incentive
+        t.rd_real_share[:n] = np.where(incentive, 1.0 - p.relabel_share, t.rd_real_share[:n])
 
     def plan_rd(self, year: int, rng, rd_subsidy) -> None:
         """Next year's R&D intensity: drift, bunching at the HNTE notch, the increment award's response.
@@ -400,29 +459,28 @@ class FirmPopulation:
         live = t.alive[:n]
         old = t.rd_intensity[:n].copy()
         new = old * np.exp(p.rd_drift + RD_NOISE * rng.standard_normal(n))
-        real_share = t.rd_real_share[:n].copy()
-        # Bunching (Chen et al. AER 2021): firms that could apply soon and plan within the window below
-        # their threshold move just above it; the relabelled part of the lift is not real R&D.
+        # Bunching (Chen et al. AER 2021): firms that could apply and plan within the window below their
+        # threshold move just above it. Every firm that holds or could seek a certificate cares (renewals
+        # need the 3-year average too).
         thr = hte_rd_threshold(t.rev_hist[:n, 0])
-        wants = (t.hte_valid_until[:n] <= year + 1) & (t.hightech_share[:n] >= HIGHTECH_GATE - HIGHTECH_BAND) & (
-            t.st_share[:n] >= 0.1)
+        wants = self.seekers()
         near = (new < thr) & (new >= thr * (1 - BUNCH_WINDOW))
         moves = live & wants & near & (rng.random(n) < p.bunching_prob)
-        lifted = np.where(moves, thr * (1.0 + BUNCH_LANDING * rng.random(n)), new)
-        real_share = np.where(moves, (new * real_share + (lifted - new) * (1 - p.relabel_share)) / lifted, real_share)
-        new = lifted
+        new = np.where(moves, thr * (1.0 + BUNCH_LANDING * rng.random(n)), new)
         # the same aspirants relabel revenue to pass the 60% high-tech gate (assumption: same probability)
         ht = t.hightech_share[:n]
-        near_ht = live & (ht < HIGHTECH_GATE) & (ht >= HIGHTECH_GATE - HIGHTECH_BAND) & (rng.random(n) < p.bunching_prob)
+        near_ht = (
+            live
+            & (ht < HIGHTECH_GATE)
+            & (ht >= HIGHTECH_GATE - HIGHTECH_BAND)
+            & (rng.random(n) < p.bunching_prob)
+        )
         t.hightech_share[:n] = np.where(near_ht, HIGHTECH_GATE + 0.05 * rng.random(n), ht)
-        # the increment award: eligible firms raise planned increases; part of the response is relabelling
+        # the increment award: eligible firms raise planned increases
         in_survey = live & above_scale(t.sector[:n], t.rev_hist[:n, 0])
         eligible = rd_subsidy.eligible(t.rd_hist[:n, 0], old, in_survey)
-        responded = rd_subsidy.respond(year, old, new, eligible)
-        induced = responded - new
-        real_share = np.where(induced > 0, (new * real_share + induced * (1 - p.relabel_share)) / np.maximum(
-            responded, 1e-12), real_share)
-        t.rd_intensity[:n] = np.minimum(responded, RD_INTENSITY_CAP)
-        t.rd_real_share[:n] = real_share
+        new = rd_subsidy.respond(year, old, new, eligible)
+        t.rd_intensity[:n] = np.minimum(new, RD_INTENSITY_CAP)
+        self.relabel(year, extra_incentive=eligible)
         had_last = t.rd_hist[:n, 1] > 0
         rd_subsidy.pay_awards(year, t.rd_hist[:n, 0] - t.rd_hist[:n, 1], eligible & had_last)

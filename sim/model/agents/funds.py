@@ -16,7 +16,9 @@ from sim.model.params import MONTHS, WAN_PER_100M
 from sim.model.sampling import weighted_rows
 
 MEAN_FUND_SIZE = 8.2  # 亿元: 45 sub-funds, 368.73亿 (provincial guidance fund, mid-2025; mechanisms.md §8.2)
-TICKET_SIGMA = 1.0  # sd of log ticket: an early fund's median 1,500万 gives a mean ~2,500万 (mechanisms.md §8.3)
+TICKET_SIGMA = (
+    1.0  # sd of log ticket: an early fund's median 1,500万 gives a mean ~2,500万 (mechanisms.md §8.3)
+)
 DEPLOYMENT = 0.2  # share of committed capital invested a year: mechanisms.md §8.3, 15-25% (guess)
 # Stage focus: (maximum firm age in years, median ticket 万元). Seed/angel and A rounds are most deals
 # (24.1% and 40.6% of 2023 H1 deals, mechanisms.md §8.3); tickets around the 1,000-2,000万 median.
@@ -86,7 +88,11 @@ class CapitalMarket:
             return empty
         age = (month - t.birth_month[:n]) / MONTHS
         tier = m.incubators.tier_of_firms()
-        w = t.alive[:n] * (1.0 + WEIGHT_INCUBATED * (tier >= 0)) * (1.0 + WEIGHT_HIGH_ENERGY * (tier == HIGH_ENERGY))
+        w = (
+            t.alive[:n]
+            * (1.0 + WEIGHT_INCUBATED * (tier >= 0))
+            * (1.0 + WEIGHT_HIGH_ENERGY * (tier == HIGH_ENERGY))
+        )
         w *= m.policy.roadshows.deal_weight(month)
         w *= 1.0 + WEIGHT_CERTIFIED * ((t.hte_valid_until[:n] >= year) | (t.techsme_year[:n] >= year - 1))
         stages = np.array([f.stage for f in self.funds])

@@ -48,7 +48,7 @@ class IncubationSystem:
         opened = max(0, int(target) - len(mine))
         for _ in range(opened):
             self.agents.append(Incubator(self.model, tier, capacity * self.model.scale, year))
-        for a in mine[int(target):][::-1]:
+        for a in mine[int(target) :][::-1]:
             self._close(a)
         self.capacity = np.array([a.capacity for a in self.agents])
         self.tier = np.array([a.tier for a in self.agents], dtype=np.int8)

@@ -23,7 +23,9 @@ PROVINCIAL_UNIVERSITY, PROVINCIAL_INSTITUTE, MINISTRY_UNIVERSITY, CENTRAL_INSTIT
 UNIVERSITY_GROUPS = (PROVINCIAL_UNIVERSITY, MINISTRY_UNIVERSITY)
 RD_NOISE = 0.03  # sd of yearly log R&D growth per institution (assumption)
 RD_WEIGHT_SIGMA = 1.0  # R&D is concentrated in a few large units: lognormal weights (assumption)
-INSTITUTE_ACHIEVEMENT_FACTOR = 0.15  # institutes itemise fewer results per yuan than universities (assumption:
+INSTITUTE_ACHIEVEMENT_FACTOR = (
+    0.15  # institutes itemise fewer results per yuan than universities (assumption:
+)
 # much institute output is classified, defence or kept in-house; T07's plan target 120,000 at plan coverage)
 OTHER_UNIT_ACHIEVEMENTS = 20.0  # achievements a year per hospital or SOE lab (assumption)
 RESEARCHERS_PER_100M = 200  # R&D full-time equivalents per 亿元 of R&D (assumption: ~50万 per FTE-year)
@@ -33,7 +35,9 @@ STOCK_YEARS_2018 = 4.0  # job-related achievements held at end-2018, in years of
 class Institution(mesa.Agent):
     """A university, research institute, hospital or SOE lab (small institutes aggregated)."""
 
-    def __init__(self, model, group: int, rd_100m: float, reform_rank: int, patents: int, achievement_rate: float):
+    def __init__(
+        self, model, group: int, rd_100m: float, reform_rank: int, patents: int, achievement_rate: float
+    ):
         super().__init__(model)
         self.group = group
         self.rd = rd_100m  # R&D spending this year, 亿元 (trend part)
@@ -96,8 +100,14 @@ class Institution(mesa.Agent):
         granted = int(self.pending[0])
         self.pending[:-1] = self.pending[1:]
         self.pending[-1] = 0
-        applied = int(rng.poisson(p.univ_patents_per_100m * self.model.patent_propensity(year) * self.total_rd
-                                  * self.patent_productivity))
+        applied = int(
+            rng.poisson(
+                p.univ_patents_per_100m
+                * self.model.patent_propensity(year)
+                * self.total_rd
+                * self.patent_productivity
+            )
+        )
         self.pending += rng.multinomial(applied, GRANT_LAG_SHARES)
         self.patents += granted - int(rng.binomial(self.patents, p.patent_lapse))
 
@@ -142,7 +152,9 @@ class Institutions:
         """``k`` brokered transfers out of the units' stocks (reformed units' itemised stocks weigh first)."""
         if k <= 0:
             return 0, 0
-        pools = np.array([u.itemised if u.reformed else 0.5 * u.achievements for u in self.units], dtype=float)
+        pools = np.array(
+            [u.itemised if u.reformed else 0.5 * u.achievements for u in self.units], dtype=float
+        )
         if pools.sum() <= 0:
             return 0, 0
         share = rng.multinomial(k, pools / pools.sum())

@@ -40,15 +40,24 @@ def levers_markdown() -> str:
     lines += ["", "## Sources of the plan values and histories", ""]
     for cls in INSTRUMENTS:
         lv = cls.lever
-        lines.append(f"- `{lv.name}`: plan: {lv.plan_source}. History 2019-2023 "
-                     f"({', '.join(_value(lv.history[y], lv.kind) for y in sorted(lv.history))}): {lv.history_source}.")
-    lines += ["", "## Effect parameters (uncertainties)", "",
-              "| instrument | effect | range | central | unit | source |", "|---|---|---|---|---|---|"]
+        lines.append(
+            f"- `{lv.name}`: plan: {lv.plan_source}. History 2019-2023 "
+            f"({', '.join(_value(lv.history[y], lv.kind) for y in sorted(lv.history))}): {lv.history_source}."
+        )
+    lines += [
+        "",
+        "## Effect parameters (uncertainties)",
+        "",
+        "| instrument | effect | range | central | unit | source |",
+        "|---|---|---|---|---|---|",
+    ]
     for cls in INSTRUMENTS:
         for f in fields(cls.Effects):
             lo, hi = f.metadata["range"]
-            lines.append(f"| `{cls.name}` | `{f.name}` | {lo:g} – {hi:g} | {f.default:g} | {f.metadata['unit']} | "
-                         f"{f.metadata['source']} |")
+            lines.append(
+                f"| `{cls.name}` | `{f.name}` | {lo:g} – {hi:g} | {f.default:g} | {f.metadata['unit']} | "
+                f"{f.metadata['source']} |"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -2,7 +2,8 @@
 
 Mechanics, each January: the lever's number of firms enter the cultivation pool: registered tech SMEs
 without a valid HNTE certificate, the closest to HNTE's R&D bar first. Pool members apply for HNTE that
-year with ``apply_lift`` more probability and pass the review with ``pass_lift`` more (coaching). Pool
+year with ``apply_lift`` more probability, score ``score_lift`` more points (coaching on documentation)
+and pass the review with ``pass_lift`` more. Pool
 members in industry within 20 % below the above-scale revenue bar cross it with ``xsg_lift``
 probability (小升规 coaching and reporting). Cash rewards follow results: a first HNTE certificate
 (``REWARD_FIRST_HNTE``) and a first entry into above-scale statistics (``REWARD_XSG``).
@@ -57,8 +58,15 @@ class Effects:
         0.1,
         0.05,
         0.15,
-        "extra probability a pool member passes the capability review",
+        "extra probability a pool member passes the review",
         "instruments.md §6: +0.05 to +0.15 (guess)",
+    )
+    score_lift: float = effect(
+        5.0,
+        2.0,
+        8.0,
+        "capability-score points coaching adds (documentation of organisation and conversions)",
+        "guess: the pool's purpose is to bring candidates over the 70-point mark (instruments.md §6)",
     )
     xsg_lift: float = effect(
         0.035,
