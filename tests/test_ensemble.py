@@ -11,8 +11,7 @@ import pytest
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import BehaviourParams
-from sim.model.policy import PolicyLevers
-from sim.model.policy import scenario
+from sim.model.policy import PolicyLevers, scenario
 from sim.pipeline import ensemble, report
 
 SCALE = 0.03  # a few hundred firms: fast, still exercises every rule

@@ -12,8 +12,7 @@ import pytest
 
 from sim.model import InnovationModel, release, run_replicate
 from sim.model.outcomes import OUTCOMES
-from sim.model.policy import INSTRUMENTS, LEVERS, PolicyLevers
-from sim.model.policy import tech_credit, vouchers
+from sim.model.policy import INSTRUMENTS, LEVERS, PolicyLevers, tech_credit, vouchers
 
 SCALE = 0.05
 SEEDS = (0, 1, 2)
@@ -150,7 +149,8 @@ def test_budgets_are_spent_at_real_scale(plan_model):
 
 def test_effects_reach_the_run():
     """A model built with drawn effects uses them: more voucher additionality, more voucher contracts."""
-    from sim.model.policy import LeverEffects, vouchers as v
+    from sim.model.policy import LeverEffects
+    from sim.model.policy import vouchers as v
 
     low = LeverEffects(vouchers=v.Effects(additionality=0.5, registered_share=0.3))
     high = LeverEffects(vouchers=v.Effects(additionality=0.8, registered_share=0.6))

@@ -106,7 +106,6 @@ class SimTask:
 def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
     """One model run -> (outputs array (indicator, year), error message or None)."""
     from sim.model import run_replicate
-
     from sim.model.policy import sample_effects
 
     try:  # lever effects drawn from the run's seed: the posterior integrates over their uncertainty
