@@ -35,15 +35,15 @@ CSS = """
 
 # --------------------------------------------------------------------------- formatting
 def fmt(value: float | None, unit: str = "", signed: bool = False) -> str:
-    """A number as the page shows it: thousands separators, percent with one decimal."""
+    """A number as the page shows it: no decimals from 100, one below (percent: always one)."""
     if value is None:
         return "n/a"
     sign = "+" if signed else ""
-    if unit == "percent":
-        return f"{value:{sign}.1f}"
-    if abs(value) >= 100:
+    if abs(value) >= 100 and unit != "percent":
         return f"{value:{sign},.0f}"
-    return f"{value:{sign}.3g}" if not signed else f"{value:+.3g}"
+    if abs(value) >= 1 or unit == "percent" or value == 0:
+        return f"{value:{sign}.1f}"
+    return f"{value:{sign}.2g}"
 
 
 def fmt_ci(ci: tuple[float, float] | None, unit: str = "", signed: bool = False) -> str:
@@ -214,7 +214,7 @@ def Page():
 
     solara.Title("Qinchuangyuan lever explorer")
     solara.Style(CSS)
-    with solara.Columns([1, 3]):
+    with solara.Columns([1, 3], style={"padding": "8px 24px 8px 16px", "max-width": "100%"}):
         with solara.Column():
             solara.Text("Levers (from 2024)", style={"font-size": "18px", "font-weight": "bold"})
             solara.Select("scenario", values=adapter.scenario_names(), value=scen, on_value=pick)
@@ -234,6 +234,14 @@ def Page():
             solara.Text(
                 "Qinchuangyuan lever explorer: 2026 targets under the chosen levers",
                 style={"font-size": "20px", "font-weight": "bold"},
+            )
+            changed = [f"{k}={v}" for k, v in values.items() if v != named[k]]
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=(
+                    f'<div data-testid="setting">Scenario <b>{html.escape(scen)}</b>, effects {html.escape(effects)}; '
+                    f"levers changed: {html.escape(', '.join(changed) or 'none')}</div>"
+                ),
             )
             Status(result, info, setting)
 
