@@ -11,8 +11,10 @@ import os
 import signal
 import socket
 import sys
+import warnings
 
 from sim.model.params import ConfigError, RunConfig
+from sim.pipeline.ensemble import PosteriorUnavailable
 
 HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -78,11 +80,14 @@ def main(argv: list[str] | None = None) -> None:
     try:
         check(args)
         os.environ.setdefault("SOLARA_TELEMETRY_MIXPANEL_ENABLE", "False")  # no calls home
+        os.environ.setdefault("SOLARA_THEME_SHOW_BANNER", "False")  # no badge over the charts
         import solara  # noqa: F401
         import uvicorn
 
         from sim.pipeline.explorer import engine
-    except ConfigError as exc:
+
+        eng = engine.configure(scale=args.scale, replicates=args.replicates, seed=args.seed, jobs=args.jobs)
+    except (ConfigError, PosteriorUnavailable) as exc:
         print(f"config error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     except ImportError as exc:
@@ -92,9 +97,10 @@ def main(argv: list[str] | None = None) -> None:
             file=sys.stderr,
         )
         raise SystemExit(2) from None
-    eng = engine.configure(scale=args.scale, replicates=args.replicates, seed=args.seed, jobs=args.jobs)
     eng.want(eng.baseline())  # the plan's replicates start before the first page opens
     os.environ["SOLARA_APP"] = "sim.pipeline.explorer.page"
+    # Solara warns on every page load that plain-http cookies fall back to SameSite=Lax: right for loopback
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none", category=UserWarning)
     print(
         f"lever explorer: http://{HOST}:{args.port}  (scale {args.scale}, {args.replicates} replicates a setting, "
         f"{eng.jobs} worker processes; Ctrl-C stops it)",

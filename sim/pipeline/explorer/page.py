@@ -16,7 +16,7 @@ import reacton.ipyvuetify as rv
 import solara
 
 from sim.pipeline.explorer import adapter, charts
-from sim.pipeline.explorer.engine import MIN_ANSWER, Setting, Snapshot, get_engine
+from sim.pipeline.explorer.engine import Setting, Snapshot, get_engine
 
 SLIDER_SETTLE_S = 0.3  # a slider commits its value after resting this long
 
@@ -30,6 +30,7 @@ CSS = """
 .qx-name { font-weight: 500; font-size: 13px; }
 .qx-changed { color: #1f77b4; font-weight: 700; }
 .qx-error { color: #d62728; font-size: 12px; }
+.qx-stale { opacity: 0.45; }
 """
 
 
@@ -249,8 +250,7 @@ def Page():
 @solara.component
 def Status(result: solara.Result, info: dict, setting: Setting):
     snap: Snapshot | None = result.value
-    if snap is not None and snap.setting != setting:
-        snap = None  # the previous setting's numbers: not shown as this one's
+    stale = snap is not None and snap.setting != setting  # the previous setting's, until the first answer
     solara.Text(
         f"Monte Carlo ensemble growing in the background (no emulator): replicate i of every setting is replicate "
         f"i of `python -m sim seed={info['seed']} scale={info['scale']}`, the same seed and posterior parameter "
@@ -259,34 +259,38 @@ def Status(result: solara.Result, info: dict, setting: Setting):
         "Brackets: 95 % Monte Carlo intervals.",
         classes=["qx-muted"],
     )
-    if snap is None:
-        solara.Text("starting the ensemble for this setting ...", classes=["qx-muted"])
-        solara.ProgressLinear(True)
-        return
-    if snap.error:
-        solara.Error(f"The model failed for this setting: {snap.error}")
-    with solara.Row(style={"align-items": "center"}):
-        solara.HTML(
-            tag="span",
-            unsafe_innerHTML=f'<b data-testid="replicates">{snap.n} / {snap.target_n}</b> paired replicates',
+    if snap is None or stale or snap.summary is None:
+        waiting = (
+            "the first replicates of this setting" if snap is None or not stale else "the changed levers"
         )
+        solara.HTML(tag="div", unsafe_innerHTML=f'<div class="qx-muted">computing {waiting} ...</div>')
+        solara.ProgressLinear(True)
+    if snap is None:
+        return
+    if snap.error and not stale:
+        solara.Error(f"The model failed for this setting: {snap.error}")
+    if not stale:
         timing = []
         if snap.first_answer_s is not None:
             timing.append(f"first answer {snap.first_answer_s:.1f} s after the change")
         if snap.complete_s is not None:
             timing.append(f"all {snap.target_n} after {snap.complete_s:.1f} s")
         solara.HTML(
-            tag="span",
-            unsafe_innerHTML=f'<span data-testid="timing" class="qx-muted">{"; ".join(timing)}</span>',
+            tag="div",
+            unsafe_innerHTML=(
+                f'<b data-testid="replicates">{snap.n} / {snap.target_n}</b> paired replicates '
+                f'<span data-testid="timing" class="qx-muted">{"; ".join(timing)}</span>'
+            ),
         )
-    solara.ProgressLinear(100 * snap.n / snap.target_n)
+        if snap.summary is not None:
+            solara.ProgressLinear(100 * snap.n / snap.target_n)
     if snap.summary is None:
-        solara.Text(f"computing the first {MIN_ANSWER} replicates ...", classes=["qx-muted"])
         return
-    solara.HTML(tag="div", unsafe_innerHTML=results_table(snap))
-    with solara.GridFixed(columns=2):
-        for tid in adapter.INDICATORS:
-            solara.FigureEcharts(
-                option=charts.fan_option(tid, snap.summary.fans[tid], snap.n),
-                attributes={"style": "height: 340px;", "data-testid": f"fan-{tid}"},
-            )
+    with solara.Div(classes=["qx-stale"] if stale else []):
+        solara.HTML(tag="div", unsafe_innerHTML=results_table(snap))
+        with solara.GridFixed(columns=2):
+            for tid in adapter.INDICATORS:
+                solara.FigureEcharts(
+                    option=charts.fan_option(tid, snap.summary.fans[tid], snap.n),
+                    attributes={"style": "height: 340px;", "data-testid": f"fan-{tid}"},
+                )
