@@ -21,6 +21,7 @@ import dataclasses
 import inspect
 import math
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -29,6 +30,7 @@ import pandas as pd
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import LAST_BASE_YEAR, ConfigError, PolicyLevers
 from sim.model.policy import PLAN_YEAR, SCENARIOS, scenario
+from sim.paths import REPO_ROOT
 from sim.pipeline import ensemble, report
 
 BASELINE = "plan"  # the paired difference is taken from this scenario
@@ -122,6 +124,19 @@ def effects_supported() -> bool:
 
 def param_sets(posterior: str = "default") -> ensemble.ParamSets:
     return ensemble.load_param_sets(posterior)
+
+
+def posterior_note(sets: ensemble.ParamSets) -> str:
+    """One short line on the parameter sets in use (what the page states)."""
+    info = sets.info
+    if not info.get("sha256"):
+        return sets.note
+    path = Path(info["path"])
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+    return (
+        f"calibrated posterior {shown} ({info['sets']} sets, effective sample size {info['ess']:.0f}, "
+        f"sha256 {info['sha256'][:12]}), one set per replicate drawn by weight"
+    )
 
 
 def replicate_plan(seed: int, n: int, sets: ensemble.ParamSets) -> list[ensemble.Replicate]:

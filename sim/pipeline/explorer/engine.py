@@ -131,7 +131,7 @@ class Engine:
             "replicates": self.replicates,
             "seed": self.seed,
             "jobs": self.jobs,
-            "posterior": self.sets.note,
+            "posterior": adapter.posterior_note(self.sets),
             "effects_supported": self.effects_supported,
         }
 
@@ -167,7 +167,7 @@ class Engine:
     def follow(
         self, setting: Setting, cancel: threading.Event, min_interval: float = 0.4
     ) -> Iterator[Snapshot]:
-        """Snapshots of ``setting`` as replicates arrive, at most one per ``min_interval`` seconds.
+        """Snapshots of ``setting`` from ``MIN_ANSWER`` replicates on, at most one per ``min_interval`` s.
 
         Ends when every replicate is in, on an error, or when ``cancel`` is set (the page moved on).
         """
@@ -185,7 +185,7 @@ class Engine:
                 if complete is None and snap.complete:
                     complete = snap.since_s
                 snap.first_answer_s, snap.complete_s = first, complete
-                if snap.n != last_n or snap.error:
+                if (snap.summary is not None and snap.n != last_n) or snap.error:  # numbers, or why not
                     last_n = snap.n
                     yield snap
                 if snap.complete or snap.error or self._closed:

@@ -259,17 +259,24 @@ def Status(result: solara.Result, info: dict, setting: Setting):
         "Brackets: 95 % Monte Carlo intervals.",
         classes=["qx-muted"],
     )
-    if snap is None or stale or snap.summary is None:
-        waiting = (
-            "the first replicates of this setting" if snap is None or not stale else "the changed levers"
-        )
-        solara.HTML(tag="div", unsafe_innerHTML=f'<div class="qx-muted">computing {waiting} ...</div>')
-        solara.ProgressLinear(True)
     if snap is None:
+        solara.HTML(
+            tag="div", unsafe_innerHTML='<div class="qx-muted">computing the first replicates ...</div>'
+        )
+        solara.ProgressLinear(True)
         return
-    if snap.error and not stale:
-        solara.Error(f"The model failed for this setting: {snap.error}")
-    if not stale:
+    if stale:
+        solara.HTML(
+            tag="div",
+            unsafe_innerHTML=(
+                '<div class="qx-muted" data-testid="updating">computing the changed setting; dimmed below, '
+                "the previous setting's numbers until its first replicates arrive ...</div>"
+            ),
+        )
+        solara.ProgressLinear(True)
+    else:
+        if snap.error:
+            solara.Error(f"The model failed for this setting: {snap.error}")
         timing = []
         if snap.first_answer_s is not None:
             timing.append(f"first answer {snap.first_answer_s:.1f} s after the change")
@@ -282,8 +289,7 @@ def Status(result: solara.Result, info: dict, setting: Setting):
                 f'<span data-testid="timing" class="qx-muted">{"; ".join(timing)}</span>'
             ),
         )
-        if snap.summary is not None:
-            solara.ProgressLinear(100 * snap.n / snap.target_n)
+        solara.ProgressLinear(100 * snap.n / snap.target_n)
     if snap.summary is None:
         return
     with solara.Div(classes=["qx-stale"] if stale else []):
