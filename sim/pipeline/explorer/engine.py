@@ -104,7 +104,6 @@ class Engine:
             end_year,
         )
         self.jobs = max(1, int(jobs or os.cpu_count() or 1))
-        self.posterior = posterior
         self.sets = adapter.param_sets(posterior)
         self.plan = adapter.replicate_plan(self.seed, self.replicates, self.sets)
         self.effects_supported = adapter.effects_supported()
