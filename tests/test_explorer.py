@@ -16,7 +16,8 @@ import pytest
 from scipy import stats as sstats
 
 from sim.model.outcomes import HEADLINE
-from sim.model.params import PolicyLevers, spec
+from sim.model.params import spec
+from sim.model.policy import PolicyLevers
 from sim.pipeline import ensemble, report
 from sim.pipeline.explorer import adapter, charts, stats
 from sim.pipeline.explorer.engine import Engine, Setting
@@ -46,11 +47,11 @@ def test_a_control_for_every_lever_with_unit_range_and_kind():
 def test_a_new_lever_gets_a_control_without_code(monkeypatch):
     @dataclasses.dataclass
     class More(PolicyLevers):
-        talents: int = spec(100, "talent programmes", 0, 900, "test")
+        cluster_projects: int = spec(100, "cluster projects", 0, 900, "test")
 
     monkeypatch.setattr(adapter, "PolicyLevers", More)
     new = adapter.levers()[-1]
-    assert (new.name, new.integer, new.lo, new.hi, new.unit) == ("talents", True, 0, 900, "talent programmes")
+    assert (new.name, new.integer, new.lo, new.hi, new.unit) == ("cluster_projects", True, 0, 900, "cluster projects")
 
 
 @pytest.mark.parametrize(

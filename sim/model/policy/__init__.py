@@ -79,8 +79,9 @@ BY_NAME: dict[str, type[Instrument]] = {cls.name: cls for cls in INSTRUMENTS}
 # --------------------------------------------------------------------------- levers
 def _levers_setattr(self, name: str, value: Any) -> None:
     """Assignment is validated and takes effect from the lever's next use, also mid-run."""
-    if name != "_ready" and name not in LEVERS:
-        raise AttributeError(f"PolicyLevers has no lever {name!r}; levers: {', '.join(LEVERS)}")
+    known = type(self).__dataclass_fields__
+    if name != "_ready" and name not in known:
+        raise AttributeError(f"PolicyLevers has no lever {name!r}; levers: {', '.join(known)}")
     old = self.__dict__.get(name)
     object.__setattr__(self, name, value)
     if self.__dict__.get("_ready"):

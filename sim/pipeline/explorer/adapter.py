@@ -3,7 +3,7 @@
 Every call the explorer makes to ``sim.model`` and to the ensemble and report helpers goes
 through this module, so a change of those interfaces is mended here. What it relies on:
 
-* ``sim.model.params.PolicyLevers``: one dataclass field per lever, metadata ``unit``,
+* ``sim.model.policy.PolicyLevers``: one dataclass field per lever, metadata ``unit``,
   ``range`` (lo, hi) and ``source``; int fields are counts. New fields appear as controls.
 * ``sim.model.policy.SCENARIOS`` / ``scenario(name)``: the named scenarios.
 * ``sim.model.run_replicate(levers=, params=, seed=, end_year=, scale=[, effects=])``: the
@@ -27,15 +27,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model.outcomes import HEADLINE, TARGETS
-from sim.model.params import LAST_BASE_YEAR, ConfigError, PolicyLevers
-from sim.model.policy import PLAN_YEAR, SCENARIOS, scenario
+from sim.model.outcomes import HEADLINE, SPENDING, TARGETS
+from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR, ConfigError
+from sim.model.policy import SCENARIOS, PolicyLevers, make_effects, scenario
 from sim.paths import REPO_ROOT
 from sim.pipeline import ensemble, report
 
 BASELINE = "plan"  # the paired difference is taken from this scenario
 EFFECTS = ("central", "sampled")  # how instrument effect sizes are set (the model's ``effects`` argument)
-SPEND_PREFIX = "spend_"  # public spending by instrument, 亿元 a year
 COST_YEARS = (LAST_BASE_YEAR + 1, PLAN_YEAR)  # the plan's years, 2024-2026 inclusive
 INDICATORS = tuple(HEADLINE)  # T01-T05
 
@@ -158,16 +157,14 @@ def run_one(
     """One replicate (runs in a worker process)."""
     from sim.model import run_replicate
 
-    kwargs = {"effects": effects} if effects_supported() else {}
-    annual = run_replicate(
-        levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale, **kwargs
-    )
+    drawn = make_effects(effects, getattr(rep, "effects_seed", rep.seed))
+    annual = run_replicate(levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale, effects=drawn)
     return Replicated(ensemble.tidy_indicators(annual[list(INDICATORS)], rep), public_cost(annual))
 
 
 def public_cost(annual: pd.DataFrame) -> float:
-    """Public spending 2024-2026 over every instrument (亿元): the sum of the ``spend_*`` columns."""
-    spend = [c for c in annual.columns if str(c).startswith(SPEND_PREFIX)]
+    """Public spending 2024-2026 over every instrument (亿元): the sum of the instruments' ``spend_*`` columns."""
+    spend = [c for c in SPENDING if c in annual.columns]
     years = (annual.index >= COST_YEARS[0]) & (annual.index <= COST_YEARS[1])
     return float(annual.loc[years, spend].to_numpy().sum())
 

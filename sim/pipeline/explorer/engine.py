@@ -26,7 +26,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, Iterator
 
-from sim.model.params import PolicyLevers, RunConfig
+from sim.model.params import RunConfig
+from sim.model.policy import PolicyLevers
 from sim.pipeline.ensemble import _spawn_context
 from sim.pipeline.explorer import adapter, stats
 
