@@ -22,8 +22,16 @@ WEIGHTS = np.array([0.5, 0.25, 0.25])
 def _case():
     pts = pd.DataFrame(
         [
-            {"indicator": i, "year": y, "value": v, "lo": 0.98 * v, "hi": 1.02 * v, "derived": False,
-             "half_width": 0.02 * v, "fitted": f}
+            {
+                "indicator": i,
+                "year": y,
+                "value": v,
+                "lo": 0.98 * v,
+                "hi": 1.02 * v,
+                "derived": False,
+                "half_width": 0.02 * v,
+                "fitted": f,
+            }
             for i, y, v, _, f in POINTS
         ]
     )

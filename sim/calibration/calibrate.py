@@ -41,7 +41,13 @@ from sim.calibration.abc import (
     model_seed,
     run_abc,
 )
-from sim.calibration.targets import CONTEXT_INDICATORS, FIT_INDICATORS, FIT_YEARS, REPORT_INDICATORS, FitTargets
+from sim.calibration.targets import (
+    CONTEXT_INDICATORS,
+    FIT_INDICATORS,
+    FIT_YEARS,
+    REPORT_INDICATORS,
+    FitTargets,
+)
 from sim.model.params import BehaviourParams, ConfigError
 from sim.paths import CONFIG_DIR as CONFIG_PATH
 from sim.paths import DATA_DIR, DOCS_DIR, POSTERIOR_CSV
@@ -90,7 +96,9 @@ class CalibrateConfig:
             raise ConfigError(f"alpha = {self.alpha!r}: must be in (0, 1)")
         y = self.through_year
         if isinstance(y, bool) or not isinstance(y, int) or not FIT_YEARS[0] <= y <= FIT_YEARS[-1]:
-            raise ConfigError(f"through_year = {y!r}: must be a whole number in [{FIT_YEARS[0]}, {FIT_YEARS[-1]}]")
+            raise ConfigError(
+                f"through_year = {y!r}: must be a whole number in [{FIT_YEARS[0]}, {FIT_YEARS[-1]}]"
+            )
         for key in ("scale", "ppc_scale"):
             v = getattr(self, key)
             if not (0.001 <= float(v) <= 50):

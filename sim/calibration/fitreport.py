@@ -78,7 +78,8 @@ def error_table(targets: FitTargets, outputs: np.ndarray, weights: np.ndarray) -
     tab["error_pct"] = 100.0 * tab["error"] / tab["value"]
     tab["covered"] = (lo <= tab["value"]) & (tab["value"] <= hi)
     tab["band_width_rel"] = (hi - lo) / np.abs(tab["value"])
-    crps = scores.crps_ensemble(tab["value"].to_numpy(), np.asarray(sims).T, weights)  # weighted ensemble CRPS
+    # weighted ensemble CRPS: each run counts with its parameter set's share of the particles
+    crps = scores.crps_ensemble(tab["value"].to_numpy(), np.asarray(sims).T, weights)
     tab["crps_rel"] = scores.relative(crps, tab["value"])
     goal = []
     for ind, err, err_pct in zip(tab["indicator"], tab["error"], tab["error_pct"]):
