@@ -10,7 +10,7 @@ ARGS   ?=
 INSTALLED     := $(VENV)/.installed
 INSTALLED_DEV := $(VENV)/.installed-dev
 
-.PHONY: venv install install-dev run test calibrate bench lint clean
+.PHONY: venv install install-dev run test calibrate backtest bench lint clean
 
 venv: $(PY)
 
@@ -38,6 +38,10 @@ test: $(INSTALLED_DEV)
 
 calibrate: $(INSTALLED)
 	$(PY) -m sim.calibrate $(ARGS)
+
+# Rolling-origin backtest against naive forecasters (writes docs/backtest.md); ARGS="size=smoke" for a check.
+backtest: $(INSTALLED)
+	$(PY) -m sim.backtest $(ARGS)
 
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_scale.py $(ARGS)

@@ -531,7 +531,8 @@ def calibrate(
             f"fit: bands cover {fit['covered']}/{fit['points']} points; medians within goal at "
             f"{fit['median_goal_met']}/{fit['median_goal_points']}; missed {fit['median_goal_missed']}"
         )
-    log(f"report: {out_dir / 'report.md'}; wall time {prov['wall_time_s'] / 60:.1f} min")
+    report = f"report: {out_dir / 'report.md'}; " if fit is not None else ""
+    log(f"{report}wall time {prov['wall_time_s'] / 60:.1f} min")
     return {"result": result, "posterior": frame, "provenance": prov, "written": written, "fit": fit}
 
 
