@@ -669,8 +669,14 @@ def precheck(argv: list[str]) -> str | None:
         while cause.__cause__ is not None:
             cause = cause.__cause__
         if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and getattr(cause, "full_key", None):
+            key = str(cause.full_key)
+            if key.startswith("calibration."):  # say why: set by the backtest, or not a calibration field
+                try:
+                    BacktestConfig(calibration={key.split(".", 1)[1]: None}).calibration_config(ORIGIN_RANGE[1])
+                except ConfigError as sub:
+                    return f"config error: {sub}"
             allowed = ", ".join(f.name for f in fields(BacktestConfig))
-            return f"config error: {cause.full_key}: unknown key; the backtest accepts: {allowed}"
+            return f"config error: {key}: unknown key; the backtest accepts: {allowed}"
         return one_line(exc)
     finally:
         GlobalHydra.instance().clear()
