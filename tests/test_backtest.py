@@ -212,3 +212,7 @@ def test_smoke_backtest_writes_report_json_and_figures(tmp_path):
         assert f"figures/backtest_{ind}.png" in text
     assert "The goal" in text and "Mean relative CRPS" in text
     assert [p.stat().st_mtime_ns if p.exists() else None for p in docs] == before  # smoke leaves docs alone
+    # same seed and config, other number of processes: the same scores
+    again = _run(["size=smoke", "progress=false", "jobs=2", f"hydra.run.dir={tmp_path / 'again'}"], tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((tmp_path / "again" / "backtest.json").read_text())["scores"] == data["scores"]

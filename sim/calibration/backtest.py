@@ -301,7 +301,7 @@ def plot_indicator(
                     label=f"{f.label} (median)")
         used = points[points.index <= origin]
         held = points[points.index > origin]
-        for frame, style, label in ((used, dict(color="black"), "data up to the origin (fitted)"),
+        for frame, style, label in ((used, dict(color="black"), "data up to the origin"),
                                     (held, dict(color="black", mfc="white"), "data held out (scored)")):
             if len(frame):
                 yerr = np.vstack([frame["value"] - frame["lo"], frame["hi"] - frame["value"]])
@@ -314,12 +314,12 @@ def plot_indicator(
     axes[0][0].set_ylabel(unit)
     if unit != "percent":
         axes[0][0].yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    handles, labels = {}, []
+    handles = {}
     for ax in axes[0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in handles:
-                handles[lab] = h
-                labels.append(lab)
+            handles.setdefault(lab, h)
+    order = ["model", *(f.label for f in FORECASTERS.values()), "data"]
+    labels = sorted(handles, key=lambda lab: next(i for i, key in enumerate(order) if lab.startswith(key)))
     fig.legend([handles[lab] for lab in labels], labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
     fig.suptitle(f"{title}: rolling-origin backtest (fans from each origin's calibration)", fontsize=11)
     fig.tight_layout(rect=(0, 0.13, 1, 0.95))
@@ -331,6 +331,11 @@ def plot_indicator(
 # --------------------------------------------------------------------------- report
 def _fmt_table(frame: pd.DataFrame, digits: int = 3, pct: bool = True) -> pd.DataFrame:
     return frame.map(lambda v: "–" if pd.isna(v) else (f"{100 * v:.1f}" if pct else f"{v:.{digits}f}"))
+
+
+def _forecaster_order(col: pd.Series) -> pd.Series:
+    order = {name: i for i, name in enumerate(FORECASTER_NAMES)}
+    return col.map(order) if col.name == "forecaster" else col
 
 
 def _score_table_md(values: pd.DataFrame, n: pd.DataFrame, what: str) -> str:
@@ -415,10 +420,11 @@ def render_markdown(result: dict, figdir: str) -> str:
         "## Interval score and coverage (all indicators)",
         "",
         markdown_table(
-            table.groupby(["forecaster", "horizon"], sort=False)
+            table.groupby(["horizon", "forecaster"], sort=False)
             .agg(n=("crps_rel", "size"), is90=("is90_rel", "mean"), covered=("covered90", "mean"),
                  crps=("crps_rel", "mean"))
             .reset_index()
+            .sort_values(["horizon", "forecaster"], key=_forecaster_order)
             .assign(is90=lambda d: 100 * d["is90"], covered=lambda d: 100 * d["covered"], crps=lambda d: 100 * d["crps"]),
             ["forecaster", "horizon", "n", "crps", "is90", "covered"],
             ["forecaster", "h", "forecasts scored", "mean relative CRPS %", "mean relative 90 % interval score %",
