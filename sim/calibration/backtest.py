@@ -158,7 +158,9 @@ def _row(ind, origin, year, forecaster, obs, crps, median, lo, hi) -> dict:
     }
 
 
-def model_rows(origin: int, ensemble: dict[str, dict[int, np.ndarray]], obs: dict[str, pd.Series]) -> list[dict]:
+def model_rows(
+    origin: int, ensemble: dict[str, dict[int, np.ndarray]], obs: dict[str, pd.Series]
+) -> list[dict]:
     """Scores of the model's replicates (equal weights: ``plan_replicates`` drew the sets by weight)."""
     from sim.calibration.fitreport import weighted_quantile
 
@@ -168,7 +170,9 @@ def model_rows(origin: int, ensemble: dict[str, dict[int, np.ndarray]], obs: dic
             if year not in obs[ind].index:
                 continue
             members = ensemble[ind][year]
-            lo, med, hi = weighted_quantile(members, np.ones(len(members)), [*scores.LEVEL[:1], 0.5, scores.LEVEL[1]])
+            lo, med, hi = weighted_quantile(
+                members, np.ones(len(members)), [*scores.LEVEL[:1], 0.5, scores.LEVEL[1]]
+            )
             y = float(obs[ind][year])
             rows.append(_row(ind, origin, year, MODEL, y, scores.crps_ensemble(y, members), med, lo, hi))
     return rows
@@ -185,8 +189,13 @@ def naive_forecasts(origin: int, obs: dict[str, pd.Series]) -> tuple[dict, list[
                 fits[(ind, name)] = forecaster(past.index.to_numpy(), past.to_numpy(), targets)
             except NotEnoughData as exc:
                 unavailable.append(
-                    {"indicator": ind, "origin": origin, "forecaster": name, "years": past.index.tolist(),
-                     "reason": str(exc)}
+                    {
+                        "indicator": ind,
+                        "origin": origin,
+                        "forecaster": name,
+                        "years": past.index.tolist(),
+                        "reason": str(exc),
+                    }
                 )
     return fits, unavailable
 
@@ -288,24 +297,43 @@ def plot_indicator(
         lo, med, hi = weighted_quantile(members, np.ones(len(members)), [0.05, 0.5, 0.95])
         ok = np.isfinite(med)
         ahead = ok & (years >= origin)
-        ax.fill_between(years[ok], lo[ok], hi[ok], color="tab:blue", alpha=0.12, lw=0, label="model 90 % (fit years)")
-        ax.fill_between(years[ahead], lo[ahead], hi[ahead], color="tab:blue", alpha=0.3, lw=0,
-                        label="model 90 % (forecast)")
+        ax.fill_between(
+            years[ok], lo[ok], hi[ok], color="tab:blue", alpha=0.12, lw=0, label="model 90 % (fit years)"
+        )
+        ax.fill_between(
+            years[ahead],
+            lo[ahead],
+            hi[ahead],
+            color="tab:blue",
+            alpha=0.3,
+            lw=0,
+            label="model 90 % (forecast)",
+        )
         ax.plot(years[ok], med[ok], color="tab:blue", lw=2, label="model median")
         for name, f in FORECASTERS.items():
             p = fits[origin].get((ind, name))
             if p is None or origin not in obs[ind].index:
                 continue
             colour, ls = styles[name]
-            ax.plot([origin, *p.years], [obs[ind][origin], *p.median], color=colour, ls=ls, lw=1.3,
-                    label=f"{f.label} (median)")
+            ax.plot(
+                [origin, *p.years],
+                [obs[ind][origin], *p.median],
+                color=colour,
+                ls=ls,
+                lw=1.3,
+                label=f"{f.label} (median)",
+            )
         used = points[points.index <= origin]
         held = points[points.index > origin]
-        for frame, style, label in ((used, dict(color="black"), "data up to the origin"),
-                                    (held, dict(color="black", mfc="white"), "data held out (scored)")):
+        for frame, style, label in (
+            (used, dict(color="black"), "data up to the origin"),
+            (held, dict(color="black", mfc="white"), "data held out (scored)"),
+        ):
             if len(frame):
                 yerr = np.vstack([frame["value"] - frame["lo"], frame["hi"] - frame["value"]])
-                ax.errorbar(frame.index, frame["value"], yerr=yerr, fmt="o", capsize=3, ms=5, label=label, **style)
+                ax.errorbar(
+                    frame.index, frame["value"], yerr=yerr, fmt="o", capsize=3, ms=5, label=label, **style
+                )
         ax.axvline(origin + 0.5, color="grey", lw=0.8, ls="--")
         ax.set_title(f"origin {origin}", fontsize=10)
         ax.set_xlabel("year")
@@ -320,7 +348,9 @@ def plot_indicator(
             handles.setdefault(lab, h)
     order = ["model", *(f.label for f in FORECASTERS.values()), "data"]
     labels = sorted(handles, key=lambda lab: next(i for i, key in enumerate(order) if lab.startswith(key)))
-    fig.legend([handles[lab] for lab in labels], labels, loc="lower center", ncol=4, fontsize=8, frameon=False)
+    fig.legend(
+        [handles[lab] for lab in labels], labels, loc="lower center", ncol=4, fontsize=8, frameon=False
+    )
     fig.suptitle(f"{title}: rolling-origin backtest (fans from each origin's calibration)", fontsize=11)
     fig.tight_layout(rect=(0, 0.13, 1, 0.95))
     atomic.save_figure(path, fig)
@@ -329,8 +359,9 @@ def plot_indicator(
 
 
 # --------------------------------------------------------------------------- report
-def _fmt_table(frame: pd.DataFrame, digits: int = 3, pct: bool = True) -> pd.DataFrame:
-    return frame.map(lambda v: "–" if pd.isna(v) else (f"{100 * v:.1f}" if pct else f"{v:.{digits}f}"))
+def _percent(frame: pd.DataFrame) -> pd.DataFrame:
+    """Shares as percent with one decimal; – where missing."""
+    return frame.map(lambda v: "–" if pd.isna(v) else f"{100 * v:.1f}")
 
 
 def _forecaster_order(col: pd.Series) -> pd.Series:
@@ -342,19 +373,24 @@ def _score_table_md(values: pd.DataFrame, n: pd.DataFrame, what: str) -> str:
     from sim.calibration.fitreport import markdown_table
 
     cols = list(values.columns)
-    frame = _fmt_table(values).reset_index()
+    frame = _percent(values).reset_index()
     best = values.idxmin(axis=1)
     frame["best"] = best.to_numpy()
     frame["origins"] = [
         "/".join(str(int(n.loc[k, c])) if pd.notna(n.loc[k, c]) else "0" for c in cols) for k in values.index
     ]
     frame["model wins"] = [
-        "yes" if all(pd.isna(values.loc[k, c]) or values.loc[k, MODEL] < values.loc[k, c] for c in cols if c != MODEL)
+        "yes"
+        if all(
+            pd.isna(values.loc[k, c]) or values.loc[k, MODEL] < values.loc[k, c] for c in cols if c != MODEL
+        )
         else "**no**"
         for k in values.index
     ]
     headers = ["indicator", "h", *cols, "best", "model wins", "n (" + "/".join(cols) + ")"]
-    return markdown_table(frame, ["indicator", "horizon", *cols, "best", "model wins", "origins"], headers) + (
+    return markdown_table(
+        frame, ["indicator", "horizon", *cols, "best", "model wins", "origins"], headers
+    ) + (
         f"\n\n{what} in % of the observed value (– : forecaster unavailable). `model wins`: lower than every "
         "naive forecaster available in the cell, each averaged over its own origins (`n`); the goal verdict "
         "below compares on the origins both forecast."
@@ -397,12 +433,31 @@ def render_markdown(result: dict, figdir: str) -> str:
                 origins=[", ".join(map(str, o)) for o in goal["origins"]],
                 loses_crps_to=[", ".join(x) or "–" for x in goal["loses_crps_to"]],
                 loses_abs_err_to=[", ".join(x) or "–" for x in goal["loses_abs_err_to"]],
-                goal=["–" if not i else ("yes" if m else "**no**") for i, m in zip(goal["in_goal"], goal["goal_met"])],
+                goal=[
+                    "–" if not i else ("yes" if m else "**no**")
+                    for i, m in zip(goal["in_goal"], goal["goal_met"])
+                ],
             ),
-            ["indicator", "horizon", "origins", "beats_all_crps", "loses_crps_to", "beats_all_abs_err",
-             "loses_abs_err_to", "goal"],
-            ["indicator", "h", "origins", "beats all on CRPS", "loses CRPS to", "beats all on error",
-             "loses error to", "goal (T01–T04, h 1–2)"],
+            [
+                "indicator",
+                "horizon",
+                "origins",
+                "beats_all_crps",
+                "loses_crps_to",
+                "beats_all_abs_err",
+                "loses_abs_err_to",
+                "goal",
+            ],
+            [
+                "indicator",
+                "h",
+                "origins",
+                "beats all on CRPS",
+                "loses CRPS to",
+                "beats all on error",
+                "loses error to",
+                "goal (T01–T04, h 1–2)",
+            ],
         ),
         "",
         "Compared pairwise on the origins where both the model and the naive forecaster have a forecast "
@@ -421,14 +476,28 @@ def render_markdown(result: dict, figdir: str) -> str:
         "",
         markdown_table(
             table.groupby(["horizon", "forecaster"], sort=False)
-            .agg(n=("crps_rel", "size"), is90=("is90_rel", "mean"), covered=("covered90", "mean"),
-                 crps=("crps_rel", "mean"))
+            .agg(
+                n=("crps_rel", "size"),
+                is90=("is90_rel", "mean"),
+                covered=("covered90", "mean"),
+                crps=("crps_rel", "mean"),
+            )
             .reset_index()
             .sort_values(["horizon", "forecaster"], key=_forecaster_order)
-            .assign(is90=lambda d: 100 * d["is90"], covered=lambda d: 100 * d["covered"], crps=lambda d: 100 * d["crps"]),
+            .assign(
+                is90=lambda d: 100 * d["is90"],
+                covered=lambda d: 100 * d["covered"],
+                crps=lambda d: 100 * d["crps"],
+            ),
             ["forecaster", "horizon", "n", "crps", "is90", "covered"],
-            ["forecaster", "h", "forecasts scored", "mean relative CRPS %", "mean relative 90 % interval score %",
-             "90 % interval covers (%)"],
+            [
+                "forecaster",
+                "h",
+                "forecasts scored",
+                "mean relative CRPS %",
+                "mean relative 90 % interval score %",
+                "90 % interval covers (%)",
+            ],
         ),
         "",
         "Interval score (Gneiting & Raftery 2007): width of the 90 % interval plus 20 × the distance by which "
@@ -445,7 +514,15 @@ def render_markdown(result: dict, figdir: str) -> str:
         markdown_table(
             pd.DataFrame(result["calibrations"]),
             ["origin", "fit_points", "runs", "tolerance", "sets", "ess", "wall_s"],
-            ["origin", "data points fitted", "model runs", "final tolerance", "distinct sets", "ESS", "wall (s)"],
+            [
+                "origin",
+                "data points fitted",
+                "model runs",
+                "final tolerance",
+                "distinct sets",
+                "ESS",
+                "wall (s)",
+            ],
         ),
         "",
         "## How the forecasts are made and scored",
@@ -521,7 +598,9 @@ def _provenance(cfg: BacktestConfig, command: list[str], started: float) -> dict
 def _ensemble_arrays(frame: pd.DataFrame) -> dict[str, dict[int, np.ndarray]]:
     sub = frame[frame["indicator"].isin(INDICATORS)]
     wide = sub.pivot_table(index="replicate", columns=["indicator", "year"], values="value", dropna=False)
-    return {ind: {int(y): wide[(ind, y)].to_numpy(dtype=float) for y in wide[ind].columns} for ind in INDICATORS}
+    return {
+        ind: {int(y): wide[(ind, y)].to_numpy(dtype=float) for y in wide[ind].columns} for ind in INDICATORS
+    }
 
 
 def project(cfg: BacktestConfig, posterior_csv: Path, origin: int) -> pd.DataFrame:
@@ -605,7 +684,11 @@ def run_backtest(
     tabs = summary_tables(table)
     result["summary"] = {
         key: [
-            {"indicator": i, "horizon": int(h), **{f: (None if pd.isna(v) else float(v)) for f, v in r.items()}}
+            {
+                "indicator": i,
+                "horizon": int(h),
+                **{f: (None if pd.isna(v) else float(v)) for f, v in r.items()},
+            }
             for (i, h), r in tabs[key].iterrows()
         ]
         for key in ("crps", "abs_err")
@@ -678,7 +761,9 @@ def precheck(argv: list[str]) -> str | None:
             key = str(cause.full_key)
             if key.startswith("calibration."):  # say why: set by the backtest, or not a calibration field
                 try:
-                    BacktestConfig(calibration={key.split(".", 1)[1]: None}).calibration_config(ORIGIN_RANGE[1])
+                    BacktestConfig(calibration={key.split(".", 1)[1]: None}).calibration_config(
+                        ORIGIN_RANGE[1]
+                    )
                 except ConfigError as sub:
                     return f"config error: {sub}"
             allowed = ", ".join(f.name for f in fields(BacktestConfig))
@@ -708,4 +793,3 @@ def main(argv: list[str] | None = None) -> None:
         run_backtest(cfg, out_dir, command=["python", "-m", "sim.backtest", *argv], started=started)
 
     _app()
-
