@@ -517,11 +517,11 @@ def render_markdown(result: dict, figdir: str) -> str:
             [
                 "origin",
                 "data points fitted",
-                "model runs",
+                "ABC runs",
                 "final tolerance",
                 "distinct sets",
                 "ESS",
-                "wall (s)",
+                "wall (s), with projections",
             ],
         ),
         "",
