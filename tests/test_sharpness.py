@@ -64,6 +64,8 @@ def test_band_width_and_weighted_crps_by_hand():
     json.dumps(sharp)  # goes into fit_summary.json
     table = fitreport.sharpness_table(sharp)
     assert table["indicator"].tolist() == ["T01", "T02", "all fitted points"]
+    np.testing.assert_allclose(table["median_band_width_pct"], [20.0, 20.0, 20.0])
+    np.testing.assert_allclose(table["mean_crps_pct"], [1.25, 3.125, 1.875])
 
 
 def test_weights_matter():

@@ -299,12 +299,12 @@ def render_report(
         "Sharpness at the fitted points: width of the 90 % band (5–95 %) relative to the data point "
         "(median over the points) and the CRPS of the posterior-predictive runs, weighted by their share of "
         "the particles (`scoringrules.crps_ensemble`), relative to the data point (mean over the points; "
-        "0.05 is, for a point forecast, a 5 % error). Lower is sharper; judge it with the coverage above.",
+        "5 % is, for a point forecast, a 5 % error). Lower is sharper; judge it with the coverage above.",
         "",
         md(
             fitreport.sharpness_table(fit["sharpness"]),
-            ["indicator", "points", "median_band_width_rel", "mean_crps_rel"],
-            ["indicator", "fitted points", "median relative width of the 90 % band", "mean relative CRPS"],
+            ["indicator", "points", "median_band_width_pct", "mean_crps_pct"],
+            ["indicator", "fitted points", "median width of the 90 % band (%)", "mean relative CRPS (%)"],
         ),
         "",
         "Median and band: weighted quantiles of the posterior-predictive runs (one per accepted set, "

@@ -111,8 +111,12 @@ def sharpness(errors: pd.DataFrame) -> dict:
 
 
 def sharpness_table(sharp: dict) -> pd.DataFrame:
+    """``sharpness`` as a table for the report, widths and CRPS in percent of the data point."""
     rows = [{"indicator": k, **v} for k, v in sharp["by_indicator"].items()]
-    return pd.DataFrame(rows + [{"indicator": "all fitted points", **sharp["overall"]}])
+    tab = pd.DataFrame(rows + [{"indicator": "all fitted points", **sharp["overall"]}])
+    tab["median_band_width_pct"] = 100 * tab["median_band_width_rel"].astype(float)
+    tab["mean_crps_pct"] = 100 * tab["mean_crps_rel"].astype(float)
+    return tab
 
 
 def summary_of_fit(errors: pd.DataFrame) -> dict:
