@@ -15,7 +15,7 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 # the browser the explorer's test drives (Debian package `chromium`)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv install install-dev run app test browser calibrate bench lint clean
+.PHONY: venv install install-dev run app test browser calibrate backtest bench lint clean
 
 venv: $(PY)
 
@@ -63,6 +63,10 @@ browser:
 
 calibrate: $(INSTALLED)
 	$(PY) -m sim.calibrate $(ARGS)
+
+# Rolling-origin backtest against naive forecasters (writes docs/backtest.md); ARGS="size=smoke" for a check.
+backtest: $(INSTALLED)
+	$(PY) -m sim.backtest $(ARGS)
 
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_scale.py $(ARGS)

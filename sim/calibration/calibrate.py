@@ -41,7 +41,13 @@ from sim.calibration.abc import (
     model_seed,
     run_abc,
 )
-from sim.calibration.targets import CONTEXT_INDICATORS, FIT_INDICATORS, REPORT_INDICATORS, FitTargets
+from sim.calibration.targets import (
+    CONTEXT_INDICATORS,
+    FIT_INDICATORS,
+    FIT_YEARS,
+    REPORT_INDICATORS,
+    FitTargets,
+)
 from sim.model.params import BehaviourParams, ConfigError
 from sim.paths import CONFIG_DIR as CONFIG_PATH
 from sim.paths import DATA_DIR, DOCS_DIR, POSTERIOR_CSV
@@ -67,6 +73,7 @@ class CalibrateConfig:
     sweeps: int = 2  # MCMC sweeps per step (each n_keep runs)
     final_sweeps: int = 2  # extra sweeps at the last tolerance (more distinct particles)
     alpha: float = 0.5  # share of the particles inside each new tolerance
+    through_year: int = FIT_YEARS[-1]  # fit the data points up to this year only (a backtest origin)
     ppc: bool = True  # posterior-predictive check (one run per accepted set) and fit report
     ppc_scale: float = 1.0  # scale of the check: the projections' scale
     write_posterior: bool = True  # copy posterior.csv/json into sim/data (the committed posterior)
@@ -95,6 +102,11 @@ class CalibrateConfig:
             raise ConfigError(f"n_design = {self.n_design}: must be >= n_keep = {self.n_keep}")
         if not 0 < self.alpha < 1:
             raise ConfigError(f"alpha = {self.alpha!r}: must be in (0, 1)")
+        y = self.through_year
+        if isinstance(y, bool) or not isinstance(y, int) or not FIT_YEARS[0] <= y <= FIT_YEARS[-1]:
+            raise ConfigError(
+                f"through_year = {y!r}: must be a whole number in [{FIT_YEARS[0]}, {FIT_YEARS[-1]}]"
+            )
         for key in ("scale", "ppc_scale"):
             v = getattr(self, key)
             if not (0.001 <= float(v) <= 50):
@@ -112,6 +124,7 @@ class CalibrateConfig:
             alpha=self.alpha,
             n_pilot=self.n_pilot,
             scale=self.scale,
+            end_year=self.through_year,  # no run needs the years after the last fitted one
         ).validate()
 
 
@@ -264,7 +277,8 @@ def render_report(
         f"- command: `{prov['command']}`; seed {cfg.seed}; commit `{prov['git'].get('commit')}`"
         f"{' (dirty tree)' if prov['git'].get('dirty') else ''}; created {prov['created']}",
         f"- fit data: `fit_targets.csv` sha256 `{prov['data']['fit_targets_sha256'][:16]}…`; "
-        f"{int(result.targets.fitted.sum())} data points in the distance, 2019–2023, mid-year rows excluded; "
+        f"{int(result.targets.fitted.sum())} data points in the distance, {FIT_YEARS[0]}–{cfg.through_year}, "
+        "mid-year rows excluded; "
         f"{', '.join(CONTEXT_INDICATORS)} shown as context (it is T05 again once non-enterprise R&D is fitted)",
         f"- ABC at scale {s.scale:g}: {result.n_runs:,} model runs in total (pilot {s.n_pilot}, Sobol design "
         f"{s.n_design}, {s.n_steps} tolerance steps x {s.sweeps} MCMC sweeps of {s.n_keep} particles, "
@@ -314,6 +328,17 @@ def render_report(
         f"- Median within ±10 % (T01–T04) or 2 points (T05): **{fit['median_goal_met']} of "
         f"{fit['median_goal_points']}** points"
         + (f"; missed: {', '.join(fit['median_goal_missed'])}." if fit["median_goal_missed"] else "."),
+        "",
+        "Sharpness at the fitted points: width of the 90 % band (5–95 %) relative to the data point "
+        "(median over the points) and the CRPS of the posterior-predictive runs, weighted by their share of "
+        "the particles (`scoringrules.crps_ensemble`), relative to the data point (mean over the points; "
+        "5 % is, for a point forecast, a 5 % error). Lower is sharper; judge it with the coverage above.",
+        "",
+        md(
+            fitreport.sharpness_table(fit["sharpness"]),
+            ["indicator", "points", "median_band_width_pct", "mean_crps_pct"],
+            ["indicator", "fitted points", "median width of the 90 % band (%)", "mean relative CRPS (%)"],
+        ),
         "",
         "Median and band: weighted quantiles of the posterior-predictive runs (one per accepted set, "
         f"scale {cfg.ppc_scale:g}). Error = median − data. `goal` is the issue's goal for T01–T05 "
@@ -516,8 +541,11 @@ def calibrate(
     out_dir.mkdir(parents=True, exist_ok=True)
     command = command if command is not None else [sys.executable, "-m", "sim.calibrate", *sys.argv[1:]]
     space = ParamSpace.from_priors()
-    targets = FitTargets.default()
-    log(f"calibrating {space.dim} parameters to {int(targets.fitted.sum())} data points; output {out_dir}")
+    targets = FitTargets.default(cfg.through_year)
+    log(
+        f"calibrating {space.dim} parameters to {int(targets.fitted.sum())} data points "
+        f"({FIT_YEARS[0]}-{cfg.through_year}); output {out_dir}"
+    )
     with Runner(cfg.jobs, progress=cfg.progress) as runner:
         result = run_abc(space, targets, cfg.settings(), runner, log=log)
         ppc = posterior_predictive(result, runner, cfg.ppc_scale) if cfg.ppc else None
@@ -542,7 +570,8 @@ def calibrate(
             f"fit: bands cover {fit['covered']}/{fit['points']} points; medians within goal at "
             f"{fit['median_goal_met']}/{fit['median_goal_points']}; missed {fit['median_goal_missed']}"
         )
-    log(f"report: {out_dir / 'report.md'}; wall time {prov['wall_time_s'] / 60:.1f} min")
+    report = f"report: {out_dir / 'report.md'}; " if fit is not None else ""
+    log(f"{report}wall time {prov['wall_time_s'] / 60:.1f} min")
     return {"result": result, "posterior": frame, "provenance": prov, "written": written, "fit": fit}
 
 

@@ -4,6 +4,9 @@ The posterior-predictive runs are one run per accepted parameter set at the proj
 each weighted by its importance weight; medians and 90 % bands are weighted quantiles.
 The fit goals (issue 4): median within ±10 % of every T01-T04 point and within 2
 percentage points for T05; the 90 % bands cover at least 80 % of all fitted points.
+Sharpness (issue 9): the 90 % band's width and the CRPS of the weighted runs
+(``sim.calibration.scores``), both relative to the data point, per indicator and overall: a fit
+that covers the data with wide bands is not as good as one that covers it with narrow bands.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from sim.calibration import scores  # noqa: E402
 from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets  # noqa: E402
 from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets  # noqa: E402
 from sim.model.params import BehaviourParams  # noqa: E402
@@ -73,6 +77,10 @@ def error_table(targets: FitTargets, outputs: np.ndarray, weights: np.ndarray) -
     tab["error"] = med - tab["value"]
     tab["error_pct"] = 100.0 * tab["error"] / tab["value"]
     tab["covered"] = (lo <= tab["value"]) & (tab["value"] <= hi)
+    tab["band_width_rel"] = (hi - lo) / np.abs(tab["value"])
+    # weighted ensemble CRPS: each run counts with its parameter set's share of the particles
+    crps = scores.crps_ensemble(tab["value"].to_numpy(), np.asarray(sims).T, weights)
+    tab["crps_rel"] = scores.relative(crps, tab["value"])
     goal = []
     for ind, err, err_pct in zip(tab["indicator"], tab["error"], tab["error_pct"]):
         if ind in GOAL_RELATIVE:
@@ -83,6 +91,32 @@ def error_table(targets: FitTargets, outputs: np.ndarray, weights: np.ndarray) -
             goal.append(None)  # no stated goal: context series
     tab["goal_met"] = goal
     return tab.reset_index(drop=True)
+
+
+def sharpness(errors: pd.DataFrame) -> dict:
+    """Median relative 90 % band width and mean relative CRPS over the fitted points, per indicator and overall."""
+    fitted = errors[errors["fitted"].astype(bool)]
+
+    def stats(frame: pd.DataFrame) -> dict:
+        return {
+            "points": int(len(frame)),
+            "median_band_width_rel": float(np.median(frame["band_width_rel"])) if len(frame) else None,
+            "mean_crps_rel": float(np.mean(frame["crps_rel"])) if len(frame) else None,
+        }
+
+    return {
+        "by_indicator": {ind: stats(g) for ind, g in fitted.groupby("indicator", sort=False)},
+        "overall": stats(fitted),
+    }
+
+
+def sharpness_table(sharp: dict) -> pd.DataFrame:
+    """``sharpness`` as a table for the report, widths and CRPS in percent of the data point."""
+    rows = [{"indicator": k, **v} for k, v in sharp["by_indicator"].items()]
+    tab = pd.DataFrame(rows + [{"indicator": "all fitted points", **sharp["overall"]}])
+    tab["median_band_width_pct"] = 100 * tab["median_band_width_rel"].astype(float)
+    tab["mean_crps_pct"] = 100 * tab["mean_crps_rel"].astype(float)
+    return tab
 
 
 def summary_of_fit(errors: pd.DataFrame) -> dict:
@@ -98,6 +132,7 @@ def summary_of_fit(errors: pd.DataFrame) -> dict:
         "median_goal_missed": [
             f"{i} {y}" for i, y, ok in zip(graded["indicator"], graded["year"], graded["goal_met"]) if not ok
         ],
+        "sharpness": sharpness(errors),
     }
 
 

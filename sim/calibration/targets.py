@@ -98,8 +98,9 @@ class FitTargets:
         self.fitted = fitted.to_numpy(dtype=bool)
 
     @classmethod
-    def default(cls) -> "FitTargets":
-        return cls(load_points())
+    def default(cls, through_year: int = FIT_YEARS[-1]) -> "FitTargets":
+        """The data points of ``FIT_YEARS`` up to ``through_year`` (a backtest origin drops later points)."""
+        return cls(load_points(years=[y for y in FIT_YEARS if y <= through_year]))
 
     def __len__(self) -> int:
         return len(self.points)

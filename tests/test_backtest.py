@@ -1,0 +1,218 @@
+"""The rolling-origin backtest (sim/calibration/backtest.py): data cut-off, scoring, verdicts, config, command."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scoringrules as sr
+
+from sim.calibration import backtest, scores
+from sim.calibration.backtest import BacktestConfig
+from sim.calibration.calibrate import CalibrateConfig
+from sim.calibration.targets import FitTargets
+from sim.model.params import ConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _obs(values_from_2018: dict[str, list[float]]) -> dict[str, pd.Series]:
+    return {k: pd.Series(v, index=range(2018, 2018 + len(v)), name=k) for k, v in values_from_2018.items()}
+
+
+def test_through_year_drops_later_points_and_shortens_the_runs():
+    full, cut = FitTargets.default(), FitTargets.default(2021)
+    assert cut.points["year"].max() == 2021 and len(cut) < len(full)
+    kept = full.points[full.points["year"] <= 2021].reset_index(drop=True)
+    pd.testing.assert_frame_equal(cut.points, kept)
+    assert CalibrateConfig(through_year=2021).settings().end_year == 2021
+    with pytest.raises(ConfigError, match="through_year"):
+        CalibrateConfig(through_year=2024).validate()
+
+
+def test_levers_do_not_matter_before_2024():
+    """The backtest projects to 2023 with any levers: up to 2023 the model follows the historical path."""
+    from sim.model import run_replicate
+    from sim.model.policy import scenario
+
+    a = run_replicate(levers=scenario("plan"), seed=3, end_year=2023, scale=0.02)
+    b = run_replicate(levers=scenario("frozen_2023"), seed=3, end_year=2023, scale=0.02)
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_naive_rows_score_each_horizon_with_its_own_distribution():
+    growth = 1.3 ** np.arange(6)
+    obs = _obs(
+        {ind: list(1000.0 * growth * (1 + 0.01 * (-1) ** np.arange(6))) for ind in backtest.INDICATORS}
+    )
+    fits, unavailable = backtest.naive_forecasts(2021, obs)
+    assert not unavailable  # four points each: every forecaster fits
+    rows = pd.DataFrame(backtest.naive_rows(2021, fits, obs))
+    assert set(rows["horizon"]) == {1, 2}
+    p = fits[("T01", "loglinear")]
+    for h in (1, 2):
+        row = rows[
+            (rows["indicator"] == "T01") & (rows["forecaster"] == "loglinear") & (rows["horizon"] == h)
+        ]
+        y = obs["T01"][2021 + h]
+        assert row["crps_rel"].item() == pytest.approx(sr.crps_lognormal(y, p.mu[h - 1], p.sigma[h - 1]) / y)
+        assert row["abs_err_rel"].item() == pytest.approx(abs(p.median[h - 1] - y) / y)
+
+
+def test_too_short_series_are_listed_unavailable():
+    obs = _obs({ind: [1.0, 2.0, 3.0] for ind in backtest.INDICATORS})  # 2018-2020
+    fits, unavailable = backtest.naive_forecasts(2020, obs)
+    assert {u["forecaster"] for u in unavailable} == {"gm11"}  # GM(1,1) needs four points
+    assert ("T01", "linear") in fits
+
+
+def test_model_rows_use_the_replicates():
+    members = np.array([90.0, 100.0, 110.0, 120.0, 130.0])
+    ensemble = {ind: {y: members * (y - 2017) for y in range(2018, 2024)} for ind in backtest.INDICATORS}
+    obs = _obs({ind: [100.0 * (k + 1) for k in range(6)] for ind in backtest.INDICATORS})
+    rows = pd.DataFrame(backtest.model_rows(2022, ensemble, obs))
+    assert len(rows) == len(backtest.INDICATORS) and set(rows["horizon"]) == {1}
+    r = rows.iloc[0]
+    y, x = 600.0, members * 6
+    assert r["crps_rel"] == pytest.approx(scores.crps_ensemble(y, x) / y)
+    assert r["median"] == pytest.approx(660.0) and r["abs_err_rel"] == pytest.approx(0.1)
+    assert r["covered90"]
+
+
+def test_goal_verdicts_compare_on_common_origins():
+    """gm11 has no 2020 forecast: the model is compared with it on 2021 only, where it wins."""
+    rows = []
+    for origin, model_crps, gm_crps in ((2020, 0.50, None), (2021, 0.01, 0.02)):
+        for name in backtest.FORECASTER_NAMES:
+            crps = model_crps if name == "model" else (gm_crps if name == "gm11" else 0.1)
+            if crps is None:
+                continue
+            rows.append(
+                {
+                    "indicator": "T01",
+                    "origin": origin,
+                    "horizon": 1,
+                    "forecaster": name,
+                    "crps_rel": crps,
+                    "abs_err_rel": crps,
+                }
+            )
+    v = backtest.goal_verdicts(pd.DataFrame(rows))
+    assert len(v) == 1
+    # mean model CRPS over 2020-2021 (0.255) loses to the trends (0.1) but beats gm11 on 2021 (0.01 < 0.02)
+    assert "gm11" not in v[0]["loses_crps_to"] and "linear" in v[0]["loses_crps_to"]
+    assert v[0]["goal_met"] is False and v[0]["in_goal"]
+
+
+@pytest.mark.parametrize(
+    "change, key",
+    [
+        ({"origins": [2019]}, "origins"),
+        ({"origins": [2021, 2021]}, "origins"),
+        ({"replicates": 1}, "replicates"),
+        ({"calibration": {"docs": True}}, "calibration.docs"),
+        ({"calibration": {"n_keeep": 5}}, "calibration.n_keeep"),
+        ({"calibration": {"n_keep": 500, "n_design": 64}}, "calibration.n_design"),
+    ],
+)
+def test_bad_config_names_the_key(change, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        BacktestConfig(**change).validate()
+
+
+def test_each_origin_calibrates_on_its_own_data_without_touching_sim_data():
+    cfg = BacktestConfig(calibration={"n_design": 64, "n_keep": 8}).validate()
+    c = cfg.calibration_config(2021)
+    assert (c.through_year, c.write_posterior, c.docs, c.n_design) == (2021, False, False, 64)
+
+
+def test_config_files_compose():
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    backtest.register_configs()
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=backtest.CONFIG_DIR, version_base="1.3", job_name="test"):
+            full = backtest.config_from_dict(compose(backtest.CONFIG_NAME))
+            smoke = backtest.config_from_dict(compose(backtest.CONFIG_NAME, overrides=["size=smoke"]))
+    finally:
+        GlobalHydra.instance().clear()
+    assert full.docs and full.origins == [2020, 2021, 2022] and full.replicates >= 200
+    assert not smoke.docs and smoke.calibration.keys() == full.calibration.keys()
+
+
+def _run(args, cwd):
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "sim.backtest", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+@pytest.mark.parametrize(
+    "arg, key",
+    [
+        ("replicates=0", "replicates"),
+        ("calibration.docs=true", "calibration.docs"),
+        ("size=huge", "size"),
+        ("origins=[2019]", "origins"),
+        ("replicatess=3", "replicatess"),
+    ],
+)
+def test_command_rejects_bad_input_with_one_line(tmp_path, arg, key):
+    out = tmp_path / "out"
+    res = _run([arg, f"hydra.run.dir={out}"], tmp_path)
+    assert res.returncode == 2, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and key in lines[0], res.stderr
+    assert not out.exists() and not (tmp_path / "results").exists()
+
+
+@pytest.mark.slow
+def test_smoke_backtest_writes_report_json_and_figures(tmp_path):
+    docs = [REPO / "docs" / "backtest.md", REPO / "docs" / "backtest.json"]
+    before = [p.stat().st_mtime_ns if p.exists() else None for p in docs]
+    out = tmp_path / "out"
+    res = _run(["size=smoke", "progress=false", f"hydra.run.dir={out}"], tmp_path)
+    assert res.returncode == 0, res.stderr[-2000:]
+    data = json.loads((out / "backtest.json").read_text())
+    assert data["scores"], "no scores"
+    fields = {
+        "indicator",
+        "origin",
+        "horizon",
+        "forecaster",
+        "crps_rel",
+        "is90_rel",
+        "abs_err_rel",
+        "covered90",
+    }
+    for row in data["scores"]:
+        assert fields <= row.keys()
+        assert row["forecaster"] in backtest.FORECASTER_NAMES
+        assert 1 <= row["horizon"] <= 3 and row["origin"] + row["horizon"] <= 2023
+        assert row["crps_rel"] >= 0 and row["is90_rel"] >= 0 and isinstance(row["covered90"], bool)
+    keys = {(r["indicator"], r["origin"], r["horizon"], r["forecaster"]) for r in data["scores"]}
+    assert len(keys) == len(data["scores"])  # one entry per (indicator, origin, horizon, forecaster)
+    assert {r["forecaster"] for r in data["scores"]} == set(backtest.FORECASTER_NAMES)
+    prov = data["provenance"]
+    assert prov["config"]["size"] == "smoke" and prov["git"] and prov["data"]["sha256"] and prov["command"]
+    text = (out / "backtest.md").read_text()
+    for ind in backtest.INDICATORS:
+        assert (out / "figures" / f"backtest_{ind}.png").stat().st_size > 0
+        assert f"figures/backtest_{ind}.png" in text
+    assert "The goal" in text and "Mean relative CRPS" in text
+    assert [p.stat().st_mtime_ns if p.exists() else None for p in docs] == before  # smoke leaves docs alone
+    # same seed and config, other number of processes: the same scores
+    again = _run(["size=smoke", "progress=false", "jobs=2", f"hydra.run.dir={tmp_path / 'again'}"], tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert json.loads((tmp_path / "again" / "backtest.json").read_text())["scores"] == data["scores"]
