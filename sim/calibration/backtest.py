@@ -605,7 +605,7 @@ def _ensemble_arrays(frame: pd.DataFrame) -> dict[str, dict[int, np.ndarray]]:
 
 def project(cfg: BacktestConfig, posterior_csv: Path, origin: int) -> pd.DataFrame:
     """The origin's projection ensemble to ``LAST_YEAR`` (tidy, as ``python -m sim``)."""
-    from sim.model.params import PolicyLevers
+    from sim.model.policy import PolicyLevers
     from sim.pipeline import ensemble
 
     sets = ensemble.load_param_sets(str(posterior_csv))
