@@ -40,7 +40,7 @@ def _task(cfg):
 def test_default_config_is_the_plan_study(composer):
     study = study_from_cfg(composer())
     assert study.scenario == "plan"
-    assert study.levers == scenario("plan")
+    assert study.policy == scenario("plan")
     assert (study.replicates, study.seed, study.end_year, study.scale, study.jobs) == (200, 0, 2026, 1.0, 2)
     assert study.replicates >= 200  # P(reach) to about +-0.07
 
@@ -120,8 +120,8 @@ def test_every_lever_is_an_override(composer):
         ]
     )
     study = study_from_cfg(cfg)
-    assert study.levers.voucher_budget == 3.0 and study.levers.fund_size == 250.0
-    assert study.levers.incubators == 500 and study.levers.reform_units == 200
+    assert study.policy.voucher_budget == 3.0 and study.policy.fund_size == 250.0
+    assert study.policy.incubators == 500 and study.policy.reform_units == 200
     assert study.params.entry_rate == 0.3
 
 
