@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.model.outcomes import HEADLINE, TARGETS
-from sim.model.params import BehaviourParams, PolicyLevers
+from sim.model.params import BehaviourParams
 from sim.model.policy import scenario
 from sim.pipeline import ensemble, report
 
@@ -144,7 +144,8 @@ def test_load_param_sets_from_a_posterior(tmp_path):
 def test_failed_replicate_is_named(jobs):
     """A replicate that fails in this process or in a worker is named with its seed and parameter set."""
     base = BehaviourParams()
-    broken = replace(base, entry_rate=-1.0)  # dataclasses.replace does not validate: the model refuses it
+    broken = BehaviourParams()
+    broken.entry_rate = -1.0  # set after construction: the model refuses it
     plan = ensemble.plan_replicates(0, range(3), n_param_sets=1)
     plan[1] = replace(plan[1], param_set=1)
     with pytest.raises(RuntimeError) as info:
@@ -271,3 +272,44 @@ def test_targets_table_has_a_row_per_headline_target(plan_results):
     rows = [ln for ln in table.splitlines() if ln.startswith("| T")]
     assert [r.split()[1] for r in rows] == HEADLINE
     assert "voucher_budget=3.0" in table
+
+
+# --------------------------------------------------------------------------- defaults and the tidy table
+def test_python_entry_points_default_to_the_calibrated_posterior():
+    """``run_ensemble(levers, plan_replicates(seed, indices))`` is what ``python -m sim`` runs
+    (posterior=default: sets drawn by weight), not the uncalibrated defaults."""
+    posterior = ensemble.load_param_sets("default")
+    assert len(posterior) > 1, "the committed posterior has several sets"
+    plan = ensemble.plan_replicates(0, range(3))
+    assert plan == ensemble.plan_replicates(0, range(3), len(posterior), posterior.weights)
+    kw = dict(scale=SCALE, end_year=2021, progress=False)
+    by_default = ensemble.run_ensemble(scenario("plan"), plan, **kw)
+    explicit = ensemble.run_ensemble(scenario("plan"), plan, param_sets=posterior, **kw)
+    pd.testing.assert_frame_equal(by_default, explicit)
+    uncalibrated = ensemble.run_ensemble(
+        scenario("plan"), plan, param_sets=[BehaviourParams()] * len(posterior), **kw
+    )
+    assert not np.allclose(by_default["value"], uncalibrated["value"], equal_nan=True)
+    # a count of replicates draws sets by the posterior's weights too
+    counted = ensemble.run_ensemble(scenario("plan"), 3, seed=0, **kw)
+    pd.testing.assert_frame_equal(counted, by_default)
+
+
+def test_tidy_table_equals_a_per_replicate_melt(plan_results):
+    """The table built once from arrays has the rows, order and types of melting each replicate's table."""
+    from sim.model import run_replicate as run_model
+
+    posterior = ensemble.load_param_sets("default")
+    parts = []
+    for rep in ensemble.plan_replicates(0, range(4)):
+        annual = run_model(
+            levers=scenario("plan"), params=posterior.sets[rep.param_set], seed=rep.seed, scale=SCALE
+        )
+        long = annual.reset_index().melt(id_vars="year", var_name="indicator", value_name="value")
+        long.insert(0, "param_set", rep.param_set)
+        long.insert(0, "seed", rep.seed)
+        long.insert(0, "replicate", rep.index)
+        parts.append(long[ensemble.COLUMNS])
+    expected = pd.concat(parts, ignore_index=True)
+    expected["year"] = expected["year"].astype("int64")
+    pd.testing.assert_frame_equal(plan_results, expected)
