@@ -6,8 +6,8 @@ Composition order (``configs/config.yaml``): the structured schema ``SimConfig``
 
 ``SimConfig`` is both the schema and the object the code runs on: ``OmegaConf.to_object``
 builds it and its ``__post_init__`` validates every field. Before Hydra starts, ``precheck``
-(``sim.pipeline.config``) builds it once per value of every sweep and reads the posterior
-it names, so bad input exits with one line on stderr, before any folder, job or cluster
+(``sim.pipeline.config.check_command_line``) builds it once per value of every sweep and
+reads the posterior it names, so bad input exits with one line on stderr, before any folder, job or cluster
 submission exists.
 
 The task (``app``) hands the ``SimConfig`` to ``execute``, which calls ``sim.pipeline.ensemble``
@@ -157,23 +157,18 @@ def load_param_sets(study: SimConfig):
         raise ConfigError(str(exc)) from None
 
 
-def check_study(study: SimConfig, _seen: dict | None = None) -> None:
-    """Checks of a study's inputs that a dataclass should not do on construction (reading files)."""
-    key = (study.posterior, json.dumps(asdict(study.params), sort_keys=True))
-    if _seen is not None and key in _seen:
-        return
-    load_param_sets(study)
-    if _seen is not None:
-        _seen[key] = True
-
-
 def precheck(argv: list[str]) -> str | None:
     """Check ``python -m sim argv`` before Hydra makes a folder: one error line, or None when every job
     of it can run (each value of every sweep builds a valid ``SimConfig`` whose posterior file reads)."""
-    seen: dict = {}
-    return check_command_line(
-        argv, config_name=CONFIG_NAME, schema=SimConfig, check=lambda s: check_study(s, seen)
-    )
+    read: set[tuple[str, str]] = set()
+
+    def posterior_reads(study: SimConfig) -> None:  # a file check, not the dataclass's job; once per input
+        key = (study.posterior, json.dumps(asdict(study.params), sort_keys=True))
+        if key not in read:
+            load_param_sets(study)
+            read.add(key)
+
+    return check_command_line(argv, config_name=CONFIG_NAME, schema=SimConfig, check=posterior_reads)
 
 
 # --------------------------------------------------------------------------- where a command writes
