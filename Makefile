@@ -1,5 +1,7 @@
-# Set up, run and test the Qinchuangyuan simulator. Needs only python3 (>= 3.11) and make.
+# Set up, run and test the Qinchuangyuan simulator. Needs only python3 (>= 3.11) and make
+# (and, for the explorer's browser test, Debian's chromium, which `make test` installs when missing).
 #   make run ARGS="policy.voucher_budget=3"   (ARGS are appended to the command)
+#   make app ARGS="--port 8800"               (the lever explorer on http://127.0.0.1:8765 by default)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -8,9 +10,12 @@ ARGS   ?=
 
 # Markers: reinstall when pyproject.toml is newer than the last install.
 INSTALLED     := $(VENV)/.installed
+INSTALLED_APP := $(VENV)/.installed-app
 INSTALLED_DEV := $(VENV)/.installed-dev
+# the browser the explorer's test drives (Debian package `chromium`)
+CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv install install-dev run test calibrate bench lint clean
+.PHONY: venv install install-dev run app test browser calibrate bench lint clean
 
 venv: $(PY)
 
@@ -22,9 +27,13 @@ $(INSTALLED): pyproject.toml | $(PY)
 	$(PY) -m pip install -e .
 	touch $@
 
+$(INSTALLED_APP): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[app]'
+	touch $@ $(INSTALLED)
+
 $(INSTALLED_DEV): pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[dev]'
-	touch $@ $(INSTALLED)
+	touch $@ $(INSTALLED) $(INSTALLED_APP)
 
 install: $(INSTALLED)
 
@@ -33,8 +42,24 @@ install-dev: $(INSTALLED_DEV)
 run: $(INSTALLED)
 	$(PY) -m sim $(ARGS)
 
-test: $(INSTALLED_DEV)
+app: $(INSTALLED_APP)
+	$(PY) -m sim.app $(ARGS)
+
+test: $(INSTALLED_DEV) browser
 	$(PY) -m pytest $(ARGS)
+
+# Chromium for tests/test_explorer_browser.py, installed from Debian when missing (needs root and apt-get).
+# When it cannot be installed the browser test is skipped with the reason, or fails under CI=true.
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "installing Chromium for the explorer's browser test: apt-get install chromium"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null \
+			|| echo "warning: apt-get install chromium failed: the browser test will be skipped (fails under CI=true)"; \
+	else \
+		echo "warning: no Chromium at $(CHROMIUM) and no root apt-get to install it: the browser test will be" \
+			"skipped (fails under CI=true); install it with: sudo apt-get install chromium"; \
+	fi
 
 calibrate: $(INSTALLED)
 	$(PY) -m sim.calibrate $(ARGS)

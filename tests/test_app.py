@@ -253,7 +253,8 @@ def _bad_values() -> dict[str, str]:
     """One invalid override per schema field (levers and parameters: above their allowed range)."""
     from dataclasses import fields
 
-    from sim.model.params import BehaviourParams, PolicyLevers
+    from sim.model.params import BehaviourParams
+    from sim.model.policy import PolicyLevers
     from sim.pipeline.run import SimConfig
 
     bad = {

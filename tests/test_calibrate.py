@@ -20,8 +20,10 @@ def test_fit_points_are_year_end_2019_2023_with_ranges():
     assert set(pts["year"]) <= set(FIT_YEARS)
     assert (pts["half_width"] > 0).all()
     assert {"T01", "T02", "T03", "T04", "T05"} <= set(pts["indicator"])
-    # the mid-year rows (13,154 tech SMEs at 30 Jun 2023, 832 spin-offs at 30 Jun 2023) are not fitted
-    assert 13154 not in set(pts["value"]) and 832 not in set(pts["value"])
+    # the mid-year rows are not fitted as year ends: 13,154 tech SMEs at 30 Jun 2023 is its own series
+    # (T02_h1, admitted by June), and 832 spin-offs at 30 Jun 2023 is left out
+    assert not ((pts["indicator"] == "T02") & (pts["value"] == 13154)).any()
+    assert (pts.loc[pts["indicator"] == "T02_h1", "value"] == 13154).all() and 832 not in set(pts["value"])
     assert len(pts) == len(pts.drop_duplicates(["indicator", "year"]))
 
 
@@ -82,8 +84,11 @@ def test_systematic_resampling_keeps_proportions():
 
 
 def _toy_targets() -> FitTargets:
-    """One fitted point so that distance = ((u - 0.3) / 0.1)^2 for the unit coordinate u of entry_rate."""
-    lo, hi = abc.ParamSpace.from_priors(["entry_rate"]).lo[0], abc.ParamSpace.from_priors(["entry_rate"]).hi[0]
+    """One fitted point so that distance = ((u - 0.3) / 0.1)^2 for the unit coordinate u of bunching_prob."""
+    lo, hi = (
+        abc.ParamSpace.from_priors(["bunching_prob"]).lo[0],
+        abc.ParamSpace.from_priors(["bunching_prob"]).hi[0],
+    )
     value = 1000 * (lo + 0.3 * (hi - lo))
     hw = 1000 * 0.1 * (hi - lo)
     pts = load_points().iloc[:1].copy()  # T01 2019
@@ -92,9 +97,9 @@ def _toy_targets() -> FitTargets:
 
 
 def _toy_line(task: abc.SimTask):
-    """Deterministic toy: T01 2019 = 1000 x entry_rate."""
+    """Deterministic toy: T01 2019 = 1000 x bunching_prob."""
     out = np.zeros((len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)))
-    out[OUTPUT_INDICATORS.index("T01"), OUTPUT_YEARS.index(2019)] = 1000 * task.params.entry_rate
+    out[OUTPUT_INDICATORS.index("T01"), OUTPUT_YEARS.index(2019)] = 1000 * task.params.bunching_prob
     return out, None
 
 
@@ -105,7 +110,7 @@ def test_abc_smc_samples_the_abc_posterior_of_a_toy():
     standard errors of a mean of n particles) and spread like a uniform (sd within 20 % of
     width / sqrt(12): duplicates and MCMC correlation make the sample less than n independent draws).
     """
-    space = abc.ParamSpace.from_priors(["entry_rate"])
+    space = abc.ParamSpace.from_priors(["bunching_prob"])
     settings = abc.ABCSettings(seed=2, n_design=256, n_keep=200, n_steps=4, sweeps=3, alpha=0.5, n_pilot=0)
     with abc.Runner(1, progress=False, simulate_fn=_toy_line) as runner:
         res = abc.run_abc(space, _toy_targets(), settings, runner)
@@ -127,11 +132,11 @@ def test_param_space_maps_the_prior_box():
     assert isinstance(p, BehaviourParams)
     assert np.allclose(space.unit(space.values(np.full(space.dim, 0.25))), 0.25)
     with pytest.raises(ValueError, match="no prior"):
-        abc.ParamSpace.from_priors(["relabel_share"])
+        abc.ParamSpace.from_priors(["spinoff_share"])
 
 
 # --------------------------------------------------------------------------- recovery from model-made data
-TRUTH = {"nonenterprise_rd_growth": 0.065, "commercialisation_hazard": 0.10, "techsme_takeup_max": 0.75}
+TRUTH = {"nonenterprise_rd_growth": 0.065, "patent_rate": 2.0, "contract_rate": 0.6}
 RECOVERY_SCALE = 0.05
 
 
@@ -154,7 +159,7 @@ def test_abc_recovers_known_parameters_from_model_made_data():
     """Three free parameters, the others fixed at the truth; data made by the model itself.
 
     Tolerance: the posterior median lies within 15 % of the prior width of the truth, the
-    truth lies inside the 90 % interval, and each interval is narrower than 60 % of the
+    truth lies inside the 90 % interval, and each interval is narrower than 70 % of the
     prior's 90 % width (the data inform all three). A 200-run budget at 5 % scale.
     """
     truth = dataclasses.replace(BehaviourParams(), **TRUTH).validate()
@@ -172,7 +177,7 @@ def test_abc_recovers_known_parameters_from_model_made_data():
         true = TRUTH[row["parameter"]]
         assert abs(row["post_median"] - true) < 0.15 * width, row.to_dict()
         assert row["post_q05"] <= true <= row["post_q95"], row.to_dict()
-        assert row["width_ratio"] < 0.6, row.to_dict()
+        assert row["width_ratio"] < 0.7, row.to_dict()
 
 
 # --------------------------------------------------------------------------- the command, end to end

@@ -116,13 +116,13 @@ def test_every_lever_is_an_override(composer):
             "policy.tech_transfer_institutions=7",
             "policy.roadshows_per_year=100",
             "policy.reform_units=200",
-            "params.entry_rate=0.3",
+            "params.bunching_prob=0.3",
         ]
     )
     study = study_from_cfg(cfg)
     assert study.policy.voucher_budget == 3.0 and study.policy.fund_size == 250.0
     assert study.policy.incubators == 500 and study.policy.reform_units == 200
-    assert study.params.entry_rate == 0.3
+    assert study.params.bunching_prob == 0.3
 
 
 @pytest.mark.parametrize(
@@ -176,7 +176,8 @@ def test_fingerprint_covers_every_input_and_no_execution_knob():
     a run knob or the posterior file; how it is computed (processes, backend, progress) does not count."""
     from dataclasses import fields, replace
 
-    from sim.model.params import BehaviourParams, PolicyLevers
+    from sim.model.params import BehaviourParams
+    from sim.model.policy import PolicyLevers
     from sim.pipeline.run import EXECUTION_KNOBS, SimConfig
 
     base = SimConfig()
@@ -210,7 +211,8 @@ def test_fingerprint_covers_every_input_and_no_execution_knob():
 
 
 def test_a_study_is_validated_on_construction():
-    from sim.model.params import ConfigError, PolicyLevers
+    from sim.model.params import ConfigError
+    from sim.model.policy import PolicyLevers
     from sim.pipeline.run import SimConfig
 
     with pytest.raises(ConfigError, match="scale = 0.0: allowed range"):

@@ -1,4 +1,4 @@
-"""Parameters validate themselves; levers follow their schedules; random streams are independent."""
+"""Parameters validate themselves; levers follow their schedules; effects are drawn reproducibly."""
 
 import dataclasses
 
@@ -7,27 +7,64 @@ import numpy as np
 import pytest
 
 from sim.model.agents.table import ColumnTable, deregister_many, register_many
-from sim.model.params import BehaviourParams, ConfigError, PolicyLevers, RunConfig, StartState, describe
-from sim.model.policy import BUILD_UP, HISTORY, Policy, frozen_2023, scenario
+from sim.model.params import BehaviourParams, ConfigError, RunConfig, StartState, describe
+from sim.model.policy import (
+    INSTRUMENTS,
+    LEVERS,
+    LeverEffects,
+    Policy,
+    PolicyLevers,
+    effect_fields,
+    effects_from_row,
+    effects_row,
+    frozen_2023,
+    make_effects,
+    sample_effects,
+    scenario,
+)
 from sim.model.rng import Streams
 
 
 @pytest.mark.parametrize(
-    "obj, field, bad, words",
+    "cls, field, bad, words",
     [
-        (PolicyLevers(), "voucher_budget", -1.0, "policy.voucher_budget"),
-        (PolicyLevers(), "rd_subsidy_rate", 1.5, "[0, 1]"),
-        (PolicyLevers(), "incubators", 10.5, "whole number"),
-        (PolicyLevers(), "fund_size", "lots", "must be a number"),
-        (BehaviourParams(), "bunching_prob", 2.0, "params.bunching_prob"),
-        (RunConfig(), "end_year", 2036, "end_year"),
-        (RunConfig(), "end_year", 2018, "[2019, 2035]"),
+        (PolicyLevers, "voucher_budget", -1.0, "policy.voucher_budget"),
+        (PolicyLevers, "rd_subsidy_rate", 1.5, "[0, 1]"),
+        (PolicyLevers, "incubators", 10.5, "whole number"),
+        (PolicyLevers, "fund_size", "lots", "must be a number"),
+        (PolicyLevers, "open_licensing", 1.2, "policy.open_licensing"),
+        (PolicyLevers, "talents", -5, "policy.talents"),
+        (BehaviourParams, "bunching_prob", 2.0, "params.bunching_prob"),
+        (RunConfig, "end_year", 2036, "end_year"),
+        (RunConfig, "end_year", 2018, "[2019, 2035]"),
+        (StartState, "firms_2018", 0, "firms_2018"),
     ],
 )
-def test_bad_values_name_the_key_and_range(obj, field, bad, words):
-    with pytest.raises(ConfigError, match=None) as err:
-        dataclasses.replace(obj, **{field: bad}).validate()
+def test_bad_values_cannot_be_constructed(cls, field, bad, words):
+    """Validation runs on construction (``__post_init__``): an invalid object cannot exist."""
+    with pytest.raises(ConfigError) as err:
+        cls(**{field: bad})
     assert words in str(err.value)
+    with pytest.raises(ConfigError):
+        dataclasses.replace(cls(), **{field: bad})
+
+
+def test_minus_zero_is_zero():
+    levers = PolicyLevers(voucher_budget=-0.0)
+    assert levers.voucher_budget == 0.0 and str(levers.voucher_budget) == "0.0"
+
+
+def test_lever_assignment_is_validated_and_takes_effect():
+    """Changing a lever mid-run is not silently ignored: it is validated and used from its next call."""
+    levers = PolicyLevers()
+    policy = Policy(levers)
+    levers.voucher_budget = 8.0
+    assert policy.lever("voucher_budget", 2025) == 8.0
+    with pytest.raises(ConfigError, match="policy.voucher_budget"):
+        levers.voucher_budget = -1.0
+    assert levers.voucher_budget == 8.0  # the bad value was refused, the old one kept
+    with pytest.raises(AttributeError, match="no lever 'voucher_budgett'"):
+        levers.voucher_budgett = 3.0
 
 
 def test_every_field_documents_unit_range_and_source():
@@ -41,31 +78,74 @@ def test_every_field_documents_unit_range_and_source():
     assert len(BehaviourParams.calibrated_names()) >= 8
 
 
-def test_defaults_validate():
-    PolicyLevers().validate()
-    BehaviourParams().validate()
-    frozen_2023().validate()
+def test_every_effect_has_a_range_and_a_source():
+    keys = [k for k, _ in effect_fields()]
+    assert len(keys) == len(set(keys)) >= 30
+    for key, f in effect_fields():
+        lo, hi = f.metadata["range"]
+        assert lo < hi and lo <= f.default <= hi, key
+        assert f.metadata["unit"] and f.metadata["source"], key
+
+
+def test_fifteen_instruments_one_lever_each():
+    assert len(INSTRUMENTS) == 15
+    assert [f.name for f in dataclasses.fields(PolicyLevers)] == list(LEVERS)
+    for name in (
+        "key_tech_projects",
+        "tech_credit",
+        "talents",
+        "open_licensing",
+        "rd_coverage",
+        "hte_cultivation",
+    ):
+        assert name in LEVERS
+    for cls in INSTRUMENTS:
+        assert cls.__module__.startswith("sim.model.policy."), cls  # one module per instrument
+        assert cls.lever.history_source and cls.lever.plan_source
 
 
 def test_history_path_and_build_up():
     plan = Policy(scenario("plan"))
     frozen = Policy(scenario("frozen_2023"))
-    for name in HISTORY:
+    for name, lever in LEVERS.items():
         for y in range(2019, 2024):  # same history in every scenario
-            assert plan.lever(name, y) == frozen.lever(name, y) == HISTORY[name][y]
-        assert frozen.lever(name, 2030) == HISTORY[name][2023]
+            assert plan.lever(name, y) == frozen.lever(name, y) == lever.history[y]
+        assert frozen.lever(name, 2030) == lever.level_2023
     target = PolicyLevers().incubators
     path = [plan.lever("incubators", y) for y in (2023, 2024, 2025, 2026, 2030)]
-    assert path[0] == HISTORY["incubators"][2023] and path[-2] == path[-1] == target
+    assert path[0] == LEVERS["incubators"].level_2023 and path[-2] == path[-1] == target
     assert path == sorted(path)
     assert plan.lever("voucher_budget", 2024) == PolicyLevers().voucher_budget  # flows act at once
-    assert set(BUILD_UP) <= set(HISTORY)
+    # a build-up share is not rounded to a whole number
+    assert 0.02 < plan.lever("open_licensing", 2024) < plan.lever("open_licensing", 2025) < 0.2
 
 
 def test_scenarios_and_unknown_name():
-    assert scenario("frozen_2023").incubators == HISTORY["incubators"][2023]
+    assert scenario("frozen_2023").incubators == LEVERS["incubators"].level_2023
+    assert scenario("frozen_2023").key_tech_projects == 0  # a new instrument is at 0 in 2023
     with pytest.raises(KeyError, match="unknown scenario"):
         scenario("nope")
+    frozen_2023().validate()
+
+
+def test_effects_sampled_per_seed_within_ranges_and_stable():
+    a, b, c = sample_effects(1), sample_effects(1), sample_effects(2)
+    assert a == b and a != c
+    row = effects_row(a)
+    for key, f in effect_fields():
+        lo, hi = f.metadata["range"]
+        assert lo <= row[key] <= hi
+    assert effects_from_row(row) == a
+    assert make_effects("central", None) == LeverEffects()
+    with pytest.raises(ConfigError, match="effects"):
+        make_effects("wild", 1)
+    with pytest.raises(ConfigError, match="unknown effect"):
+        effects_from_row({"vouchers.nope": 1.0})
+    # each effect from its own stream: the share of draws above the midpoint is about a half
+    draws = np.array([list(effects_row(sample_effects(s)).values()) for s in range(200)])
+    mids = np.array([sum(f.metadata["range"]) / 2 for _, f in effect_fields()])
+    share = (draws > mids).mean(axis=0)
+    assert ((share > 0.35) & (share < 0.65)).all()  # 200 draws: sd of a share is 0.035; 4 sd either side
 
 
 def test_streams_are_named_and_reproducible():
@@ -104,3 +184,14 @@ def test_bulk_registration_matches_mesa():
     deregister_many(m, many[:2])
     assert len(m.agents_by_type[Thing]) == 4 and len(m.agents) == 4 and many[0] not in m._agents
     mesa.Agent._ids.pop(m, None)
+
+
+def test_docs_levers_page_is_written_from_the_instruments():
+    from pathlib import Path
+
+    from sim.model.policy.catalogue import levers_markdown
+
+    page = Path(__file__).resolve().parents[1] / "docs" / "levers.md"
+    assert page.read_text(encoding="utf-8") == levers_markdown(), (
+        "rerun: python -m sim.model.policy.catalogue > docs/levers.md"
+    )

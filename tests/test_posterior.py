@@ -61,8 +61,8 @@ def test_mean_and_draws_follow_the_weights(small_posterior):
     post = load_posterior(csv)
     w = np.array([0.4, 0.3, 0.2, 0.1, 0.0])
     m = post.mean()
-    assert m.entry_rate == pytest.approx(float(frame["entry_rate"] @ w))
-    assert m.relabel_share == BehaviourParams().relabel_share  # not calibrated: default kept
+    assert m.bunching_prob == pytest.approx(float(frame["bunching_prob"] @ w))
+    assert m.spinoff_share == BehaviourParams().spinoff_share  # not calibrated: default kept
     rng = np.random.default_rng(1)
     picks = post.pick(rng, size=4000)
     assert 4 not in picks  # weight 0: never drawn

@@ -1,14 +1,21 @@
-"""Single rules on hand-built state: certification, registry scoring, gazelle, 专精特新, take-up."""
+"""Single rules on hand-built state: certification scoring and timing, the registry, patents, T05 scope.
+
+Pure rules are called on arrays; calendar rules run on a tiny model whose firm rows are overwritten so
+that each test firm has exactly the state the rule is about.
+"""
 
 import numpy as np
 import pytest
 
+from sim.model import InnovationModel, release
 from sim.model.agents import certification as c
+from sim.model.agents.firms import NO_DATE, SECTOR_INDUSTRY, SECTOR_SERVICES
+from sim.model.indicators import enterprise_rd_100m
 from sim.model.params import BehaviourParams
 
 
-def hte_ok(rd_intensity, revenue=4000.0, **over):
-    """HNTE eligibility of one firm that meets every other condition (3 equal years)."""
+def gates(rd_intensity, revenue=4000.0, **over):
+    """HNTE gates of one firm that meets every other condition (3 equal years)."""
     state = dict(
         age_years=np.array([3.0]),
         revenue=np.array([revenue]),
@@ -17,49 +24,96 @@ def hte_ok(rd_intensity, revenue=4000.0, **over):
         st_share=np.array([0.2]),
         hightech_share=np.array([0.7]),
         inv_patents=np.array([1]),
-        class2_ip=np.array([0]),
-        capability=np.array([75]),
+        class2_free=np.array([0]),
     )
     state.update({k: np.array([v]) for k, v in over.items()})
-    return bool(c.hte_eligible(**state)[0])
+    return state
 
 
+def hte_ok(rd_intensity, capability=75.0, **over):
+    return bool(c.hte_eligible(np.array([capability]), **gates(rd_intensity, **over))[0])
+
+
+# ------------------------------------------------------------------ HNTE gates and score
 def test_hte_rd_threshold_small_firm():
-    # revenue 4,000万 <= 5,000万: the 5% band applies
-    assert not hte_ok(0.049)
+    assert not hte_ok(0.049)  # revenue 4,000万 <= 5,000万: the 5% band applies
     assert hte_ok(0.051)
 
 
-@pytest.mark.parametrize("revenue, below, above", [(5000.0, 0.049, 0.05), (8000.0, 0.039, 0.041), (30000.0, 0.029, 0.031)])
+@pytest.mark.parametrize(
+    "revenue, below, above", [(5000.0, 0.049, 0.05), (8000.0, 0.039, 0.041), (30000.0, 0.029, 0.031)]
+)
 def test_hte_rd_threshold_bands(revenue, below, above):
     assert not hte_ok(below, revenue=revenue)
     assert hte_ok(above, revenue=revenue)
 
 
-@pytest.mark.parametrize(
-    "field, bad",
-    [("st_share", 0.09), ("hightech_share", 0.59), ("age_years", 0.5), ("capability", 69)],
-)
+@pytest.mark.parametrize("field, bad", [("st_share", 0.09), ("hightech_share", 0.59), ("age_years", 0.5)])
 def test_hte_other_gates(field, bad):
     assert hte_ok(0.06)
     assert not hte_ok(0.06, **{field: bad})
 
 
-def test_hte_core_ip():
-    assert not hte_ok(0.06, inv_patents=0, class2_ip=1)
-    assert hte_ok(0.06, inv_patents=0, class2_ip=c.HTE_CORE_IP_CLASS2)
+def test_hte_pass_mark_is_strictly_above_70():
+    """'70分以上(不含70分)': 70.0 fails, 70.5 passes."""
+    assert not hte_ok(0.06, capability=70.0)
+    assert hte_ok(0.06, capability=70.5)
 
 
+def test_core_ip_one_unused_class2_item():
+    assert hte_ok(0.06, inv_patents=0, class2_free=1)  # one Class-II item is core IP
+    assert not hte_ok(0.06, inv_patents=0, class2_free=0)  # ... but not once it backed an application
+
+
+def test_growth_rate_and_bands():
+    """Growth is scored on 1/2 (x2/x1 + x1/x0) - 1, net assets and sales separately, 10 points each."""
+    assert c.growth_rate(100.0, 110.0, 121.0) == pytest.approx(0.10)
+    assert c.growth_rate(0.0, 110.0, 121.0) == 0.0  # no history, no growth score
+    points = c.growth_points(np.array([0.40, 0.35, 0.30, 0.03, 0.0, -0.1]))
+    assert points.tolist() == [9.5, 9.5, 7.5, 1.5, 0.0, 0.0]
+
+
+def score(conversions_3y=15, inv=1, class2=0, rd_last=200.0, st=0.25, coop=True, sales=0.4, assets=0.4):
+    a = np.array
+    return float(
+        c.hte_capability(
+            a([inv]),
+            a([class2]),
+            a([conversions_3y]),
+            a([rd_last]),
+            a([st]),
+            a([coop]),
+            a([sales]),
+            a([assets]),
+        )[0]
+    )
+
+
+def test_capability_blocks():
+    top = score()
+    assert top == pytest.approx(c.IP_EXPERT_POINTS + c.IP_CLASS1_POINTS + 27.5 + 19.0 + 19.0)
+    assert score(conversions_3y=0) == pytest.approx(top - 27.5)  # no conversions: no points
+    assert score(conversions_3y=6) == pytest.approx(top - 27.5 + 9.5)  # 2 a year: band D
+    assert score(sales=0.0) == pytest.approx(top - 9.5)  # the two growth rates score separately
+    assert score(inv=0, class2=0) == pytest.approx(top - c.IP_EXPERT_POINTS - c.IP_CLASS1_POINTS)
+    assert score(coop=False) == pytest.approx(top - 3.0)
+    assert score() <= 100
+
+
+# ------------------------------------------------------------------ registry scoring
 def test_techsme_score_bands():
-    score, staff = c.techsme_score(np.array([0.30, 0.12, 0.05]), np.array([0.06, 0.025, 0.0]),
-                                   np.array([1, 0, 0]), np.array([0, 4, 2]))
+    score_, staff = c.techsme_score(
+        np.array([0.30, 0.12, 0.05]), np.array([0.06, 0.025, 0.0]), np.array([1, 0, 0]), np.array([0, 4, 2])
+    )
     assert list(staff) == [20, 4, 0]
-    assert list(score) == [20 + 50 + 30, 4 + 10 + 24, 0 + 0 + 12]
+    assert list(score_) == [20 + 50 + 30, 4 + 10 + 24, 0 + 0 + 12]
 
 
 def techsme(staff=50, revenue=5000.0, assets=5000.0, st=0.3, rd=0.06, inv=1, class2=0, hte=False):
     a = lambda x: np.array([x])  # noqa: E731
-    return bool(c.techsme_eligible(a(staff), a(revenue), a(assets), a(st), a(rd), a(inv), a(class2), a(hte))[0])
+    return bool(
+        c.techsme_eligible(a(staff), a(revenue), a(assets), a(st), a(rd), a(inv), a(class2), a(hte))[0]
+    )
 
 
 def test_techsme_size_gates_and_score():
@@ -67,41 +121,224 @@ def test_techsme_size_gates_and_score():
     assert not techsme(staff=501)
     assert not techsme(revenue=20001.0)
     assert not techsme(assets=20001.0)
-    # score 4 + 30 + 24 = 58 < 60 fails; 8 + 30 + 24 = 62 passes
-    assert not techsme(st=0.12, rd=0.045, inv=0, class2=4)
-    assert techsme(st=0.16, rd=0.045, inv=0, class2=4)
-    # a zero S&T-staff score fails even with a high total ...
-    assert not techsme(st=0.05, rd=0.07, inv=1)
-    # ... unless a valid HNTE certificate confirms it directly
-    assert techsme(st=0.05, rd=0.0, inv=0, hte=True)
+    assert not techsme(st=0.12, rd=0.045, inv=0, class2=4)  # 4 + 30 + 24 = 58 < 60
+    assert techsme(st=0.16, rd=0.045, inv=0, class2=4)  # 8 + 30 + 24 = 62
+    assert not techsme(st=0.05, rd=0.07, inv=1)  # a zero S&T-staff score fails ...
+    assert techsme(st=0.05, rd=0.0, inv=0, hte=True)  # ... unless a valid HNTE confirms it directly
 
 
-def test_gazelle_route1_needs_20pct_cagr():
+def test_takeup_s_curve_and_the_2023_super_deduction():
+    p = BehaviourParams(
+        techsme_takeup_2018=0.3,
+        techsme_takeup_max=0.8,
+        techsme_takeup_speed=1.0,
+        techsme_takeup_midyear=2022.0,
+        superdeduction_2023=0.0,
+    )
+    path = [c.techsme_takeup(y, p) for y in range(2018, 2031)]
+    assert path[0] == pytest.approx(0.3)
+    assert all(b >= a for a, b in zip(path, path[1:]))
+    assert 0.79 < path[-1] <= 0.8
+    cut = BehaviourParams(**{**p.__dict__, "superdeduction_2023": 0.2})
+    assert c.techsme_takeup(2022, cut) == pytest.approx(c.techsme_takeup(2022, p))
+    assert c.techsme_takeup(2023, cut) == pytest.approx(0.8 * c.techsme_takeup(2023, p))
+
+
+# ------------------------------------------------------------------ upgrades
+def test_gazelle_routes():
     hist = np.array([[2100.0, 1800.0, 1500.0, 1200.0, 1000.0]])  # CAGR (2100/1000)^0.25-1 = 20.4%
-    ok = c.gazelle_eligible(np.array([True]), np.array([0.03]), np.array([8.0]), hist)
-    assert ok[0]
+    args = (np.array([True]), np.array([0.03]), np.array([8.0]))
+    assert c.gazelle_eligible(*args, hist)[0]
     slow = hist.copy()
-    slow[0, 0] = 2000.0  # CAGR 18.9%
-    assert not c.gazelle_eligible(np.array([True]), np.array([0.03]), np.array([8.0]), slow)[0]
+    slow[0, 0] = 2000.0  # 18.9%
+    assert not c.gazelle_eligible(*args, slow)[0]
+    # route 2: headcount from 100 to 300 in four years (31.6% a year), rising last year
+    staff = np.array([[300.0, 250.0, 200.0, 150.0, 100.0]])
+    assert c.gazelle_eligible(*args, slow, staff)[0]
+    assert not c.gazelle_eligible(*args, slow, staff * 0.9)[0]  # 90 four years ago: below 100
     assert not c.gazelle_eligible(np.array([False]), np.array([0.03]), np.array([8.0]), hist)[0]
-    assert not c.gazelle_eligible(np.array([True]), np.array([0.02]), np.array([8.0]), hist)[0]
 
 
 def test_zjtx_gates():
     a = lambda x: np.array([x])  # noqa: E731
-    base = dict(age_years=a(3.0), rd_last=a(150.0), rd_sales=a(0.05), revenue=a(3000.0), equity_2y=a(0.0),
-                techsme_ok=a(True))
+    base = dict(
+        age_years=a(3.0),
+        rd_last=a(150.0),
+        rd_sales=a(0.05),
+        revenue=a(3000.0),
+        equity_2y=a(0.0),
+        techsme_ok=a(True),
+    )
     assert c.zjtx_eligible(**base)[0]
     assert not c.zjtx_eligible(**{**base, "rd_last": a(99.0)})[0]
     assert not c.zjtx_eligible(**{**base, "revenue": a(900.0)})[0]
     assert c.zjtx_eligible(**{**base, "revenue": a(900.0), "equity_2y": a(2500.0)})[0]
 
 
-def test_takeup_rises_from_2018_level_to_max():
-    p = BehaviourParams(techsme_takeup_2018=0.3, techsme_takeup_max=0.8, techsme_takeup_speed=1.0,
-                        techsme_takeup_midyear=2022.0)
-    path = [c.techsme_takeup(y, p) for y in range(2018, 2031)]
-    assert path[0] == pytest.approx(0.3)
-    assert all(b >= a for a, b in zip(path, path[1:]))
-    assert path[4] == pytest.approx(0.3 + 0.5 * (0.5 - 1 / (1 + np.exp(4))) / (1 - 1 / (1 + np.exp(4))))
-    assert 0.79 < path[-1] <= 0.8
+def test_above_scale_by_sector():
+    """Industry's bar is 2,000万, the technology services' 1,000万 (T16a counts both)."""
+    sector = np.array([SECTOR_INDUSTRY, SECTOR_INDUSTRY, SECTOR_SERVICES, SECTOR_SERVICES])
+    revenue = np.array([1999.0, 2000.0, 999.0, 1000.0])
+    assert c.above_scale(sector, revenue).tolist() == [False, True, False, True]
+
+
+# ------------------------------------------------------------------ calendar rules on a tiny model
+@pytest.fixture
+def tiny():
+    m = InnovationModel(seed=5, scale=0.002, end_year=2026)  # 60 firms
+    yield m
+    release(m)
+
+
+def make_firm(m, row, revenue=4000.0, intensity=0.06, **cols):
+    """Overwrite a firm row with a stable, HNTE-ready history: same revenue and intensity 5 years back."""
+    t = m.firms.table
+    t.alive[row] = True
+    t.birth_month[row] = m.month - 10 * 12
+    t.sector[row] = SECTOR_INDUSTRY
+    t.revenue[row] = revenue
+    t.rev_hist[row] = revenue / 1.3 ** np.arange(t.rev_hist.shape[1])  # growing 30% a year
+    t.rd_intensity[row] = intensity
+    t.rd_hist[row] = t.rev_hist[row, :3] * intensity
+    t.rd_real_last[row] = revenue * intensity
+    t.st_share[row] = 0.3
+    t.hightech_share[row] = 0.8
+    t.inv_patents[row] = 5
+    t.conv_hist[row] = 10
+    t.asset_ratio[row] = 1.0
+    t.productivity[row] = 140.0
+    t.hte_valid_until[row] = 0
+    t.hte_failed_year[row] = 0
+    t.techsme_year[row] = 0
+    for k, v in cols.items():
+        getattr(t, k)[row] = v
+
+
+def test_hte_uses_the_three_years_ending_last_year(tiny):
+    """December of Y certifies on the accounts of Y-1..Y-3: this year's R&D does not count yet."""
+    m = tiny
+    t = m.firms.table
+    make_firm(m, 0, intensity=0.01)  # too little R&D in the closed years ...
+    t.rd_ytd[0] = 4000.0  # ... whatever it spends this year
+    make_firm(m, 1)
+    m.params.hte_apply_prob = 1.0
+    m.params.hte_pass_rate = 1.0
+    c.certify_hte(m.firms, 2019, 11, np.random.default_rng(0))
+    assert t.hte_valid_until[0] == 0
+    assert t.hte_valid_until[1] == 2021  # counts at the ends of 2019, 2020, 2021
+
+
+def test_hte_failure_sits_out_a_year_and_renewal_is_all_cause(tiny):
+    """A firm below the 70-point mark does not apply (consultants pre-score); one the review fails sits out."""
+    m = tiny
+    t = m.firms.table
+    make_firm(m, 0, conv_hist=0, inv_patents=0, class2_ip=1, st_share=0.12, rev_hist=100.0)  # scores <= 70
+    make_firm(m, 1)
+    m.params.hte_apply_prob = 1.0
+    m.params.hte_pass_rate = 0.0  # the review fails every applicant
+    rng = np.random.default_rng(0)
+    c.certify_hte(m.firms, 2019, 11, rng)
+    assert t.hte_failed_year[0] == 0 and t.hte_valid_until[0] == 0  # did not apply
+    assert t.hte_failed_year[1] == 2019 and t.hte_valid_until[1] == 0  # applied and failed
+    m.params.hte_pass_rate = 1.0
+    c.certify_hte(m.firms, 2020, 23, rng)
+    assert t.hte_valid_until[1] == 0  # sat out 2020
+    c.certify_hte(m.firms, 2021, 35, rng)
+    assert t.hte_valid_until[1] == 2023  # certified in 2021
+    # renewal: of 200 identical expiring firms, hte_recert_rate of them renew (all-cause)
+    big = InnovationModel(seed=6, scale=0.01, end_year=2026)
+    try:
+        for row in range(200):
+            make_firm(big, row, hte_valid_until=2019)
+        big.params.hte_recert_rate = 0.7
+        out = c.certify_hte(big.firms, 2020, 23, np.random.default_rng(1))
+        renewed = out["renewed"][:200].mean()
+        assert 0.6 < renewed < 0.8  # binomial sd 0.032 at n=200; 3 sd either side
+    finally:
+        release(big)
+
+
+def test_class2_item_backs_one_application(tiny):
+    m = tiny
+    t = m.firms.table
+    make_firm(m, 0, inv_patents=0, class2_ip=1, class2_used=0)
+    m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
+    c.certify_hte(m.firms, 2019, 11, np.random.default_rng(0))
+    assert t.hte_valid_until[0] == 2021 and t.class2_used[0] == 1
+    st = c.hte_state(m.firms, 2022, 47)
+    assert st["gates"]["class2_free"][0] == 0  # the item is used up for the renewal in 2022
+
+
+def test_registry_persists_for_eligible_registrants(tiny):
+    """A firm registered in 2022 and still eligible in 2023 re-registers (renew prob 1); an ineligible one drops."""
+    m = tiny
+    t = m.firms.table
+    make_firm(m, 0, techsme_year=2022)
+    make_firm(m, 1, techsme_year=2022, st_share=0.05, inv_patents=0, class2_ip=0)  # zero staff score
+    m.params.techsme_renew_prob = 1.0
+    jan_2023 = 48
+    c.open_registry(m.firms, 2023, jan_2023, np.random.default_rng(0))
+    months = t.techsme_apply_month[:2]
+    assert jan_2023 + 1 <= months[0] <= jan_2023 + 8 and months[1] == NO_DATE  # a batch from Feb to Sep
+    admitted = sum(c.admit_batch(m.firms, 2023, month) for month in range(jan_2023, jan_2023 + 12))
+    assert t.techsme_year[0] == 2023 and t.techsme_year[1] == 2022 and admitted >= 1
+
+
+def test_registry_evaluates_last_years_accounts(tiny):
+    m = tiny
+    t = m.firms.table
+    make_firm(
+        m, 0, intensity=0.0, rd_hist=0.0, st_share=0.12, inv_patents=0, class2_ip=0
+    )  # fails on last year
+    t.rd_ytd[0] = 1000.0  # this year's R&D is not evaluated until next year
+    m.params.techsme_takeup_max = m.params.techsme_takeup_2018 = 1.0
+    eligible = c.open_registry(m.firms, 2023, 48, np.random.default_rng(0))
+    assert not eligible[0]
+
+
+# ------------------------------------------------------------------ patents and T05 scope
+def test_patent_applied_in_2024_is_granted_in_2025_or_2026(tiny):
+    m = tiny
+    t = m.firms.table
+    make_firm(m, 0, inv_patents=0, pat_pending=0)
+    m.firms.add_patent_applications(np.array([0]), np.array([30]), np.random.default_rng(0))
+    m.firms.patent(2024, np.random.default_rng(1))  # December 2024: nothing of this year's filing granted
+    assert t.inv_patents[0] == 0
+    assert t.pat_pending[0].sum() == 30
+    t.rd_real_ytd[0] = 0.0
+    m.firms.patent(2025, np.random.default_rng(2))
+    m.firms.patent(2026, np.random.default_rng(3))
+    assert t.inv_patents[0] == 30 and t.pat_pending[0].sum() == 0
+
+
+def test_t05_counts_the_survey_scope_only(tiny):
+    m = tiny
+    t = m.firms.table
+    t.alive[:] = False
+    make_firm(m, 0, revenue=5000.0, rd_real_last=500.0)  # above-scale industrial: in scope
+    make_firm(m, 1, revenue=800.0, rd_real_last=100.0)  # small: outside the R&D survey
+    make_firm(
+        m, 2, revenue=1500.0, rd_real_last=50.0, sector=SECTOR_SERVICES
+    )  # above-scale services: in scope
+    scale = m.scale
+    assert enterprise_rd_100m(m) == pytest.approx((500.0 + 50.0) / scale / 1e4)
+    assert enterprise_rd_100m(m, survey_scope=False) == pytest.approx(650.0 / scale / 1e4)
+
+
+def test_class2_grows_with_rd_and_shares_move_both_ways(tiny):
+    m = tiny
+    t = m.firms.table
+    n = t.n
+    t.alive[:n] = True
+    t.rd_ytd[:n] = 0.0
+    t.rd_real_ytd[:n] = 0.0
+    before = t.class2_ip[:n].copy()
+    hightech = t.hightech_share[:n].copy()
+    m.firms.close_year(2019, np.random.default_rng(0))
+    assert (t.class2_ip[:n] == before).all()  # no R&D, no new Class-II items
+    assert (t.hightech_share[:n] < hightech).any() and (t.hightech_share[:n] > hightech).any()
+    # S&T staff drift towards 0.08 + 3 x intensity: a high-R&D firm's share rises on average
+    t.rd_intensity[:n] = 0.2
+    t.st_share[:n] = 0.1
+    m.firms.close_year(2020, np.random.default_rng(1))
+    assert t.st_share[:n].mean() > 0.15

@@ -105,10 +105,16 @@ class SimTask:
 def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
     """One model run -> (outputs array (indicator, year), error message or None)."""
     from sim.model import run_replicate
+    from sim.model.policy import sample_effects
 
-    try:
+    try:  # lever effects drawn from the run's seed: the posterior integrates over their uncertainty
         annual = run_replicate(
-            levers=None, params=task.params, seed=task.seed, end_year=task.end_year, scale=task.scale
+            levers=None,
+            params=task.params,
+            seed=task.seed,
+            end_year=task.end_year,
+            scale=task.scale,
+            effects=sample_effects(task.seed),
         )
         return outputs_from_annual(annual), None
     except Exception as exc:  # a failed run counts as infinitely far from the data

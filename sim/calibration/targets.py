@@ -23,7 +23,7 @@ import pandas as pd
 from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets
 
 FIT_YEARS = tuple(range(2019, 2024))
-#: Indicators in the distance, with what each informs.
+#: Indicators in the distance (ids of ``sim.model.outcomes.OUTCOMES``), with what each informs.
 FIT_INDICATORS = (
     "T01",  # technology contract turnover, 亿元
     "T02",  # tech-SME registry, firms admitted in the year
@@ -34,12 +34,15 @@ FIT_INDICATORS = (
     "reform_itemised",  # three reforms, cumulative at end-2023
     "reform_transferred",
     "reform_spinoffs",
+    "T02_h1",  # the registry by 30 June 2023: batch timing and level
+    "institutions_share_T01",  # universities' and institutes' share of 2022 value: univ_contract_rate
+    "zjtx_cumulative",  # 专精特新 recognised by 2023: zjtx_apply_prob
+    "hte_revenue",  # 2020 revenue of high-tech enterprises: firm size and growth
 )
 #: Compared in the report, not in the distance: enterprise R&D is T05 again once non-enterprise
 #: R&D is fitted (T05 = e / (e + n)), so fitting it too would count the same fact twice.
 CONTEXT_INDICATORS = ("rd_enterprise",)
-REPORT_INDICATORS = ("T01", "T02", "T03", "T04", "T05", "rd_enterprise", "rd_nonenterprise",
-                     "reform_itemised", "reform_transferred", "reform_spinoffs")
+REPORT_INDICATORS = FIT_INDICATORS + CONTEXT_INDICATORS
 #: What each simulation returns (fit and context indicators, and more), years 2018 (start state) to 2023.
 OUTPUT_INDICATORS = REPORT_INDICATORS + ("firms_alive", "contracts")
 OUTPUT_YEARS = tuple(range(2018, FIT_YEARS[-1] + 1))
@@ -58,9 +61,7 @@ def load_points(indicators=REPORT_INDICATORS, years=FIT_YEARS, fitted=FIT_INDICA
     """The data points: indicator, year, value, lo, hi, half_width, derived, source, fitted (in the distance)."""
     df = load_fit_targets()
     keep = (
-        df["indicator"].isin(indicators)
-        & df["year"].isin(years)
-        & ~df["kind"].str.endswith(PARTIAL_SUFFIX)
+        df["indicator"].isin(indicators) & df["year"].isin(years) & ~df["kind"].str.endswith(PARTIAL_SUFFIX)
     )
     pts = df.loc[keep, ["indicator", "year", "value", "lo", "hi", "derived", "source_url"]].copy()
     order = {name: k for k, name in enumerate(OUTPUT_INDICATORS)}
@@ -91,7 +92,9 @@ class FitTargets:
         self._cols = self.points["year"].map(yrs).to_numpy()
         self.observed = self.points["value"].to_numpy(dtype=float)
         self.half_width = self.points["half_width"].to_numpy(dtype=float)
-        fitted = self.points["fitted"] if "fitted" in self.points else pd.Series(True, index=self.points.index)
+        fitted = (
+            self.points["fitted"] if "fitted" in self.points else pd.Series(True, index=self.points.index)
+        )
         self.fitted = fitted.to_numpy(dtype=bool)
 
     @classmethod
@@ -102,8 +105,11 @@ class FitTargets:
         return len(self.points)
 
     def labels(self, fitted_only: bool = False) -> list[str]:
-        return [f"{i} {y}" for i, y, f in zip(self.points["indicator"], self.points["year"], self.fitted)
-                if f or not fitted_only]
+        return [
+            f"{i} {y}"
+            for i, y, f in zip(self.points["indicator"], self.points["year"], self.fitted)
+            if f or not fitted_only
+        ]
 
     def simulated(self, outputs: np.ndarray) -> np.ndarray:
         """Model values at the data points; ``outputs`` is (..., indicator, year)."""

@@ -1,146 +1,169 @@
 """The technology-contract market (drives T01).
 
-Contracts are registered on the **seller** side (技术合同认定登记实行卖方登记制度,
-mechanisms.md §2.1): every contract sold by a Shaanxi firm, university or
-institute counts, whoever buys. Each month:
+Contracts are registered on the **seller** side (技术合同认定登记实行卖方登记制度, mechanisms.md §2.1):
+every contract sold by a Shaanxi firm, university or institute counts, whoever buys. Each month:
 
-* firms sell at a rate growing with size and with out-of-province and local demand;
-* universities and institutes sell at a rate per 亿元 of R&D, higher when reformed;
-* innovation vouchers pay part of small local firms' purchases of services
-  (extra contracts, within the budget, from a stream of their own);
-* transfers from the reforms and the intermediaries are booked as transfer or
-  licence contracts.
+* **firms sell from what they have**: a firm's contract rate grows with its R&D (3-year mean, elasticity
+  ``contract_knowledge_elasticity``) and is higher for a certified HNTE (``hte_seller_lift``), times the
+  demand index. Levers reach T01 through the firms they change (R&D, certification, entry);
+* **universities and institutes** sell development and service contracts at a rate per 亿元 of R&D
+  (``univ_contract_rate``, calibrated to their 7.06% of 2022 value), higher when the reforms cover
+  them; their transfers and licences (reforms, intermediaries, open licences, projects) are booked
+  by the instruments through ``book`` / ``book_transfers``: the rate is fitted to the total, so
+  nothing is counted twice;
+* **demand** (``demand_index``): 61% of Shaanxi's value is bought outside the province, so the stated
+  driver is the national technology market (+29%/yr 2019-22) plus local buyers; its growth is the
+  fitted 2019-2023 rate, fading after 2023 to ``demand_growth_longrun`` (``sim/model/trends.py``).
 
-Values are lognormal and heavy-tailed (mean ~591万, median ~50万, 2023).
+Values are lognormal and heavy-tailed (mean ~591万, median ~50万, 2023). A local share of the value
+(38.86 % in 2023) is bought by Shaanxi firms, chosen by their R&D; they acquire a technology.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from sim.model import trends
+from sim.model.params import FIRST_YEAR, MONTHS, WAN_PER_100M
 from sim.model.sampling import weighted_rows
 
 # 2022 Shaanxi value shares by type: services 75.62%, development 22.3%, the rest transfer/licence/consulting
 # (snkjb 2023-01-31). Counts are drawn in the same proportions (assumption: value independent of type).
 CONTRACT_TYPES = ("service", "development", "transfer_licence_consulting")
 TYPE_SHARES = np.array([0.7562, 0.223, 0.0208])
-SIZE_REFERENCE = 1000.0  # 万元: contract_rate is per firm of this revenue; rates scale with sqrt(revenue) (assumption)
-TRANSFER_VALUE_MEDIAN, TRANSFER_VALUE_SIGMA = 25.0, 1.2  # 万元: mean ~51万; national 2023 46-64万 (mechanisms.md §6.1)
-SMALL_BUYER_REVENUE = 2000.0  # 万元: vouchers go to small and micro firms (assumption: revenue < 2,000万)
-VOUCHER_PRICE_SIGMA = 0.5  # dispersion of voucher-funded service prices (assumption)
-VOUCHER_UNIV_SHARE = 0.5  # assumption: half of voucher services come from universities and institutes
-WAN_PER_100M = 1e4
+SELLERS = ("firm", "institution")
+RD_REFERENCE = 100.0  # 万元 a year: contract_rate is for a firm with this R&D (BehaviourParams)
+LOCAL_BUYER_SHARE = 0.3886  # share of value bought inside Shaanxi: lr5.cn 2024-01-17, 就地转化 38.86% (2023)
+TRANSFER_VALUE_MEDIAN, TRANSFER_VALUE_SIGMA = (
+    25.0,
+    1.2,
+)  # 万元: mean ~51万; national 2023 46-64万 (mechanisms.md §6.1)
 
 
 class TechMarket:
-    """Draws the month's contracts and keeps the year's registered totals."""
+    """Draws the month's contracts and keeps the year's registered totals (real scale, 万元)."""
 
     def __init__(self, model):
         self.model = model
+        self._demand_cache: dict[int, float] = {}
         self.reset_year()
 
     def reset_year(self) -> None:
-        self.value_firms = 0.0  # 万元 at model scale
-        self.value_institutions = 0.0  # 万元, unscaled (institutions are real-size)
-        self.value_vouchers = 0.0  # 万元 at model scale
-        self.contracts_firms = 0
-        self.contracts_institutions = 0
-        self.contracts_vouchers = 0
-        self.value_by_type = np.zeros(len(CONTRACT_TYPES))  # 万元, real scale
-        self.value_local = 0.0  # 万元, real scale
-        self.vouchers_redeemed = 0.0  # vouchers at model scale
+        self.value = {s: 0.0 for s in SELLERS}  # 万元, real scale
+        self.contracts = {s: 0.0 for s in SELLERS}  # real scale
+        self.value_by_type = np.zeros(len(CONTRACT_TYPES))
+        self.value_local = 0.0
 
-    # --------------------------------------------------------------- helpers
-    def _values(self, k: int, rng) -> np.ndarray:
-        p = self.model.params
-        return p.contract_value_median * np.exp(p.contract_value_sigma * rng.standard_normal(k))
+    # --------------------------------------------------------------- booking
+    def book(
+        self,
+        values: np.ndarray,
+        kind: str,
+        seller: str,
+        local: bool | np.ndarray = False,
+        weight: float = 1.0,
+    ) -> None:
+        """Register contracts of ``kind`` (values 万元 at real scale once multiplied by ``weight``)."""
+        values = np.asarray(values, dtype=float)
+        if values.size == 0:
+            return
+        total = float(values.sum()) * weight
+        self.value[seller] += total
+        self.contracts[seller] += values.size * weight
+        self.value_by_type[CONTRACT_TYPES.index(kind)] += total
+        if np.ndim(local) == 0:
+            self.value_local += total if local else 0.0
+        else:
+            self.value_local += float(values[local].sum()) * weight
 
-    def _book_types(self, values: np.ndarray, weight: float, rng) -> None:
-        if values.size:
-            types = np.searchsorted(np.cumsum(TYPE_SHARES), rng.random(values.size) * TYPE_SHARES.sum())
-            self.value_by_type += np.bincount(types, weights=values, minlength=len(CONTRACT_TYPES)) * weight
+    def book_transfers(self, k: int, rng, buyers: bool = False) -> None:
+        """``k`` transfers or licences of university and institute results (real scale).
 
-    def demand_index(self, month: int) -> float:
-        """Demand for Shaanxi technology relative to 2019 (out-of-province and local); 2020 was the COVID year."""
-        p = self.model.params
-        shock = p.demand_shock_2020 if month // 12 == 1 else 1.0
-        return float(shock * np.exp(p.contract_demand_growth * (month + 0.5) / 12))
-
-    # --------------------------------------------------------------- monthly
-    def step_month(self, month: int, year: int, rng, rng_buyers) -> None:
-        m, p = self.model, self.model.params
-        t = m.firms.table
-        n = t.n
-        scale = m.scale
-        demand = self.demand_index(month)
-        # firms: a Poisson total split over sellers in proportion to their rates (Poisson splitting)
-        size = np.sqrt(t.revenue[:n] * (1 / SIZE_REFERENCE))  # dead firms have zero revenue
-        cum = np.cumsum(size)
-        total_rate = p.contract_rate * demand / 12 * (cum[-1] if n else 0.0)
-        k = int(rng.poisson(total_rate))
-        if k:
-            sellers = weighted_rows(cum, k, rng)
-            values = self._values(k, rng)
-            t.last_sale_year[sellers] = year
-            self.value_firms += values.sum()
-            self.contracts_firms += k
-            self._book_types(values, 1 / scale, rng)
-            local = rng.random(k) < m.start.local_buyer_share
-            self.value_local += values[local].sum() / scale
-            n_local = int(local.sum())
-            if n_local:  # local buyers: firms weighted by size
-                np.add.at(t.tech_bought, weighted_rows(cum, n_local, rng_buyers), 1)
-        # universities and institutes
-        inst = m.inst_arrays
-        lam = inst["rd"] * m.start.univ_contracts_per_100m * inst["supply"] * demand / 12
-        k_u = int(rng.poisson(lam).sum())
-        if k_u:
-            values = self._values(k_u, rng)
-            self.value_institutions += values.sum()
-            self.contracts_institutions += k_u
-            self._book_types(values, 1.0, rng)
-            self.value_local += values[rng.random(k_u) < m.start.local_buyer_share].sum()
-
-    def redeem_vouchers(self, budget_100m: float, rng) -> float:
-        """This month's vouchers: extra service contracts bought by small local firms.
-
-        Returns the public money paid (亿元, real scale). Draws only from the voucher stream.
+        With ``buyers`` the local buying firms acquire the technology (brokered deals).
         """
-        m, s = self.model, self.model.start
-        t = m.firms.table
-        n = t.n
-        issued = rng.poisson(budget_100m * WAN_PER_100M / s.voucher_value / 12 * m.scale)
-        small = np.flatnonzero(t.alive[:n] & (t.revenue[:n] < SMALL_BUYER_REVENUE))
-        if issued == 0 or small.size == 0:
-            return 0.0
-        redeemed = int(rng.binomial(issued, s.voucher_redeem))
-        extra = int(rng.binomial(redeemed, s.voucher_additionality / max(s.voucher_redeem, 1e-9)))
-        registered = int(rng.binomial(extra, s.voucher_registered))
-        buyers = rng.choice(small, size=extra, replace=True) if extra else np.empty(0, dtype=int)
-        np.add.at(t.tech_bought, buyers, 1)
-        price = s.voucher_value / s.voucher_gov_share * np.exp(VOUCHER_PRICE_SIGMA * rng.standard_normal(registered))
-        self.value_vouchers += price.sum()
-        self.contracts_vouchers += registered
-        self.value_by_type[0] += price.sum() / m.scale
-        self.value_local += price.sum() / m.scale
-        self.vouchers_redeemed += redeemed
-        return redeemed * s.voucher_value / WAN_PER_100M / m.scale
-
-    def book_transfers(self, k: int, rng) -> None:
-        """Transfers and licences of university results (reforms, TTIs, roadshows, PoC)."""
         if k <= 0:
             return
         values = TRANSFER_VALUE_MEDIAN * np.exp(TRANSFER_VALUE_SIGMA * rng.standard_normal(k))
-        self.value_institutions += values.sum()
-        self.contracts_institutions += k
-        self.value_by_type[2] += values.sum()
+        self.book(values, "transfer_licence_consulting", "institution", local=True)
+        if buyers:
+            m = self.model
+            t = m.firms.table
+            n = t.n
+            rows = weighted_rows(
+                np.cumsum(t.rd_hist[:n, 0] * t.alive[:n]), int(rng.poisson(k * m.scale)), rng
+            )
+            m.firms.acquire_technology(rows)
+
+    # --------------------------------------------------------------- demand
+    def demand_index(self, month: int) -> float:
+        """Demand for Shaanxi technology relative to the start of 2019, mid-month; 2020 was the COVID year."""
+        cached = self._demand_cache.get(month)
+        if cached is None:
+            p = self.model.params
+            year = FIRST_YEAR + month / MONTHS + 0.5 / MONTHS
+            shock = p.demand_shock_2020 if month // MONTHS == 1 else 1.0
+            cached = shock * trends.level(
+                year, p.contract_demand_growth, p.demand_growth_longrun, p.trend_halflife
+            )
+            self._demand_cache[month] = cached
+        return cached
+
+    # --------------------------------------------------------------- monthly
+    def seller_weights(self) -> np.ndarray:
+        """Each firm's contract rate relative to a firm with ``RD_REFERENCE`` of R&D a year (live firms)."""
+        m, p = self.model, self.model.params
+        t = m.firms.table
+        n = t.n
+        year = m.year
+        closed = np.count_nonzero(t.rd_hist[:n] > 0, axis=1)
+        rd_mean = np.where(
+            closed > 0, t.rd_hist[:n].sum(axis=1) / np.maximum(closed, 1), t.revenue[:n] * t.rd_intensity[:n]
+        )  # entrants: this year's planned R&D
+        w = np.power(rd_mean * (1 / RD_REFERENCE), p.contract_knowledge_elasticity)
+        w *= 1.0 + p.hte_seller_lift * (t.hte_valid_until[:n] >= year)
+        return w * t.alive[:n]
+
+    def step_month(self, month: int, year: int, rng, rng_buyers) -> None:
+        m, p = self.model, self.model.params
+        t = m.firms.table
+        demand = self.demand_index(month)
+        # firms: the month's total from the summed rates (Poisson), heavy-tailed values
+        k = int(rng.poisson(p.contract_rate * demand / MONTHS * float(self.seller_weights().sum())))
+        n_local = self._draw(k, "firm", 1 / m.scale, rng)
+        if n_local:  # local buyers: firms weighted by R&D
+            n = t.n
+            m.firms.acquire_technology(
+                weighted_rows(np.cumsum(t.rd_hist[:n, 0] * t.alive[:n]), n_local, rng_buyers)
+            )
+        # universities and institutes: development and service contracts
+        lam = (
+            m.institutions.rd_array()
+            * p.univ_contract_rate
+            * m.policy.reforms.contract_supply()
+            * demand
+            / MONTHS
+        )
+        self._draw(int(rng.poisson(lam).sum()), "institution", 1.0, rng)
+
+    def _draw(self, k: int, seller: str, weight: float, rng) -> int:
+        """Book ``k`` contracts of random value and type; returns how many were bought locally."""
+        if k <= 0:
+            return 0
+        p = self.model.params
+        values = p.contract_value_median * np.exp(p.contract_value_sigma * rng.standard_normal(k))
+        kinds = np.searchsorted(np.cumsum(TYPE_SHARES), rng.random(k) * TYPE_SHARES.sum())
+        local = rng.random(k) < LOCAL_BUYER_SHARE
+        self.value[seller] += float(values.sum()) * weight
+        self.contracts[seller] += k * weight
+        self.value_by_type += np.bincount(kinds, weights=values, minlength=len(CONTRACT_TYPES)) * weight
+        self.value_local += float(values[local].sum()) * weight
+        return int(local.sum())
 
     # --------------------------------------------------------------- year totals
     def turnover_100m(self) -> float:
         """T01 of the year so far, 亿元 at real scale."""
-        s = self.model.scale
-        return (self.value_firms / s + self.value_institutions + self.value_vouchers / s) / WAN_PER_100M
+        return sum(self.value.values()) / WAN_PER_100M
 
     def institutions_share(self) -> float:
         total = self.turnover_100m()
-        return self.value_institutions / WAN_PER_100M / total if total > 0 else 0.0
+        return self.value["institution"] / WAN_PER_100M / total if total > 0 else 0.0

@@ -1,27 +1,30 @@
-"""Every parameter of the model, declared once: default, unit, allowed range, source.
+"""Every model parameter, declared once: default, unit, allowed range, source.
 
-Three groups, in EMA-Workbench vocabulary:
+Three groups, in EMA-Workbench vocabulary, plus the run settings:
 
-* ``PolicyLevers``: what policy sets (public names, stable; Hydra overrides
-  ``policy.<name>``).
-* ``BehaviourParams``: what nobody knows exactly (uncertainties); each carries a
-  prior for calibration, taken from ``research/mechanisms.md`` or marked as an
-  assumption.
-* ``RunConfig``: how a single run is made (years, scale, seed).
+* levers (what policy sets): ``sim.model.policy.PolicyLevers``, one field per instrument, declared
+  in the instrument's own module (``sim/model/policy/*.py``);
+* uncertainties: the behavioural parameters here (``BehaviourParams``, each uncertain one with a
+  calibration prior) and the lever effects (``sim.model.policy.LeverEffects``, drawn per replicate
+  from literature ranges);
+* ``StartState``: the 2018 year-end anchors and structural facts (sourced, not calibrated);
+* ``RunConfig``: how a single run is made (years, scale).
 
-``validate()`` checks types and ranges and raises ``ConfigError`` naming the
-field and what is allowed, so bad input fails before anything runs.
+Every class validates itself on construction (``__post_init__``): an out-of-range value raises
+``ConfigError`` naming the field, its allowed range and unit, so an invalid object cannot exist.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 FIRST_YEAR = 2019  # first simulated year; the start state is the 2018 year end
 LAST_BASE_YEAR = 2023  # last year of official data; projection starts in 2024
+PLAN_YEAR = 2026  # the plan's target year
 MAX_END_YEAR = 2035
+MONTHS = 12
+WAN_PER_100M = 1e4  # 万元 (10^4 yuan) per 亿元 (10^8 yuan)
 
 
 class ConfigError(ValueError):
@@ -40,7 +43,7 @@ def spec(default: Any, unit: str, lo: float, hi: float, source: str, prior=None,
 
 
 def validate(obj: Any, prefix: str) -> None:
-    """Check the type and range of every field of a params dataclass."""
+    """Check the type and range of every field of a params dataclass; turn -0.0 into 0.0."""
     for f in fields(obj):
         value = getattr(obj, f.name)
         key = f"{prefix}.{f.name}" if prefix else f.name
@@ -52,232 +55,405 @@ def validate(obj: Any, prefix: str) -> None:
             raise ConfigError(f"{key} = {value!r}: must be a whole number between {lo} and {hi} ({unit})")
         if not (lo <= value <= hi) or value != value:  # value != value catches NaN
             raise ConfigError(f"{key} = {value!r}: allowed range is [{lo}, {hi}] ({unit})")
+        if value == 0:
+            object.__setattr__(obj, f.name, type(value)(0))  # -0.0 is 0.0 (frozen classes too)
 
 
 def describe(cls) -> list[dict]:
     """One row per field: name, default, unit, range, prior, source (for docs and reports)."""
-    rows = []
-    for f in fields(cls):
-        rows.append(
-            {
-                "name": f.name,
-                "default": f.default,
-                "unit": f.metadata.get("unit"),
-                "range": f.metadata.get("range"),
-                "prior": f.metadata.get("prior"),
-                "source": f.metadata.get("source"),
-            }
-        )
-    return rows
+    return [
+        {
+            "name": f.name,
+            "default": f.default,
+            "unit": f.metadata.get("unit"),
+            "range": f.metadata.get("range"),
+            "prior": f.metadata.get("prior"),
+            "source": f.metadata.get("source"),
+        }
+        for f in fields(cls)
+    ]
 
 
-# --------------------------------------------------------------------------- levers
-@dataclass
-class PolicyLevers:
-    """The plan's levers. Build-up levers (counts) are the level reached in 2026;
-    flow levers (budgets, rates) apply each year from 2024. Defaults = the plan.
+class Validated:
+    """Mixin: validate every field on construction (``dataclasses.replace`` re-validates too)."""
 
-    2019-2023 the model follows the historical lever path in ``sim.model.policy``;
-    these values act from 2024 on.
-    """
+    _prefix = ""
 
-    voucher_budget: float = spec(
-        2.0, "亿元 a year", 0, 50,
-        "assumption: plan §6 continues 科技创新券 with no amount; mechanisms.md §3 prior 0.5-2 亿/yr; "
-        "plan value set at the top of that range",
-    )
-    rd_subsidy_rate: float = spec(
-        0.10, "share of the year-on-year R&D increment reimbursed", 0, 1,
-        "assumption: plan §6 继续推行研发投入增量奖补, rate not published; mechanisms.md §4.1 guess 5-10%",
-    )
-    fund_size: float = spec(
-        500.0, "亿元 of guidance and venture capital committed", 0, 10000,
-        "2023 level 250 (see sim.model.policy) + 50 (plan §16, 50亿元 fund cluster, T25) "
-        "+ 200 (plan §11, Xixian 200亿元 VC matrix, T22)",
-    )
-    incubators: int = spec(
-        481, "provincial-level incubation carriers", 0, 5000,
-        "461 carriers at end-Jul 2023 (sciencenet 2023-09) + 20 university science parks (plan §4, T15)",
-    )
-    high_energy_incubators: int = spec(
-        30, "high-energy incubation carriers", 0, 500, "plan §4: 培育建设30个左右高能级孵化载体 (T14)"
-    )
-    poc_centres: int = spec(
-        40, "proof-of-concept centres and pilot bases", 0, 1000,
-        "10 provincial pilot bases designated 2022 (mechanisms.md §7) + 30 built under plan §3 (T12; "
-        "assumption: the 30 are new)",
-    )
-    tech_transfer_institutions: int = spec(
-        50, "technology-transfer demonstration institutions", 0, 1000,
-        "assumption: 30 in 2023 (no count published) + 20 new, plan §3 (T13)",
-    )
-    roadshows_per_year: int = spec(
-        200, "offline roadshow events a year", 0, 5000, "plan §2: 每年线下路演200场次 (T11)"
-    )
-    reform_units: int = spec(
-        300, "institutions under the three reforms", 0, 2000,
-        "145 pilot units in Jan 2024 (lr5.cn 2024-01-17); plan §1 extends the reforms to ministry "
-        "universities, central institutes, hospitals and SOEs; 300 by 2026 is an assumption",
-    )
+    def __post_init__(self) -> None:
+        validate(self, self._prefix)
 
-    def validate(self, prefix: str = "policy") -> "PolicyLevers":
-        validate(self, prefix)
+    def validate(self, prefix: str | None = None):
+        validate(self, self._prefix if prefix is None else prefix)
         return self
 
 
 # --------------------------------------------------------------------------- behaviour
 @dataclass
-class BehaviourParams:
+class BehaviourParams(Validated):
     """Uncertain behavioural parameters. ``prior`` is the calibration prior (uniform).
 
     Defaults are central prior values; the calibrated posterior replaces them.
     """
 
+    _prefix = "params"
+
     # --- firm population
-    entry_rate: float = spec(
-        0.22, "new firms a year / live firms", 0, 2, "assumption: stock 2018->2023 grows with tech-SME "
-        "and HNTE counts net of exit (mechanisms.md §5.2 exit 5-10%/yr)", prior=(0.12, 0.35),
+    entry_2019: float = spec(
+        6500.0,
+        "new innovation-relevant firms founded in 2019 (real units, spin-offs and pushed firms apart)",
+        0,
+        10**6,
+        "assumption: 2018 stock 30,000 (StartState) grows with the tech-SME and HNTE counts net of exit "
+        "(mechanisms.md §5.2 exit 5-10%/yr)",
+        prior=(3500.0, 11000.0),
     )
     entry_growth: float = spec(
-        0.0, "yearly relative change of the entry rate", -0.5, 0.5,
-        "assumption: no trend (not identified separately from entry_rate by 5 years of counts)",
+        0.08,
+        "yearly growth of the entry flow to 2023 (fades after, trend_halflife)",
+        -0.5,
+        0.5,
+        "assumption: the 双创 push raised founding over 2019-23; a flow, not a rate on the stock, so the "
+        "firm stock tends to entry / exit instead of compounding",
+        prior=(0.0, 0.20),
     )
     exit_hazard_young: float = spec(
-        0.08, "per year, firms aged < 7 years", 0, 1,
+        0.08,
+        "per year, firms aged < 7 years",
+        0,
+        1,
         "mechanisms.md §5.2 / P24: young-firm exit 5-10%/yr, peak in years 3-7 (SAIC 2013)",
     )
     exit_hazard_mature: float = spec(
-        0.03, "per year, firms aged >= 7 years", 0, 1,
+        0.03,
+        "per year, firms aged >= 7 years",
+        0,
+        1,
         "assumption: 10-year survival 40-90% by size (chinadaily 2013-08-01)",
     )
-    revenue_growth: float = spec(
-        0.03, "mean log revenue growth a year (mean growth adds volatility^2 / 2)", -1, 1, "assumption: HTE revenue grew 25%/yr 2016-20 "
-        "(m.4yczj.cn) largely through entry; incumbents slower", prior=(0.0, 0.08),
+    entrant_revenue_median: float = spec(
+        150.0,
+        "万元, median revenue of a new firm",
+        1,
+        10**6,
+        "assumption; fitted through the registry and HNTE counts (entrants must grow into their size gates)",
+        prior=(60.0, 500.0),
     )
-    revenue_volatility: float = spec(
-        0.30, "sd of log revenue growth a year", 0, 3, "assumption"
+    revenue_growth: float = spec(
+        0.03,
+        "mean log revenue growth a year (mean growth adds volatility^2 / 2)",
+        -1,
+        1,
+        "assumption: HTE revenue grew 25%/yr 2016-20 (m.4yczj.cn) largely through entry; incumbents slower",
+        prior=(0.0, 0.08),
+    )
+    revenue_volatility: float = spec(0.30, "sd of log revenue growth a year", 0, 3, "assumption")
+    trend_halflife: float = spec(
+        5.0,
+        "years: half-life of the 2019-23 momentum (demand, entry and patent-propensity growth) after 2023",
+        0.5,
+        50,
+        "assumption: recent growth rates fade towards their long-run values; not identified by "
+        "2019-2023 (a projection uncertainty)",
+        prior=(2.0, 10.0),
     )
     # --- R&D
     rd_intensity_median: float = spec(
-        0.028, "median R&D / revenue of firms of 1,000万 revenue", 0, 1, "assumption: HNTE thresholds 3-5% (mechanisms.md §1.2); "
-        "incubatees 6.68% (Torch 2021)", prior=(0.018, 0.04),
+        0.028,
+        "median R&D / revenue of firms of 1,000万 revenue",
+        0,
+        1,
+        "assumption: HNTE thresholds 3-5% (mechanisms.md §1.2); incubatees 6.68% (Torch 2021)",
+        prior=(0.018, 0.045),
     )
     rd_drift: float = spec(
-        0.0, "yearly log drift of firms' R&D intensity", -1, 1, "assumption: enterprise R&D grew 12%/yr 2019-23 "
-        "(301.23 -> 480.53 亿, shyushe.cn, sx.sina.cn)", prior=(-0.08, 0.04),
+        0.0,
+        "yearly log drift of firms' R&D intensity",
+        -1,
+        1,
+        "assumption: enterprise R&D grew 12%/yr 2019-23 (301.23 -> 480.53 亿, shyushe.cn, sx.sina.cn)",
+        prior=(-0.08, 0.06),
     )
     rd_size_elasticity: float = spec(
-        -0.25, "elasticity of firms' R&D intensity to revenue", -1, 0.5,
+        -0.25,
+        "elasticity of firms' R&D intensity to revenue",
+        -1,
+        0.5,
         "assumption: intensity falls with size; HNTE 2018 revenue 7,188亿 over 3,138 firms (large firms "
-        "carry revenue) while enterprise R&D was ~300亿", prior=(-0.45, -0.1),
-    )
-    demand_shock_2020: float = spec(
-        0.9, "2020 demand for technology relative to trend (COVID-19 year)", 0.3, 1.5,
-        "assumption: T01 grew 4.5% in 2020 against 30%+ in 2021-23 (lr5.cn)", prior=(0.7, 1.05),
+        "carry revenue) while enterprise R&D was ~300亿",
+        prior=(-0.45, 0.1),
     )
     bunching_prob: float = spec(
-        0.6, "probability a firm just below its HNTE R&D threshold moves above it", 0, 1,
-        "Chen, Liu, Suarez Serrato & Xu (AER 2021): bunching at the notch (mechanisms.md §1.2)", prior=(0.3, 0.7),
+        0.5,
+        "probability a firm in the bunching window below its HNTE R&D notch moves just above it",
+        0,
+        1,
+        "Chen, Liu, Suarez Serrato & Xu (AER 2021): bunching at the notch (mechanisms.md §1.2)",
+        prior=(0.2, 0.7),
     )
     relabel_share: float = spec(
-        0.24, "share of the bunching response that is relabelling, not real R&D", 0, 1,
-        "Chen et al. AER 2021: 'relabeling accounts for 24.2% of reported R&D' (P10, range 0.2-0.45)",
-    )
-    rd_subsidy_response: float = spec(
-        1.0, "extra own R&D per subsidy yuan", 0, 3, "mechanisms.md §4.2 / P19: 1.0 (0.5-1.3)", prior=(0.5, 1.3),
+        0.3,
+        "share of the bunching and increment-award response that is relabelling, not real R&D",
+        0,
+        1,
+        "Chen et al. AER 2021: 'relabeling accounts for 24.2% of reported R&D'; working paper ~45% of the "
+        "response (mechanisms.md §1.2, P10: 0.2-0.45)",
+        prior=(0.2, 0.45),
     )
     # --- patents
     patent_rate: float = spec(
-        2.0, "firm invention patents a year at 1000万 yuan of R&D a year", 0, 100,
+        2.0,
+        "firm invention-patent applications later granted, a year at 1000万 yuan of real R&D a year",
+        0,
+        100,
         "mechanisms.md §9: ~1.2-1.7 net invention patents per 1000万 of R&D (province); firms' own rate is "
-        "wider", prior=(0.8, 3.5),
+        "wider",
+        prior=(0.8, 4.0),
     )
     patent_elasticity: float = spec(
-        0.65, "elasticity of patents to R&D", 0, 2, "mechanisms.md §9: beta 0.5-0.8 (guess)",
+        0.65,
+        "elasticity of patents to R&D",
+        0,
+        2,
+        "mechanisms.md §9: beta 0.5-0.8 (guess)",
+    )
+    patent_propensity_growth: float = spec(
+        0.08,
+        "yearly growth of granted invention patents per yuan of R&D to 2023 (fades after)",
+        -0.5,
+        0.5,
+        "assumption: Shaanxi's stock grew 17-23%/yr 2019-23 (fit_targets.csv) while R&D grew ~10%/yr: "
+        "patenting per yuan rose (subsidies, examination capacity); range 0-15%/yr",
+        prior=(0.0, 0.15),
     )
     patent_lapse: float = spec(
-        0.045, "share of invention patents lapsing a year", 0, 1,
+        0.045,
+        "share of invention patents lapsing a year",
+        0,
+        1,
         "mechanisms.md §9: 3-6%/yr (guess); not identified apart from the patent rates",
     )
     univ_patents_per_100m: float = spec(
-        14.0, "invention patents granted to universities/institutes per 亿元 of their R&D", 0, 500,
+        14.0,
+        "invention patents granted to universities/institutes per 亿元 of their R&D",
+        0,
+        500,
         "assumption: universities hold ~40-50% of Shaanxi's invention patents (mechanisms.md §9)",
-        prior=(8.0, 22.0),
+        prior=(8.0, 24.0),
     )
     # --- registries and certification
     techsme_takeup_2018: float = spec(
-        0.3, "share of eligible firms registering as tech SMEs in 2018", 0, 1,
-        "assumption: 2018 was the first evaluation year (sxworker 2022)", prior=(0.15, 0.5),
+        0.3,
+        "share of eligible firms registering as tech SMEs in 2018",
+        0,
+        1,
+        "assumption: 2018 was the first evaluation year (sxworker 2022)",
+        prior=(0.15, 0.5),
     )
     techsme_takeup_max: float = spec(
-        0.8, "long-run share of eligible firms registering", 0, 1,
-        "mechanisms.md §1.1: p_apply 0.6-0.9 (guess), widened to 0.4-0.95", prior=(0.4, 0.95),
+        0.8,
+        "long-run share of eligible unregistered firms that register in a year",
+        0,
+        1,
+        "mechanisms.md §1.1: p_apply 0.6-0.9 (guess), widened to 0.4-0.95",
+        prior=(0.4, 0.95),
     )
     techsme_takeup_speed: float = spec(
-        0.8, "per year, steepness of the registry take-up S-curve", 0.01, 5, "assumption", prior=(0.3, 2.0),
+        0.8,
+        "per year, steepness of the registry take-up S-curve",
+        0.01,
+        5,
+        "assumption",
+        prior=(0.3, 2.0),
     )
     techsme_takeup_midyear: float = spec(
-        2022.0, "year, midpoint of the registry take-up S-curve", 2015, 2035,
+        2021.5,
+        "year, midpoint of the registry take-up S-curve",
+        2015,
+        2035,
         "assumption: growth accelerated after the 2021 Qinchuangyuan launch and the 2022 倍增计划",
         prior=(2019.0, 2025.0),
     )
+    techsme_renew_prob: float = spec(
+        0.85,
+        "share of registered firms still eligible next year that register again",
+        0,
+        1,
+        "mechanisms.md §1.1 / P4: 15-30% of registrants do not re-register, all causes (guess)",
+        prior=(0.7, 0.97),
+    )
+    superdeduction_2023: float = spec(
+        0.1,
+        "share of new-registration take-up lost from 2023, when the 100% R&D super-deduction became "
+        "available to every firm",
+        0,
+        1,
+        "财政部 税务总局公告2023年第7号 removes a main reason to register (mechanisms.md §1.1); size a guess",
+        prior=(0.0, 0.3),
+    )
+    conversion_rd_cost: float = spec(
+        15.0,
+        "万元 of R&D per documented conversion of results (HNTE capability score), besides IP obtained and "
+        "technology acquired",
+        1,
+        1000,
+        "assumption: our reading of the 工作指引's 科技成果转化 count (each R&D project put into a product); "
+        "fitted through T03",
+        prior=(1.5, 30.0),
+    )
     hte_apply_prob: float = spec(
-        0.85, "per year, eligible uncertified firms that apply for HNTE", 0, 1, "assumption", prior=(0.4, 0.95),
+        0.4,
+        "per year, eligible uncertified firms that apply for HNTE, 2019",
+        0,
+        1,
+        "assumption",
+        prior=(0.1, 0.9),
+    )
+    hte_apply_growth: float = spec(
+        0.15,
+        "yearly growth of the HNTE application propensity to 2023 (fades after, trend_halflife)",
+        -0.5,
+        1,
+        "assumption: the provincial push to certify (2022 科技型企业创新发展倍增计划: HNTE > 12,000 by 2024, "
+        "shaanxi_history_to_2023.csv); the stock grew 37%/yr 2020-23",
+        prior=(0.0, 0.5),
     )
     hte_pass_rate: float = spec(
-        0.92, "share of applicants certified", 0, 1, "mechanisms.md §1.2 / P8: 0.85-0.99 (Torch 2020 spot check)",
+        0.92,
+        "share of eligible applicants certified",
+        0,
+        1,
+        "mechanisms.md §1.2 / P8: 0.85-0.99 (Torch 2020 spot check)",
     )
     hte_recert_rate: float = spec(
-        0.75, "share of expiring certificates renewed when still eligible", 0, 1,
-        "mechanisms.md §1.2 / P9: 0.65-0.80 (guess)", prior=(0.6, 0.85),
+        0.72,
+        "share of expiring certificates renewed, all causes (eligibility included)",
+        0,
+        1,
+        "mechanisms.md §1.2 / P9: 0.65-0.80 (guess)",
+        prior=(0.62, 0.85),
     )
-    # --- technology market
+    zjtx_apply_prob: float = spec(
+        0.1,
+        "per year, eligible firms recognised as provincial 专精特新 SMEs",
+        0,
+        1,
+        "assumption; fitted to 822 provincial 专精特新 firms in Oct 2023 (shaanxi_history_to_2023.csv)",
+        prior=(0.02, 0.35),
+    )
+    # --- technology market (T01)
     contract_rate: float = spec(
-        0.55, "contracts a year per seller firm of 1,000万 revenue", 0, 100, "assumption, calibrated to T01",
-        prior=(0.15, 0.8),
+        0.5,
+        "contracts a year sold by a firm with 100万 yuan of R&D a year (3-year mean), 2019 demand",
+        0,
+        100,
+        "assumption, calibrated to T01",
+        prior=(0.1, 1.5),
+    )
+    contract_knowledge_elasticity: float = spec(
+        0.6,
+        "elasticity of a firm's contract sales to its R&D (3-year mean)",
+        0,
+        2,
+        "assumption: technology sold comes from technology made; < 1 as small firms sell services beyond "
+        "their R&D (mechanisms.md §2)",
+        prior=(0.3, 0.9),
+    )
+    hte_seller_lift: float = spec(
+        0.5,
+        "extra contract sales of a certified HNTE (share)",
+        0,
+        5,
+        "assumption: HNTE register more (tax relief on technology income, risingmark.cn; 32号 conversions "
+        "score)",
+        prior=(0.0, 1.0),
     )
     contract_demand_growth: float = spec(
-        0.15, "yearly growth of demand for Shaanxi technology (contracts per seller)", -0.5, 1,
-        "assumption: T01 grew 29%/yr 2019-23 (1467.83 -> 4120.76 亿)", prior=(0.08, 0.30),
+        0.15,
+        "yearly growth of demand for Shaanxi technology to 2023 (fades to demand_growth_longrun)",
+        -0.5,
+        1,
+        "assumption: 61% of Shaanxi value is bought outside the province (lr5.cn 2023); the national market "
+        "grew 22,398 -> 47,791 亿 2019-22 (+29%/yr, shaanxi_history_to_2023.csv)",
+        prior=(0.05, 0.30),
+    )
+    demand_growth_longrun: float = spec(
+        0.05,
+        "yearly growth of demand for technology in the long run",
+        -0.2,
+        0.5,
+        "assumption: about nominal GDP growth (Shaanxi GDP +4.3% real in 2023, shaanxi_history_to_2023.csv)",
+    )
+    demand_shock_2020: float = spec(
+        0.9,
+        "2020 demand for technology relative to trend (COVID-19 year)",
+        0.3,
+        1.5,
+        "assumption: T01 grew 22% in 2020 (1,467.83 -> 1,795) against 30%+ in 2021-23",
+        prior=(0.7, 1.1),
     )
     contract_value_median: float = spec(
-        50.0, "万元, median contract value in 2019", 0, 10000,
+        50.0,
+        "万元, median contract value in 2019",
+        0,
+        10000,
         "mechanisms.md §2.2: mean ~591万 (2023), median guessed 30-80万 (only rate x value is identified by T01)",
     )
     contract_value_sigma: float = spec(
-        2.2, "sd of log contract value", 0, 5,
+        2.2,
+        "sd of log contract value",
+        0,
+        5,
         "mechanisms.md §2.2 / P16: mean 591万 with median ~50万 gives sigma = sqrt(2 ln(591/50)) = 2.2",
     )
-    univ_contract_share: float = spec(
-        0.07, "universities' and institutes' share of contract value in 2022", 0, 1,
-        "snkjb 2023-01-31: universities 2.26% + institutes 4.8% of 2022 value",
+    univ_contract_rate: float = spec(
+        6.0,
+        "development and service contracts a year per 亿元 of institution R&D, 2019 demand",
+        0,
+        10**4,
+        "calibrated to the universities' and institutes' 7.06% of 2022 value (snkjb 2023-01-31); start "
+        "7% of 2019 turnover / mean value ~560万 / 280亿 R&D",
+        prior=(0.5, 12.0),
     )
     # --- universities and the three reforms
     nonenterprise_rd_growth: float = spec(
-        0.08, "yearly growth of university and institute R&D", -0.5, 1,
+        0.07,
+        "yearly growth of university and institute R&D",
+        -0.5,
+        1,
         "mechanisms.md §9: +8-10%/yr (guess); 2019->2023 (216.71+62.97 -> 365.51 亿) is 6.9%/yr",
-        prior=(0.05, 0.11),
+        prior=(0.04, 0.11),
     )
     commercialisation_hazard: float = spec(
-        0.09, "per year, ring-fenced achievements transferred", 0, 1,
-        "mechanisms.md §6.2 / P27: 0.06-0.12", prior=(0.06, 0.12),
+        0.09,
+        "per year, ring-fenced achievements transferred",
+        0,
+        1,
+        "mechanisms.md §6.2 / P27: 0.06-0.12",
+        prior=(0.05, 0.14),
+    )
+    itemise_rate: float = spec(
+        0.5,
+        "per year, share of a reformed unit's earlier achievements brought under separate management",
+        0,
+        1,
+        "assumption: units itemise their backlog over a few years, not at once (issue: T07 overshoot)",
+        prior=(0.2, 0.9),
+    )
+    achievements_per_100m: float = spec(
+        165.0,
+        "job-related achievements a year per 亿元 of university R&D",
+        0,
+        10**4,
+        "assumption, sized to 84,372 itemised achievements at 145 units in Jan 2024 (lr5.cn); fitted",
+        prior=(100.0, 320.0),
     )
     spinoff_share: float = spec(
-        0.08, "spin-offs per transferred achievement", 0, 1, "mechanisms.md §6.2 / P28: 1003 / 12268 = 8%",
+        0.08,
+        "spin-offs per transferred achievement",
+        0,
+        1,
+        "mechanisms.md §6.2 / P28: 1003 / 12268 = 8%",
     )
-    # --- finance and incubation
-    funded_growth_boost: float = spec(
-        0.15, "extra log revenue growth a year for 3 years after a round", 0, 2,
-        "mechanisms.md §8.3: +10-20 pp/yr for 3 years (guess)",
-    )
-    incubated_growth_boost: float = spec(
-        0.10, "extra log revenue growth a year while incubated", 0, 2,
-        "mechanisms.md §5.2 / P23: growth multiplier 1.1-1.3 (guess, S-direction)",
-    )
-
-    def validate(self, prefix: str = "params") -> "BehaviourParams":
-        validate(self, prefix)
-        return self
 
     @classmethod
     def calibrated_names(cls) -> list[str]:
@@ -286,28 +462,21 @@ class BehaviourParams:
 
 
 @dataclass
-class RunConfig:
+class RunConfig(Validated):
     """How one run is made."""
 
     end_year: int = spec(2026, "last simulated year", FIRST_YEAR, MAX_END_YEAR, "design: 2026, up to 2035")
     scale: float = spec(
-        1.0, "share of the real firm population simulated (indicators rescale)", 0.001, 50,
+        1.0,
+        "share of the real firm population simulated (indicators rescale)",
+        0.001,
+        50,
         "1.0 = one agent per real firm; smaller for fast tests, larger for benchmarks",
     )
 
-    def validate(self, prefix: str = "") -> "RunConfig":
-        validate(self, prefix)
-        return self
-
-
-def replace(obj, **changes):
-    """dataclasses.replace, re-validated."""
-    new = dataclasses.replace(obj, **changes)
-    return new.validate()
-
 
 @dataclass(frozen=True)
-class StartState:
+class StartState(Validated):
     """The 2018 year-end state the run starts from, and fixed structural facts.
 
     Not levers and not calibrated: sourced anchors or stated assumptions.
@@ -315,88 +484,88 @@ class StartState:
     """
 
     firms_2018: int = spec(
-        30000, "innovation-relevant firms alive at end-2018", 1, 10**7,
+        30000,
+        "innovation-relevant firms alive at end-2018",
+        1,
+        10**7,
         "assumption: 3,138 HNTE + 4,301 registered tech SMEs (2018) are a minority of the candidates",
     )
     hte_2018: int = spec(3138, "valid HNTE certificates, end-2018", 0, 10**6, "sxmknk.com.cn/sxzx/11296.html")
     patents_2018: int = spec(
-        39800, "invention patents held, end-2018", 0, 10**7,
-        "derived: 10.3 per 10,000 people (china.com.cn 2020-01-10) x ~3,864万 residents (assumption)",
+        39800,
+        "invention patents held, end-2018",
+        0,
+        10**7,
+        "derived: 10.3 per 10,000 people (china.com.cn 2020-01-10) x ~3,864万 residents (DERIVATIONS.md)",
     )
     firm_patent_share_2018: float = spec(
-        0.55, "share of invention patents held by firms", 0, 1,
+        0.55,
+        "share of invention patents held by firms",
+        0,
+        1,
         "mechanisms.md §9: universities and institutes hold ~40-50% (guess)",
     )
     rd_nonenterprise_2019: float = spec(
-        283.35, "亿元, non-enterprise R&D in 2019 (total - enterprise)", 0, 10**5,
+        283.35,
+        "亿元, non-enterprise R&D in 2019 (total - enterprise)",
+        0,
+        10**5,
         "shyushe.cn 2020: 584.58 total - 301.23 enterprise (institutes 216.71 + universities 62.97 + other 3.67)",
     )
     univ_share_nonenterprise: float = spec(
         0.222, "universities' share of non-enterprise R&D", 0, 1, "shyushe.cn 2020: 62.97 / 283.35 (2019)"
     )
     universities: int = spec(110, "universities", 0, 1000, "xibujuece.com 2026-01-13: 110+ universities")
+    ministry_universities: int = spec(
+        8,
+        "universities under central ministries (reformed after the provincial ones)",
+        0,
+        1000,
+        "assumption: Shaanxi's 部属高校 (e.g. XJTU, NWPU, Xidian, NWAFU, SNNU, Chang'an) are about 8",
+    )
     institutes: int = spec(
-        90, "research-institute agents (large institutes; small ones aggregated)", 0, 5000,
+        90,
+        "research-institute agents (large institutes; small ones aggregated)",
+        0,
+        5000,
         "assumption: 1,800+ institutions (xibujuece.com) aggregated into 90 agents",
     )
-    reform_eligible_units: int = spec(
-        350, "institutions the reforms can reach (universities, institutes, hospitals, SOE labs)", 1, 10**5,
-        "assumption: plan §1 extension scope; reform_units / this = coverage share",
+    central_institutes: int = spec(
+        30,
+        "of the institute agents, central (CAS, defence, SOE-group) institutes",
+        0,
+        5000,
+        "assumption: the large central institutes carry most of the 216.71亿 institute R&D (shyushe.cn 2020)",
+    )
+    other_units: int = spec(
+        150,
+        "hospitals and SOE laboratories the reforms can reach (plan §1)",
+        0,
+        10**5,
+        "assumption: reform_eligible 350 = 110 universities + 90 institute agents + 150 hospitals and SOE labs",
     )
     revenue_median: float = spec(
-        600.0, "万元, median revenue of incumbents at end-2018", 0, 10**7,
+        600.0,
+        "万元, median revenue of incumbents at end-2018",
+        0,
+        10**7,
         "assumption; 61% of HNTE had revenue < 2,000万 in 2020 (m.4yczj.cn)",
     )
-    revenue_sigma: float = spec(1.9, "sd of log revenue of incumbents", 0, 5, "assumption (heavy tail, mean >> median)")
-    entrant_revenue_median: float = spec(120.0, "万元, median revenue of entrants", 0, 10**6, "assumption")
+    revenue_sigma: float = spec(
+        2.1,
+        "sd of log revenue of incumbents",
+        0,
+        5,
+        "assumption (heavy tail): with it the 3,138 seeded HNTE hold about the 7,188亿 of revenue HNTE reported "
+        "for 2018 (shaanxi_history_to_2023.csv) and ~40% are small (44% in 2016, m.4yczj.cn)",
+    )
     revenue_per_employee: float = spec(
-        140.0, "万元 revenue per employee (median)", 1, 10**5,
+        140.0,
+        "万元 revenue per employee (median)",
+        1,
+        10**5,
         "derived: HNTE 2020 revenue 10,989亿 / 78.33万 staff (m.4yczj.cn)",
     )
     manufacturing_share: float = spec(
         0.45, "share of firms in industry (for above-scale status)", 0, 1, "assumption"
-    )
-    achievements_per_100m: float = spec(
-        165.0, "job-related achievements a year per 亿元 of university R&D", 0, 10**4,
-        "assumption, sized to 84,372 itemised achievements at 145 units in Jan 2024 (lr5.cn)",
-    )
-    voucher_value: float = spec(10.0, "万元 per voucher", 0.1, 1000, "mechanisms.md §3: 5-20万 (guess)")
-    voucher_gov_share: float = spec(0.4, "share of the service price the voucher pays", 0.01, 1, "mechanisms.md §3: 0.3-0.5")
-    voucher_redeem: float = spec(0.9, "share of vouchers used", 0, 1, "Cornet et al. 2006 (mechanisms.md §3)")
-    voucher_additionality: float = spec(
-        0.8, "share of vouchers buying a service that would not happen otherwise", 0, 1, "Cornet et al. 2006"
-    )
-    voucher_registered: float = spec(
-        0.45, "share of voucher-funded services registered as contracts", 0, 1, "mechanisms.md §3: 0.3-0.6 (guess)"
-    )
-    incubator_capacity: float = spec(45.0, "tenant firms per carrier", 1, 1000, "mechanisms.md §5.2 / P21: 30-60")
-    high_energy_capacity: float = spec(100.0, "tenant firms per high-energy carrier", 1, 5000, "assumption")
-    high_energy_pushes: float = spec(
-        10.0, "firms a year founded from results pushed by each high-energy carrier", 0, 1000,
-        "assumption: plan §4 先进成果直推",
-    )
-    max_incubation_months: int = spec(48, "months", 1, 240, "mechanisms.md §5.2: cap ~48 months (unverified)")
-    graduation_rate: float = spec(0.2, "tenants graduating a year", 0, 1, "mechanisms.md §5.2 / P22: 0.15-0.25")
-    fund_deployment: float = spec(0.2, "share of committed capital invested a year", 0, 1, "mechanisms.md §8.3: 15-25%")
-    roadshow_projects: float = spec(5.0, "projects pitched per roadshow", 0, 100, "plan §2: 1,000 projects / 200 events")
-    roadshow_close_rate: float = spec(
-        0.3, "pitched projects closing a deal or transfer within 12 months", 0, 1, "mechanisms.md §8.1: 20-40% (guess)"
-    )
-    tti_deals: float = spec(
-        60.0, "extra transfers a year brokered per technology-transfer institution", 0, 10**4, "assumption"
-    )
-    poc_projects: float = spec(20.0, "projects a year per proof-of-concept centre", 0, 1000, "mechanisms.md §7: 10-30")
-    poc_success: float = spec(
-        0.3, "validated projects leading to a licence or spin-off", 0, 1, "mechanisms.md §7: 0.2-0.4 vs 0.05-0.1"
-    )
-    univ_contracts_per_100m: float = spec(
-        6.5, "contracts a year per 亿元 of institution R&D, 2019 demand", 0, 10**4,
-        "derived: 7% of 2019 turnover (snkjb 2022 shares) / mean value ~560万 / 280亿 R&D",
-    )
-    reform_supply_multiplier: float = spec(
-        1.5, "contract and transfer supply of reformed units vs others", 1, 10,
-        "mechanisms.md §6.1: reform lifts industrialisation x1.5-3 (guess), low end",
-    )
-    local_buyer_share: float = spec(
-        0.389, "share of contract value bought inside Shaanxi", 0, 1, "lr5.cn 2024-01-17: 就地转化 38.86% (2023)"
     )

@@ -23,7 +23,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.model.params import BehaviourParams, PolicyLevers
+from sim.model.params import BehaviourParams
+from sim.model.policy import PolicyLevers
 from sim.pipeline.parallel import Executor, seed_of
 
 COLUMNS = ["replicate", "seed", "param_set", "year", "indicator", "value"]
@@ -179,6 +180,12 @@ class Indicators:
     values: np.ndarray  # (n_years, n_indicators) float
 
 
+def indicators(annual: pd.DataFrame) -> Indicators:
+    """A model's annual indicator table (index year, one column per indicator) as ``Indicators``."""
+    values = annual.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return Indicators(annual.index.to_numpy(dtype=np.int64), tuple(map(str, annual.columns)), values)
+
+
 def run_replicate(task: tuple) -> Indicators:
     """One model run (built, run and released by ``sim.model.run_replicate``).
 
@@ -187,9 +194,7 @@ def run_replicate(task: tuple) -> Indicators:
     from sim.model import run_replicate as run_model
 
     levers, params, rep, end_year, scale = task
-    annual = run_model(levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale)
-    values = annual.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    return Indicators(annual.index.to_numpy(dtype=np.int64), tuple(map(str, annual.columns)), values)
+    return indicators(run_model(levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale))
 
 
 def tidy(plan: Sequence[Replicate], runs: Sequence[Indicators]) -> pd.DataFrame:

@@ -31,7 +31,8 @@ from hydra.core.config_store import ConfigStore
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sim.model.params import BehaviourParams, ConfigError, PolicyLevers, RunConfig
+from sim.model.params import BehaviourParams, ConfigError, RunConfig
+from sim.model.policy import PolicyLevers
 from sim.pipeline.config import CONFIG_DIR, as_floats, build, check_command_line, flag, is_number, whole
 from sim.pipeline.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 

@@ -1,13 +1,24 @@
 """Firm status by the real rules: tech-SME registry, HNTE certification, gazelle, 专精特新, above-scale.
 
-Each rule is a pure function of firm columns (testable on hand-built state);
-``certify_year`` applies them at the year end with the take-up draws.
+Each rule is a pure function of firm columns (testable on hand-built state); the calendar functions
+apply them when the statistics say they happen (mechanisms.md §1; issue 8):
+
+* the tech-SME registry of year Y evaluates the accounts of Y-1 and admits firms in batches through
+  the year (``open_registry`` in January decides who applies and in which batch, ``admit_batch`` each
+  month); a registered firm stays unless it fails the rules or lapses (``techsme_renew_prob``);
+* HNTE certificates are granted in December of Y on the three accounting years ending Y-1, valid for
+  three year ends; a firm whose application fails sits out the next year;
+* gazelle, 专精特新 and above-scale status are recognised in December on the accounts of Y-1.
+
 Rules and thresholds: ``research/mechanisms.md`` §1 (sources there).
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from sim.model.agents.firms import NO_DATE, SECTOR_INDUSTRY
+from sim.model.params import MONTHS
 
 # ---- tech-SME evaluation (国科发政〔2017〕115号; mechanisms.md §1.1)
 TECHSME_MAX_STAFF = 500
@@ -18,98 +29,368 @@ ST_STAFF_BANDS = ([0.10, 0.15, 0.20, 0.25, 0.30], [0, 4, 8, 12, 16, 20])  # S&T 
 RD_SALES_BANDS = ([0.02, 0.03, 0.04, 0.05, 0.06], [0, 10, 20, 30, 40, 50])  # R&D / sales -> points
 CLASS2_POINTS = [0, 6, 12, 18, 24]  # 0..4+ Class-II IP; any Class-I (invention patent) -> 30
 CLASS1_POINTS = 30
+# Registry batches run through the year: 13,154 of ~21,000 were registered by 30 June 2023 (baogaosu 2023;
+# DERIVATIONS.md). Model: one batch a month from February to September, equally likely (5 of 8 by June).
+REGISTRY_BATCH_MONTHS = tuple(range(2, 10))  # months of the year (1 = January)
 
-# ---- HNTE (国科发火〔2016〕32号; mechanisms.md §1.2)
+# ---- HNTE (国科发火〔2016〕32号 and its 工作指引; mechanisms.md §1.2)
 HTE_RD_BANDS = ([5000.0, 20000.0], [0.05, 0.04, 0.03])  # revenue 万元 <= 5,000 / <= 2亿 / above
 HTE_MIN_ST_SHARE = 0.10
 HTE_MIN_HIGHTECH_SHARE = 0.60
 HTE_MIN_AGE_YEARS = 1
-HTE_MIN_CAPABILITY = 70
-HTE_VALID_YEARS = 3
-HTE_CORE_IP_CLASS2 = 2  # assumption: two Class-II items count as core IP when no invention patent
+HTE_PASS_MARK = 70  # "70分以上(不含70分)": strictly above 70
+HTE_VALID_YEARS = 3  # a certificate granted in December of Y counts at the ends of Y, Y+1, Y+2
+# Capability score (工作指引 2016): IP 30, conversion of results 30, R&D organisation 20, growth 20.
+# IP quantity (8): one Class-I item 7-8; Class-II 5+ 5-6, 3-4 3-4, 1-2 1-2, none 0 (mid-band points).
+IP_CLASS1_POINTS = 7.5
+IP_CLASS2_BANDS = ([1, 3, 5], [0.0, 1.5, 3.5, 5.5])
+# Our reading of the expert-judged IP items (technical advancement 8, support to the core products 8,
+# way of acquisition 6): a firm applying with its own IP scores 7 + 7 + 6.
+IP_EXPERT_POINTS = 20.0
+# Conversions (30), on the yearly average over 3 years: >=5 A 25-30, >=4 B 19-24, >=3 C 13-18,
+# >=2 D 7-12, >=1 E 1-6, 0 F 0 (mid-band points). A conversion here (our reading of 科技成果转化): an IP
+# item obtained, a technology acquired, or an R&D project put into a product, one per
+# ``BehaviourParams.conversion_rd_cost`` of R&D.
+CONVERSION_BANDS = ([1, 2, 3, 4, 5], [0.0, 3.5, 9.5, 15.5, 21.5, 27.5])
+# R&D organisation (20): management system 6 and incentives 4 (documented by every applicant, our reading:
+# full marks); an R&D institution 6 (5 with R&D >= 100万 a year or S&T staff >= 20%, else 2);
+# industry-academia cooperation 4 (4 with a technology acquired in 3 years or an incubator or fund link, else 1).
+ORG_DOCUMENTED, ORG_INSTITUTION, ORG_NO_INSTITUTION, ORG_COOPERATION, ORG_NO_COOPERATION = (
+    10.0,
+    5.0,
+    2.0,
+    4.0,
+    1.0,
+)
+ORG_RD_INSTITUTION = 100.0  # 万元 a year
+# Growth (20): net-asset growth 10 and sales growth 10, each on 1/2 (x2/x1 + x1/x0) - 1 over the three
+# accounting years: >=35% 9-10, >=25% 7-8, >=15% 5-6, >=5% 3-4, >0 1-2, <=0 0 (mid-band points).
+GROWTH_BANDS = ([0.05, 0.15, 0.25, 0.35], [1.5, 3.5, 5.5, 7.5, 9.5])  # for growth > 0; 0 points at or below 0
+NET_ASSET_SHARE = 0.5  # net assets / assets (assumption), so equity raised moves net-asset growth
+HTE_CORE_IP_CLASS2 = 1  # one Class-II item not yet used for a certification counts as core IP
 
 # ---- gazelle (陕西省瞪羚企业培育认定实施方案; mechanisms.md §1.3)
 GAZELLE_MIN_RD = 0.025
 GAZELLE_MAX_AGE = 15
 GAZELLE_MIN_REV_4Y_AGO = 1000.0  # 万元
 GAZELLE_MIN_CAGR = 0.20
+GAZELLE_MIN_STAFF_4Y_AGO, GAZELLE_MIN_STAFF_CAGR = 100.0, 0.30  # route 2: headcount growth
 GAZELLE_BIG_AGE, GAZELLE_BIG_REVENUE = 10, 100000.0  # route 3: age <= 10 and revenue >= 10亿
+RECOGNITION_TAKEUP = 0.7  # assumption: eligible firms that apply for gazelle recognition a year
 
 # ---- 专精特新 SME (MIIT 2022; mechanisms.md §1.4)
 ZJTX_MIN_RD, ZJTX_MIN_RD_SHARE = 100.0, 0.03  # 万元, share
 ZJTX_MIN_REVENUE, ZJTX_MIN_EQUITY = 1000.0, 2000.0  # 万元
 ZJTX_MIN_AGE = 2
 ZJTX_VALID_YEARS = 3  # mechanisms.md §1.4: re-review cycle, 3 years assumed
-ZJTX_TAKEUP = 0.06  # assumption: recognition is selective; sized to 822 provincial firms by Oct 2023
 
-ABOVE_SCALE_REVENUE = 2000.0  # 万元: 规模以上工业企业 threshold (main-business revenue >= 2,000万)
-RECOGNITION_TAKEUP = 0.7  # assumption: eligible firms that apply for gazelle recognition a year
+# ---- above-scale statistics (规模以上): industry main-business revenue >= 2,000万; services >= 1,000万 for
+# information, software and scientific and technical services (国家统计局 规模以上服务业 thresholds; other
+# service sectors range 500-5,000万, assumption that innovation firms are in those sectors)
+ABOVE_SCALE_REVENUE = 2000.0  # 万元, industry
+ABOVE_SCALE_SERVICES_REVENUE = 1000.0  # 万元, services
 
 
-def banded(values: np.ndarray, bands) -> np.ndarray:
+def banded(values, bands) -> np.ndarray:
     """Points from a band table: ``bands = (edges, points)``, len(points) = len(edges) + 1; edges inclusive."""
     edges, points = bands
     return np.asarray(points)[np.searchsorted(edges, values, side="right")]
 
 
+def above_scale(sector, revenue) -> np.ndarray:
+    """Above the statistical revenue bar of its sector (the R&D survey's scope; T16a)."""
+    bar = np.where(np.asarray(sector) == SECTOR_INDUSTRY, ABOVE_SCALE_REVENUE, ABOVE_SCALE_SERVICES_REVENUE)
+    return np.asarray(revenue) >= bar
+
+
+# --------------------------------------------------------------------------- tech-SME registry
 def techsme_score(st_share, rd_sales, inv_patents, class2_ip) -> tuple[np.ndarray, np.ndarray]:
     """Total score (0-100) and the S&T-staff score of the tech-SME evaluation."""
     staff_pts = banded(np.asarray(st_share), ST_STAFF_BANDS)
     rd_pts = banded(np.asarray(rd_sales), RD_SALES_BANDS)
-    ip_pts = np.where(np.asarray(inv_patents) >= 1, CLASS1_POINTS, np.asarray(CLASS2_POINTS)[np.minimum(class2_ip, 4)])
+    ip_pts = np.where(
+        np.asarray(inv_patents) >= 1, CLASS1_POINTS, np.asarray(CLASS2_POINTS)[np.minimum(class2_ip, 4)]
+    )
     return staff_pts + rd_pts + ip_pts, staff_pts
 
 
-def techsme_eligible(staff, revenue, assets, st_share, rd_sales, inv_patents, class2_ip, hte_valid) -> np.ndarray:
+def techsme_eligible(
+    staff, revenue, assets, st_share, rd_sales, inv_patents, class2_ip, hte_valid
+) -> np.ndarray:
     """Size gates and (score >= 60 with a positive staff score, or direct confirmation by a valid HNTE)."""
     size_ok = (staff <= TECHSME_MAX_STAFF) & (revenue <= TECHSME_MAX_REVENUE) & (assets <= TECHSME_MAX_ASSETS)
     score, staff_pts = techsme_score(st_share, rd_sales, inv_patents, class2_ip)
     return size_ok & (((score >= TECHSME_PASS_SCORE) & (staff_pts > 0)) | hte_valid)
 
 
+def techsme_takeup(year: int, p) -> float:
+    """Share of eligible unregistered firms that register: an S-curve from the 2018 level to the maximum.
+
+    Logistic in time with its midpoint at ``techsme_takeup_midyear``, rescaled so that it equals the
+    2018 level in 2018 and tends to the maximum (the registry became a prerequisite for more programmes,
+    e.g. the 2022 科技型企业创新发展倍增计划). From 2023 the 100% super-deduction open to every firm
+    removes ``superdeduction_2023`` of it.
+    """
+    lo, hi = p.techsme_takeup_2018, max(p.techsme_takeup_max, p.techsme_takeup_2018)
+
+    def logistic(y):
+        return 1.0 / (1.0 + np.exp(-p.techsme_takeup_speed * (y - p.techsme_takeup_midyear)))
+
+    base = logistic(2018)
+    frac = max(0.0, (logistic(year) - base) / (1.0 - base))
+    share = lo + (hi - lo) * frac
+    if year >= 2023:
+        share *= 1.0 - p.superdeduction_2023
+    return float(share)
+
+
+def _accounts(firms, n: int) -> dict:
+    """The last closed accounting year (and IP now) that the evaluations read."""
+    t = firms.table
+    rev = t.rev_hist[:n, 0]
+    rd = t.rd_hist[:n, 0]
+    return {
+        "rev": rev,
+        "rd": rd,
+        "rd_sales": np.divide(rd, rev, out=np.zeros(n), where=rev > 0),
+        "staff": np.maximum(1.0, rev / t.productivity[:n]),
+        "assets": rev * t.asset_ratio[:n],
+    }
+
+
+def registry_eligible(firms, year: int) -> np.ndarray:
+    """Firms that pass the tech-SME rules on the accounts of ``year - 1`` (evaluated in ``year``)."""
+    t = firms.table
+    n = t.n
+    a = _accounts(firms, n)
+    hte_valid = t.hte_valid_until[:n] >= year - 1  # a certificate held during ``year``
+    return t.alive[:n] & techsme_eligible(
+        a["staff"],
+        a["rev"],
+        a["assets"],
+        t.st_share[:n],
+        a["rd_sales"],
+        t.inv_patents[:n],
+        t.class2_ip[:n],
+        hte_valid,
+    )
+
+
+def open_registry(firms, year: int, month: int, rng, takeup_boost: np.ndarray | float = 0.0) -> np.ndarray:
+    """January: who applies to the ``year`` registry and in which batch. Returns the eligibility mask.
+
+    Firms registered last year and still eligible apply again with ``techsme_renew_prob``; eligible
+    unregistered firms apply with the take-up (plus ``takeup_boost``, e.g. from incubators).
+    """
+    t, p = firms.table, firms.p
+    n = t.n
+    eligible = registry_eligible(firms, year)
+    was = t.techsme_year[:n] == year - 1
+    prob = np.where(was, p.techsme_renew_prob, np.minimum(techsme_takeup(year, p) + takeup_boost, 1.0))
+    applies = eligible & (rng.random(n) < prob)
+    batch = rng.choice(np.asarray(REGISTRY_BATCH_MONTHS) - 1, size=n)  # months after January
+    t.techsme_apply_month[:n] = np.where(applies, month + batch, NO_DATE)
+    return eligible
+
+
+def admit_batch(firms, year: int, month: int) -> int:
+    """This month's registry batch: alive applicants are admitted. Returns how many (model scale)."""
+    t = firms.table
+    n = t.n
+    due = (t.techsme_apply_month[:n] == month) & t.alive[:n]
+    t.techsme_year[:n] = np.where(due, year, t.techsme_year[:n])
+    return int(due.sum())
+
+
+def seed_registry(firms, rng, share: float) -> int:
+    """The 2018 registry (its first year) on the start state: ``share`` of eligible firms registered."""
+    t = firms.table
+    n = t.n
+    eligible = registry_eligible(firms, 2019)  # the 2018 state read as the accounts just closed
+    registered = eligible & (rng.random(n) < share)
+    t.techsme_year[:n] = np.where(registered, 2018, t.techsme_year[:n])
+    return int(registered.sum())
+
+
+# --------------------------------------------------------------------------- HNTE
 def hte_rd_threshold(revenue) -> np.ndarray:
     """Three-year R&D intensity required for HNTE: 5 / 4 / 3 % by latest-year revenue band."""
     edges, thresholds = HTE_RD_BANDS
     return np.asarray(thresholds)[np.searchsorted(edges, revenue, side="left")]
 
 
-def hte_capability(inv_patents, class2_ip, sold_recently, hightech_share, growth_3y) -> np.ndarray:
-    """Innovation-capability score (0-100): IP 30, commercialisation 30, R&D organisation 20, growth 20.
+def growth_rate(x0, x1, x2) -> np.ndarray:
+    """The guideline's growth rate 1/2 (x2/x1 + x1/x0) - 1 over three accounting years (0 without history)."""
+    x0, x1, x2 = (np.asarray(v, dtype=float) for v in (x0, x1, x2))
+    ok = (x0 > 0) & (x1 > 0)
+    r = 0.5 * (
+        np.divide(x2, x1, out=np.zeros_like(x2), where=ok)
+        + np.divide(x1, x0, out=np.zeros_like(x1), where=ok)
+    )
+    return np.where(ok, r - 1.0, 0.0)
 
-    The split is the official one (unverified, mechanisms.md §1.2); the points within each block
-    are an assumption from observable state.
+
+def growth_points(rate) -> np.ndarray:
+    """Points of one growth rate: 0 at or below zero, then the bands."""
+    rate = np.asarray(rate, dtype=float)
+    return np.where(rate > 0, banded(rate, GROWTH_BANDS), 0.0)
+
+
+def hte_capability(
+    inv_patents, class2_free, conversions_3y, rd_last, st_share, cooperation, sales_growth, net_asset_growth
+) -> np.ndarray:
+    """Innovation-capability score (0-100): IP 30, conversions 30, R&D organisation 20, growth 20.
+
+    ``conversions_3y``: conversions over the three accounting years (their yearly mean is scored).
     """
-    ip = np.where(inv_patents >= 5, 30, np.where(inv_patents >= 1, 24, np.minimum(class2_ip * 3, 20)))
-    commercial = np.where(sold_recently, 30, np.where(hightech_share >= 0.8, 22, 15))
-    organisation = 18  # assumption: most applicants document an R&D organisation
-    growth = np.where(growth_3y >= 0.3, 20, np.where(growth_3y >= 0.1, 14, np.where(growth_3y >= 0, 8, 2)))
-    return ip + commercial + organisation + growth
+    inv_patents, class2_free = np.asarray(inv_patents), np.asarray(class2_free)
+    quantity = np.where(inv_patents >= 1, IP_CLASS1_POINTS, banded(class2_free, IP_CLASS2_BANDS))
+    ip = np.where((inv_patents >= 1) | (class2_free >= 1), IP_EXPERT_POINTS + quantity, 0.0)
+    conversion = banded(np.asarray(conversions_3y) / 3.0, CONVERSION_BANDS)
+    institution = np.where(
+        (np.asarray(rd_last) >= ORG_RD_INSTITUTION) | (np.asarray(st_share) >= 0.2),
+        ORG_INSTITUTION,
+        ORG_NO_INSTITUTION,
+    )
+    organisation = ORG_DOCUMENTED + institution + np.where(cooperation, ORG_COOPERATION, ORG_NO_COOPERATION)
+    growth = growth_points(sales_growth) + growth_points(net_asset_growth)
+    return ip + conversion + organisation + growth
 
 
-def hte_eligible(age_years, revenue, rd_3y, revenue_3y, st_share, hightech_share, inv_patents, class2_ip,
-                 capability) -> np.ndarray:
-    """All HNTE conditions the model represents."""
+def hte_gates(
+    age_years, revenue, rd_3y, revenue_3y, st_share, hightech_share, inv_patents, class2_free
+) -> np.ndarray:
+    """Every HNTE condition but the capability score."""
     intensity = np.divide(rd_3y, revenue_3y, out=np.zeros_like(rd_3y, dtype=float), where=revenue_3y > 0)
-    core_ip = (inv_patents >= 1) | (class2_ip >= HTE_CORE_IP_CLASS2)
+    core_ip = (inv_patents >= 1) | (class2_free >= HTE_CORE_IP_CLASS2)
     return (
         (age_years >= HTE_MIN_AGE_YEARS)
         & core_ip
         & (st_share >= HTE_MIN_ST_SHARE)
         & (intensity >= hte_rd_threshold(revenue))
         & (hightech_share >= HTE_MIN_HIGHTECH_SHARE)
-        & (capability >= HTE_MIN_CAPABILITY)
     )
 
 
-def gazelle_eligible(hte_valid, rd_sales, age_years, rev_hist) -> np.ndarray:
-    """Shaanxi gazelle: valid HNTE, R&D > 2.5%, and a fast-growth route (routes 1 and 3)."""
+def hte_eligible(capability, **gates) -> np.ndarray:
+    """All HNTE conditions: the gates and a capability score strictly above 70."""
+    return hte_gates(**gates) & (np.asarray(capability) > HTE_PASS_MARK)
+
+
+def hte_state(firms, year: int, month: int) -> dict:
+    """The gates' inputs and the capability score of every firm, on the three years ending ``year - 1``."""
+    t = firms.table
+    n = t.n
+    rev = t.rev_hist[:n, 0]
+    class2_free = np.maximum(t.class2_ip[:n] - t.class2_used[:n], 0)
+    gates = {
+        "age_years": (month - t.birth_month[:n]) / MONTHS,
+        "revenue": rev,
+        "rd_3y": t.rd_hist[:n].sum(axis=1),
+        "revenue_3y": t.rev_hist[:n, :3].sum(axis=1),
+        "st_share": t.st_share[:n],
+        "hightech_share": t.hightech_share[:n],
+        "inv_patents": t.inv_patents[:n],
+        "class2_free": class2_free,
+    }
+    sales_growth = growth_rate(t.rev_hist[:n, 2], t.rev_hist[:n, 1], rev)
+    equity_3y = np.where((month - t.funded_month[:n]) < 3 * MONTHS, t.funding_total[:n], 0.0)
+    net_assets_0 = NET_ASSET_SHARE * t.asset_ratio[:n] * t.rev_hist[:n, 2]
+    net_asset_growth = sales_growth + np.divide(
+        equity_3y, 2 * net_assets_0, out=np.zeros(n), where=net_assets_0 > 0
+    )
+    acquired = (t.tech_bought[:n] > 0) & (
+        t.conv_hist[:n].sum(axis=1) > 0
+    )  # a technology bought, recently active
+    cooperation = acquired | (t.incubator[:n] >= 0) | (equity_3y > 0)
+    conversions = t.conv_hist[:n].sum(axis=1) + t.rd_hist[:n].sum(axis=1) / firms.p.conversion_rd_cost
+    capability = hte_capability(
+        t.inv_patents[:n],
+        class2_free,
+        conversions,
+        t.rd_hist[:n, 0],
+        t.st_share[:n],
+        cooperation,
+        sales_growth,
+        net_asset_growth,
+    )
+    return {"gates": gates, "capability": capability}
+
+
+def hte_apply_share(year: int, p) -> float:
+    """Share of eligible uncertified firms applying in ``year``: rising with the provincial push to 2023."""
+    from sim.model import trends
+
+    return min(1.0, p.hte_apply_prob * trends.level(year, p.hte_apply_growth, 0.0, p.trend_halflife))
+
+
+def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0, score_lift=0.0) -> dict:
+    """December of ``year``: renewals of certificates that count to ``year - 1``, and first applications.
+
+    Renewal is all-cause: of the expiring certificates of live firms, ``hte_recert_rate`` are renewed
+    when enough of them still qualify (eligible firms renew with the probability that makes it so).
+    ``apply_lift``/``pass_lift``/``score_lift``: per-firm extras (the cultivation pool). Returns masks of renewals and
+    first certificates, and counts.
+    """
+    t, p = firms.table, firms.p
+    n = t.n
+    live = t.alive[:n]
+    st = hte_state(firms, year, month)
+    gates = hte_gates(**st["gates"])
+    passes_review = st["capability"] + score_lift > HTE_PASS_MARK
+    u_apply, u_pass = rng.random(n), rng.random(n)
+    expiring = live & (t.hte_valid_until[:n] == year - 1)
+    qualify = expiring & gates & passes_review
+    share = qualify.sum() / max(expiring.sum(), 1)
+    renew = qualify & (u_apply < min(1.0, p.hte_recert_rate / max(share, 1e-9)))
+    # Applicants score themselves first (consultants pre-score the 工作指引): firms that meet the gates and
+    # the 70-point mark apply; the review then fails some (``hte_pass_rate``), and they sit out a year.
+    can_apply = live & (t.hte_valid_until[:n] < year - 1) & (t.hte_failed_year[:n] != year - 1)
+    applies = (
+        can_apply & gates & passes_review & (u_apply < np.minimum(hte_apply_share(year, p) + apply_lift, 1.0))
+    )
+    new = applies & (u_pass < np.minimum(p.hte_pass_rate + pass_lift, 1.0))
+    t.hte_failed_year[:n] = np.where(applies & ~new, year, t.hte_failed_year[:n])
+    granted = renew | new
+    t.hte_valid_until[:n] = np.where(granted, year + HTE_VALID_YEARS - 1, t.hte_valid_until[:n])
+    uses_class2 = granted & (t.inv_patents[:n] == 0)
+    t.class2_used[:n] += uses_class2.astype(t.class2_used.dtype)
+    first = granted & (t.hte_first_year[:n] == 0)
+    t.hte_first_year[:n] = np.where(first, year, t.hte_first_year[:n])
+    return {
+        "renewed": renew,
+        "first": first,
+        "hte_new": int(new.sum()),
+        "hte_renewed": int(renew.sum()),
+        "hte_expiring": int(expiring.sum()),
+    }
+
+
+# --------------------------------------------------------------------------- upgrades
+def gazelle_eligible(hte_valid, rd_sales, age_years, rev_hist, staff_hist=None) -> np.ndarray:
+    """Shaanxi gazelle: valid HNTE, R&D > 2.5%, and a fast-growth route (revenue, headcount or size)."""
     last, four_ago, prev = rev_hist[:, 0], rev_hist[:, 4], rev_hist[:, 1]
-    cagr = np.where(four_ago > 0, np.power(np.maximum(last, 1e-9) / np.maximum(four_ago, 1e-9), 0.25) - 1, -1)
-    route1 = (age_years <= GAZELLE_MAX_AGE) & (four_ago >= GAZELLE_MIN_REV_4Y_AGO) & (cagr >= GAZELLE_MIN_CAGR) & (
-        last > prev
+
+    def cagr(now, then):
+        return np.where(then > 0, np.power(np.maximum(now, 1e-9) / np.maximum(then, 1e-9), 0.25) - 1, -1)
+
+    route1 = (
+        (age_years <= GAZELLE_MAX_AGE)
+        & (four_ago >= GAZELLE_MIN_REV_4Y_AGO)
+        & (cagr(last, four_ago) >= GAZELLE_MIN_CAGR)
+        & (last > prev)
     )
+    route2 = np.zeros_like(route1)
+    if staff_hist is not None:
+        s_last, s_four, s_prev = staff_hist[:, 0], staff_hist[:, 4], staff_hist[:, 1]
+        route2 = (
+            (age_years <= GAZELLE_MAX_AGE)
+            & (s_four >= GAZELLE_MIN_STAFF_4Y_AGO)
+            & (cagr(s_last, s_four) >= GAZELLE_MIN_STAFF_CAGR)
+            & (s_last > s_prev)
+        )
     route3 = (age_years <= GAZELLE_BIG_AGE) & (last >= GAZELLE_BIG_REVENUE)
-    return hte_valid & (rd_sales > GAZELLE_MIN_RD) & (route1 | route3)
+    return hte_valid & (rd_sales > GAZELLE_MIN_RD) & (route1 | route2 | route3)
 
 
 def zjtx_eligible(age_years, rd_last, rd_sales, revenue, equity_2y, techsme_ok) -> np.ndarray:
@@ -123,102 +404,33 @@ def zjtx_eligible(age_years, rd_last, rd_sales, revenue, equity_2y, techsme_ok) 
     )
 
 
-def techsme_takeup(year: int, p) -> float:
-    """Share of eligible firms that register: an S-curve from the 2018 level to the maximum.
-
-    Logistic in time with its midpoint at ``techsme_takeup_midyear``, rescaled so that it equals
-    the 2018 level in 2018 and tends to the maximum (the registry became a prerequisite for more
-    programmes over time, e.g. the 2022 科技型企业创新发展倍增计划).
-    """
-    lo, hi = p.techsme_takeup_2018, max(p.techsme_takeup_max, p.techsme_takeup_2018)
-
-    def logistic(y):
-        return 1.0 / (1.0 + np.exp(-p.techsme_takeup_speed * (y - p.techsme_takeup_midyear)))
-
-    base = logistic(2018)
-    frac = max(0.0, (logistic(year) - base) / (1.0 - base))
-    return float(lo + (hi - lo) * frac)
-
-
-def _year_state(firms, year: int, month: int) -> dict:
-    """Quantities of the year just closed that several rules read."""
-    t = firms.table
+def recognise_upgrades(firms, year: int, month: int, rng) -> dict:
+    """December, on the accounts of ``year - 1``: gazelle, 专精特新, above-scale; first-time counts feed T16."""
+    t, p = firms.table, firms.p
     n = t.n
-    rev = t.rev_hist[:n, 0]
-    rd = t.rd_hist[:n, 0]
-    return {
-        "n": n,
-        "live": t.alive[:n],
-        "age": (month - t.birth_month[:n]) / 12,
-        "rev": rev,
-        "rd": rd,
-        "rd_sales": np.divide(rd, rev, out=np.zeros(n), where=rev > 0),
-        "staff": np.maximum(1.0, rev / t.productivity[:n]),
-        "assets": rev * t.asset_ratio[:n],
-    }
-
-
-def certify_hte(firms, year: int, month: int, rng) -> dict:
-    """HNTE renewals of certificates expiring this year and first applications."""
-    t, p = firms.table, firms.p
-    st = _year_state(firms, year, month)
-    n, rev = st["n"], st["rev"]
-    rd3, rev3 = t.rd_hist[:n].sum(axis=1), t.rev_hist[:n, :3].sum(axis=1)
-    growth3 = np.where(t.rev_hist[:n, 3] > 0, rev / np.maximum(t.rev_hist[:n, 3], 1e-9) - 1, 0.0)
-    sold = t.last_sale_year[:n] >= year - 2
-    cap = hte_capability(t.inv_patents[:n], t.class2_ip[:n], sold, t.hightech_share[:n], growth3)
-    ok = st["live"] & hte_eligible(st["age"], rev, rd3, rev3, t.st_share[:n], t.hightech_share[:n],
-                                   t.inv_patents[:n], t.class2_ip[:n], cap)
-    u = rng.random(n)
-    # A certificate granted at the end of year t counts at the ends of t, t+1, t+2 and is renewed in t+3.
-    expiring = t.hte_valid_until[:n] == year - 1
-    renew = ok & expiring & (u < p.hte_recert_rate)
-    new = ok & (t.hte_valid_until[:n] < year - 1) & (u < p.hte_apply_prob * p.hte_pass_rate)
-    granted = renew | new
-    t.hte_valid_until[:n] = np.where(granted, year + HTE_VALID_YEARS - 1, t.hte_valid_until[:n])
-    first = granted & (t.hte_first_year[:n] == 0)
-    t.hte_first_year[:n] = np.where(first, year, t.hte_first_year[:n])
-    return {"hte_new": int(new.sum()), "hte_renewed": int(renew.sum())}
-
-
-def register_techsme(firms, year: int, month: int, rng, incubated_takeup_boost: float) -> np.ndarray:
-    """The year's tech-SME registry (firms must re-apply every year). Returns the eligibility mask."""
-    t, p = firms.table, firms.p
-    st = _year_state(firms, year, month)
-    n, live = st["n"], st["live"]
+    live = t.alive[:n]
+    a = _accounts(firms, n)
+    age = (month - t.birth_month[:n]) / MONTHS
     hte_valid = live & (t.hte_valid_until[:n] >= year)
-    eligible = live & techsme_eligible(st["staff"], st["rev"], st["assets"], t.st_share[:n], st["rd_sales"],
-                                       t.inv_patents[:n], t.class2_ip[:n], hte_valid)
-    takeup = techsme_takeup(year, p) + incubated_takeup_boost * (t.incubator[:n] >= 0)
-    registered = eligible & (rng.random(n) < np.minimum(takeup, 1.0))
-    t.techsme_year[:n] = np.where(registered, year, t.techsme_year[:n])
-    return eligible
-
-
-def recognise_upgrades(firms, year: int, month: int, rng, techsme_ok: np.ndarray) -> dict:
-    """Gazelle, 专精特新 and above-scale high-tech industry; first-time counts feed T16."""
-    t = firms.table
-    st = _year_state(firms, year, month)
-    n, live, rev, age = st["n"], st["live"], st["rev"], st["age"]
-    hte_valid = live & (t.hte_valid_until[:n] >= year)
-    gaz = live & gazelle_eligible(hte_valid, st["rd_sales"], age, t.rev_hist[:n]) & (t.gazelle_first_year[:n] == 0)
-    gaz &= rng.random(n) < RECOGNITION_TAKEUP
+    staff_hist = t.rev_hist[:n] / t.productivity[:n, None]
+    gaz = live & gazelle_eligible(hte_valid, a["rd_sales"], age, t.rev_hist[:n], staff_hist)
+    gaz &= (t.gazelle_first_year[:n] == 0) & (rng.random(n) < RECOGNITION_TAKEUP)
     t.gazelle_first_year[:n] = np.where(gaz, year, t.gazelle_first_year[:n])
     equity_2y = np.where((month - t.funded_month[:n]) < 24, t.funding_total[:n], 0.0)
-    zj_ok = live & zjtx_eligible(age, st["rd"], st["rd_sales"], rev, equity_2y, techsme_ok)
-    zj = zj_ok & (t.zjtx_valid_until[:n] < year) & (rng.random(n) < ZJTX_TAKEUP)
+    techsme_ok = t.techsme_year[:n] >= year - 1
+    zj_ok = live & zjtx_eligible(age, a["rd"], a["rd_sales"], a["rev"], equity_2y, techsme_ok)
+    zj = zj_ok & (t.zjtx_valid_until[:n] < year) & (rng.random(n) < p.zjtx_apply_prob)
     t.zjtx_valid_until[:n] = np.where(zj, year + ZJTX_VALID_YEARS - 1, t.zjtx_valid_until[:n])
     zj_first = zj & (t.zjtx_first_year[:n] == 0)
     t.zjtx_first_year[:n] = np.where(zj_first, year, t.zjtx_first_year[:n])
-    above = live & hte_valid & (t.sector[:n] == 0) & (rev >= ABOVE_SCALE_REVENUE) & (t.above_scale_hte_year[:n] == 0)
-    t.above_scale_hte_year[:n] = np.where(above, year, t.above_scale_hte_year[:n])
-    return {"gazelle_new": int(gaz.sum()), "zjtx_new": int(zj_first.sum()), "above_scale_new": int(above.sum())}
-
-
-def certify_year(firms, year: int, month: int, rng, incubated_takeup_boost: float) -> dict:
-    """Year-end statuses in order: HNTE, then the registry (HNTE confirms directly), then upgrades."""
-    out = certify_hte(firms, year, month, rng)
-    eligible = register_techsme(firms, year, month, rng, incubated_takeup_boost)
-    out.update(recognise_upgrades(firms, year, month, rng, eligible))
-    out["techsme_eligible"] = int(eligible.sum())
-    return out
+    is_above = live & above_scale(t.sector[:n], a["rev"])
+    above_first = is_above & (t.above_scale_first_year[:n] == 0)
+    t.above_scale_first_year[:n] = np.where(above_first, year, t.above_scale_first_year[:n])
+    above_hte = is_above & hte_valid & (t.above_scale_hte_year[:n] == 0)
+    t.above_scale_hte_year[:n] = np.where(above_hte, year, t.above_scale_hte_year[:n])
+    return {
+        "above_scale_first": above_first,
+        "gazelle_new": int(gaz.sum()),
+        "zjtx_new": int(zj_first.sum()),
+        "above_scale_hte_new": int(above_hte.sum()),
+    }

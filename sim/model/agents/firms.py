@@ -1,13 +1,13 @@
 """Firms: one Mesa agent per real firm, state in columns, rules vectorised.
 
-``FirmPopulation`` owns the column table and the firm rules (entry, growth, R&D,
-patents, exit, year-end bookkeeping). ``Firm`` is the Mesa agent: a thin view on
-its row, so users can select, inspect and follow single firms through
-``model.agents_by_type[Firm]``. Status rules (tech-SME registry, HNTE,
-gazelle, 专精特新, above-scale) live in ``sim.model.agents.certification``.
+``FirmPopulation`` owns the column table and the firm rules (entry, growth, R&D, patents, exit,
+year-end bookkeeping, next year's R&D plan). ``Firm`` is the Mesa agent: a view on its row, so users
+can select, inspect, follow and change single firms through ``model.agents_by_type[Firm]``. Status
+rules (tech-SME registry, HNTE, gazelle, 专精特新, above-scale) live in ``sim.model.agents.certification``;
+what policy instruments do to firms lives in their modules (``sim/model/policy/``).
 
-Units: money in 万元 (10^4 yuan) a year unless a name says otherwise; time in
-months since 2019-01 (negative before the start).
+Units: money in 万元 (10^4 yuan) a year unless a name says otherwise; time in months since 2019-01
+(negative before the start).
 """
 
 from __future__ import annotations
@@ -15,32 +15,42 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.model.agents.patents import GRANT_LAG_SHARES
 from sim.model.agents.table import ColumnTable, deregister_many, register_many
-from sim.model.params import BehaviourParams, StartState
+from sim.model.params import MONTHS, BehaviourParams, StartState
 from sim.model.sampling import weighted_rows
 
-MONTHS = 12
 NO_DATE = -(10**6)  # "never" for month columns
 
-ORIGIN_OTHER, ORIGIN_SPINOFF, ORIGIN_PUSHED = 0, 1, 2
+ORIGIN_OTHER, ORIGIN_SPINOFF, ORIGIN_PUSHED, ORIGIN_CONVERTED = 0, 1, 2, 3
 SECTOR_INDUSTRY, SECTOR_SERVICES = 0, 1
 CITY_XIAN, CITY_XIXIAN, CITY_OTHER = 0, 1, 2
-CITY_SHARES = (0.70, 0.08, 0.22)  # assumption: Xi'an holds most innovation firms (>14,000 of ~21,000 tech SMEs, 2023)
+CITY_SHARES = (
+    0.70,
+    0.08,
+    0.22,
+)  # assumption: Xi'an holds most innovation firms (>14,000 of ~21,000 tech SMEs, 2023)
 
 # Young firms grow faster: extra log growth = YOUNG_GROWTH * exp(-age / YOUNG_GROWTH_YEARS) (assumption).
 YOUNG_GROWTH, YOUNG_GROWTH_YEARS = 0.25, 3.0
 YOUNG_AGE_YEARS = 7  # exit peaks in years 3-7 (SAIC 2013, mechanisms.md §5.2)
-HIGH_ENERGY_EXTRA = 0.5  # high-energy carriers add half again to the incubation growth boost (assumption)
-FUNDED_EXIT_FACTOR, FUNDED_EXIT_MONTHS = 0.5, 24  # mechanisms.md §8.3: exit hazard halved for 2 years
-FUNDED_BOOST_MONTHS = 36  # growth boost lasts 3 years (mechanisms.md §8.3)
-FUNDED_RD_BOOST = 0.015  # +1-2 pp R&D intensity after a round (mechanisms.md §8.3)
-INCUBATED_EXIT_FACTOR = 0.9  # P23: 0.8-1.0 while inside (weak effect)
+ENTRANT_REVENUE_SIGMA = 1.2  # sd of log revenue of entrants (assumption)
 RD_NOISE = 0.15  # sd of yearly log change of R&D intensity (assumption)
 RD_INTENSITY_CAP = 0.6  # R&D / revenue above this is treated as a start-up burning capital (assumption)
 RD_INTENSITY_SIGMA = 0.8  # dispersion of firms' R&D intensity (assumption)
 RD_SIZE_REFERENCE = 1000.0  # 万元: rd_intensity_median is for a firm of this revenue (BehaviourParams)
-CLASS2_PER_YEAR = 1.0  # Class-II IP items a year per R&D-active firm (assumption)
-HISTORY_YEARS = 5  # revenue history kept for the gazelle 4-year CAGR
+CLASS2_RATE = 0.8  # Class-II IP items a year at 100万 of R&D a year, rising with sqrt(R&D) (assumption)
+CLASS2_RD_REFERENCE = 100.0  # 万元
+HIGHTECH_NOISE = 0.03  # sd of the yearly change of the high-tech revenue share (assumption)
+ST_BASE, ST_PER_RD, ST_REVERSION, ST_NOISE = 0.08, 3.0, 0.2, 0.02  # S&T staff share drifts to 0.08 + 3 x R&D
+# intensity (a firm at 5% R&D tends to 23% S&T staff), closing a fifth of the gap a year (assumption)
+HISTORY_YEARS = 5  # revenue history kept for the gazelle 4-year growth
+# Bunching at the HNTE R&D notch (Chen, Liu, Suarez Serrato & Xu, AER 2021; mechanisms.md §1.2). Our
+# reading of their figures: the excess mass sits in the first bin above each notch and the missing mass
+# reaches about 1.5 points below the 5% notch, i.e. 30% of the threshold.
+BUNCH_WINDOW = 0.3  # firms planning up to 30% below their threshold may bunch
+BUNCH_LANDING = 0.05  # bunchers land within 5% above the threshold (5.00-5.25% at the 5% notch)
+HIGHTECH_GATE, HIGHTECH_BAND = 0.6, 0.15  # firms at 45-60% high-tech revenue may relabel to pass the 60% gate
 
 FIRM_COLUMNS = {
     "alive": (np.bool_, False),
@@ -54,42 +64,53 @@ FIRM_COLUMNS = {
     "st_share": (np.float64, 0.0),  # S&T staff / staff
     "hightech_share": (np.float64, 0.0),  # high-tech revenue / revenue
     "rd_intensity": (np.float64, 0.0),  # reported R&D / revenue, this year's plan
-    "rd_real_share": (np.float64, 1.0),  # share of reported R&D that is real (not relabelled)
+    "rd_real_share": (np.float64, 1.0),  # share of the planned intensity that is real (not relabelled)
     "rd_ytd": (np.float64, 0.0),  # reported R&D this year so far
+    "rd_real_ytd": (np.float64, 0.0),  # real R&D this year so far (what the R&D statistics count)
     "rev_ytd": (np.float64, 0.0),
     "rd_hist": (np.float64, 0.0, 3),  # reported R&D of the last 3 closed years, [0] = last
+    "rd_real_last": (np.float64, 0.0),  # real R&D of the last closed year
     "rev_hist": (np.float64, 0.0, HISTORY_YEARS),  # revenue of the last 5 closed years, [0] = last
     "inv_patents": (np.int32, 0),  # invention patents held
+    "pat_pending": (
+        np.int32,
+        0,
+        len(GRANT_LAG_SHARES) + 1,
+    ),  # applications granted at the end of this year, next, after
+    "patent_productivity": (np.float64, 1.0),  # multiplier on patenting per yuan (talents, open licences)
     "class2_ip": (np.int32, 0),  # utility models, software copyrights (Class-II IP)
+    "class2_used": (np.int32, 0),  # Class-II items already used for an HNTE application (each backs one)
+    "conv_ytd": (np.int32, 0),  # conversions this year: IP obtained and technology acquired
+    "conv_hist": (np.int32, 0, 3),  # conversions in the last 3 closed years, [0] = last
+    "tech_bought": (np.int32, 0),  # technologies acquired (contracts, vouchers, licences), cumulative
     "incubator": (np.int32, -1),
     "incubated_since": (np.int32, NO_DATE),
     "funded_month": (np.int32, NO_DATE),
     "funding_total": (np.float64, 0.0),
     "roadshow_month": (np.int32, NO_DATE),
-    "last_sale_year": (np.int16, 0),
-    "tech_bought": (np.int32, 0),
-    "hte_valid_until": (np.int16, 0),  # last year the HNTE certificate is valid (0 = none)
+    "credit_month": (np.int32, NO_DATE),
+    "loans_total": (np.float64, 0.0),
+    "pool_year": (np.int16, 0),  # year in the HNTE cultivation pool
+    "hte_valid_until": (np.int16, 0),  # last year the HNTE certificate counts at year end (0 = none)
     "hte_first_year": (np.int16, 0),
-    "techsme_year": (np.int16, 0),  # last year in the tech-SME registry
+    "hte_failed_year": (np.int16, 0),  # last year an HNTE application failed (sit out the next year)
+    "techsme_year": (np.int16, 0),  # last year admitted to the tech-SME registry
+    "techsme_apply_month": (np.int32, NO_DATE),  # month of this year's registry batch (NO_DATE: none)
     "gazelle_first_year": (np.int16, 0),
     "zjtx_valid_until": (np.int16, 0),
     "zjtx_first_year": (np.int16, 0),
-    "above_scale_hte_year": (np.int16, 0),  # first year as an above-scale high-tech industrial firm
-    "subsidy_due": (np.float64, 0.0),  # R&D increment award due next year, 万元
+    "above_scale_first_year": (np.int16, 0),  # first year above the statistical revenue bar
+    "above_scale_hte_year": (np.int16, 0),  # first year as an above-scale high-tech firm (T16a)
     "growth_base": (np.float64, 0.0),  # expected log growth a year from age (refreshed each January)
 }
 
 
 class Firm(mesa.Agent):
-    """A firm: a view on its row of the firm table."""
+    """A firm: a view on its row of the firm table. Reading and writing a column goes to the table."""
 
     def __init__(self, model, row: int):
         super().__init__(model)
         self.row = row
-
-    @property
-    def _t(self):
-        return self.model.firms.table
 
     def __getattr__(self, name):
         # Column values by name: firm.revenue, firm.inv_patents, ... (only called for missing attributes)
@@ -97,12 +118,15 @@ class Firm(mesa.Agent):
             raise AttributeError(name)
         return getattr(self.model.firms.table, name)[self.row]
 
-    @property
-    def staff(self) -> float:
-        return max(1.0, self.revenue / self.productivity)
+    def __setattr__(self, name, value):
+        if name in FIRM_COLUMNS:
+            getattr(self.model.firms.table, name)[self.row] = value  # write through to the table
+        else:
+            object.__setattr__(self, name, value)
 
     @property
     def is_hte(self) -> bool:
+        """Holds a valid HNTE certificate in the model's current year."""
         return bool(self.hte_valid_until >= self.model.year)
 
     def __repr__(self):
@@ -114,11 +138,12 @@ def _new_firm_agents(model, rows: np.ndarray) -> list:
     ids = mesa.Agent._ids[model]
     new = Firm.__new__
     agents = [new(Firm) for _ in range(rows.size)]
+    setattr_ = object.__setattr__
     for a, r, uid in zip(agents, rows.tolist(), ids):
-        a.model = model
-        a.unique_id = uid
-        a.pos = None
-        a.row = r
+        setattr_(a, "model", model)
+        setattr_(a, "unique_id", uid)
+        setattr_(a, "pos", None)
+        setattr_(a, "row", r)
     register_many(model, agents)
     return agents
 
@@ -131,7 +156,7 @@ class FirmPopulation:
         self.p = params
         self.start = start
         self.scale = scale
-        capacity = int(start.firms_2018 * scale * 3) + 64
+        capacity = int(start.firms_2018 * scale * 2.5) + 64
         self.table = ColumnTable(FIRM_COLUMNS, capacity)
         self.agent_of_row: list = []
 
@@ -139,15 +164,17 @@ class FirmPopulation:
     def live(self) -> np.ndarray:
         return self.table.col("alive")
 
-    def staff(self) -> np.ndarray:
-        t = self.table
-        return np.maximum(1.0, t.col("revenue") / t.col("productivity"))
-
-    def age_years(self, month: int) -> np.ndarray:
-        return (month - self.table.col("birth_month")) / MONTHS
-
-    def _add(self, k: int, month: int, rng, origin: int, revenue_median: float, revenue_sigma: float,
-             age_months=None) -> np.ndarray:
+    def _add(
+        self,
+        k: int,
+        month: int,
+        rng,
+        origin: int,
+        revenue_median: float,
+        revenue_sigma: float,
+        age_months=None,
+        sector=None,
+    ) -> np.ndarray:
         """Append ``k`` firms with drawn traits; returns their rows."""
         if k <= 0:
             return np.empty(0, dtype=np.int64)
@@ -155,12 +182,16 @@ class FirmPopulation:
         revenue = revenue_median * np.exp(revenue_sigma * rng.standard_normal(k))
         birth = month - (age_months if age_months is not None else np.zeros(k, dtype=np.int64))
         young = origin != ORIGIN_OTHER or age_months is None
-        st_share = rng.beta(2.0, 5.0, k) if not young else rng.beta(3.0, 4.0, k)  # assumption: mean 0.29 / 0.43
+        st_share = rng.beta(3.0, 4.0, k) if young else rng.beta(2.0, 5.0, k)  # assumption: mean 0.43 / 0.29
+        if sector is None:
+            sector = np.where(
+                rng.random(k) < self.start.manufacturing_share, SECTOR_INDUSTRY, SECTOR_SERVICES
+            )
         rows = self.table.add_rows(
             k,
             alive=True,
             birth_month=birth,
-            sector=np.where(rng.random(k) < self.start.manufacturing_share, SECTOR_INDUSTRY, SECTOR_SERVICES),
+            sector=sector,
             city=rng.choice(3, size=k, p=CITY_SHARES),
             origin=origin,
             revenue=revenue,
@@ -186,28 +217,74 @@ class FirmPopulation:
         k = int(round(s.firms_2018 * self.scale))
         age = rng.exponential(6.0 * MONTHS, k).astype(np.int64) + MONTHS  # assumption: mean age 7 years
         rows = self._add(k, -1, rng, ORIGIN_OTHER, s.revenue_median, s.revenue_sigma, age_months=age)
+        self._backfill_history(rows, age)
+
+    def _backfill_history(self, rows: np.ndarray, age: np.ndarray) -> None:
+        """Past revenue back-cast at the mean growth (none before birth); R&D at today's intensity."""
         t = self.table
         rev = t.revenue[rows]
-        # Past revenue: back-cast at the mean growth; young firms had none before birth.
         for y in range(HISTORY_YEARS):
             alive_then = age >= (y + 1) * MONTHS
             t.rev_hist[rows, y] = np.where(alive_then, rev * np.exp(-self.p.revenue_growth * (y + 1)), 0.0)
         t.rd_hist[rows] = t.rev_hist[rows, :3] * t.rd_intensity[rows, None]
+        t.rd_real_last[rows] = t.rd_hist[rows, 0] * t.rd_real_share[rows]
 
     def assign_initial_patents(self, rng, total: float) -> None:
-        """Spread the firms' end-2018 invention-patent stock by R&D (patent production function)."""
+        """Spread the firms' end-2018 invention-patent stock by R&D; applications in flight likewise."""
         t = self.table
         n = t.n
         rd = t.rd_hist[:n, 0]
-        w = np.power(np.maximum(rd, 1e-9), self.p.patent_elasticity)
-        w *= t.alive[:n]
-        lam = total * self.scale * w / w.sum()
-        t.inv_patents[:n] = rng.poisson(lam)
+        w = np.power(np.maximum(rd, 1e-9), self.p.patent_elasticity) * t.alive[:n]
+        t.inv_patents[:n] = rng.poisson(total * self.scale * w / w.sum())
+        yearly = self.applications(t.rd_real_last[:n] * t.alive[:n], year=2018)
+        in_flight = np.cumsum(GRANT_LAG_SHARES[::-1])[::-1]  # to be granted in 2019, 2020 (2017-18 filings)
+        for k, share in enumerate(in_flight):
+            t.pat_pending[:n, k] = rng.poisson(yearly * share)  # slot 0: granted at the end of 2019
+        # conversions of 2016-2018 (IP obtained at the same rates), for the HNTE capability score
+        age = (-1 - t.birth_month[:n]) / MONTHS
+        class2 = CLASS2_RATE * np.sqrt(t.rd_real_last[:n] / CLASS2_RD_REFERENCE)
+        for y in range(t.conv_hist.shape[1]):
+            t.conv_hist[:n, y] = rng.poisson((yearly + class2) * (age >= y + 1))
 
     # ------------------------------------------------------------------ monthly rules
     def enter(self, month: int, births: int, rng, origin=ORIGIN_OTHER) -> np.ndarray:
         """New firms founded this month."""
-        return self._add(births, month, rng, origin, self.start.entrant_revenue_median, 1.2)
+        return self._add(births, month, rng, origin, self.p.entrant_revenue_median, ENTRANT_REVENUE_SIGMA)
+
+    def convert_reporters(
+        self,
+        k: int,
+        month: int,
+        rng,
+        revenue_median: float,
+        revenue_sigma: float,
+        intensity: float,
+        relabel: float,
+    ) -> np.ndarray:
+        """Above-scale industrial firms that start reporting R&D join the table (``rd_coverage``)."""
+        if k <= 0:
+            return np.empty(0, dtype=np.int64)
+        from sim.model.agents.certification import ABOVE_SCALE_REVENUE
+
+        age = (10 * MONTHS + rng.exponential(5.0 * MONTHS, k)).astype(np.int64)  # mature firms (assumption)
+        rows = self._add(
+            k,
+            month,
+            rng,
+            ORIGIN_CONVERTED,
+            revenue_median,
+            revenue_sigma,
+            age_months=age,
+            sector=SECTOR_INDUSTRY,
+        )
+        t = self.table
+        t.revenue[rows] = np.maximum(t.revenue[rows], ABOVE_SCALE_REVENUE * 1.02)
+        t.rd_intensity[rows] = intensity
+        t.rd_real_share[rows] = 1.0 - relabel
+        self._backfill_history(rows, age)
+        t.rd_hist[rows] = 0.0  # no R&D before they started reporting
+        t.rd_real_last[rows] = 0.0
+        return rows
 
     def refresh_growth(self, month: int) -> None:
         """Expected growth from age, refreshed once a year (young firms grow faster)."""
@@ -216,53 +293,68 @@ class FirmPopulation:
         age = (month - t.birth_month[:n]) / MONTHS
         t.growth_base[:n] = p.revenue_growth + YOUNG_GROWTH * np.exp(-age / YOUNG_GROWTH_YEARS)
 
-    def grow(self, month: int, rng) -> None:
-        """Revenue moves by a log random walk with age, funding and incubation effects."""
+    def grow(self, month: int, rng, boost: np.ndarray) -> None:
+        """Revenue moves by a log random walk: age-based drift plus instruments' ``boost`` (log a year)."""
         t, p = self.table, self.p
         n = t.n
-        mu = t.growth_base[:n] + p.funded_growth_boost * ((month - t.funded_month[:n]) < FUNDED_BOOST_MONTHS)
-        mu += self.incubation_boost(n)
+        mu = t.growth_base[:n] + boost
         shock = rng.standard_normal(n, dtype=np.float32)
         t.revenue[:n] *= np.exp(mu * (1 / MONTHS) + (p.revenue_volatility / np.sqrt(MONTHS)) * shock)
-
-    def incubation_boost(self, n: int) -> np.ndarray:
-        """Extra growth while incubated; high-energy carriers add half again (assumption)."""
-        inc = self.table.incubator[:n]
-        per_carrier = self.p.incubated_growth_boost * (1.0 + HIGH_ENERGY_EXTRA * self.model.incubators.high_energy_mask)
-        return np.append(per_carrier, 0.0)[inc]  # row -1 (not incubated) reads the appended 0
 
     def spend_rd(self) -> None:
         """Monthly revenue and R&D at the planned intensity, accumulated for the year."""
         t = self.table
         n = t.n
         rev_m = t.revenue[:n] * (1 / MONTHS)
+        rd_m = rev_m * t.rd_intensity[:n]
         t.rev_ytd[:n] += rev_m
-        t.rd_ytd[:n] += rev_m * t.rd_intensity[:n]
+        t.rd_ytd[:n] += rd_m
+        t.rd_real_ytd[:n] += rd_m * t.rd_real_share[:n]
 
-    def patent(self, rng) -> None:
-        """Invention patents granted in the year: Poisson(rate * (real R&D / 1000万)^elasticity)."""
-        t, p = self.table, self.p
-        n = t.n
-        real = t.rd_ytd[:n] * t.rd_real_share[:n] * (1 / 1000.0)
-        lam = p.patent_rate * np.power(real, p.patent_elasticity)
-        t.inv_patents[:n] += rng.poisson(lam * t.alive[:n])
+    def add_extra_rd(self, rows: np.ndarray, amount) -> None:
+        """R&D spent this year beyond the planned intensity (projects, loans), all real; dead rows skipped."""
+        t = self.table
+        rows = np.asarray(rows, dtype=np.int64)
+        amount = np.broadcast_to(np.asarray(amount, dtype=float), rows.shape) * t.alive[rows]
+        np.add.at(t.rd_ytd, rows, amount)
+        np.add.at(t.rd_real_ytd, rows, amount)
 
-    def exit(self, month: int, rng) -> int:
+    def acquire_technology(self, rows: np.ndarray, rd_lift: float = 0.0) -> None:
+        """Firms that bought or licensed a technology: a conversion, and an R&D-intensity lift."""
+        t = self.table
+        rows = np.asarray(rows, dtype=np.int64)
+        np.add.at(t.tech_bought, rows, 1)
+        np.add.at(t.conv_ytd, rows, 1)
+        if rd_lift:
+            np.add.at(t.rd_intensity, rows, rd_lift)
+            np.minimum(t.rd_intensity, RD_INTENSITY_CAP, out=t.rd_intensity)
+
+    def receive_equity(self, rows: np.ndarray, tickets: np.ndarray, month: int, rd_boost: float) -> None:
+        """A funding round: date, equity raised (万元), R&D intensity raised by ``rd_boost``."""
+        t = self.table
+        t.funded_month[rows] = month
+        np.add.at(t.funding_total, rows, tickets)
+        t.rd_intensity[rows] = np.minimum(t.rd_intensity[rows] + rd_boost, RD_INTENSITY_CAP)
+
+    def base_exit_hazard(self, month: int) -> np.ndarray:
+        """Exit hazard a year by age, before instruments' factors."""
+        p, t = self.p, self.table
+        age = (month - t.birth_month[: t.n]) / MONTHS
+        return np.where(age < YOUNG_AGE_YEARS, p.exit_hazard_young, p.exit_hazard_mature)
+
+    def exit(self, month: int, rng, factor: np.ndarray) -> int:
         """Firms close; their agents leave the model. Returns the number of exits.
 
         Monthly hazards are below 1%, so exits are drawn by Poisson splitting: a total from the summed
         hazard, then firms in proportion to their hazard (duplicates dropped), far cheaper than one
         uniform per firm.
         """
-        t, p = self.table, self.p
+        t = self.table
         n = t.n
-        age = (month - t.birth_month[:n]) / MONTHS
-        hazard = np.where(age < YOUNG_AGE_YEARS, p.exit_hazard_young, p.exit_hazard_mature)
-        hazard *= np.where((month - t.funded_month[:n]) < FUNDED_EXIT_MONTHS, FUNDED_EXIT_FACTOR, 1.0)
-        hazard *= np.where(t.incubator[:n] >= 0, INCUBATED_EXIT_FACTOR, 1.0)
-        hazard *= t.alive[:n]
-        cum = np.cumsum(hazard)
-        k = rng.poisson(cum[-1] / MONTHS) if n else 0
+        if n == 0:
+            return 0
+        cum = np.cumsum(self.base_exit_hazard(month) * factor * t.alive[:n])
+        k = rng.poisson(cum[-1] / MONTHS)
         if not k:
             return 0
         rows = np.unique(weighted_rows(cum, k, rng))
@@ -270,72 +362,125 @@ class FirmPopulation:
         t.alive[rows] = False
         t.incubator[rows] = -1
         t.revenue[rows] = 0.0
+        t.techsme_apply_month[rows] = NO_DATE
         deregister_many(self.model, [self.agent_of_row[r] for r in rows.tolist()])
         return int(rows.size)
 
+    # ------------------------------------------------------------------ patents
+    def applications(self, real_rd: np.ndarray, year: int) -> np.ndarray:
+        """Expected invention-patent applications later granted: rate x propensity x (real R&D / 1000万)^beta."""
+        p = self.p
+        return (
+            p.patent_rate
+            * self.model.patent_propensity(year)
+            * np.power(real_rd * (1 / 1000.0), p.patent_elasticity)
+        )
+
+    def add_patent_applications(self, rows: np.ndarray, counts: np.ndarray, rng) -> None:
+        """Applications filed this year from other sources (projects): granted at the end of next year or after."""
+        if len(rows) == 0:
+            return
+        split = rng.multinomial(np.asarray(counts, dtype=np.int64), GRANT_LAG_SHARES)
+        for k in range(len(GRANT_LAG_SHARES)):
+            np.add.at(self.table.pat_pending[:, k + 1], rows, split[:, k])
+
+    def patent(self, year: int, rng) -> None:
+        """December: grant the applications due this year, file this year's (granted in 1-2 years)."""
+        t = self.table
+        n = t.n
+        live = t.alive[:n]
+        granted = t.pat_pending[:n, 0] * live
+        t.inv_patents[:n] += granted
+        t.conv_ytd[:n] += granted
+        t.pat_pending[:n, :-1] = t.pat_pending[:n, 1:]
+        t.pat_pending[:n, -1] = 0
+        lam = self.applications(t.rd_real_ytd[:n], year) * t.patent_productivity[:n] * live
+        filed = rng.poisson(lam)
+        if filed.any():
+            t.pat_pending[:n, : len(GRANT_LAG_SHARES)] += rng.multinomial(filed, GRANT_LAG_SHARES)
+
     # ------------------------------------------------------------------ year end
     def close_year(self, year: int, rng) -> None:
-        """Roll the histories, let patents lapse, update S&T staff."""
+        """Roll the histories; patents lapse; Class-II IP, high-tech share and S&T staff move."""
         t, p = self.table, self.p
         n = t.n
+        live = t.alive[:n]
         t.rd_hist[:n, 1:] = t.rd_hist[:n, :-1]
         t.rd_hist[:n, 0] = t.rd_ytd[:n]
+        t.rd_real_last[:n] = t.rd_real_ytd[:n]
         t.rev_hist[:n, 1:] = t.rev_hist[:n, :-1]
         t.rev_hist[:n, 0] = t.rev_ytd[:n]
         t.rd_ytd[:n] = 0.0
+        t.rd_real_ytd[:n] = 0.0
         t.rev_ytd[:n] = 0.0
         t.inv_patents[:n] -= rng.binomial(t.inv_patents[:n], p.patent_lapse)
-        # Class-II IP (utility models, software copyrights) is cheap and filed by most R&D firms (assumption)
-        t.class2_ip[:n] += rng.poisson(CLASS2_PER_YEAR, n) * (t.alive[:n] & (t.rd_hist[:n, 0] > 0))
-        # S&T staff share drifts toward R&D intensity (more R&D, more researchers; assumption)
-        t.st_share[:n] = np.clip(t.st_share[:n] * np.exp(rng.normal(0.0, 0.1, n)), 0.0, 1.0)
-
-    def plan_rd(self, year: int, rng, subsidy_rate: float) -> float:
-        """Next year's R&D intensity: drift, HNTE-threshold bunching, increment-subsidy response.
-
-        Returns the R&D increment awards due (万元, paid next year, before the scale correction).
-        """
-        from sim.model.agents.certification import (
-            hte_rd_threshold,  # local: certification imports this module
+        new_class2 = rng.poisson(CLASS2_RATE * np.sqrt(t.rd_real_last[:n] / CLASS2_RD_REFERENCE)) * live
+        t.class2_ip[:n] += new_class2
+        t.conv_ytd[:n] += new_class2
+        t.conv_hist[:n, 1:] = t.conv_hist[:n, :-1]
+        t.conv_hist[:n, 0] = t.conv_ytd[:n]
+        t.conv_ytd[:n] = 0
+        t.hightech_share[:n] = np.clip(
+            t.hightech_share[:n] + HIGHTECH_NOISE * rng.standard_normal(n), 0.0, 1.0
         )
+        target = np.minimum(ST_BASE + ST_PER_RD * t.rd_intensity[:n], 0.8)
+        st = t.st_share[:n]
+        t.st_share[:n] = np.clip(
+            st + ST_REVERSION * (target - st) + ST_NOISE * rng.standard_normal(n), 0.0, 1.0
+        )
+
+    def seekers(self) -> np.ndarray:
+        """Firms that hold or could seek an HNTE certificate (the soft gates): they care about the notch."""
+        t = self.table
+        n = t.n
+        return (t.hightech_share[:n] >= HIGHTECH_GATE - HIGHTECH_BAND) & (t.st_share[:n] >= 0.1)
+
+    def relabel(self, year: int, extra_incentive: np.ndarray | None = None) -> None:
+        """ "Relabeling accounts for 24.2% of reported R&D" (Chen et al. AER 2021) among firms with a
+        certification or award incentive: their real share of reported R&D is 1 - relabel_share; the R&D
+        statistics count only the real part. Other firms keep their share (1, or a new reporter's own)."""
+        t, p = self.table, self.p
+        n = t.n
+        incentive = t.alive[:n] & (self.seekers() | (t.hte_valid_until[:n] >= year))
+        if extra_incentive is not None:
+            incentive |= extra_incentive
+        t.rd_real_share[:n] = np.where(incentive, 1.0 - p.relabel_share, t.rd_real_share[:n])
+
+    def plan_rd(self, year: int, rng, rd_subsidy) -> None:
+        """Next year's R&D intensity: drift, bunching at the HNTE notch, the increment award's response.
+
+        ``rd_subsidy`` is the R&D-increment instrument (``sim/model/policy/rd_subsidy.py``): it answers
+        who is eligible, how planned increases respond, and books the awards for this year's increment.
+        """
+        from sim.model.agents.certification import above_scale, hte_rd_threshold  # certification imports this
 
         t, p = self.table, self.p
         n = t.n
         live = t.alive[:n]
         old = t.rd_intensity[:n].copy()
         new = old * np.exp(p.rd_drift + RD_NOISE * rng.standard_normal(n))
-        # Bunching at the HNTE notch (Chen et al. AER 2021): firms that could otherwise apply
-        # and sit within BUNCH_BAND below their threshold move just above it; part is relabelling.
+        # Bunching (Chen et al. AER 2021): firms that could apply and plan within the window below their
+        # threshold move just above it. Every firm that holds or could seek a certificate cares (renewals
+        # need the 3-year average too).
         thr = hte_rd_threshold(t.rev_hist[:n, 0])
-        wants = (t.hte_valid_until[:n] <= year + 1) & (t.hightech_share[:n] >= 0.6) & (t.st_share[:n] >= 0.1)
-        near = (new < thr) & (new >= thr * (1 - BUNCH_BAND))
+        wants = self.seekers()
+        near = (new < thr) & (new >= thr * (1 - BUNCH_WINDOW))
         moves = live & wants & near & (rng.random(n) < p.bunching_prob)
-        lifted = np.where(moves, thr * (1.0 + BUNCH_OVERSHOOT * rng.random(n)), new)
-        relabel = np.where(moves, (lifted - new) * p.relabel_share, 0.0)
-        real_share = np.where(moves, 1.0 - relabel / lifted, t.rd_real_share[:n])
-        new = lifted
-        # The same aspirants relabel revenue to pass the 60% high-tech revenue gate (assumption, same probability)
+        new = np.where(moves, thr * (1.0 + BUNCH_LANDING * rng.random(n)), new)
+        # the same aspirants relabel revenue to pass the 60% high-tech gate (assumption: same probability)
         ht = t.hightech_share[:n]
-        near_ht = live & (ht < 0.6) & (ht >= 0.6 - HIGHTECH_BAND) & (rng.random(n) < p.bunching_prob)
-        t.hightech_share[:n] = np.where(near_ht, 0.6 + 0.05 * rng.random(n), ht)
-        # Increment subsidy: eligible firms expect `rate` per yuan of increment and respond with
-        # rd_subsidy_response extra yuan per subsidy yuan (mechanisms.md §4): increment / (1 - k*rate).
-        rd_last = t.rd_hist[:n, 0]
-        eligible = live & (((rd_last >= 100) & (old >= XIAN_RD_INTENSITY_BAR)) | (rd_last >= 1000))
-        k = min(0.9, p.rd_subsidy_response * subsidy_rate)
-        grow = eligible & (new > old)
-        new = np.where(grow, old + (new - old) / (1.0 - k), new)
+        near_ht = (
+            live
+            & (ht < HIGHTECH_GATE)
+            & (ht >= HIGHTECH_GATE - HIGHTECH_BAND)
+            & (rng.random(n) < p.bunching_prob)
+        )
+        t.hightech_share[:n] = np.where(near_ht, HIGHTECH_GATE + 0.05 * rng.random(n), ht)
+        # the increment award: eligible firms raise planned increases
+        in_survey = live & above_scale(t.sector[:n], t.rev_hist[:n, 0])
+        eligible = rd_subsidy.eligible(t.rd_hist[:n, 0], old, in_survey)
+        new = rd_subsidy.respond(year, old, new, eligible)
         t.rd_intensity[:n] = np.minimum(new, RD_INTENSITY_CAP)
-        t.rd_real_share[:n] = real_share
-        # Awards for this year's increment are paid next year (Xi'an 2019 rules: 次年兑现)
-        increment = np.maximum(t.rd_hist[:n, 0] - t.rd_hist[:n, 1], 0.0)
-        award = np.where(eligible & (t.rd_hist[:n, 1] > 0), np.minimum(subsidy_rate * increment, AWARD_CAP), 0.0)
-        t.subsidy_due[:n] = award
-        return float(award.sum())
-
-
-BUNCH_BAND = 0.5  # firms within 50% below the notch may bunch (assumption; Chen et al. show a wide missing mass)
-BUNCH_OVERSHOOT = 0.4  # bunchers land up to 40% above the notch so the 3-year average clears it (assumption)
-HIGHTECH_BAND = 0.15  # firms with 45-60% high-tech revenue may relabel to pass the 60% gate (assumption)
-XIAN_RD_INTENSITY_BAR = 0.0172  # Xi'an 2023 increment-award bar: intensity >= 1.72% (feo9b.cn, mechanisms.md §4.1)
-AWARD_CAP = 1000.0  # 万元 per firm (mechanisms.md §4.1)
+        self.relabel(year, extra_incentive=eligible)
+        had_last = t.rd_hist[:n, 1] > 0
+        rd_subsidy.pay_awards(year, t.rd_hist[:n, 0] - t.rd_hist[:n, 1], eligible & had_last)

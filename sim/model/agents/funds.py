@@ -1,10 +1,9 @@
 """Guidance and venture funds: committed capital, deployment, deal flow, tickets.
 
-Fund agents are created to match the ``fund_size`` lever. Each month every fund
-deploys a slice of its commitment in tickets; deals are matched to firms in one
-vectorised draw (weighted by stage fit, incubation, roadshow exposure and
-certifications); a round lifts the firm's growth, R&D and survival (rules in
-``sim.model.agents.firms``).
+Fund agents are raised to match the ``fund_size`` lever. Each month every fund deploys a slice of its
+commitment in tickets; deals are matched to firms of the fund's stage in one vectorised draw, weighted
+by incubation, roadshow exposure and certification. What a round does to a firm, and what it costs,
+is the fund instrument's (``sim/model/policy/funds.py``).
 """
 
 from __future__ import annotations
@@ -12,18 +11,20 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.model.agents.firms import FUNDED_RD_BOOST, RD_INTENSITY_CAP
+from sim.model.agents.incubators import HIGH_ENERGY
+from sim.model.params import MONTHS, WAN_PER_100M
 from sim.model.sampling import weighted_rows
 
 MEAN_FUND_SIZE = 8.2  # 亿元: 45 sub-funds, 368.73亿 (provincial guidance fund, mid-2025; mechanisms.md §8.2)
-TICKET_SIGMA = 1.0  # sd of log ticket: an early fund's median 1,500万 gives a mean ~2,500万 (mechanisms.md §8.3)
+TICKET_SIGMA = (
+    1.0  # sd of log ticket: an early fund's median 1,500万 gives a mean ~2,500万 (mechanisms.md §8.3)
+)
+DEPLOYMENT = 0.2  # share of committed capital invested a year: mechanisms.md §8.3, 15-25% (guess)
 # Stage focus: (maximum firm age in years, median ticket 万元). Seed/angel and A rounds are most deals
 # (24.1% and 40.6% of 2023 H1 deals, mechanisms.md §8.3); tickets around the 1,000-2,000万 median.
 STAGES = {"seed": (3, 500.0), "early": (7, 1500.0), "growth": (10, 3000.0)}
 STAGE_CYCLE = ("seed", "early", "early", "growth")  # new funds take stages in this rotation (assumption)
-WEIGHT_INCUBATED, WEIGHT_HIGH_ENERGY, WEIGHT_ROADSHOW, WEIGHT_CERTIFIED = 2.0, 2.0, 3.0, 1.0  # assumption
-ROADSHOW_MEMORY_MONTHS = 12
-WAN_PER_100M = 1e4  # 万元 per 亿元
+WEIGHT_INCUBATED, WEIGHT_HIGH_ENERGY, WEIGHT_CERTIFIED = 2.0, 2.0, 1.0  # deal-flow weights (assumption)
 
 
 class Fund(mesa.Agent):
@@ -49,6 +50,9 @@ class CapitalMarket:
     def __init__(self, model):
         self.model = model
         self.funds: list[Fund] = []
+        self.deals_this_year = 0  # at model scale; reset by ``open_year``
+
+    def open_year(self) -> None:
         self.deals_this_year = 0
 
     def commit_to(self, year: int, fund_size_100m: float) -> None:
@@ -68,27 +72,32 @@ class CapitalMarket:
                 if excess <= 1e-9:
                     break
 
-    def step_month(self, month: int, year: int, rng) -> None:
-        """Each fund deploys its monthly slice; deals go to weighted candidate firms of its stage."""
+    def step_month(self, month: int, year: int, rng) -> tuple[np.ndarray, np.ndarray]:
+        """Each fund deploys its monthly slice; returns the funded rows and their tickets (万元)."""
         m = self.model
-        s, t = m.start, m.firms.table
+        t = m.firms.table
         n = t.n
+        empty = (np.empty(0, dtype=np.int64), np.empty(0))
         if not self.funds or n == 0:
-            return
-        monthly = np.array([min(f.dry_powder, f.committed * s.fund_deployment / 12) for f in self.funds])
+            return empty
+        monthly = np.array([min(f.dry_powder, f.committed * DEPLOYMENT / MONTHS) for f in self.funds])
         ticket_median = np.array([f.ticket_median for f in self.funds])
         mean_ticket = ticket_median * np.exp(TICKET_SIGMA**2 / 2) / WAN_PER_100M  # 亿元
         deals = rng.poisson(monthly / mean_ticket * m.scale)  # deals at model scale
         if deals.sum() == 0:
-            return
-        age = (month - t.birth_month[:n]) / 12
-        inc = t.incubator[:n]
-        he = np.append(m.incubators.high_energy_mask, 0)[inc]  # -1 (not incubated) reads the appended 0
-        w = t.alive[:n] * (1.0 + WEIGHT_INCUBATED * (inc >= 0)) * (1.0 + WEIGHT_HIGH_ENERGY * he)
-        w *= 1.0 + WEIGHT_ROADSHOW * ((month - t.roadshow_month[:n]) < ROADSHOW_MEMORY_MONTHS)
+            return empty
+        age = (month - t.birth_month[:n]) / MONTHS
+        tier = m.incubators.tier_of_firms()
+        w = (
+            t.alive[:n]
+            * (1.0 + WEIGHT_INCUBATED * (tier >= 0))
+            * (1.0 + WEIGHT_HIGH_ENERGY * (tier == HIGH_ENERGY))
+        )
+        w *= m.policy.roadshows.deal_weight(month)
         w *= 1.0 + WEIGHT_CERTIFIED * ((t.hte_valid_until[:n] >= year) | (t.techsme_year[:n] >= year - 1))
         stages = np.array([f.stage for f in self.funds])
         spent = np.zeros(len(self.funds))
+        all_rows, all_tickets = [], []
         for stage, (max_age, _) in STAGES.items():
             mine = np.flatnonzero(stages == stage)
             k = int(deals[mine].sum())
@@ -99,12 +108,14 @@ class CapitalMarket:
                 continue
             owner = np.repeat(mine, deals[mine])
             tickets = ticket_median[owner] * np.exp(TICKET_SIGMA * rng.standard_normal(k))  # 万元
-            t.funded_month[rows] = month
-            np.add.at(t.funding_total, rows, tickets)
-            t.rd_intensity[rows] = np.minimum(t.rd_intensity[rows] + FUNDED_RD_BOOST, RD_INTENSITY_CAP)
             spent += np.bincount(owner, weights=tickets / WAN_PER_100M / m.scale, minlength=len(self.funds))
             self.deals_this_year += k
+            all_rows.append(rows)
+            all_tickets.append(tickets)
         for f, amount, d in zip(self.funds, spent.tolist(), deals.tolist()):
             if d:
                 f.invested += amount
                 f.deals += d
+        if not all_rows:
+            return empty
+        return np.concatenate(all_rows), np.concatenate(all_tickets)

@@ -1,9 +1,9 @@
 """Incubation carriers (maker spaces, incubators, science parks, high-energy carriers).
 
-Each carrier is a Mesa agent with a capacity and a tier. Admission and
-graduation run vectorised over the firm table each month (``IncubationSystem``);
-carriers are added as the ``incubators`` and ``high_energy_incubators``
-levers build up.
+Each carrier is a Mesa agent with a capacity and a tier. Admission and graduation run vectorised over
+the firm table each month (``IncubationSystem.step_month``); carriers open and close as their
+instruments' levers build up (``sim/model/policy/incubators.py``, ``high_energy_incubators.py``),
+which also own what incubation does to tenants.
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
+from sim.model.params import MONTHS
 from sim.model.sampling import weighted_rows
 
 PROVINCIAL, HIGH_ENERGY = 0, 1
-TAKEUP_BOOST = 0.10  # assumption: carriers push tenants to register as tech SMEs (+10 pp take-up)
+MAX_INCUBATION_MONTHS = 48  # mechanisms.md §5.2: cap ~48 months (unverified)
+GRADUATION_RATE = 0.2  # tenants graduating a year: mechanisms.md §5.2 / P22, 0.15-0.25
 
 
 class Incubator(mesa.Agent):
-    """A provincial-level incubation carrier."""
+    """An incubation carrier."""
 
     def __init__(self, model, tier: int, capacity: float, opened_year: int):
         super().__init__(model)
@@ -26,10 +28,6 @@ class Incubator(mesa.Agent):
         self.capacity = capacity  # tenant firms, at the model's scale
         self.opened_year = opened_year
         self.tenants = 0
-
-    @property
-    def free(self) -> float:
-        return max(0.0, self.capacity - self.tenants)
 
 
 class IncubationSystem:
@@ -39,38 +37,50 @@ class IncubationSystem:
         self.model = model
         self.agents: list[Incubator] = []
         self.capacity = np.zeros(0)
-        self.high_energy_mask = np.zeros(0, dtype=np.int8)
+        self.tier = np.zeros(0, dtype=np.int8)
 
-    def build_to(self, year: int, provincial: int, high_energy: int) -> None:
-        """Open (or close, last-opened first) carriers so the counts match the lever levels."""
-        s, scale = self.model.start, self.model.scale
-        for tier, target, cap in ((PROVINCIAL, provincial, s.incubator_capacity),
-                                  (HIGH_ENERGY, high_energy, s.high_energy_capacity)):
-            mine = [a for a in self.agents if a.tier == tier]
-            for _ in range(int(target) - len(mine)):
-                self.agents.append(Incubator(self.model, tier, cap * scale, year))
-            for a in mine[int(target):][::-1] if len(mine) > target else []:
-                self._close(a)
+    def count(self, tier: int) -> int:
+        return int((self.tier == tier).sum())
+
+    def build_tier(self, year: int, tier: int, target: int, capacity: float) -> int:
+        """Open (or close, last-opened first) carriers of ``tier`` to ``target``; returns how many opened."""
+        mine = [a for a in self.agents if a.tier == tier]
+        opened = max(0, int(target) - len(mine))
+        for _ in range(opened):
+            self.agents.append(Incubator(self.model, tier, capacity * self.model.scale, year))
+        for a in mine[int(target) :][::-1]:
+            self._close(a)
         self.capacity = np.array([a.capacity for a in self.agents])
-        self.high_energy_mask = np.array([a.tier == HIGH_ENERGY for a in self.agents], dtype=np.int8)
+        self.tier = np.array([a.tier for a in self.agents], dtype=np.int8)
+        return opened
 
     def _close(self, agent: Incubator) -> None:
         idx = self.agents.index(agent)
-        t = self.model.firms.table
-        inc = t.col("incubator")
+        inc = self.model.firms.table.col("incubator")
         inc[inc == idx] = -1
         inc[inc > idx] -= 1
         self.agents.pop(idx)
         agent.remove()
 
+    def tier_of_firms(self) -> np.ndarray:
+        """Each firm row's carrier tier, -1 when not incubated."""
+        inc = self.model.firms.table.col("incubator")
+        return np.append(self.tier, -1)[inc]  # row -1 (not incubated) reads the appended -1
+
+    def tenants_of(self, tier: int) -> np.ndarray:
+        return self.tier_of_firms() == tier
+
+    def tenant_boost(self, tier: int, boost: float) -> np.ndarray:
+        return boost * self.tenants_of(tier)
+
     def step_month(self, month: int, newborn_rows: np.ndarray, rng) -> None:
         """Graduate tenants, then admit this month's new firms into free places."""
-        t, s = self.model.firms.table, self.model.start
+        t = self.model.firms.table
         n = t.n
         inc = t.incubator[:n]
         inside = np.flatnonzero(inc >= 0)
         stay = month - t.incubated_since[inside]
-        leaves = (stay >= s.max_incubation_months) | (rng.random(inside.size) < s.graduation_rate / 12)
+        leaves = (stay >= MAX_INCUBATION_MONTHS) | (rng.random(inside.size) < GRADUATION_RATE / MONTHS)
         inc[inside[leaves]] = -1
         tenants = np.bincount(inc[inc >= 0], minlength=len(self.agents)).astype(float)
         free = np.maximum(self.capacity - tenants, 0.0)
@@ -84,9 +94,3 @@ class IncubationSystem:
             tenants += np.bincount(where, minlength=len(self.agents))
         for a, c in zip(self.agents, tenants.tolist()):
             a.tenants = c
-
-    def pushed_births(self, rng) -> int:
-        """Firms founded a month from results pushed by high-energy carriers (at model scale)."""
-        s = self.model.start
-        lam = self.high_energy_mask.sum() * s.high_energy_pushes / 12 * self.model.scale
-        return int(rng.poisson(lam))

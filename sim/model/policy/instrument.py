@@ -1,0 +1,169 @@
+"""What every policy instrument is made of.
+
+An instrument (one module per lever under ``sim/model/policy/``) owns
+
+* its ``Lever``: the public name, unit, allowed range, the plan's value with its source, and the
+  2019-2023 path with its sources (every run follows that path to 2023, so history is the same in
+  every scenario);
+* its ``Effects``: a dataclass of effect parameters, each an uncertainty with a range and a source
+  (``effect``); every replicate draws them (``sim.model.policy.effects``);
+* its mechanics: methods the model calls in its stage order (``sim/model/model.py``);
+* its public-cost ledger: money actually paid out, booked as quantity x unit cost in 亿元 at real
+  scale (``Ledger``), each unit cost a sourced constant or a stated assumption in its module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sim.model.model import InnovationModel
+
+
+@dataclass(frozen=True)
+class Lever:
+    """A lever's declaration: one field of ``PolicyLevers`` and its history.
+
+    ``build_up`` levers are counts reached in 2026, built linearly from the 2023 level over
+    2024-2026 and held after; the others are flows (budgets, rates, counts a year) at their value
+    in every year from 2024.
+    """
+
+    name: str
+    kind: type  # float or int
+    unit: str
+    lo: float
+    hi: float
+    plan: float
+    plan_source: str
+    history: dict[int, float]
+    history_source: str
+    build_up: bool = False
+    section: str = ""
+
+    def __post_init__(self):
+        missing = [y for y in range(2019, LAST_BASE_YEAR + 1) if y not in self.history]
+        if missing:
+            raise ValueError(f"lever {self.name}: no history for {missing}")
+
+    @property
+    def level_2023(self) -> float:
+        return float(self.history[LAST_BASE_YEAR])
+
+    def field(self):
+        """The ``PolicyLevers`` dataclass field (default = the plan's value)."""
+        return field(
+            default=self.kind(self.plan),
+            metadata={
+                "unit": self.unit,
+                "range": (self.lo, self.hi),
+                "source": self.plan_source,
+                "history_source": self.history_source,
+                "section": self.section,
+                "build_up": self.build_up,
+            },
+        )
+
+    def level(self, value: float, year: int) -> float:
+        """The lever in ``year`` when the scenario sets it to ``value`` (from 2024 on)."""
+        if year <= LAST_BASE_YEAR:
+            return float(self.history[max(year, min(self.history))])
+        if not self.build_up:
+            return float(value)
+        start = self.level_2023
+        frac = min(1.0, (year - LAST_BASE_YEAR) / (PLAN_YEAR - LAST_BASE_YEAR))
+        level = start + frac * (value - start)
+        return float(np.round(level)) if self.kind is int else float(level)
+
+
+def effect(central: float, lo: float, hi: float, unit: str, source: str):
+    """An effect parameter: an uncertainty drawn uniformly on [lo, hi] per replicate; ``central`` otherwise."""
+    if not lo <= central <= hi:
+        raise ValueError(f"effect central {central} outside its range [{lo}, {hi}]")
+    return field(default=central, metadata={"range": (lo, hi), "unit": unit, "source": source})
+
+
+@dataclass(frozen=True)
+class NoEffects:
+    """An instrument whose effects are all carried by behavioural parameters or other instruments."""
+
+
+class Ledger:
+    """Public money paid out, by (year, instrument, item): quantity, unit cost and amount in 亿元."""
+
+    def __init__(self):
+        self.rows: dict[tuple[int, str, str], list[float]] = {}
+
+    def book(self, year: int, instrument: str, item: str, quantity: float, unit_cost_100m: float) -> None:
+        """Add ``quantity`` (real scale) at ``unit_cost_100m`` 亿元 each."""
+        if quantity < 0 or unit_cost_100m < 0:
+            raise ValueError(f"{instrument}.{item}: negative spending ({quantity} x {unit_cost_100m})")
+        row = self.rows.setdefault((int(year), instrument, item), [0.0, float(unit_cost_100m), 0.0])
+        row[0] += float(quantity)
+        row[2] += float(quantity) * float(unit_cost_100m)
+
+    def total(self, year: int, instrument: str | None = None) -> float:
+        return sum(
+            (
+                r[2]
+                for (y, name, _), r in self.rows.items()
+                if y == year and (instrument is None or name == instrument)
+            ),
+            0.0,
+        )
+
+    def quantity(self, year: int, instrument: str, item: str) -> float:
+        return self.rows.get((int(year), instrument, item), [0.0])[0]
+
+    def records(self) -> list[dict[str, Any]]:
+        """One dict per (year, instrument, item), for tables."""
+        return [
+            {
+                "year": y,
+                "instrument": i,
+                "item": it,
+                "quantity": r[0],
+                "unit_cost_100m": r[1],
+                "amount_100m": r[2],
+            }
+            for (y, i, it), r in sorted(self.rows.items())
+        ]
+
+
+class Instrument:
+    """Base class: lever access, effects and cost booking. Subclasses add their stage methods."""
+
+    name: ClassVar[str]  # short name: spend_<name> in the indicators
+    summary: ClassVar[str]  # the mechanics in a sentence (docs/levers.md)
+    unit_costs: ClassVar[tuple[str, ...]]  # each unit cost in words, with its source (docs/levers.md)
+    lever: ClassVar[Lever]
+    Effects: ClassVar[type] = NoEffects
+    #: The indicator this instrument moves first; the paired direction test checks it never falls
+    #: on average when the lever rises.
+    primary_outcome: ClassVar[str] = "T01"
+
+    def __init__(self, model: InnovationModel, effects: Any):
+        self.model = model
+        self.effects = effects
+
+    def level(self, year: int) -> float:
+        """The lever's value in ``year`` (history to 2023, the scenario after)."""
+        return self.model.policy.lever(self.lever.name, year)
+
+    def book(self, year: int, item: str, quantity: float, unit_cost_100m: float) -> None:
+        self.model.policy.ledger.book(year, self.name, item, quantity, unit_cost_100m)
+
+    def rng(self, purpose: str = "") -> np.random.Generator:
+        """This instrument's own random stream for the current month (its extra events never shift other
+        processes' draws)."""
+        return self.model.streams.at(
+            f"policy.{self.name}{'.' + purpose if purpose else ''}", self.model.month
+        )
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.lever.name})"

@@ -1,0 +1,32 @@
+"""Growth processes with a stated long-run behaviour.
+
+Demand for technology, the inflow of new innovation firms and patenting per yuan of R&D grew fast
+over 2019-2023. A projection must not compound those rates for ever (issue 9). Each such process
+grows at its fitted 2019-2023 rate to 2023; from 2024 the rate fades towards its long-run value with
+the half-life ``BehaviourParams.trend_halflife`` (an uncertainty, not identified by the history).
+"""
+
+from __future__ import annotations
+
+import math
+
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR
+
+
+def growth_rate(year: int, recent: float, longrun: float, halflife: float) -> float:
+    """Growth rate in ``year``: ``recent`` to 2023, then fading to ``longrun`` with ``halflife`` years."""
+    if year <= LAST_BASE_YEAR:
+        return recent
+    fade = 0.5 ** ((year - LAST_BASE_YEAR) / halflife)
+    return longrun + (recent - longrun) * fade
+
+
+def level(year: float, recent: float, longrun: float, halflife: float) -> float:
+    """The process relative to its level at the start of 2019 (``year`` may be fractional: mid-month)."""
+    log_level = 0.0
+    y = FIRST_YEAR
+    while y + 1 <= year:
+        log_level += growth_rate(y, recent, longrun, halflife)
+        y += 1
+    log_level += (year - y) * growth_rate(y, recent, longrun, halflife)
+    return math.exp(log_level)

@@ -1,0 +1,203 @@
+"""The explorer's only door into the model wing and the pipeline.
+
+Every call the explorer makes to ``sim.model`` and to the ensemble and report helpers goes
+through this module, so a change of those interfaces is mended here. What it relies on:
+
+* ``sim.model.policy.PolicyLevers``: one dataclass field per lever, metadata ``unit``,
+  ``range`` (lo, hi) and ``source``; int fields are counts. New fields appear as controls.
+* ``sim.model.policy.SCENARIOS`` / ``scenario(name)``: the named scenarios.
+* ``sim.model.run_replicate(levers=, params=, seed=, end_year=, scale=[, effects=])``: the
+  annual indicator table (index year, columns T01-T05 and ``spend_<instrument>`` in 亿元).
+  ``effects`` is passed only when the function accepts it (see ``effects_supported``).
+* ``sim.pipeline.ensemble.plan_replicates`` / ``load_param_sets``: the replicate plan of a
+  study (seed and posterior parameter set of each replicate), as ``python -m sim`` draws it.
+* ``sim.pipeline.report.indicator_summary`` and ``reach``: quantiles and P(reach), as in
+  ``summary.json``; ``sim.pipeline.plots.fan_chart``: the fan chart of the run folders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim.model.outcomes import HEADLINE, SPENDING, TARGETS
+from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR, ConfigError
+from sim.model.policy import SCENARIOS, PolicyLevers, make_effects, scenario
+from sim.paths import REPO_ROOT
+from sim.pipeline import ensemble, report
+
+BASELINE = "plan"  # the paired difference is taken from this scenario
+EFFECTS = ("central", "sampled")  # how instrument effect sizes are set (the model's ``effects`` argument)
+COST_YEARS = (LAST_BASE_YEAR + 1, PLAN_YEAR)  # the plan's years, 2024-2026 inclusive
+INDICATORS = tuple(HEADLINE)  # T01-T05
+
+#: Chinese unit words in field metadata -> English (browsers without CJK fonts draw boxes).
+UNIT_WORDS = {"亿元": "100 million yuan", "万元": "10,000 yuan", "专精特新": "'specialised and new'"}
+
+
+def english(text: str) -> str:
+    """``text`` with the model's Chinese unit words in English (and any other CJK glyph dropped)."""
+    for zh, en in UNIT_WORDS.items():
+        text = text.replace(zh, en)
+    return "".join(ch for ch in text if ord(ch) < 0x2E80).strip()
+
+
+# --------------------------------------------------------------------------- levers
+@dataclass(frozen=True)
+class Lever:
+    """One control: a ``PolicyLevers`` field with its unit, hard range and source."""
+
+    name: str
+    integer: bool
+    lo: float
+    hi: float
+    unit: str  # in English
+    source: str
+
+    @property
+    def step(self) -> float:
+        """Slider step: a round number giving at most ~1,000 positions (1 for counts at least)."""
+        raw = (self.hi - self.lo) / 1000
+        step = 10 ** math.ceil(math.log10(raw)) if raw > 0 else 1
+        return max(1, step) if self.integer else step
+
+    def coerce(self, value: float) -> float | int:
+        return int(round(value)) if self.integer else float(value)
+
+
+def levers() -> list[Lever]:
+    """One ``Lever`` per ``PolicyLevers`` field, in declaration order."""
+    out = []
+    for f in fields(PolicyLevers):
+        lo, hi = f.metadata["range"]
+        out.append(
+            Lever(
+                name=f.name,
+                integer=f.type in ("int", int),
+                lo=lo,
+                hi=hi,
+                unit=english(f.metadata.get("unit", "")),
+                source=f.metadata.get("source", ""),
+            )
+        )
+    return out
+
+
+def scenario_names() -> list[str]:
+    return list(SCENARIOS)
+
+
+def scenario_values(name: str) -> dict[str, float | int]:
+    """The lever values of a named scenario."""
+    return dataclasses.asdict(scenario(name))
+
+
+def make_levers(values: dict[str, Any]) -> PolicyLevers:
+    """Validated ``PolicyLevers``; raises ``ConfigError`` naming the field and its allowed range."""
+    return PolicyLevers(**values).validate("policy")
+
+
+def check_lever(name: str, value: Any) -> str | None:
+    """The field's error message for ``name = value``, or None when the value is allowed."""
+    try:
+        dataclasses.replace(PolicyLevers(), **{name: value}).validate("policy")
+    except ConfigError as exc:
+        return english(str(exc))
+    return None
+
+
+# --------------------------------------------------------------------------- runs
+def effects_supported() -> bool:
+    """Does ``sim.model.run_replicate`` take ``effects`` (central or sampled effect sizes)?"""
+    from sim.model import run_replicate
+
+    return "effects" in inspect.signature(run_replicate).parameters
+
+
+def param_sets(posterior: str = "default") -> ensemble.ParamSets:
+    return ensemble.load_param_sets(posterior)
+
+
+def posterior_note(sets: ensemble.ParamSets) -> str:
+    """One short line on the parameter sets in use (what the page states)."""
+    info = sets.info
+    if not info.get("sha256"):
+        return sets.note
+    path = Path(info["path"])
+    shown = path.relative_to(REPO_ROOT) if path.is_relative_to(REPO_ROOT) else path
+    return (
+        f"calibrated posterior {shown} ({info['sets']} sets, effective sample size {info['ess']:.0f}, "
+        f"sha256 {info['sha256'][:12]}), one set per replicate drawn by weight"
+    )
+
+
+def replicate_plan(seed: int, n: int, sets: ensemble.ParamSets) -> list[ensemble.Replicate]:
+    """Replicates 0..n-1 of the study with root ``seed``: the plan ``python -m sim`` uses."""
+    return ensemble.plan_replicates(seed, range(n), len(sets), sets.weights)
+
+
+@dataclass(frozen=True)
+class Replicated:
+    """What the explorer keeps of one replicate: the headline indicators (tidy rows) and its cost."""
+
+    results: pd.DataFrame  # tidy, columns as ``sim.pipeline.ensemble.COLUMNS``, T01-T05 only
+    cost: float  # public spending 2024-2026 over every instrument, 亿元
+
+
+def run_one(
+    levers: PolicyLevers, params, rep: ensemble.Replicate, scale: float, effects: str, end_year: int
+) -> Replicated:
+    """One replicate (runs in a worker process)."""
+    from sim.model import run_replicate
+
+    drawn = make_effects(effects, getattr(rep, "effects_seed", rep.seed))
+    annual = run_replicate(
+        levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale, effects=drawn
+    )
+    return Replicated(
+        ensemble.tidy([rep], [ensemble.indicators(annual[list(INDICATORS)])]), public_cost(annual)
+    )
+
+
+def public_cost(annual: pd.DataFrame) -> float:
+    """Public spending 2024-2026 over every instrument (亿元): the sum of the instruments' ``spend_*`` columns."""
+    spend = [c for c in SPENDING if c in annual.columns]
+    years = (annual.index >= COST_YEARS[0]) & (annual.index <= COST_YEARS[1])
+    return float(annual.loc[years, spend].to_numpy().sum())
+
+
+# --------------------------------------------------------------------------- reports
+def target(tid: str):
+    return TARGETS[tid]
+
+
+def indicator_summary(results: pd.DataFrame, tid: str, end_year: int) -> dict[str, Any]:
+    """As in summary.json: ``by_year`` p05/p50/p95 and ``p_reach`` with its Wilson interval."""
+    return report.indicator_summary(results, tid, end_year)
+
+
+def reached(values: np.ndarray, tid: str) -> np.ndarray:
+    """Per replicate: 1.0 when the target is reached (as ``report.reach`` counts it), else 0.0."""
+    t = TARGETS[tid]
+    out = [report.reach(np.array([v]), t.target)["p_reach"] for v in values]
+    return np.array([np.nan if r is None else r for r in out], dtype=float)
+
+
+def observed(tid: str) -> pd.Series | None:
+    """Official values 2018-2023 (None when the history has none), as the run folders' fan charts show."""
+    from sim.pipeline import plots
+
+    return plots.observed_points(tid)[0]
+
+
+def unit_label(unit: str) -> str:
+    from sim.pipeline import plots
+
+    return plots.unit_label(unit)

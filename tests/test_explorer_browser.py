@@ -1,0 +1,306 @@
+"""The lever explorer in a real browser: ``python -m sim.app`` driven by headless Chromium.
+
+The app runs on a free loopback port with a small ensemble (``REPLICATES`` a setting). The test
+moves the voucher-budget and fund-size sliders, checks that the numbers change, and compares
+them with ``python -m sim`` at the same levers, seed, scale and posterior: replicate i of the
+explorer is replicate i of that run, so the medians and P(reach) must agree to the precision
+shown, and the direct run's values must lie inside the Monte Carlo intervals the page states.
+It also types bad values (refused with the field's message) and saves a screenshot and the
+measured times under ``results/explorer/``.
+
+Chromium is Debian's package (``make test`` installs it when missing); Playwright drives it via
+``executable_path`` (Playwright's own browser download is not used). Without Chromium the test
+is skipped, or fails when ``CI`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim.model.outcomes import HEADLINE
+from sim.paths import RESULTS_DIR
+from sim.pipeline.explorer.engine import DEFAULT_SCALE, DEFAULT_SEED, MIN_ANSWER
+
+ROOT = Path(__file__).resolve().parent.parent
+REPLICATES = 30  # a setting's ensemble in this test: P(reach) to about +-0.18, quick to complete
+CHROMIUM = os.environ.get("CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OUT = RESULTS_DIR / "explorer"
+READ_CELLS = "() => Object.fromEntries([...document.querySelectorAll('[data-testid]')].map(e => [e.dataset.testid, e.innerText]))"
+
+pytestmark = pytest.mark.slow
+
+
+def _browser_or_skip() -> str:
+    if os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    why = f"no Chromium at {CHROMIUM}: `make test` installs it as root (apt-get install chromium)"
+    if os.environ.get("CI"):
+        pytest.fail(why)
+    pytest.skip(why)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """``python -m sim.app`` on a free loopback port; stopped (SIGTERM, then kill) afterwards."""
+    _browser_or_skip()
+    port = _free_port()
+    log = tmp_path_factory.mktemp("app") / "app.log"
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    with open(log, "w") as fh:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "sim.app",
+                "--port",
+                str(port),
+                "--replicates",
+                str(REPLICATES),
+                "--jobs",
+                "2",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the app exited ({proc.returncode}): {log.read_text()[-2000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2) as resp:
+                    if resp.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the app did not answer on {url} within 90 s: {log.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture(scope="module")
+def page(app_url, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        ctx = pw.chromium.launch_persistent_context(
+            str(tmp_path_factory.mktemp("chromium-profile")),  # a fresh --user-data-dir
+            executable_path=_browser_or_skip(),
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1600, "height": 1250},
+        )
+        try:
+            pg = ctx.new_page()
+            pg.set_default_timeout(90_000)
+            pg.goto(app_url)
+            yield pg
+        finally:
+            ctx.close()
+
+
+# --------------------------------------------------------------------------- reading the page
+def number(text: str) -> float:
+    """'8,614' -> 8614.0, '+27.8' -> 27.8, '92.5 %' -> 0.925."""
+    text = text.strip()
+    value = float(text.replace(",", "").replace("%", "").strip())
+    return value / 100 if text.endswith("%") else value
+
+
+def interval(text: str) -> tuple[float, float]:
+    """'[8,164, 8,980]' -> (8164.0, 8980.0) (thousands separators have no space after them)."""
+    lo, hi = text.strip().strip("[]").split(", ")
+    return number(lo), number(hi)
+
+
+def half_unit(text: str) -> float:
+    """Half a unit of the last digit shown (the display's rounding)."""
+    digits = re.sub(r"[^0-9.]", "", text)
+    decimals = len(digits.split(".")[1]) if "." in digits else 0
+    scale = 0.01 if text.strip().endswith("%") else 1.0
+    return 0.5 * 10**-decimals * scale + 1e-9
+
+
+def cells(pg) -> dict[str, str]:
+    """Every data-testid cell's text, read in one script run (one consistent render)."""
+    return pg.evaluate(READ_CELLS)
+
+
+def shown(cell: str) -> str:
+    return cell.splitlines()[0]
+
+
+def wait_complete(pg, must_include: list[str]) -> dict[str, str]:
+    pg.wait_for_function(
+        """([n, parts]) => {
+            const s = document.querySelector('[data-testid=setting]');
+            const r = document.querySelector('[data-testid=replicates]');
+            return s && r && parts.every(p => s.innerText.includes(p)) && r.innerText.trim() === `${n} / ${n}`;
+        }""",
+        arg=[REPLICATES, must_include],
+        polling=100,
+    )
+    return cells(pg)
+
+
+def move_slider(pg, lever: str, key: str) -> None:
+    thumb = pg.locator(f".qx-slider-{lever} [role=slider]")
+    thumb.focus()
+    pg.keyboard.press(key)
+
+
+def direct_run(levers: dict[str, float], tmp: Path) -> tuple[dict, pd.DataFrame]:
+    out = tmp / "direct"
+    args = [f"policy.{k}={v}" for k, v in levers.items()] + [
+        f"replicates={REPLICATES}",
+        f"seed={DEFAULT_SEED}",
+        f"scale={DEFAULT_SCALE}",
+        "posterior=default",
+        "jobs=2",
+        "progress=false",
+        "plots=false",
+        f"hydra.run.dir={out}",
+    ]
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sim", *args], cwd=tmp, env=env, capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    return summary, pd.read_csv(out / "timeseries.csv")
+
+
+def public_cost(ts: pd.DataFrame) -> float:
+    """Mean over replicates of spending 2024-2026 over every spend_* column (亿元)."""
+    spend = ts[ts["indicator"].str.startswith("spend_") & ts["year"].between(2024, 2026)]
+    return float(spend.groupby("replicate")["value"].sum().mean())
+
+
+# --------------------------------------------------------------------------- the test
+def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
+    from playwright.sync_api import expect
+
+    pg = page
+    timings: dict[str, float] = {}
+    start = time.monotonic()
+    before = wait_complete(pg, ["levers changed: none"])
+    timings["page_to_plan_complete_s"] = time.monotonic() - start
+    for tid in HEADLINE:
+        assert re.match(r"^[0-9,.]+$", shown(before[f"{tid}-median"])), before[f"{tid}-median"]
+
+    # move two levers with the keyboard (PageUp: a tenth of the slider's range)
+    move_slider(pg, "voucher_budget", "PageUp")
+    move_slider(pg, "fund_size", "PageUp")
+    moved = time.monotonic()
+    pg.wait_for_function(
+        """() => document.querySelector('[data-testid=setting]').innerText.includes('fund_size=')""",
+        polling=50,
+    )
+    pg.wait_for_function(
+        """(k) => {
+            const s = document.querySelector('[data-testid=setting]');
+            const r = document.querySelector('[data-testid=replicates]');
+            return s.innerText.includes('voucher_budget=') && s.innerText.includes('fund_size=')
+                && r && parseInt(r.innerText) >= k;
+        }""",
+        arg=MIN_ANSWER,
+        polling=50,
+    )
+    timings["move_to_first_answer_s"] = time.monotonic() - moved
+    levers = {
+        name: float(pg.input_value(f".qx-input-{name} input")) for name in ("voucher_budget", "fund_size")
+    }
+    assert levers["voucher_budget"] > 2.0 and levers["fund_size"] > 500.0, levers
+    after = wait_complete(pg, [f"{k}={v}" for k, v in levers.items()])
+    timings["move_to_complete_s"] = time.monotonic() - moved
+    OUT.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(OUT / "explorer.png"))
+
+    # the numbers shown changed
+    assert shown(after["cost"]) != shown(before["cost"])
+    assert any(shown(after[f"{t}-median"]) != shown(before[f"{t}-median"]) for t in HEADLINE)
+    assert number(shown(after["cost-diff"])) > 0  # more vouchers cost more
+
+    # ... and agree with python -m sim at the same settings
+    started = time.monotonic()
+    summary, ts = direct_run(levers, tmp_path)
+    timings["direct_run_s"] = time.monotonic() - started
+    assert summary["replicates"] == REPLICATES
+    for tid in HEADLINE:
+        ind = summary["indicators"][tid]
+        p50 = ind["by_year"]["2026"]["p50"]
+        med = shown(after[f"{tid}-median"])
+        lo, hi = interval(after[f"{tid}-median-ci"])
+        assert lo - half_unit(med) <= p50 <= hi + half_unit(med), (
+            tid,
+            p50,
+            lo,
+            hi,
+        )  # inside the stated MC error
+        assert abs(number(med) - p50) <= half_unit(med), (
+            tid,
+            med,
+            p50,
+        )  # the same replicates: the same median
+        p = shown(after[f"{tid}-p-reach"])
+        plo, phi = interval(after[f"{tid}-p-reach-ci"])
+        assert plo - half_unit(p) <= ind["p_reach"] <= phi + half_unit(p), (tid, ind["p_reach"], plo, phi)
+        assert abs(number(p) - ind["p_reach"]) <= half_unit(p), (tid, p, ind["p_reach"])
+    cost = shown(after["cost"])
+    assert abs(number(cost) - public_cost(ts)) <= half_unit(cost), (cost, public_cost(ts))
+
+    # bad input is refused with the field's message, and nothing changes
+    for typed, message in [("-5", "allowed range is [0, 10000]"), ("lots", "must be a number")]:
+        pg.fill(".qx-input-fund_size input", typed)
+        pg.press(".qx-input-fund_size input", "Enter")
+        error = pg.locator("[data-testid=error-fund_size]")
+        expect(error).to_contain_text(message)
+        assert error.inner_text().startswith("policy.fund_size = ") and typed in error.inner_text()
+        assert f"fund_size={levers['fund_size']}" in cells(pg)["setting"]
+        assert cells(pg)["replicates"] == f"{REPLICATES} / {REPLICATES}"
+
+    timings["test_total_s"] = time.monotonic() - start
+    (OUT / "browser_test.json").write_text(
+        json.dumps({"replicates": REPLICATES, "levers": levers, **timings}, indent=2)
+    )
+    print("explorer browser test:", json.dumps(timings))
