@@ -46,6 +46,8 @@ class TechMarket:
     def __init__(self, model):
         self.model = model
         self._demand_cache: dict[int, float] = {}
+        self._weights_year = None
+        self._weights = np.empty(0)
         self.reset_year()
 
     def reset_year(self) -> None:
@@ -110,18 +112,29 @@ class TechMarket:
 
     # --------------------------------------------------------------- monthly
     def seller_weights(self) -> np.ndarray:
-        """Each firm's contract rate relative to a firm with ``RD_REFERENCE`` of R&D a year (live firms)."""
+        """Each firm's contract rate relative to a firm with ``RD_REFERENCE`` of R&D a year (live firms).
+
+        The R&D history and certificates change only at the year end, so a firm's weight is computed once
+        a year (or when it enters) and only the alive mask is applied each month.
+        """
+        t = self.model.firms.table
+        n = t.n
+        if self._weights_year != self.model.year:
+            self._weights = np.empty(0)
+            self._weights_year = self.model.year
+        if self._weights.size < n:
+            self._weights = np.r_[self._weights, self._base_weights(self._weights.size, n)]
+        return self._weights[:n] * t.alive[:n]
+
+    def _base_weights(self, lo: int, hi: int) -> np.ndarray:
         m, p = self.model, self.model.params
         t = m.firms.table
-        n = t.n
-        year = m.year
-        closed = np.count_nonzero(t.rd_hist[:n] > 0, axis=1)
-        rd_mean = np.where(
-            closed > 0, t.rd_hist[:n].sum(axis=1) / np.maximum(closed, 1), t.revenue[:n] * t.rd_intensity[:n]
-        )  # entrants: this year's planned R&D
+        hist = t.rd_hist[lo:hi]
+        closed = np.count_nonzero(hist > 0, axis=1)
+        rd_mean = np.where(closed > 0, hist.sum(axis=1) / np.maximum(closed, 1),
+                           t.revenue[lo:hi] * t.rd_intensity[lo:hi])  # entrants: this year's planned R&D
         w = np.power(rd_mean * (1 / RD_REFERENCE), p.contract_knowledge_elasticity)
-        w *= 1.0 + p.hte_seller_lift * (t.hte_valid_until[:n] >= year)
-        return w * t.alive[:n]
+        return w * (1.0 + p.hte_seller_lift * (t.hte_valid_until[lo:hi] >= m.year))
 
     def step_month(self, month: int, year: int, rng, rng_buyers) -> None:
         m, p = self.model, self.model.params

@@ -159,6 +159,8 @@ class FirmPopulation:
         capacity = int(start.firms_2018 * scale * 2.5) + 64
         self.table = ColumnTable(FIRM_COLUMNS, capacity)
         self.agent_of_row: list = []
+        self._hazard_key = None
+        self._hazard = np.zeros(0)
 
     # ------------------------------------------------------------------ helpers
     def live(self) -> np.ndarray:
@@ -337,10 +339,14 @@ class FirmPopulation:
         t.rd_intensity[rows] = np.minimum(t.rd_intensity[rows] + rd_boost, RD_INTENSITY_CAP)
 
     def base_exit_hazard(self, month: int) -> np.ndarray:
-        """Exit hazard a year by age, before instruments' factors."""
+        """Exit hazard a year by age, before instruments' factors (cached for the month)."""
         p, t = self.p, self.table
-        age = (month - t.birth_month[: t.n]) / MONTHS
-        return np.where(age < YOUNG_AGE_YEARS, p.exit_hazard_young, p.exit_hazard_mature)
+        key = (month, t.n)
+        if self._hazard_key != key:
+            young = (month - t.birth_month[: t.n]) < YOUNG_AGE_YEARS * MONTHS
+            self._hazard = np.where(young, p.exit_hazard_young, p.exit_hazard_mature)
+            self._hazard_key = key
+        return self._hazard
 
     def exit(self, month: int, rng, factor: np.ndarray) -> int:
         """Firms close; their agents leave the model. Returns the number of exits.

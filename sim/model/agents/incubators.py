@@ -38,6 +38,9 @@ class IncubationSystem:
         self.agents: list[Incubator] = []
         self.capacity = np.zeros(0)
         self.tier = np.zeros(0, dtype=np.int8)
+        self._version = 0  # bumped whenever carriers or tenants change
+        self._tier_key = None
+        self._tier_cache = np.zeros(0, dtype=np.int8)
 
     def count(self, tier: int) -> int:
         return int((self.tier == tier).sum())
@@ -52,6 +55,7 @@ class IncubationSystem:
             self._close(a)
         self.capacity = np.array([a.capacity for a in self.agents])
         self.tier = np.array([a.tier for a in self.agents], dtype=np.int8)
+        self._version += 1
         return opened
 
     def _close(self, agent: Incubator) -> None:
@@ -63,9 +67,14 @@ class IncubationSystem:
         agent.remove()
 
     def tier_of_firms(self) -> np.ndarray:
-        """Each firm row's carrier tier, -1 when not incubated."""
-        inc = self.model.firms.table.col("incubator")
-        return np.append(self.tier, -1)[inc]  # row -1 (not incubated) reads the appended -1
+        """Each firm row's carrier tier, -1 when not incubated (cached until tenants or carriers change)."""
+        n = self.model.firms.table.n
+        key = (self.model.month, n, self._version)
+        if self._tier_key != key:
+            inc = self.model.firms.table.col("incubator")
+            self._tier_cache = np.append(self.tier, -1)[inc]  # row -1 (not incubated) reads the appended -1
+            self._tier_key = key
+        return self._tier_cache
 
     def tenants_of(self, tier: int) -> np.ndarray:
         return self.tier_of_firms() == tier
@@ -94,3 +103,4 @@ class IncubationSystem:
             tenants += np.bincount(where, minlength=len(self.agents))
         for a, c in zip(self.agents, tenants.tolist()):
             a.tenants = c
+        self._version += 1
