@@ -3,9 +3,10 @@
 Contracts are registered on the **seller** side (技术合同认定登记实行卖方登记制度, mechanisms.md §2.1):
 every contract sold by a Shaanxi firm, university or institute counts, whoever buys. Each month:
 
-* **firms sell from what they have**: a firm's contract rate grows with its R&D (3-year mean, elasticity
-  ``contract_knowledge_elasticity``) and is higher for a certified HNTE (``hte_seller_lift``), times the
-  demand index. Levers reach T01 through the firms they change (R&D, certification, entry);
+* **firms sell from what they have**: a firm's share of sales grows with its R&D (3-year mean,
+  elasticity ``contract_knowledge_elasticity``) and is higher for a certified HNTE (``hte_seller_lift``);
+  the total grows with the demand index and with the sellers' summed capacity at the elasticity
+  ``supply_elasticity``. Levers reach T01 through the firms they change (R&D, certification, entry);
 * **universities and institutes** sell development and service contracts at a rate per 亿元 of R&D
   (``univ_contract_rate``, calibrated to their 7.06% of 2022 value), higher when the reforms cover
   them; their transfers and licences (reforms, intermediaries, open licences, projects) are booked
@@ -47,6 +48,7 @@ class TechMarket:
         self.model = model
         self._demand_cache: dict[int, float] = {}
         self._weights_year = None
+        self._capacity_2019 = None  # sellers' summed weights in January 2019 (the same in every scenario)
         self._weights = np.empty(0)
         self.reset_year()
 
@@ -140,8 +142,13 @@ class TechMarket:
         m, p = self.model, self.model.params
         t = m.firms.table
         demand = self.demand_index(month)
-        # firms: the month's total from the summed rates (Poisson), heavy-tailed values
-        k = int(rng.poisson(p.contract_rate * demand / MONTHS * float(self.seller_weights().sum())))
+        # firms: the month's total from the sellers' capacity (Poisson), heavy-tailed values. Turnover grows
+        # with capacity at the elasticity ``supply_elasticity`` (< 1: demand, not supply, limits sales)
+        capacity = float(self.seller_weights().sum())
+        if self._capacity_2019 is None:
+            self._capacity_2019 = max(capacity, 1e-9)
+        scaled = self._capacity_2019 * (capacity / self._capacity_2019) ** p.supply_elasticity
+        k = int(rng.poisson(p.contract_rate * demand / MONTHS * scaled))
         n_local = self._draw(k, "firm", 1 / m.scale, rng)
         if n_local:  # local buyers: firms weighted by R&D
             n = t.n
