@@ -112,10 +112,21 @@ def test_script_without_a_main_guard_runs_an_ensemble_in_processes(tmp_path):
 
 
 # --------------------------------------------------------------------------- Ray
+#: Ray binds its head to the machine's network address even when asked for 127.0.0.1, unless its
+#: "cluster" mode is off (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, read when ray is imported; the constant
+#: is set too, since ray may be imported already): the tests' Ray stays on loopback.
+LOOPBACK_ENV = {"RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"}
+
+
 @pytest.fixture(scope="module")
 def ray_head():
     """A Ray head on loopback, no dashboard, two CPUs; stopped after the module's tests."""
     ray = pytest.importorskip("ray", reason="Ray is not installed (pip install '.[ray]')")
+    from ray._private import ray_constants
+
+    saved = {k: os.environ.get(k) for k in LOOPBACK_ENV}, ray_constants.ENABLE_RAY_CLUSTER
+    os.environ.update(LOOPBACK_ENV)  # for the head's processes and workers
+    ray_constants.ENABLE_RAY_CLUSTER = False
     ray.init(
         address="local",
         num_cpus=2,
@@ -125,9 +136,17 @@ def ray_head():
         configure_logging=False,
     )
     try:
-        yield ray.get_runtime_context().gcs_address
+        address = ray.get_runtime_context().gcs_address
+        assert address.startswith("127.0.0.1:"), address
+        yield address
     finally:
         ray.shutdown()
+        ray_constants.ENABLE_RAY_CLUSTER = saved[1]
+        for k, v in saved[0].items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 RAY_STUDY = dict(scale=0.02, end_year=2021)
@@ -157,7 +176,7 @@ def test_a_failed_ray_task_is_named(ray_head):
 def test_the_app_runs_on_ray_with_executor_ray(ray_head, tmp_path):
     """``python -m sim executor=ray address=HOST:PORT`` joins the cluster; same bytes as a local run."""
     small = ["replicates=3", "scale=0.02", "end_year=2021", "progress=false", "plots=false"]
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = {**os.environ, **LOOPBACK_ENV, "PYTHONPATH": str(ROOT)}
     outs = {}
     for name, extra in (("local", ["jobs=2"]), ("ray", ["executor=ray", f"address={ray_head}"])):
         proc = subprocess.run(

@@ -304,7 +304,7 @@ class Executor:
                 "configure_logging": False,
             }
             if self.address == "local":
-                ray.init(address="local", num_cpus=self.jobs, _node_ip_address="127.0.0.1", **opts)
+                ray.init(address="local", num_cpus=self.jobs, **opts)
             else:
                 try:
                     ray.init(address=self.address, **opts)
@@ -332,14 +332,21 @@ class Executor:
                         results[k] = ray.get(ref)
                     except ray.exceptions.RayTaskError as exc:
                         cause = getattr(exc, "cause", None) or exc
+                        self._drop_ray(ray, pending)
                         raise TaskFailed(label(k), cause) from exc
                     done_count += 1
                     bar.update()
         except KeyboardInterrupt:
-            for ref in pending:
-                ray.cancel(ref, force=True)
+            self._drop_ray(ray, pending)
             raise Interrupted(done_count, len(tasks), unit) from None
-        except BaseException:
-            for ref in pending:
-                ray.cancel(ref, force=True)
-            raise
+
+    @staticmethod
+    def _drop_ray(ray, refs) -> None:
+        """Cancel the tasks still to run; take the errors of those already failed (else Ray prints each)."""
+        for ref in refs:
+            ray.cancel(ref, force=True)
+        for ref in refs:
+            try:
+                ray.get(ref, timeout=0)
+            except Exception:  # noqa: BLE001 - cancelled, failed or still stopping: nothing to report
+                pass
