@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +203,163 @@ def test_submitit_local_sweep(tmp_path):
     assert merged.returncode == 0, merged.stderr
     reach = pd.read_csv(sweep / "analysis" / "reach.csv")
     assert set(reach[reach["indicator"] == "T01"]["n"]) == {6}  # the blocks merge into one ensemble
+
+
+def test_mesa_step_logging_is_off(run_dir):
+    """Mesa logs every step at INFO ("calling model.step"): ~100 lines a replicate in sim.log."""
+    log = run_dir[0] / "sim.log"
+    assert log.is_file()
+    assert "model.step" not in log.read_text() and log.stat().st_size < 2000
+
+
+# --------------------------------------------------------------------------- pre-launch checks
+def _broken_posterior(folder: Path, how: str) -> Path:
+    """The committed posterior copied to ``folder``, then truncated or edited (its json then mismatches)."""
+    from sim.paths import POSTERIOR_CSV
+
+    folder.mkdir(parents=True, exist_ok=True)
+    csv = folder / "posterior.csv"
+    text = POSTERIOR_CSV.read_text()
+    csv.write_text(text[: len(text) // 2] if how == "truncated" else text.replace("0.", "0.9", 1))
+    (folder / "posterior.json").write_bytes(POSTERIOR_CSV.with_suffix(".json").read_bytes())
+    return csv
+
+
+@pytest.mark.parametrize("how", ["truncated", "edited"])
+@pytest.mark.parametrize("multirun", [False, True])
+def test_a_bad_posterior_fails_before_any_folder(tmp_path, how, multirun):
+    csv = _broken_posterior(tmp_path / "post", how)
+    out, sweep = tmp_path / "out", tmp_path / "sweep"
+    args = (["-m", "seed=0,1"] if multirun else []) + [*SMALL, f"posterior={csv}"]
+    proc = sim(*args, f"hydra.run.dir={out}", f"hydra.sweep.dir={sweep}", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"config error: posterior={csv}: "), proc.stderr
+    assert "does not match its provenance" in lines[0]
+    assert not out.exists() and not sweep.exists()
+
+
+def test_the_default_posterior_is_checked_too(tmp_path, monkeypatch):
+    """A damaged sim/data/posterior.csv (posterior=default) is refused by the pre-launch check."""
+    from sim.calibration import posterior
+    from sim.pipeline.run import precheck
+
+    monkeypatch.setattr(posterior, "POSTERIOR_CSV", _broken_posterior(tmp_path, "truncated"))
+    msg = precheck(["-m", "seed=0,1,2"])
+    assert msg is not None and msg.startswith("config error: posterior=default: ") and "\n" not in msg
+
+
+def _bad_values() -> dict[str, str]:
+    """One invalid override per schema field (levers and parameters: above their allowed range)."""
+    from dataclasses import fields
+
+    from sim.model.params import BehaviourParams
+    from sim.model.policy import PolicyLevers
+    from sim.pipeline.run import SimConfig
+
+    bad = {
+        "scenario": "scenario=",
+        "replicates": "replicates=0",
+        "seed": "seed=-1",
+        "end_year": "end_year=2018",
+        "scale": "scale=0",
+        "jobs": "jobs=0",
+        "executor": "executor=spark",
+        "address": "address=not/an/address",
+        "replicate_block": "replicate_block=-1",
+        "posterior": "posterior=no_such_posterior.csv",
+        "resume": "resume=maybe",
+        "progress": "progress=maybe",
+        "plots": "plots=maybe",
+    }
+    for group, cls in (("policy", PolicyLevers), ("params", BehaviourParams)):
+        for f in fields(cls):
+            lo, hi = f.metadata["range"]
+            value = hi + abs(hi) + 1
+            bad[f"{group}.{f.name}"] = (
+                f"{group}.{f.name}={int(value) if f.type in ('int', int) else float(value)}"
+            )
+    top = {f.name for f in fields(SimConfig)} - {"policy", "params"}
+    assert top <= set(bad), f"no bad value for {top - set(bad)}"
+    return bad
+
+
+@pytest.mark.parametrize(("key", "override"), sorted(_bad_values().items()))
+def test_every_field_refuses_bad_input_in_one_line(tmp_path, monkeypatch, capsys, key, override):
+    """``python -m sim <bad value>``: one line naming the field, exit 2, no folder (in-process: ``cli``)."""
+    from sim.pipeline import run
+
+    out, sweep = tmp_path / "out", tmp_path / "sweep"
+    argv = [*SMALL, "plots=false", override, f"hydra.run.dir={out}", f"hydra.sweep.dir={sweep}"]
+    if key == "address":
+        argv.insert(0, "executor=ray")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "argv", ["sim", *argv])
+    with pytest.raises(SystemExit) as info:
+        run.cli(argv)
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("config error: ") and key in lines[0], lines
+    assert not out.exists() and not sweep.exists() and not list(tmp_path.iterdir())
+
+
+# --------------------------------------------------------------------------- Ctrl-C
+def _interrupt(args: list[str], cwd: Path, ready: Path, grace: float) -> subprocess.CompletedProcess:
+    """Start ``python -m sim args``, wait for ``ready`` to exist plus ``grace`` seconds, then Ctrl-C
+    (SIGINT to the process group, as a terminal sends it)."""
+    import signal
+    import time
+
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sim", *args],
+        cwd=cwd,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not ready.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(grace)
+        os.killpg(proc.pid, signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+def test_ctrl_c_on_a_run_prints_one_line_and_exits_130(tmp_path):
+    out = tmp_path / "run"
+    args = ["replicates=300", "scale=0.05", "jobs=2", "progress=false", "plots=false", f"hydra.run.dir={out}"]
+    proc = _interrupt(args, tmp_path, out / ".hydra", grace=3.0)
+    assert proc.returncode == 130, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr  # no traceback, no leaked-semaphore warning
+    assert re.match(r"interrupted: \d+ of 300 replicates had finished; ", lines[0]), lines[0]
+    assert f"hydra.run.dir={out}" in lines[0]
+    assert not (out / "summary.json").exists()
+
+
+@pytest.mark.slow
+def test_ctrl_c_on_a_sweep_says_what_finished_and_the_command_resumes_it(tmp_path):
+    """Job 0 (3 replicates) finishes, job 1 (20) is interrupted; the printed command finishes job 1 only."""
+    sweep = tmp_path / "sweep"
+    args = ["-m", "replicates=3,20", "scale=0.05", "jobs=2", "progress=false", "plots=false"]
+    args.append(f"hydra.sweep.dir={sweep}")
+    proc = _interrupt(args, tmp_path, sweep / "0" / "summary.json", grace=0.3)
+    assert proc.returncode == 130, proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1, proc.stderr  # no traceback, no leaked-semaphore warning from the job processes
+    match = re.match(rf"interrupted: 1 of 2 jobs complete in {sweep}; .* run: python -m sim (.*)$", lines[0])
+    assert match, lines[0]
+    assert not (sweep / "1" / "summary.json").exists()
+    resumed = sim(*shlex.split(match.group(1)), cwd=tmp_path, timeout=600)
+    assert resumed.returncode == 0, resumed.stderr
+    assert resumed.stdout.count("skipping") == 1
+    assert json.loads((sweep / "1" / "summary.json").read_text())["replicates"] == 20

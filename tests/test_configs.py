@@ -40,7 +40,7 @@ def _task(cfg):
 def test_default_config_is_the_plan_study(composer):
     study = study_from_cfg(composer())
     assert study.scenario == "plan"
-    assert study.levers == scenario("plan")
+    assert study.policy == scenario("plan")
     assert (study.replicates, study.seed, study.end_year, study.scale, study.jobs) == (200, 0, 2026, 1.0, 2)
     assert study.replicates >= 200  # P(reach) to about +-0.07
 
@@ -120,8 +120,8 @@ def test_every_lever_is_an_override(composer):
         ]
     )
     study = study_from_cfg(cfg)
-    assert study.levers.voucher_budget == 3.0 and study.levers.fund_size == 250.0
-    assert study.levers.incubators == 500 and study.levers.reform_units == 200
+    assert study.policy.voucher_budget == 3.0 and study.policy.fund_size == 250.0
+    assert study.policy.incubators == 500 and study.policy.reform_units == 200
     assert study.params.bunching_prob == 0.3
 
 
@@ -154,3 +154,125 @@ def test_precheck_passes_good_input():
     assert precheck([]) is None
     assert precheck(["-m", "policy.voucher_budget=0,2,4", "replicates=50"]) is None
     assert precheck(["-m", "policy=plan,frozen_2023", "replicate_block=range(0,3)"]) is None
+
+
+# --------------------------------------------------------------------------- one schema, validated on construction
+def _valid_change(cls, name):
+    """A valid value of field ``name`` of ``cls`` other than its default."""
+    from dataclasses import fields
+
+    f = next(f for f in fields(cls) if f.name == name)
+    lo, hi = f.metadata["range"]
+    value = (f.default + hi) / 2 if f.default != hi else (lo + f.default) / 2
+    if f.type in ("int", int):
+        value = (
+            int(round(value)) if int(round(value)) != f.default else f.default + (1 if f.default < hi else -1)
+        )
+    return value
+
+
+def test_fingerprint_covers_every_input_and_no_execution_knob():
+    """Resume skips a run only when nothing that determines its results changed: a lever, a parameter,
+    a run knob or the posterior file; how it is computed (processes, backend, progress) does not count."""
+    from dataclasses import fields, replace
+
+    from sim.model.params import BehaviourParams
+    from sim.model.policy import PolicyLevers
+    from sim.pipeline.run import EXECUTION_KNOBS, SimConfig
+
+    base = SimConfig()
+    ref = base.fingerprint(posterior_sha256="a")
+    assert base.fingerprint(posterior_sha256="b") != ref  # a recalibrated posterior is another study
+    changes = {
+        "scenario": "frozen_2023",
+        "replicates": 7,
+        "seed": 3,
+        "end_year": 2030,
+        "scale": 0.5,
+        "replicate_block": 2,
+        "posterior": "none",
+        "jobs": 3,
+        "executor": "local",  # the default: "ray" needs Ray, and must not count either (checked below)
+        "address": "local",
+        "resume": False,
+        "progress": False,
+        "plots": False,
+    }
+    for group, cls in (("policy", PolicyLevers), ("params", BehaviourParams)):
+        for f in fields(cls):
+            obj = replace(getattr(base, group), **{f.name: _valid_change(cls, f.name)})
+            assert replace(base, **{group: obj}).fingerprint(posterior_sha256="a") != ref, f"{group}.{f.name}"
+    top = {f.name for f in fields(SimConfig)} - {"policy", "params"}
+    assert set(changes) == top, "a new SimConfig field needs a line here"
+    for name, value in changes.items():
+        changed = replace(base, **{name: value}).fingerprint(posterior_sha256="a")
+        assert (changed == ref) == (name in EXECUTION_KNOBS), name
+    assert set(EXECUTION_KNOBS) == {"jobs", "executor", "address", "resume", "progress", "plots"}
+
+
+def test_a_study_is_validated_on_construction():
+    from sim.model.params import ConfigError
+    from sim.model.policy import PolicyLevers
+    from sim.pipeline.run import SimConfig
+
+    with pytest.raises(ConfigError, match="scale = 0.0: allowed range"):
+        SimConfig(scale=0.0)
+    with pytest.raises(ConfigError, match="policy.voucher_budget = -1.0"):
+        SimConfig(policy=PolicyLevers(voucher_budget=-1.0))
+    with pytest.raises(ConfigError, match="executor = 'spark'"):
+        SimConfig(executor="spark")
+    study = SimConfig(scale=1)
+    assert isinstance(study.scale, float) and study.fingerprint() == SimConfig(scale=1.0).fingerprint()
+
+
+def test_composed_config_is_the_schema_object(composer):
+    """Hydra builds the very dataclass the code runs on (OmegaConf.to_object): no second declaration."""
+    from sim.pipeline.run import SimConfig
+
+    study = study_from_cfg(composer(["replicates=7"]))
+    assert type(study) is SimConfig and study.replicates == 7
+    assert study == SimConfig(replicates=7)  # config.yaml and the dataclass defaults agree
+
+
+def test_minus_zero_is_zero(composer):
+    """``policy.voucher_budget=-0.0`` is the lever at 0: printed, hashed and compared as 0.0."""
+    import json
+    import math
+
+    study = study_from_cfg(composer(["policy.voucher_budget=-0.0", "policy.rd_subsidy_rate=-0.0"]))
+    zero = study_from_cfg(composer(["policy.voucher_budget=0", "policy.rd_subsidy_rate=0"]))
+    for lever in ("voucher_budget", "rd_subsidy_rate"):
+        value = getattr(study.policy, lever)
+        assert value == 0 and math.copysign(1.0, value) == 1.0
+    assert study.fingerprint() == zero.fingerprint()
+    assert "-0.0" not in json.dumps(study.as_dict())
+
+
+def test_calibration_config_has_one_declaration_of_each_knob():
+    """configs/calibrate.yaml, CalibrateConfig and the ABC's own settings agree (they once disagreed on n_steps)."""
+    from dataclasses import fields
+
+    from sim.calibration.abc import ABCSettings
+    from sim.calibration.calibrate import CalibrateConfig
+
+    raw = OmegaConf.load(CONFIGS / "calibrate.yaml")
+    for f in fields(CalibrateConfig):
+        assert f.name in raw, f"calibrate.yaml does not show {f.name}"
+        assert raw[f.name] == f.default, (
+            f"calibrate.yaml {f.name} = {raw[f.name]} but the schema says {f.default}"
+        )
+    for f in fields(ABCSettings):
+        assert getattr(ABCSettings(), f.name) == getattr(CalibrateConfig(), f.name), f.name
+    assert isinstance(CalibrateConfig(), ABCSettings)
+
+
+def test_calibration_precheck_leaves_no_folder(tmp_path, monkeypatch, capsys):
+    from sim.calibration.calibrate import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main(["n_keep=500", "n_design=256", f"hydra.run.dir={tmp_path / 'out'}"])
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == ["config error: n_design = 256: must be >= n_keep = 500"]
+    assert not list(tmp_path.iterdir())

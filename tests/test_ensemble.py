@@ -11,7 +11,7 @@ import pytest
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import BehaviourParams
-from sim.model.policy import PolicyLevers, scenario
+from sim.model.policy import scenario
 from sim.pipeline import ensemble, report
 
 SCALE = 0.03  # a few hundred firms: fast, still exercises every rule
@@ -91,7 +91,7 @@ def test_common_random_numbers_across_scenarios(plan_results):
 def test_parameter_sets_are_used(tmp_path):
     base = BehaviourParams()
     sets = [base, replace(base, contract_rate=2 * base.contract_rate)]
-    plan = [ensemble.Replicate(0, 123, 0), ensemble.Replicate(1, 123, 1)]
+    plan = [ensemble.Replicate(0, 123, 0, 7), ensemble.Replicate(1, 123, 1, 7)]
     res = ensemble.run_ensemble(scenario("plan"), plan, param_sets=sets, scale=SCALE, progress=False)
     t01 = res[(res["indicator"] == "T01") & (res["year"] == 2026)].set_index("param_set")["value"]
     assert t01[1] > t01[0]  # twice the contract rate, same seed: more turnover
@@ -142,13 +142,25 @@ def test_load_param_sets_from_a_posterior(tmp_path):
         ensemble.load_param_sets(str(csv))
 
 
-def test_failed_replicate_is_named(monkeypatch):
-    def boom(*args, **kwargs):
-        raise RuntimeError("model broke")
-
-    monkeypatch.setattr(ensemble, "run_replicate", boom)
-    with pytest.raises(RuntimeError, match="model broke"):
-        ensemble.run_ensemble(PolicyLevers(), 1, progress=False)
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_failed_replicate_is_named(jobs):
+    """A replicate that fails in this process or in a worker is named with its seed and parameter set."""
+    base = BehaviourParams()
+    broken = "not a parameter set"  # the model fails on it, in whichever process runs the replicate
+    plan = ensemble.plan_replicates(0, range(3), n_param_sets=1)
+    plan[1] = replace(plan[1], param_set=1)
+    with pytest.raises(RuntimeError) as info:
+        ensemble.run_ensemble(
+            scenario("plan"),
+            plan,
+            param_sets=[base, broken],
+            scale=SCALE,
+            end_year=2020,
+            jobs=jobs,
+            progress=False,
+        )
+    r = plan[1]
+    assert str(info.value).startswith(f"replicate 1 (seed {r.seed}, parameter set 1) failed: AttributeError")
 
 
 # --------------------------------------------------------------------------- summary
@@ -204,14 +216,40 @@ def test_summary_schema(plan_results):
     assert s["levers_changed"] == {}
 
 
-def test_p_reach_is_the_share_at_or_above_target():
+def test_p_reach_is_the_share_above_the_target():
+    """The plan's targets are to exceed (突破) a level: a value equal to the target does not reach it."""
     rows = [
         {"replicate": r, "seed": r, "param_set": 0, "year": 2026, "indicator": tid, "value": v}
         for tid in HEADLINE
         for r, v in enumerate([TARGETS[tid].target - 1, TARGETS[tid].target, TARGETS[tid].target + 1, 0])
     ]
     s = report.summarise(pd.DataFrame(rows), study=_study(), fingerprint="x")
-    assert all(s["indicators"][t]["p_reach"] == 0.5 for t in HEADLINE)
+    assert all(s["indicators"][t]["p_reach"] == 0.25 for t in HEADLINE)
+    table = report.targets_table(s)
+    assert "| > 6,000 (2026) |" in table and ">=" not in table and "value > target" in table
+
+
+def test_summary_statistics_of_a_hand_built_table():
+    """by_year holds the mean, 5th, 50th and 95th percentiles (linear interpolation, numpy's default).
+
+    101 replicates with values 0, 1, ..., 99 and 1000: sorted, the q-quantile is the value at
+    position 100 q, so p05 = 5, p50 = 50, p95 = 95; the mean is (4950 + 1000) / 101 (the outlier
+    pulls it away from the median). A replicate with NaN is left out.
+    """
+    values = [*range(100), 1000, float("nan")]
+    rows = [
+        {"replicate": r, "seed": r, "param_set": 0, "year": year, "indicator": tid, "value": v}
+        for tid in HEADLINE
+        for year in (2025, 2026)
+        for r, v in enumerate(values)
+    ]
+    s = report.summarise(pd.DataFrame(rows), study=_study(), fingerprint="x")
+    for tid in HEADLINE:
+        for year in ("2025", "2026"):
+            stats = s["indicators"][tid]["by_year"][year]
+            assert stats == {"mean": 5950 / 101, "p05": 5.0, "p50": 50.0, "p95": 95.0}, (tid, year, stats)
+    table = report.targets_table(s)
+    assert "| 50.0 % | 5.0 % – 95.0 % |" in table  # T05: median, then the 90 % interval p05 – p95
 
 
 def test_no_p_reach_when_the_target_year_is_not_simulated():
@@ -234,3 +272,44 @@ def test_targets_table_has_a_row_per_headline_target(plan_results):
     rows = [ln for ln in table.splitlines() if ln.startswith("| T")]
     assert [r.split()[1] for r in rows] == HEADLINE
     assert "voucher_budget=3.0" in table
+
+
+# --------------------------------------------------------------------------- defaults and the tidy table
+def test_python_entry_points_default_to_the_calibrated_posterior():
+    """``run_ensemble(levers, plan_replicates(seed, indices))`` is what ``python -m sim`` runs
+    (posterior=default: sets drawn by weight), not the uncalibrated defaults."""
+    posterior = ensemble.load_param_sets("default")
+    assert len(posterior) > 1, "the committed posterior has several sets"
+    plan = ensemble.plan_replicates(0, range(3))
+    assert plan == ensemble.plan_replicates(0, range(3), len(posterior), posterior.weights)
+    kw = dict(scale=SCALE, end_year=2021, progress=False)
+    by_default = ensemble.run_ensemble(scenario("plan"), plan, **kw)
+    explicit = ensemble.run_ensemble(scenario("plan"), plan, param_sets=posterior, **kw)
+    pd.testing.assert_frame_equal(by_default, explicit)
+    uncalibrated = ensemble.run_ensemble(
+        scenario("plan"), plan, param_sets=[BehaviourParams()] * len(posterior), **kw
+    )
+    assert not np.allclose(by_default["value"], uncalibrated["value"], equal_nan=True)
+    # a count of replicates draws sets by the posterior's weights too
+    counted = ensemble.run_ensemble(scenario("plan"), 3, seed=0, **kw)
+    pd.testing.assert_frame_equal(counted, by_default)
+
+
+def test_tidy_table_equals_a_per_replicate_melt(plan_results):
+    """The table built once from arrays has the rows, order and types of melting each replicate's table."""
+    from sim.model import run_replicate as run_model
+
+    posterior = ensemble.load_param_sets("default")
+    parts = []
+    for rep in ensemble.plan_replicates(0, range(4)):
+        annual = run_model(
+            levers=scenario("plan"), params=posterior.sets[rep.param_set], seed=rep.seed, scale=SCALE
+        )
+        long = annual.reset_index().melt(id_vars="year", var_name="indicator", value_name="value")
+        long.insert(0, "param_set", rep.param_set)
+        long.insert(0, "seed", rep.seed)
+        long.insert(0, "replicate", rep.index)
+        parts.append(long[ensemble.COLUMNS])
+    expected = pd.concat(parts, ignore_index=True)
+    expected["year"] = expected["year"].astype("int64")
+    pd.testing.assert_frame_equal(plan_results, expected)

@@ -51,7 +51,13 @@ def test_a_new_lever_gets_a_control_without_code(monkeypatch):
 
     monkeypatch.setattr(adapter, "PolicyLevers", More)
     new = adapter.levers()[-1]
-    assert (new.name, new.integer, new.lo, new.hi, new.unit) == ("cluster_projects", True, 0, 900, "cluster projects")
+    assert (new.name, new.integer, new.lo, new.hi, new.unit) == (
+        "cluster_projects",
+        True,
+        0,
+        900,
+        "cluster projects",
+    )
 
 
 @pytest.mark.parametrize(
@@ -106,7 +112,9 @@ def test_median_interval_needs_six_values_and_means_use_student_t():
 def fake(values: dict[str, float], rep: int, cost: float) -> adapter.Replicated:
     """A replicate whose 2026 values are ``values`` (earlier years: half of them)."""
     annual = pd.DataFrame({tid: [v / 2, v] for tid, v in values.items()}, index=[2025, 2026])
-    return adapter.Replicated(ensemble.tidy_indicators(annual, ensemble.Replicate(rep, rep, 0)), cost)
+    return adapter.Replicated(
+        ensemble.tidy([ensemble.Replicate(rep, rep, 0, rep)], [ensemble.indicators(annual)]), cost
+    )
 
 
 def test_summary_matches_the_report_and_pairs_with_the_plan():
@@ -145,7 +153,11 @@ def test_fan_chart_options_are_strict_json():
         annual = pd.DataFrame(
             {t: [np.nan if t == "T01" else 1.0 + i, 2.0 + i] for t in HEADLINE}, index=[2018, 2026]
         )
-        reps.append(adapter.Replicated(ensemble.tidy_indicators(annual, ensemble.Replicate(i, i, 0)), 1.0))
+        reps.append(
+            adapter.Replicated(
+                ensemble.tidy([ensemble.Replicate(i, i, 0, i)], [ensemble.indicators(annual)]), 1.0
+            )
+        )
     s = stats.summarise(reps, reps, 2026)
     for tid in HEADLINE:
         option = charts.fan_option(tid, s.fans[tid], n)

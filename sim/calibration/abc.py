@@ -32,8 +32,6 @@ equally weighted (duplicates from resampling are merged with their count as weig
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import sys
 import time
 from dataclasses import dataclass, field, fields
 from typing import Callable, Sequence
@@ -41,8 +39,16 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.stats import qmc
 
-from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, outputs_from_annual
-from sim.model.params import BehaviourParams
+from sim.calibration.targets import (
+    FIT_YEARS,
+    OUTPUT_INDICATORS,
+    OUTPUT_YEARS,
+    FitTargets,
+    outputs_from_annual,
+)
+from sim.model.params import BehaviourParams, ConfigError, RunConfig
+from sim.pipeline.config import is_number, whole
+from sim.pipeline.parallel import Executor, derive_seed
 
 #: Largest share of failed runs tolerated in a round before the calibration stops.
 MAX_FAILED_SHARE = 0.05
@@ -91,8 +97,7 @@ class ParamSpace:
 # --------------------------------------------------------------------------- simulating
 def model_seed(seed: int, round_index: int, i: int) -> int:
     """Seed of run ``i`` of round ``round_index`` (round -1 is the noise pilot)."""
-    ss = np.random.SeedSequence([int(seed), int(round_index) + 1, int(i)])
-    return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
+    return derive_seed(seed, round_index + 1, i)
 
 
 @dataclass(frozen=True)
@@ -122,62 +127,43 @@ def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
         return np.full((len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)), np.nan), f"{type(exc).__name__}: {exc}"
 
 
-def _spawn_context():
-    if multiprocessing.get_start_method(allow_none=True) not in (None, "spawn", "fork", "forkserver"):
-        multiprocessing.set_start_method("spawn", force=True)  # inside a loky worker (joblib launcher)
-    return multiprocessing.get_context("spawn")
-
-
 class Runner:
-    """Runs batches of ``SimTask`` in a process pool kept for the whole calibration; results in task order."""
+    """Runs batches of ``SimTask`` on one ``sim.pipeline.parallel.Executor`` for the whole calibration
+    (its local workers or its Ray connection are kept between rounds); results in task order."""
 
-    def __init__(self, jobs: int = 1, progress: bool = True, simulate_fn: Callable = simulate):
-        self.jobs = max(1, int(jobs))
-        self.progress = progress
+    def __init__(
+        self,
+        jobs: int = 1,
+        progress: bool = True,
+        simulate_fn: Callable = simulate,
+        executor: str = "local",
+        address: str = "auto",
+    ):
+        self.executor = Executor(executor, jobs=jobs, address=address, progress=progress)
         self.simulate_fn = simulate_fn
-        self._pool = None
         self.n_runs = 0
         self.failures: list[str] = []
 
     def __enter__(self) -> "Runner":
-        if self.jobs > 1:
-            self._pool = _spawn_context().Pool(self.jobs)
         return self
 
     def __exit__(self, *exc) -> None:
-        if self._pool is not None:
-            if exc[0] is None:
-                self._pool.close()
-            else:
-                self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        self.executor.close()
 
     def run(self, tasks: Sequence[SimTask], desc: str) -> np.ndarray:
-        from tqdm import tqdm
-
-        out = np.empty((len(tasks), len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)))
-        errors = []
-        bar = tqdm(
-            total=len(tasks),
+        results = self.executor.map(
+            self.simulate_fn,
+            tasks,
             desc=desc,
             unit="run",
-            file=sys.stderr,
-            disable=not self.progress,
-            mininterval=0.5 if sys.stderr.isatty() else 10.0,
-            dynamic_ncols=True,
+            label=lambda k: f"{desc}: run {k} (seed {tasks[k].seed})",
         )
-        with bar:
-            if self._pool is None:
-                results = map(self.simulate_fn, tasks)
-            else:
-                chunk = max(1, min(8, len(tasks) // (4 * self.jobs)))
-                results = self._pool.imap(self.simulate_fn, tasks, chunksize=chunk)
-            for k, (arr, err) in enumerate(results):
-                out[k] = arr
-                if err is not None:
-                    errors.append(f"run {k}: {err}")
-                bar.update()
+        out = np.empty((len(tasks), len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)))
+        errors = []
+        for k, (arr, err) in enumerate(results):
+            out[k] = arr
+            if err is not None:
+                errors.append(f"run {k}: {err}")
         self.n_runs += len(tasks)
         self.failures.extend(errors)
         if len(errors) > MAX_FAILED_SHARE * len(tasks):
@@ -188,35 +174,59 @@ class Runner:
 # --------------------------------------------------------------------------- the algorithm
 @dataclass
 class ABCSettings:
-    """Budget and tuning of one calibration."""
+    """Budget and tuning of one calibration: the one declaration of these knobs (``CalibrateConfig``,
+    the schema of ``configs/calibrate.yaml``, extends it). Validated on construction."""
 
-    seed: int = 0
-    n_design: int = 2048  # rejection round: Sobol points (a power of 2 keeps the sequence balanced)
-    n_keep: int = 300  # particles (>= 200 for the posterior)
-    n_steps: int = 8  # tolerance steps after the rejection round
+    seed: int = 0  # root seed: Sobol scrambling, proposals and every run's seed derive from it
+    scale: float = 0.25  # share of the firm population simulated during the ABC
+    n_pilot: int = 24  # runs at the prior centre measuring model noise (distance floor)
+    n_design: int = 2048  # rejection round: scrambled Sobol points (a power of 2 keeps the sequence balanced)
+    n_keep: int = 300  # particles: the posterior's size (>= 200)
+    n_steps: int = 10  # tolerance steps after the rejection round
     sweeps: int = 2  # MCMC sweeps per step (each costs n_keep runs)
     final_sweeps: int = 2  # extra sweeps at the last tolerance: more distinct particles, better mixing
     alpha: float = 0.5  # share of particles inside each new tolerance
-    n_pilot: int = 24  # replicates at the prior centre measuring model noise (distance floor)
-    scale: float = 0.25  # share of the firm population simulated
-    end_year: int = OUTPUT_YEARS[-1]
+    through_year: int = FIT_YEARS[
+        -1
+    ]  # fit the data up to this year only (a backtest origin); runs stop there
+
+    def __post_init__(self) -> None:
+        self.validate()
 
     def validate(self) -> "ABCSettings":
-        if self.seed is None:
-            raise ValueError("seed is required")
-        if self.n_keep < 2 or self.n_design < self.n_keep:
-            raise ValueError("n_keep must be >= 2 and <= n_design")
-        if self.n_steps < 0 or self.sweeps < 1 or self.final_sweeps < 0:
-            raise ValueError("n_steps must be >= 0, sweeps >= 1, final_sweeps >= 0")
-        if not 0 < self.alpha < 1:
-            raise ValueError("alpha must be in (0, 1)")
-        if not 0 < self.scale <= 50:
-            raise ValueError("scale must be in (0, 50]")
+        """Check every knob; raise ``ConfigError`` naming the first bad one."""
+        for key, lo in (
+            ("seed", 0),
+            ("n_pilot", 0),
+            ("n_design", 2),
+            ("n_keep", 2),
+            ("n_steps", 0),
+            ("sweeps", 1),
+            ("final_sweeps", 0),
+        ):
+            whole(key, getattr(self, key), lo)
+        if self.n_design < self.n_keep:
+            raise ConfigError(f"n_design = {self.n_design}: must be >= n_keep = {self.n_keep}")
+        if not is_number(self.alpha) or not 0 < self.alpha < 1:
+            raise ConfigError(f"alpha = {self.alpha!r}: must be in (0, 1)")
+        check_scale("scale", self.scale)
+        y = self.through_year
+        if isinstance(y, bool) or not isinstance(y, int) or not FIT_YEARS[0] <= y <= FIT_YEARS[-1]:
+            raise ConfigError(
+                f"through_year = {y!r}: must be a whole number in [{FIT_YEARS[0]}, {FIT_YEARS[-1]}]"
+            )
         return self
 
     @property
     def max_runs(self) -> int:
         return self.n_pilot + self.n_design + (self.n_steps * self.sweeps + self.final_sweeps) * self.n_keep
+
+
+def check_scale(key: str, value) -> None:
+    """A population scale the model accepts (``RunConfig.scale``'s range), else ``ConfigError`` naming ``key``."""
+    lo, hi = next(f for f in fields(RunConfig) if f.name == "scale").metadata["range"]
+    if not is_number(value) or not lo <= value <= hi:
+        raise ConfigError(f"{key} = {value!r}: allowed range is [{lo}, {hi}]")
 
 
 @dataclass
@@ -345,7 +355,7 @@ def run_abc(
     # pilot: model noise at the prior centre (base parameters), for the distance floor
     centre = np.array([getattr(base, n) for n in space.names], dtype=float)
     pilot_tasks = [
-        SimTask(space.params(centre, base), model_seed(s.seed, -1, i), s.scale, s.end_year)
+        SimTask(space.params(centre, base), model_seed(s.seed, -1, i), s.scale, s.through_year)
         for i in range(s.n_pilot)
     ]
     t0 = time.perf_counter()
@@ -359,7 +369,7 @@ def run_abc(
     def simulate(index: int, u: np.ndarray, desc: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         seeds = np.array([model_seed(s.seed, index, i) for i in range(len(u))], dtype=np.int64)
         tasks = [
-            SimTask(space.params(space.values(row), base), int(sd), s.scale, s.end_year)
+            SimTask(space.params(space.values(row), base), int(sd), s.scale, s.through_year)
             for row, sd in zip(u, seeds)
         ]
         outputs = runner.run(tasks, desc)

@@ -24,7 +24,7 @@ import shlex
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from sim.calibration.abc import (
     ParamSpace,
     Runner,
     SimTask,
+    check_scale,
     model_seed,
     run_abc,
 )
@@ -52,6 +53,8 @@ from sim.model.params import BehaviourParams, ConfigError
 from sim.paths import CONFIG_DIR as CONFIG_PATH
 from sim.paths import DATA_DIR, DOCS_DIR, POSTERIOR_CSV
 from sim.pipeline import atomic
+from sim.pipeline.config import flag, whole
+from sim.pipeline.parallel import check_backend
 
 CONFIG_DIR = str(CONFIG_PATH)
 CONFIG_NAME = "calibrate"
@@ -60,20 +63,13 @@ FLOAT_FORMAT = "%.10g"  # posterior.csv: 10 significant digits, fixed so the fil
 
 
 @dataclass
-class CalibrateConfig:
-    """Schema of ``configs/calibrate.yaml`` (a misspelled key fails at compose time)."""
+class CalibrateConfig(ABCSettings):
+    """Schema of ``configs/calibrate.yaml`` and the object ``calibrate()`` runs on: the ABC's knobs
+    (``ABCSettings``, declared there once) plus how to run and what to write. Validated on construction."""
 
-    seed: int = 0  # root seed: Sobol scrambling, proposals and every run's seed derive from it
-    scale: float = 0.25  # share of the firm population simulated during the ABC
-    jobs: int = 2  # worker processes
-    n_pilot: int = 24  # runs at the prior centre measuring model noise (distance floor)
-    n_design: int = 2048  # rejection round: scrambled Sobol points over the prior box
-    n_keep: int = 300  # particles: the posterior's size (>= 200)
-    n_steps: int = 10  # tolerance steps after the rejection round
-    sweeps: int = 2  # MCMC sweeps per step (each n_keep runs)
-    final_sweeps: int = 2  # extra sweeps at the last tolerance (more distinct particles)
-    alpha: float = 0.5  # share of the particles inside each new tolerance
-    through_year: int = FIT_YEARS[-1]  # fit the data points up to this year only (a backtest origin)
+    jobs: int = 2  # worker processes (executor=ray address=local: its CPUs)
+    executor: str = "local"  # where the runs go: local | ray
+    address: str = "auto"  # executor=ray: auto | local | host:port | ray://host:port
     ppc: bool = True  # posterior-predictive check (one run per accepted set) and fit report
     ppc_scale: float = 1.0  # scale of the check: the projections' scale
     write_posterior: bool = True  # copy posterior.csv/json into sim/data (the committed posterior)
@@ -82,50 +78,15 @@ class CalibrateConfig:
     progress: bool = True  # progress bars on stderr
 
     def validate(self) -> "CalibrateConfig":
-        def whole(key, lo):
-            v = getattr(self, key)
-            if isinstance(v, bool) or not isinstance(v, int) or v < lo:
-                raise ConfigError(f"{key} = {v!r}: must be a whole number >= {lo}")
-
-        for key, lo in (
-            ("seed", 0),
-            ("jobs", 1),
-            ("n_pilot", 0),
-            ("n_design", 2),
-            ("n_keep", 2),
-            ("n_steps", 0),
-            ("sweeps", 1),
-            ("final_sweeps", 0),
-        ):
-            whole(key, lo)
-        if self.n_design < self.n_keep:
-            raise ConfigError(f"n_design = {self.n_design}: must be >= n_keep = {self.n_keep}")
-        if not 0 < self.alpha < 1:
-            raise ConfigError(f"alpha = {self.alpha!r}: must be in (0, 1)")
-        y = self.through_year
-        if isinstance(y, bool) or not isinstance(y, int) or not FIT_YEARS[0] <= y <= FIT_YEARS[-1]:
-            raise ConfigError(
-                f"through_year = {y!r}: must be a whole number in [{FIT_YEARS[0]}, {FIT_YEARS[-1]}]"
-            )
-        for key in ("scale", "ppc_scale"):
-            v = getattr(self, key)
-            if not (0.001 <= float(v) <= 50):
-                raise ConfigError(f"{key} = {v!r}: allowed range is [0.001, 50]")
+        super().validate()
+        whole("jobs", self.jobs, 1, 4096)
+        check_backend(self.executor, self.address)
+        check_scale("ppc_scale", self.ppc_scale)
+        for key in ("ppc", "write_posterior", "docs", "progress"):
+            flag(key, getattr(self, key))
+        if not isinstance(self.posterior_path, str):
+            raise ConfigError(f"posterior_path = {self.posterior_path!r}: must be a path or empty")
         return self
-
-    def settings(self) -> ABCSettings:
-        return ABCSettings(
-            seed=self.seed,
-            n_design=self.n_design,
-            n_keep=self.n_keep,
-            n_steps=self.n_steps,
-            sweeps=self.sweeps,
-            final_sweeps=self.final_sweeps,
-            alpha=self.alpha,
-            n_pilot=self.n_pilot,
-            scale=self.scale,
-            end_year=self.through_year,  # no run needs the years after the last fitted one
-        ).validate()
 
 
 # --------------------------------------------------------------------------- files
@@ -248,7 +209,7 @@ def posterior_predictive(
     values, _, _ = result.population()
     s = result.settings
     tasks = [
-        SimTask(result.space.params(v, base), model_seed(s.seed, PPC_ROUND, i), ppc_scale, s.end_year)
+        SimTask(result.space.params(v, base), model_seed(s.seed, PPC_ROUND, i), ppc_scale)
         for i, v in enumerate(values)
     ]
     return runner.run(tasks, f"posterior predictive ({len(tasks)} at scale {ppc_scale:g})")
@@ -546,8 +507,8 @@ def calibrate(
         f"calibrating {space.dim} parameters to {int(targets.fitted.sum())} data points "
         f"({FIT_YEARS[0]}-{cfg.through_year}); output {out_dir}"
     )
-    with Runner(cfg.jobs, progress=cfg.progress) as runner:
-        result = run_abc(space, targets, cfg.settings(), runner, log=log)
+    with Runner(cfg.jobs, progress=cfg.progress, executor=cfg.executor, address=cfg.address) as runner:
+        result = run_abc(space, targets, cfg, runner, log=log)
         ppc = posterior_predictive(result, runner, cfg.ppc_scale) if cfg.ppc else None
     frame = posterior_frame(result)
     prov = _provenance(cfg, result, command, started)
@@ -581,27 +542,43 @@ def register_configs() -> None:
     ConfigStore.instance().store(name="calibrate_schema", node=CalibrateConfig)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
+    """``python -m sim.calibrate``: one-line errors before any folder exists, then Hydra; exit 130 on Ctrl-C."""
     import hydra
     from hydra.core.hydra_config import HydraConfig
-    from omegaconf import OmegaConf
+
+    from sim.pipeline.config import build, check_command_line
+    from sim.pipeline.parallel import Interrupted, quiet_model_logs
 
     register_configs()
     started = time.time()
+    argv = sys.argv[1:] if argv is None else argv
 
     @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=CONFIG_NAME)
     def _app(dcfg) -> None:
-        obj = OmegaConf.to_object(dcfg)
-        cfg = CalibrateConfig(**{f.name: getattr(obj, f.name) for f in fields(CalibrateConfig)})
+        quiet_model_logs()
         try:
-            cfg.validate()
+            cfg = build(dcfg, CalibrateConfig)
         except ConfigError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            print(f"config error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
         out_dir = Path(HydraConfig.get().runtime.output_dir)
         calibrate(cfg, out_dir, started=started)
 
-    _app()
+    try:
+        error = check_command_line(argv, config_name=CONFIG_NAME, schema=CalibrateConfig)
+        if error is not None:
+            print(error, file=sys.stderr)
+            raise SystemExit(2)
+        _app()
+    except KeyboardInterrupt as exc:
+        what = str(exc) if isinstance(exc, Interrupted) else "interrupted"
+        print(
+            f"{what}; a calibration writes its posterior and report only when it completes, so nothing "
+            "was written; rerun the same command to start it again",
+            file=sys.stderr,
+        )
+        raise SystemExit(130) from None
 
 
 if __name__ == "__main__":

@@ -133,8 +133,9 @@ class TechMarket:
         t = m.firms.table
         hist = t.rd_hist[lo:hi]
         closed = np.count_nonzero(hist > 0, axis=1)
-        rd_mean = np.where(closed > 0, hist.sum(axis=1) / np.maximum(closed, 1),
-                           t.revenue[lo:hi] * t.rd_intensity[lo:hi])  # entrants: this year's planned R&D
+        rd_mean = np.where(
+            closed > 0, hist.sum(axis=1) / np.maximum(closed, 1), t.revenue[lo:hi] * t.rd_intensity[lo:hi]
+        )  # entrants: this year's planned R&D
         w = np.power(rd_mean * (1 / RD_REFERENCE), p.contract_knowledge_elasticity)
         return w * (1.0 + p.hte_seller_lift * (t.hte_valid_until[lo:hi] >= m.year))
 

@@ -368,9 +368,13 @@ class BehaviourParams(Validated):
         prior=(0.0, 1.0),
     )
     supply_elasticity: float = spec(
-        0.6, "elasticity of firms' turnover to their summed selling capacity (R&D-weighted sellers)", 0, 2,
+        0.6,
+        "elasticity of firms' turnover to their summed selling capacity (R&D-weighted sellers)",
+        0,
+        2,
         "assumption: below 1 when demand, not supply, limits sales; a projection uncertainty the 2019-23 "
-        "history identifies only jointly with demand growth", prior=(0.3, 1.0),
+        "history identifies only jointly with demand growth",
+        prior=(0.3, 1.0),
     )
     contract_demand_growth: float = spec(
         0.15,

@@ -273,7 +273,10 @@ def reach_markdown(analysis: Analysis, warnings: list[str]) -> str:
     if r.empty:
         return "\n".join(lines + ["No complete job to merge."]) + "\n"
     cols = list(dict.fromkeys(["scenario", *analysis.varying]))
-    lines += ["Reach = value >= target in the target year; 95 % Wilson interval; n = replicates merged.", ""]
+    lines += [
+        "Reach = value > target (exceeds it) in the target year; 95 % Wilson interval; n = replicates merged.",
+        "",
+    ]
     head = r[r["headline"]]
     lines.append("| " + " | ".join(cols) + " | target | n | median | 90 % interval | P(reach) | 95 % CI |")
     lines.append("|" + "---|" * (len(cols) + 6))
@@ -283,7 +286,7 @@ def reach_markdown(analysis: Analysis, warnings: list[str]) -> str:
         lines.append(
             "| "
             + " | ".join(str(row[c]) for c in cols)
-            + f" | {row['indicator']} >= {fmt(row['target'])} | {row['n']} | {fmt(row['p50'])} | "
+            + f" | {row['indicator']} > {fmt(row['target'])} | {row['n']} | {fmt(row['p50'])} | "
             f"{fmt(row['p05'])} – {fmt(row['p95'])} | {row['p_reach']:.2f} | "
             f"{row['ci_lo']:.2f} – {row['ci_hi']:.2f} |"
         )

@@ -1,21 +1,21 @@
-"""Ensembles: many replicates of one scenario, in-process or over a process pool.
+"""Ensembles: many replicates of one scenario, on any backend of ``sim.pipeline.parallel``.
 
 A replicate is one behaviour-parameter set plus one seed. Replicate ``i`` of a study
 draws both from ``SeedSequence([seed, i])``, so it is the same replicate whichever
-block, job, machine or scenario it runs in: scenario contrasts are paired (common
+block, job, machine, backend or scenario it runs in: scenario contrasts are paired (common
 random numbers) and a study split over a cluster merges into exactly the ensemble
 one machine would have made.
 
-Results are tidy: one row per replicate, year and indicator, with columns
+Unless told otherwise, an ensemble uses the calibrated posterior (``sim/data/posterior.csv``),
+each replicate drawing its parameter set by weight: the same default as ``python -m sim``.
+
+Results are tidy: one row per replicate, indicator and year, with columns
 ``replicate, seed, param_set, year, indicator, value``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
-import sys
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -25,28 +25,47 @@ import pandas as pd
 
 from sim.model.params import BehaviourParams
 from sim.model.policy import PolicyLevers
+from sim.pipeline.parallel import Executor, seed_of
 
 COLUMNS = ["replicate", "seed", "param_set", "year", "indicator", "value"]
+SEED_RULE = (
+    "replicate i: SeedSequence([root_seed, i]).spawn(3) -> (parameter-set pick, model seed, effects seed); "
+    "a seed is the child's first 64-bit word >> 1"
+)
 
 
 @dataclass(frozen=True)
 class Replicate:
-    """Which replicate of a study: its index, model seed and parameter set."""
+    """Which replicate of a study: its index, model seed, parameter set and lever-effects seed."""
 
     index: int
     seed: int
     param_set: int
+    effects_seed: int  # draws this replicate's lever-effect parameters
+
+    def label(self) -> str:
+        return f"replicate {self.index} (seed {self.seed}, parameter set {self.param_set})"
 
 
 def plan_replicates(
-    seed: int, indices: Iterable[int], n_param_sets: int = 1, weights: Sequence[float] | None = None
+    seed: int,
+    indices: Iterable[int],
+    n_param_sets: int | None = None,
+    weights: Sequence[float] | None = None,
 ) -> list[Replicate]:
     """Seeds and parameter-set draws for replicates ``indices`` of the study with root ``seed``.
 
-    ``SeedSequence([seed, i])`` spawns two children: one picks the parameter set (by
-    ``weights`` when given, the posterior's importance weights), one seeds the model, so
-    the model seed depends neither on the number of sets nor on their weights.
+    ``SeedSequence([seed, i])`` spawns three children: one picks the parameter set (by
+    ``weights`` when given, the posterior's importance weights), one seeds the model, one
+    seeds the lever-effect draws; so the model seed depends neither on the number of sets
+    nor on their weights. ``n_param_sets=None``: the default posterior's sets and weights
+    (``load_param_sets("default")``), which ``run_ensemble`` also uses by default.
     """
+    if n_param_sets is None:
+        if weights is not None:
+            raise ValueError("weights need n_param_sets")
+        default = load_param_sets("default")
+        n_param_sets, weights = len(default), default.weights
     if seed is None or n_param_sets < 1:
         raise ValueError("plan_replicates needs a seed and at least one parameter set")
     p = None
@@ -57,15 +76,14 @@ def plan_replicates(
         p = p / p.sum()
     plan = []
     for i in indices:
-        pick, model = np.random.SeedSequence([int(seed), int(i)]).spawn(2)
+        pick, model, effects = np.random.SeedSequence([int(seed), int(i)]).spawn(3)
         param_set = 0
         if n_param_sets > 1:
             rng = np.random.default_rng(pick)
             param_set = (
                 int(rng.choice(n_param_sets, p=p)) if p is not None else int(rng.integers(n_param_sets))
             )
-        model_seed = int(model.generate_state(1, np.uint64)[0] >> np.uint64(1))  # fits int64 (CSV, pandas)
-        plan.append(Replicate(int(i), model_seed, param_set))
+        plan.append(Replicate(int(i), seed_of(model), param_set, seed_of(effects)))
     return plan
 
 
@@ -153,55 +171,59 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
 
 
 # --------------------------------------------------------------------------- replicates
-def tidy_indicators(annual: pd.DataFrame, rep: Replicate) -> pd.DataFrame:
-    """Annual indicator table (index year, one column per indicator) -> tidy rows."""
-    wide = annual.copy()
-    wide.index = wide.index.astype(int)
-    wide.index.name = "year"
-    long = wide.reset_index().melt(id_vars="year", var_name="indicator", value_name="value")
-    long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
-    long.insert(0, "param_set", rep.param_set)
-    long.insert(0, "seed", rep.seed)
-    long.insert(0, "replicate", rep.index)
-    return long[COLUMNS]
+@dataclass(frozen=True)
+class Indicators:
+    """One replicate's annual indicators as plain arrays (cheap to pickle back from a worker)."""
+
+    years: np.ndarray  # (n_years,) int
+    names: tuple[str, ...]  # (n_indicators,)
+    values: np.ndarray  # (n_years, n_indicators) float
 
 
-def run_replicate(
-    levers: PolicyLevers, params: BehaviourParams, rep: Replicate, end_year: int = 2026, scale: float = 1.0
-) -> pd.DataFrame:
-    """One model run (built, run and released by ``sim.model.run_replicate``), tidy."""
+def indicators(annual: pd.DataFrame) -> Indicators:
+    """A model's annual indicator table (index year, one column per indicator) as ``Indicators``."""
+    values = annual.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    return Indicators(annual.index.to_numpy(dtype=np.int64), tuple(map(str, annual.columns)), values)
+
+
+def run_replicate(task: tuple) -> Indicators:
+    """One model run (built, run and released by ``sim.model.run_replicate``).
+
+    ``task`` = ``(levers, params, replicate, end_year, scale)``.
+    """
     from sim.model import run_replicate as run_model
 
-    annual = run_model(levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale)
-    return tidy_indicators(annual, rep)
+    levers, params, rep, end_year, scale = task
+    return indicators(run_model(levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale))
 
 
-def _run_task(task: tuple) -> pd.DataFrame:
-    return run_replicate(*task)
+def tidy(plan: Sequence[Replicate], runs: Sequence[Indicators]) -> pd.DataFrame:
+    """The tidy table of a plan's runs, built once: rows by replicate, then indicator, then year."""
+    if not runs:
+        return pd.DataFrame({c: pd.Series(dtype=float if c == "value" else np.int64) for c in COLUMNS})
+    first = runs[0]
+    for rep, run in zip(plan, runs):
+        if run.names != first.names or not np.array_equal(run.years, first.years):
+            raise ValueError(
+                f"{rep.label()} reported other indicators or years than replicate {plan[0].index}"
+            )
+    n_years, n_ind = first.values.shape
+    per_rep = n_years * n_ind
+    n = len(runs)
 
+    def each(attr: str) -> np.ndarray:
+        return np.repeat(np.array([getattr(r, attr) for r in plan], dtype=np.int64), per_rep)
 
-def _spawn_context():
-    """A spawn context that also works inside a joblib (loky) launcher worker.
-
-    Spawned children re-apply the parent's default start method; in a loky worker that
-    is "loky", which the standard library does not know, so reset it to "spawn" there.
-    """
-    if multiprocessing.get_start_method(allow_none=True) not in (None, "spawn", "fork", "forkserver"):
-        multiprocessing.set_start_method("spawn", force=True)
-    return multiprocessing.get_context("spawn")
-
-
-def _progress(total: int, desc: str | None, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(
-        total=total,
-        desc=desc or "replicates",
-        unit="rep",
-        file=sys.stderr,
-        disable=not enabled,
-        mininterval=0.5 if sys.stderr.isatty() else 5.0,
-        dynamic_ncols=True,
+    values = np.stack([r.values for r in runs])  # (rep, year, indicator)
+    return pd.DataFrame(
+        {
+            "replicate": each("index"),
+            "seed": each("seed"),
+            "param_set": each("param_set"),
+            "year": np.tile(first.years, n * n_ind),
+            "indicator": np.tile(np.repeat(np.array(first.names, dtype=object), n_years), n),
+            "value": values.transpose(0, 2, 1).ravel(),
+        }
     )
 
 
@@ -209,58 +231,39 @@ def run_ensemble(
     levers: PolicyLevers,
     plan: Sequence[Replicate] | int,
     *,
-    param_sets: Sequence[BehaviourParams] | None = None,
+    param_sets: ParamSets | Sequence[BehaviourParams] | None = None,
     seed: int = 0,
     end_year: int = 2026,
     scale: float = 1.0,
     jobs: int = 1,
+    executor: Executor | None = None,
     progress: bool = True,
     desc: str | None = None,
 ) -> pd.DataFrame:
     """Run every replicate of ``plan`` and return the tidy results, ordered by replicate.
 
     ``plan`` is a list of ``Replicate`` (see ``plan_replicates``) or a count ``n``
-    (replicates ``0..n-1`` of the study with root ``seed``). ``jobs=1`` runs in this
-    process; ``jobs>1`` uses a spawn-started process pool (fresh interpreters: no
-    inherited Mesa registry or locks). The result does not depend on ``jobs``.
+    (replicates ``0..n-1`` of the study with root ``seed``). ``param_sets``: a ``ParamSets``
+    (``load_param_sets``) or a list of ``BehaviourParams``; ``None`` is the default posterior,
+    as for ``python -m sim``: pair it with a plan made by ``plan_replicates`` without
+    ``n_param_sets``. ``executor`` (``sim.pipeline.parallel.Executor``) chooses where the
+    replicates run; without it, ``jobs`` local processes (1: this process). The result
+    depends on neither.
     """
-    param_sets = list(param_sets) if param_sets else [BehaviourParams()]
+    if param_sets is None:
+        param_sets = load_param_sets("default")
+    weights = param_sets.weights if isinstance(param_sets, ParamSets) else None
+    sets = list(param_sets.sets if isinstance(param_sets, ParamSets) else param_sets)
+    if not sets:
+        raise ValueError("param_sets is empty")
     if isinstance(plan, int):
-        plan = plan_replicates(seed, range(plan), len(param_sets))
+        plan = plan_replicates(seed, range(plan), len(sets), weights)
     plan = list(plan)
-    if not plan:
-        return pd.DataFrame(columns=COLUMNS)
-    if max(r.param_set for r in plan) >= len(param_sets):
+    if plan and max(r.param_set for r in plan) >= len(sets):
         raise ValueError("a replicate names a parameter set that was not given")
-    tasks = [(levers, param_sets[r.param_set], r, end_year, scale) for r in plan]
-    parts: list[pd.DataFrame | None] = [None] * len(tasks)
-    workers = max(1, min(int(jobs), len(tasks)))
-    with _progress(len(tasks), desc, progress) as bar:
-        if workers == 1:
-            for k, task in enumerate(tasks):
-                parts[k] = _run_task(task)
-                bar.update()
-        else:
-            ctx = _spawn_context()
-            with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-                futures = {pool.submit(_run_task, task): k for k, task in enumerate(tasks)}
-                pending = set(futures)
-                try:
-                    while pending:
-                        done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for fut in done:
-                            k = futures[fut]
-                            try:
-                                parts[k] = fut.result()
-                            except Exception as exc:
-                                rep = plan[k]
-                                raise RuntimeError(
-                                    f"replicate {rep.index} (seed {rep.seed}, parameter set "
-                                    f"{rep.param_set}) failed: {exc!r}"
-                                ) from exc
-                            bar.update()
-                except BaseException:
-                    for fut in pending:
-                        fut.cancel()
-                    raise
-    return pd.concat(parts, ignore_index=True)
+    tasks = [(levers, sets[r.param_set], r, end_year, scale) for r in plan]
+    executor = executor or Executor("local", jobs=jobs, progress=progress)
+    runs = executor.map(
+        run_replicate, tasks, desc=desc or "replicates", unit="replicate", label=lambda k: plan[k].label()
+    )
+    return tidy(plan, runs)

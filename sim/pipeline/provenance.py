@@ -82,17 +82,29 @@ def manifest(
     started: float,
     posterior: Any,
     fingerprint: str,
+    executor: dict[str, Any] | None = None,
     wall_time_s: float | None = None,
 ) -> dict[str, Any]:
     """The manifest dict; ``sim.pipeline.report.write_run`` adds the wall time and file list when writing."""
+    from sim.pipeline.ensemble import SEED_RULE
+
     return {
         "study": study,
         "fingerprint": fingerprint,
         "seeds": {
             "root_seed": study["seed"],
-            "rule": "replicate i: SeedSequence([root_seed, i]).spawn(2) -> (parameter-set pick, model seed)",
-            "replicates": [{"replicate": r.index, "seed": r.seed, "param_set": r.param_set} for r in plan],
+            "rule": SEED_RULE,
+            "replicates": [
+                {
+                    "replicate": r.index,
+                    "seed": r.seed,
+                    "param_set": r.param_set,
+                    "effects_seed": r.effects_seed,
+                }
+                for r in plan
+            ],
         },
+        "executor": executor,
         "posterior": {"note": posterior.note, **posterior.info} if posterior is not None else None,
         "git": git_info(),
         "packages": package_versions(),

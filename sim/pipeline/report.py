@@ -9,9 +9,9 @@
      ...run keys beside: end_year, scale, replicate_block, replicate_range, posterior,
         param_sets, policy, params, levers_changed, headline, provenance}
 
-"Reach" means value >= target in the target year; the interval is Wilson's 95 % score
-interval. Every file is written atomically and ``summary.json`` last, so its presence
-means the run is complete.
+"Reach" means value > target in the target year (the plan says 突破, "exceed"); the
+interval is Wilson's 95 % score interval. Every file is written atomically and
+``summary.json`` last, so its presence means the run is complete.
 """
 
 from __future__ import annotations
@@ -51,13 +51,16 @@ def _num(x: float) -> float | None:
 
 
 def reach(values: np.ndarray, target: float) -> dict[str, Any]:
-    """P(value >= target) over replicates with its 95 % interval (NaN replicates left out)."""
+    """P(value > target) over replicates with its 95 % interval (NaN replicates left out).
+
+    The plan's targets are to exceed (突破) a level, so reaching it exactly does not count.
+    """
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     n = int(values.size)
     if n == 0:
         return {"p_reach": None, "p_reach_ci95": None, "n": 0}
-    k = int((values >= target).sum())
+    k = int((values > target).sum())
     lo, hi = wilson(k, n)
     return {"p_reach": k / n, "p_reach_ci95": [lo, hi], "n": n}
 
@@ -157,7 +160,7 @@ def targets_table(summary: dict[str, Any], ids: list[str] | None = None) -> str:
         "",
         f"{summary['replicates']} replicates (seed {summary['seed']}, replicates "
         f"{summary['replicate_range'][0]}-{summary['replicate_range'][1] - 1}), scale {summary['scale']}, "
-        f"posterior {summary['posterior']}. Reach = value >= target in the target year; "
+        f"posterior {summary['posterior']}. Reach = value > target (exceeds it) in the target year; "
         "95 % interval: Wilson.",
     ]
     if summary.get("levers_changed"):
@@ -176,7 +179,7 @@ def targets_table(summary: dict[str, Any], ids: list[str] | None = None) -> str:
         year = str(ind["target_year"])
         stats = ind["by_year"].get(year)
         unit = ind["unit"]
-        goal = f">= {_fmt(ind['target'], unit)} ({year})"
+        goal = f"> {_fmt(ind['target'], unit)} ({year})"
         if stats is None or ind["p_reach"] is None:
             lines.append(f"| {tid} {ind['name']} ({unit}) | {goal} | n/a | n/a | n/a | n/a |")
             continue

@@ -4,45 +4,56 @@ Composition order (``configs/config.yaml``): the structured schema ``SimConfig``
 (so a misspelled key or a wrong type fails at compose time), the run knobs, the
 ``policy/`` scenario (``plan`` by default), then an optional ``experiment/``.
 
-Before Hydra starts, ``precheck`` composes the command line once per value of
-every sweep and validates the levers and run knobs, so bad input exits with one
-line on stderr, before any folder, job or cluster submission exists.
+``SimConfig`` is both the schema and the object the code runs on: ``OmegaConf.to_object``
+builds it and its ``__post_init__`` validates every field. Before Hydra starts, ``precheck``
+(``sim.pipeline.config.check_command_line``) builds it once per value of every sweep and
+reads the posterior it names, so bad input exits with one line on stderr, before any folder, job or cluster
+submission exists.
 
-The task itself (``app``) turns the config into plain typed objects and calls
-``sim.pipeline.ensemble`` and ``sim.pipeline.report``; nothing below it sees Hydra.
+The task (``app``) hands the ``SimConfig`` to ``execute``, which calls ``sim.pipeline.ensemble``
+and ``sim.pipeline.report``; nothing below it sees Hydra. Ctrl-C prints one line saying what
+had finished and how to resume, and exits 130.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import shlex
 import sys
 import time
-from dataclasses import MISSING, asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import hydra
 from hydra.core.config_store import ConfigStore
-from omegaconf import DictConfig, OmegaConf, open_dict
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
 
 from sim.model.params import BehaviourParams, ConfigError, RunConfig
 from sim.model.policy import PolicyLevers
-from sim.paths import CONFIG_DIR as PATHS_CONFIG_DIR
+from sim.pipeline.config import CONFIG_DIR, as_floats, build, check_command_line, flag, is_number, whole
+from sim.pipeline.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 
-CONFIG_DIR = str(PATHS_CONFIG_DIR)
 CONFIG_NAME = "config"
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 #: Knobs that change how a study is computed, not what it computes (left out of the
-#: fingerprint, so a job rerun with more processes still counts as done).
-EXECUTION_KNOBS = ("jobs", "resume", "progress", "plots")
+#: fingerprint, so a job rerun with more processes or on Ray still counts as done).
+EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "progress", "plots")
 POSTERIOR_CHOICES = ("default", "none", "mean")
 
 
 # --------------------------------------------------------------------------- schema
 @dataclass
 class SimConfig:
-    """Top-level config schema. ``policy`` and ``params`` reuse the model's dataclasses."""
+    """A study: the schema Hydra composes ``configs/config.yaml`` against, and the object the code runs on.
+
+    ``policy`` and ``params`` reuse the model's dataclasses. Construction validates every
+    field (``__post_init__``), so an invalid study cannot exist: each error is a
+    ``ConfigError`` naming the key and what is allowed. ``-0.0`` is stored as ``0.0``.
+    """
 
     scenario: str = "plan"  # name of the policy/ file that set the levers
     policy: PolicyLevers = field(default_factory=PolicyLevers)
@@ -51,39 +62,50 @@ class SimConfig:
     seed: int = 0  # root seed of the study; replicate i uses SeedSequence([seed, i])
     end_year: int = 2026
     scale: float = 1.0  # share of the real firm population simulated
-    jobs: int = 2  # processes for the replicates of this run
+    jobs: int = 2  # processes for the replicates of this run (local), CPUs of a private Ray (address=local)
+    executor: str = "local"  # where replicates run: local | ray
+    address: str = "auto"  # executor=ray: auto (the running cluster) | local | host:port | ray://host:port
     replicate_block: int = 0  # this run holds replicates [block*replicates, (block+1)*replicates)
     posterior: str = "default"  # parameter sets: default | none | mean | path/to/posterior.csv
     resume: bool = True  # skip the run if its folder already holds a complete summary.json
     progress: bool = True  # progress bar on stderr
     plots: bool = True  # fan charts
 
+    def __post_init__(self) -> None:
+        self.policy = as_floats(self.policy)
+        self.params = as_floats(self.params)
+        if is_number(self.scale):
+            self.scale = float(self.scale)
+        self.validate()
 
-def register_configs() -> None:
-    ConfigStore.instance().store(name="sim_schema", node=SimConfig)
-
-
-register_configs()
-
-
-# --------------------------------------------------------------------------- plain settings
-@dataclass
-class Study:
-    """A validated run, free of Hydra: what ``sim.pipeline.ensemble`` and ``sim.pipeline.report`` need."""
-
-    scenario: str
-    levers: PolicyLevers
-    params: BehaviourParams
-    replicates: int
-    seed: int
-    end_year: int
-    scale: float
-    jobs: int
-    replicate_block: int
-    posterior: str
-    resume: bool = True
-    progress: bool = True
-    plots: bool = True
+    def validate(self) -> "SimConfig":
+        """Check every field; raise ``ConfigError`` naming the first bad one."""
+        if not isinstance(self.scenario, str) or not self.scenario:
+            raise ConfigError(
+                f"scenario = {self.scenario!r}: must name the policy scenario (set by the policy/ config file)"
+            )
+        for key, cls in (("policy", PolicyLevers), ("params", BehaviourParams)):
+            if not isinstance(getattr(self, key), cls):
+                raise ConfigError(f"{key}: must be a {cls.__name__}")
+        self.policy.validate("policy")
+        self.params.validate("params")
+        whole("replicates", self.replicates, 1, 10_000_000)
+        whole("seed", self.seed, 0)
+        RunConfig(end_year=self.end_year, scale=self.scale).validate()
+        whole("jobs", self.jobs, 1, 4096)
+        whole("replicate_block", self.replicate_block, 0)
+        for key in ("executor", "address", "posterior"):
+            if not isinstance(getattr(self, key), str):
+                raise ConfigError(f"{key} = {getattr(self, key)!r}: must be a string")
+        check_backend(self.executor, self.address)
+        if self.posterior not in POSTERIOR_CHOICES and not Path(self.posterior).is_file():
+            raise ConfigError(
+                f"posterior = {self.posterior!r}: must be one of {', '.join(POSTERIOR_CHOICES)} "
+                "or the path of a posterior.csv written by python -m sim.calibrate"
+            )
+        for key in ("resume", "progress", "plots"):
+            flag(key, getattr(self, key))
+        return self
 
     @property
     def first_replicate(self) -> int:
@@ -94,17 +116,14 @@ class Study:
         return self.first_replicate, self.first_replicate + self.replicates
 
     def as_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"scenario": self.scenario, "policy": asdict(self.levers)}
-        d.update(
-            {
-                f.name: getattr(self, f.name)
-                for f in fields(self)
-                if f.name not in ("scenario", "levers", "params")
-            }
-        )
+        """Every field (``policy`` and ``params`` as dicts) and ``first_replicate``: summary and manifest."""
+        d = asdict(self)
         d["first_replicate"] = self.first_replicate
-        d["params"] = asdict(self.params)
         return d
+
+    def executor_for(self) -> Executor:
+        """Where this study's replicates run (``executor``, ``jobs``, ``address``, ``progress``)."""
+        return Executor(self.executor, jobs=self.jobs, address=self.address, progress=self.progress)
 
     def fingerprint(self, **inputs: Any) -> str:
         """Hash of everything that determines the results (not how they are computed).
@@ -116,226 +135,90 @@ class Study:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def _whole(key: str, value: Any, lo: int, hi: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < lo or (hi is not None and value > hi):
-        allowed = f"a whole number >= {lo}" if hi is None else f"a whole number in [{lo}, {hi}]"
-        raise ConfigError(f"{key} = {value!r}: must be {allowed}")
-    return value
+def register_configs() -> None:
+    ConfigStore.instance().store(name="sim_schema", node=SimConfig)
 
 
-def _check_keys(cfg: DictConfig, path: str = "") -> None:
-    """Keys added with ``+key=`` or removed with ``~key`` bypass the schema: refuse them too."""
-    node = _schema_node(path)
-    if node is None:
-        return
-    names = [f.name for f in fields(node)]
-    expected, present = set(names), set(cfg.keys())
-    for key in sorted(present - expected):
-        full = f"{path}.{key}" if path else key
-        raise ConfigError(f"{full}: unknown key; {path or 'the top level'} accepts: {', '.join(names)}")
-    for key in sorted(expected - present):
-        full = f"{path}.{key}" if path else key
-        raise ConfigError(f"{full}: missing; it cannot be removed")
-    for key in ("policy", "params") if not path else ():
-        _check_keys(cfg[key], key)
+register_configs()
 
 
-def study_from_cfg(cfg: DictConfig) -> Study:
-    """Typed, validated study from a composed config; raises ``ConfigError`` naming the key."""
-    _check_keys(cfg)
-    obj = OmegaConf.to_object(cfg)  # SimConfig instance; interpolations resolved
-    levers = obj.policy.validate("policy")
-    params = obj.params.validate("params")
-    RunConfig(end_year=obj.end_year, scale=obj.scale).validate()
-    _whole("replicates", obj.replicates, 1, 10_000_000)
-    _whole("seed", obj.seed, 0)
-    _whole("jobs", obj.jobs, 1, 4096)
-    _whole("replicate_block", obj.replicate_block, 0)
-    if not obj.scenario:
-        raise ConfigError("scenario = '': must name the policy scenario (set by the policy/ config file)")
-    if obj.posterior not in POSTERIOR_CHOICES and not Path(obj.posterior).is_file():
-        raise ConfigError(
-            f"posterior = {obj.posterior!r}: must be one of {', '.join(POSTERIOR_CHOICES)} "
-            "or the path of a posterior.csv written by python -m sim.calibrate"
-        )
-    return Study(
-        scenario=obj.scenario,
-        levers=levers,
-        params=params,
-        replicates=obj.replicates,
-        seed=obj.seed,
-        end_year=obj.end_year,
-        scale=float(obj.scale),
-        jobs=obj.jobs,
-        replicate_block=obj.replicate_block,
-        posterior=obj.posterior,
-        resume=obj.resume,
-        progress=obj.progress,
-        plots=obj.plots,
-    )
+def study_from_cfg(cfg: DictConfig) -> SimConfig:
+    """The validated ``SimConfig`` of a composed config; raises ``ConfigError`` naming the key."""
+    return build(cfg, SimConfig)
 
 
-# --------------------------------------------------------------------------- one-line errors
-def _schema_node(path: str) -> Any:
-    """The dataclass behind a dotted config path ('' = SimConfig, 'policy' = PolicyLevers)."""
-    node: Any = SimConfig
-    for name in [p for p in path.split(".") if p]:
-        match = {f.name: f for f in fields(node)}.get(name)
-        if match is None or match.default_factory is MISSING:
-            return None
-        node = match.default_factory
-    return node
+def load_param_sets(study: SimConfig):
+    """The study's parameter sets (``ensemble.load_param_sets``); ``ConfigError`` naming ``posterior``
+    when its file is missing, truncated or does not match its provenance."""
+    from sim.pipeline import ensemble
 
-
-def _field_hint(full_key: str) -> str:
-    """'must be float in [0, 50] (亿元 a year)' for a schema field, for error messages."""
-    parent, _, name = full_key.rpartition(".")
-    node = _schema_node(parent)
-    f = {f.name: f for f in fields(node)}.get(name) if node is not None else None
-    if f is None:
-        return ""
-    kind = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
-    if "range" in f.metadata:
-        lo, hi = f.metadata["range"]
-        return f"must be {kind} in [{lo}, {hi}] ({f.metadata.get('unit', '')})"
-    return f"must be {kind}"
-
-
-def _allowed_keys(parent: str) -> str:
-    node = _schema_node(parent)
-    return ", ".join(f.name for f in fields(node)) if node is not None else ""
-
-
-def one_line(exc: BaseException) -> str:
-    """Turn a config error (ours, Hydra's or OmegaConf's) into one line naming the key."""
-    from hydra.errors import MissingConfigException, OverrideParseException
-    from omegaconf.errors import ConfigAttributeError, ConfigKeyError, ValidationError
-
-    cause = exc
-    while cause.__cause__ is not None and not isinstance(cause, (ConfigError, OverrideParseException)):
-        cause = cause.__cause__
-    if isinstance(cause, ConfigError):
-        return f"config error: {cause}"
-    if isinstance(exc, MissingConfigException) or isinstance(cause, MissingConfigException):
-        mce = exc if isinstance(exc, MissingConfigException) else cause
-        missing = (mce.missing_cfg_file or "").strip("/")
-        group, _, option = missing.rpartition("/")
-        options = ", ".join(mce.options or [])
-        if group:
-            return f"config error: {group}={option}: no such config; available: {options or '(none)'}"
-        return f"config error: {str(mce).splitlines()[0]}"
-    if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and getattr(cause, "full_key", None):
-        key = cause.full_key
-        parent = key.rpartition(".")[0]
-        allowed = _allowed_keys(parent)
-        where = parent or "the top level"
-        return f"config error: {key}: unknown key; {where} accepts: {allowed}"
-    if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
-        msg = (cause.msg or str(cause)).splitlines()[0]
-        hint = _field_hint(cause.full_key)
-        return f"config error: {cause.full_key}: {msg}" + (f"; {hint}" if hint else "")
-    if isinstance(cause, OverrideParseException):
-        first = str(cause).splitlines()
-        return (
-            f"config error: could not parse override {cause.override!r}: {first[-1].strip() if first else ''}"
-        )
-    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
-    if lines and lines[0].startswith("Ambiguous value for argument"):
-        arg = lines[0].split("argument", 1)[1].strip()
-        return (
-            f"config error: {arg} lists several values: add -m (--multirun) to run one job per value, "
-            "or write key=[a,b] for a list"
-        )
-    return "config error: " + "; ".join(lines[:2])
-
-
-# --------------------------------------------------------------------------- precheck
-def _variants(overrides: list[str]) -> list[list[str]]:
-    """Override lists that cover every value of every sweep once (not the full grid)."""
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
-    parsed = OverridesParser.create().parse_overrides(overrides)
-    base: list[str] = []
-    sweeps: list[tuple[int, list[str]]] = []
-    for o in parsed:
-        if o.is_sweep_override() and not o.is_hydra_override():
-            key = o.get_key_element()
-            try:
-                values = [f"{key}={v}" for v in o.sweep_string_iterator()]
-            except Exception:  # glob() over a group needs the repository: let Hydra expand it
-                values = []
-            if not values:
-                continue
-            sweeps.append((len(base), values))
-            base.append(values[0])
-        elif o.is_sweep_override():
-            continue
-        else:
-            base.append(o.input_line)
-    variants = [base]
-    for pos, values in sweeps:
-        for v in values[1:]:
-            variant = list(base)
-            variant[pos] = v
-            variants.append(variant)
-    return variants
+    try:
+        return ensemble.load_param_sets(study.posterior, study.params)
+    except ensemble.PosteriorUnavailable as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def precheck(argv: list[str]) -> str | None:
-    """Compose and validate what ``argv`` asks for; return one error line or None.
+    """Check ``python -m sim argv`` before Hydra makes a folder: one error line, or None when every job
+    of it can run (each value of every sweep builds a valid ``SimConfig`` whose posterior file reads)."""
+    read: set[tuple[str, str]] = set()
 
-    Every value of every sweep (command line or ``hydra.sweeper.params``) is checked
-    once, so a typo fails before a single job starts.
-    """
-    from hydra import compose, initialize_config_dir
-    from hydra._internal.utils import get_args_parser
-    from hydra.core.global_hydra import GlobalHydra
+    def posterior_reads(study: SimConfig) -> None:  # a file check, not the dataclass's job; once per input
+        key = (study.posterior, json.dumps(asdict(study.params), sort_keys=True))
+        if key not in read:
+            load_param_sets(study)
+            read.add(key)
 
-    try:
-        args = get_args_parser().parse_args(argv)
-    except SystemExit:
-        return None  # argparse already said what is wrong; let Hydra say it again with usage
-    if args.help or args.hydra_help or args.info or args.shell_completion or args.experimental_rerun:
-        return None
-    if args.config_path or args.config_dir:
-        return None  # a user config tree we do not know: leave it to Hydra
-    config_name = args.config_name or CONFIG_NAME
-    try:
-        overrides = list(args.overrides)
-        multirun = args.multirun or "hydra.mode=MULTIRUN" in overrides
-        variants = _variants(overrides) if multirun else [overrides]
-        GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3", job_name="sim"):
-            checked: set[tuple[str, ...]] = set()
-            queue = list(variants)
-            first = True
-            while queue:
-                variant = queue.pop(0)
-                if tuple(variant) in checked:
-                    continue
-                checked.add(tuple(variant))
-                cfg = compose(config_name, overrides=variant, return_hydra_config=True)
-                if first:
-                    first = False
-                    sweep_params = OmegaConf.select(cfg, "hydra.sweeper.params") or {}
-                    is_multi = multirun or str(OmegaConf.select(cfg, "hydra.mode")) == "RunMode.MULTIRUN"
-                    if sweep_params and not is_multi:
-                        swept = ", ".join(str(k) for k in sweep_params)
-                        raise ConfigError(
-                            f"this config sweeps {swept} (hydra.sweeper.params): add -m to run the sweep"
-                        )
-                    if sweep_params:
-                        extra = [f"{k}={v}" for k, v in sweep_params.items()]
-                        for ev in _variants(extra):
-                            queue.append(variant + ev)
-                with open_dict(cfg):
-                    del cfg["hydra"]
-                study_from_cfg(cfg)
-    except Exception as exc:  # noqa: BLE001 - every failure becomes one line
-        return one_line(exc)
-    finally:
-        GlobalHydra.instance().clear()
-    return None
+    return check_command_line(argv, config_name=CONFIG_NAME, schema=SimConfig, check=posterior_reads)
+
+
+# --------------------------------------------------------------------------- where a command writes
+_OUTPUT: dict[str, Any] = {}
+
+
+class RecordOutputDir(Callback):
+    """Hydra callback (``hydra.callbacks`` in config.yaml): remembers the run or sweep folder of this
+    command, for the line printed on Ctrl-C."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _OUTPUT.update(mode="run", dir=Path(str(config.hydra.run.dir)))
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _OUTPUT.update(mode="multirun", dir=Path(str(config.hydra.sweep.dir)))
+
+
+def _resume_command(argv: list[str], key: str, folder: Path) -> str:
+    args = [a for a in argv if not a.startswith(f"{key}=")]
+    return shlex.join(["python", "-m", "sim", *args, f"{key}={folder}"])
+
+
+def interrupted_line(exc: BaseException, argv: list[str]) -> str:
+    """One line for Ctrl-C: what had finished, and the command that resumes."""
+    from sim.pipeline import report
+
+    folder = _OUTPUT.get("dir")
+    if folder is None:
+        return "interrupted before any run started; nothing was written"
+    if _OUTPUT.get("mode") == "multirun":
+        from sim.pipeline.analyze import planned_jobs
+
+        jobs = [d for d in folder.iterdir() if d.is_dir()] if folder.is_dir() else []
+        done = sum(report.complete_summary(d) is not None for d in jobs)
+        planned = planned_jobs(folder) if folder.is_dir() else None
+        total = len(planned) if planned is not None else len(jobs)
+        return (
+            f"interrupted: {done} of {total} jobs complete in {folder}; to finish the others (complete ones "
+            f"are skipped) run: {_resume_command(argv, 'hydra.sweep.dir', folder)}"
+        )
+    what = (
+        f"{exc.done} of {exc.total} replicates had finished"
+        if isinstance(exc, Interrupted)
+        else "the run had not finished"
+    )
+    return (
+        f"interrupted: {what}; a run writes its results only when complete, so {folder} holds none. "
+        f"To run it again: {_resume_command(argv, 'hydra.run.dir', folder)}"
+    )
 
 
 # --------------------------------------------------------------------------- the task
@@ -351,6 +234,7 @@ def app(cfg: DictConfig) -> dict | None:
     from hydra.core.hydra_config import HydraConfig
 
     started = time.time()
+    quiet_model_logs()
     try:
         study = study_from_cfg(cfg)
     except ConfigError as exc:
@@ -370,7 +254,7 @@ def app(cfg: DictConfig) -> dict | None:
 
 
 def execute(
-    study: Study,
+    study: SimConfig,
     outdir: Path,
     *,
     command: list[str],
@@ -383,8 +267,8 @@ def execute(
     started = time.time() if started is None else started
     outdir = Path(outdir)
     try:
-        param_sets = ensemble.load_param_sets(study.posterior, study.params)
-    except ensemble.PosteriorUnavailable as exc:
+        param_sets = load_param_sets(study)
+    except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     # the posterior file is an input too: a recalibrated posterior makes a different study
@@ -401,16 +285,17 @@ def execute(
     plan = ensemble.plan_replicates(
         study.seed, range(*study.replicate_range), len(param_sets), param_sets.weights
     )
-    results = ensemble.run_ensemble(
-        study.levers,
-        plan,
-        param_sets=param_sets.sets,
-        end_year=study.end_year,
-        scale=study.scale,
-        jobs=study.jobs,
-        progress=study.progress,
-        desc=f"{study.scenario} {outdir.name}",
-    )
+    with study.executor_for() as executor:
+        results = ensemble.run_ensemble(
+            study.policy,
+            plan,
+            param_sets=param_sets,
+            end_year=study.end_year,
+            scale=study.scale,
+            executor=executor,
+            desc=f"{study.scenario} {outdir.name}",
+        )
+        how = executor.describe()
     wall = time.time() - started
     summary = report.summarise(results, study=study.as_dict(), fingerprint=fingerprint, posterior=param_sets)
     manifest = provenance.manifest(
@@ -421,6 +306,7 @@ def execute(
         started=started,
         posterior=param_sets,
         fingerprint=fingerprint,
+        executor=how,
     )
     report.write_run(outdir, results, summary, manifest, plots=study.plots, started=started)
     print(report.targets_table(summary))
@@ -436,14 +322,30 @@ def hydra_main(cfg: DictConfig) -> dict | None:
     return app(cfg)
 
 
+#: Ctrl-C kills a sweep's job processes (the joblib launcher does); the process-resource tracker
+#: they share then removes their semaphores and warns "leaked semlock objects": expected, not shown.
+#: (``sys.warnoptions`` is passed to that tracker when it starts.)
+TRACKER_WARNINGS = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
+
 def cli(argv: list[str] | None = None) -> None:
-    """``python -m sim``: one-line errors for bad input, then Hydra."""
+    """``python -m sim``: one-line errors for bad input, then Hydra; one line and exit 130 on Ctrl-C."""
     argv = sys.argv[1:] if argv is None else argv
-    error = precheck(argv)
-    if error is not None:
-        print(error, file=sys.stderr)
-        raise SystemExit(2)
-    hydra_main()
+    if TRACKER_WARNINGS not in sys.warnoptions:
+        sys.warnoptions.append(TRACKER_WARNINGS)
+    try:
+        error = precheck(argv)
+        if error is not None:
+            print(error, file=sys.stderr)
+            raise SystemExit(2)
+        hydra_main()
+    except KeyboardInterrupt as exc:
+        line = interrupted_line(exc, argv)
+        print(
+            f"\n{line}" if _OUTPUT.get("mode") == "multirun" and sys.stderr.isatty() else line,
+            file=sys.stderr,
+        )
+        raise SystemExit(INTERRUPTED_EXIT) from None
 
 
 if __name__ == "__main__":

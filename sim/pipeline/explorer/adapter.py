@@ -158,8 +158,12 @@ def run_one(
     from sim.model import run_replicate
 
     drawn = make_effects(effects, getattr(rep, "effects_seed", rep.seed))
-    annual = run_replicate(levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale, effects=drawn)
-    return Replicated(ensemble.tidy_indicators(annual[list(INDICATORS)], rep), public_cost(annual))
+    annual = run_replicate(
+        levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale, effects=drawn
+    )
+    return Replicated(
+        ensemble.tidy([rep], [ensemble.indicators(annual[list(INDICATORS)])]), public_cost(annual)
+    )
 
 
 def public_cost(annual: pd.DataFrame) -> float:

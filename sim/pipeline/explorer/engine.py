@@ -17,6 +17,7 @@ used settings dropped beyond ``MAX_SETTINGS``), so returning to a setting is imm
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import threading
 import time
@@ -28,7 +29,6 @@ from typing import Any, Iterator
 
 from sim.model.params import RunConfig
 from sim.model.policy import PolicyLevers
-from sim.pipeline.ensemble import _spawn_context
 from sim.pipeline.explorer import adapter, stats
 
 DEFAULT_SCALE = 0.1  # one agent per 10 real firms: ~0.1 s a replicate (see docs/explorer.md)
@@ -250,7 +250,7 @@ class Engine:
                 if self._pool is None:
                     self._pool = ProcessPoolExecutor(
                         max_workers=self.jobs,
-                        mp_context=_spawn_context(),
+                        mp_context=multiprocessing.get_context("spawn"),
                         initializer=_exit_with_parent,
                         initargs=(os.getpid(),),
                     )

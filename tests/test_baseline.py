@@ -1,0 +1,34 @@
+"""Golden baseline: a small study's summary must not move unless a change means it to.
+
+The baseline (``tests/baseline/summary.json``) is written by ``python tests/update_baseline.py``;
+the settings and the comparison live there. Exact comparison: the same seed and config give
+bit-identical results, so any moved number is a changed result, shown as a readable diff.
+"""
+
+from __future__ import annotations
+
+import json
+
+from update_baseline import BASELINE, SETTINGS, differences, make_summary
+
+
+def test_summary_matches_the_golden_baseline(tmp_path):
+    expected = json.loads(BASELINE.read_text(encoding="utf-8"))
+    got = make_summary(tmp_path)
+    diff = differences(expected, got)
+    assert not diff, (
+        f"{len(diff)} numbers of the baseline study ({SETTINGS}) moved:\n  "
+        + "\n  ".join(diff[:40])
+        + ("\n  ..." if len(diff) > 40 else "")
+        + "\nIf the change is intended, regenerate it: python tests/update_baseline.py (and say why in the commit)."
+    )
+
+
+def test_the_diff_names_what_moved():
+    expected = {"indicators": {"T01": {"by_year": {"2026": {"p50": 100.0, "mean": 1.0}}}}, "seed": 0}
+    got = {"indicators": {"T01": {"by_year": {"2026": {"p50": 110.0, "mean": 1.0}}}}, "seed": 0, "new": 1}
+    assert differences(expected, got) == [
+        "indicators.T01.by_year.2026.p50: 100.0 -> 110.0 (+10 %)",
+        "new: (new) -> 1",
+    ]
+    assert differences(expected, expected) == []
