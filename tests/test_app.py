@@ -268,6 +268,7 @@ def _bad_values() -> dict[str, str]:
         "address": "address=not/an/address",
         "replicate_block": "replicate_block=-1",
         "posterior": "posterior=no_such_posterior.csv",
+        "effects": "effects=wild",
         "resume": "resume=maybe",
         "progress": "progress=maybe",
         "plots": "plots=maybe",

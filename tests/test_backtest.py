@@ -29,9 +29,9 @@ def test_through_year_drops_later_points_and_shortens_the_runs():
     assert cut.points["year"].max() == 2021 and len(cut) < len(full)
     kept = full.points[full.points["year"] <= 2021].reset_index(drop=True)
     pd.testing.assert_frame_equal(cut.points, kept)
-    assert CalibrateConfig(through_year=2021).settings().end_year == 2021
+    assert CalibrateConfig(through_year=2021).through_year == 2021
     with pytest.raises(ConfigError, match="through_year"):
-        CalibrateConfig(through_year=2024).validate()
+        CalibrateConfig(through_year=2024)
 
 
 def test_levers_do_not_matter_before_2024():

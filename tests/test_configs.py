@@ -191,6 +191,7 @@ def test_fingerprint_covers_every_input_and_no_execution_knob():
         "scale": 0.5,
         "replicate_block": 2,
         "posterior": "none",
+        "effects": "central",
         "jobs": 3,
         "executor": "local",  # the default: "ray" needs Ray, and must not count either (checked below)
         "address": "local",

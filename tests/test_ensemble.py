@@ -303,7 +303,11 @@ def test_tidy_table_equals_a_per_replicate_melt(plan_results):
     parts = []
     for rep in ensemble.plan_replicates(0, range(4)):
         annual = run_model(
-            levers=scenario("plan"), params=posterior.sets[rep.param_set], seed=rep.seed, scale=SCALE
+            levers=scenario("plan"),
+            params=posterior.sets[rep.param_set],
+            seed=rep.seed,
+            scale=SCALE,
+            effects=ensemble.replicate_effects(rep),
         )
         long = annual.reset_index().melt(id_vars="year", var_name="indicator", value_name="value")
         long.insert(0, "param_set", rep.param_set)

@@ -116,19 +116,18 @@ class BacktestConfig:
             if key not in names:
                 allowed = ", ".join(sorted(names - set(CALIBRATION_FIXED)))
                 raise ConfigError(f"calibration.{key}: unknown key; calibration accepts: {allowed}")
-        cfg = CalibrateConfig(
-            **{
-                **self.calibration,
-                "seed": self.seed,
-                "jobs": self.jobs,
-                "through_year": int(origin),
-                "write_posterior": False,
-                "docs": False,
-                "progress": self.progress,
-            }
-        )
-        try:
-            return cfg.validate()
+        try:  # validated on construction
+            return CalibrateConfig(
+                **{
+                    **self.calibration,
+                    "seed": self.seed,
+                    "jobs": self.jobs,
+                    "through_year": int(origin),
+                    "write_posterior": False,
+                    "docs": False,
+                    "progress": self.progress,
+                }
+            )
         except ConfigError as exc:
             raise ConfigError(f"calibration.{exc}") from None
 
@@ -736,7 +735,7 @@ def precheck(argv: list[str]) -> str | None:
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-    from sim.pipeline.run import one_line
+    from sim.pipeline.config import one_line
 
     try:
         args = get_args_parser().parse_args(argv)
@@ -768,7 +767,7 @@ def precheck(argv: list[str]) -> str | None:
                     return f"config error: {sub}"
             allowed = ", ".join(f.name for f in fields(BacktestConfig))
             return f"config error: {key}: unknown key; the backtest accepts: {allowed}"
-        return one_line(exc)
+        return one_line(exc, BacktestConfig)
     finally:
         GlobalHydra.instance().clear()
     return None

@@ -23,8 +23,8 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from sim.model.params import BehaviourParams
-from sim.model.policy import PolicyLevers
+from sim.model.params import BehaviourParams, ConfigError
+from sim.model.policy import EFFECT_MODES, PolicyLevers, effects_row, make_effects
 from sim.pipeline.parallel import Executor, seed_of
 
 COLUMNS = ["replicate", "seed", "param_set", "year", "indicator", "value"]
@@ -186,15 +186,39 @@ def indicators(annual: pd.DataFrame) -> Indicators:
     return Indicators(annual.index.to_numpy(dtype=np.int64), tuple(map(str, annual.columns)), values)
 
 
+def replicate_effects(rep: Replicate, mode: str = "sampled"):
+    """The replicate's lever effects: drawn from its ``effects_seed`` (``sampled``) or ``central``."""
+    return make_effects(mode, rep.effects_seed)
+
+
 def run_replicate(task: tuple) -> Indicators:
     """One model run (built, run and released by ``sim.model.run_replicate``).
 
-    ``task`` = ``(levers, params, replicate, end_year, scale)``.
+    ``task`` = ``(levers, params, replicate, end_year, scale, effects)``; ``effects`` is the mode
+    (``sampled`` or ``central``).
     """
     from sim.model import run_replicate as run_model
 
-    levers, params, rep, end_year, scale = task
-    return indicators(run_model(levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale))
+    levers, params, rep, end_year, scale, effects = task
+    annual = run_model(
+        levers=levers,
+        params=params,
+        seed=rep.seed,
+        end_year=end_year,
+        scale=scale,
+        effects=replicate_effects(rep, effects),
+    )
+    return indicators(annual)
+
+
+def effects_table(plan: Sequence[Replicate], mode: str = "sampled") -> pd.DataFrame:
+    """Each replicate's lever-effect values (``replicate, effect, value``): what ``effects.csv`` records."""
+    rows = [
+        (rep.index, key, value)
+        for rep in plan
+        for key, value in effects_row(replicate_effects(rep, mode)).items()
+    ]
+    return pd.DataFrame(rows, columns=["replicate", "effect", "value"])
 
 
 def tidy(plan: Sequence[Replicate], runs: Sequence[Indicators]) -> pd.DataFrame:
@@ -239,6 +263,7 @@ def run_ensemble(
     executor: Executor | None = None,
     progress: bool = True,
     desc: str | None = None,
+    effects: str = "sampled",
 ) -> pd.DataFrame:
     """Run every replicate of ``plan`` and return the tidy results, ordered by replicate.
 
@@ -248,8 +273,11 @@ def run_ensemble(
     as for ``python -m sim``: pair it with a plan made by ``plan_replicates`` without
     ``n_param_sets``. ``executor`` (``sim.pipeline.parallel.Executor``) chooses where the
     replicates run; without it, ``jobs`` local processes (1: this process). The result
-    depends on neither.
+    depends on neither. ``effects``: each replicate's lever effects drawn from its own seed
+    (``sampled``, the default) or held at their central values (``central``).
     """
+    if effects not in EFFECT_MODES:
+        raise ConfigError(f"effects = {effects!r}: must be one of {', '.join(EFFECT_MODES)}")
     if param_sets is None:
         param_sets = load_param_sets("default")
     weights = param_sets.weights if isinstance(param_sets, ParamSets) else None
@@ -261,7 +289,7 @@ def run_ensemble(
     plan = list(plan)
     if plan and max(r.param_set for r in plan) >= len(sets):
         raise ValueError("a replicate names a parameter set that was not given")
-    tasks = [(levers, sets[r.param_set], r, end_year, scale) for r in plan]
+    tasks = [(levers, sets[r.param_set], r, end_year, scale, effects) for r in plan]
     executor = executor or Executor("local", jobs=jobs, progress=progress)
     runs = executor.map(
         run_replicate, tasks, desc=desc or "replicates", unit="replicate", label=lambda k: plan[k].label()

@@ -121,3 +121,18 @@ def manifest(
         "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": wall_time_s if wall_time_s is not None else round(time.time() - started, 3),
     }
+
+
+def effects_record(mode: str, table) -> dict[str, Any]:
+    """How the lever effects were set, and every replicate's values (``effects.csv`` holds the same)."""
+    per_rep = {
+        str(int(rep)): {str(k): float(v) for k, v in zip(g["effect"], g["value"])}
+        for rep, g in table.groupby("replicate", sort=True)
+    }
+    return {
+        "mode": mode,
+        "rule": "sampled: effect k of replicate i is uniform on its range, from SeedSequence([effects_seed_i, "
+        "crc32(k)]) (sim.model.policy.sample_effects); central: every effect at its central value",
+        "file": "effects.csv",
+        "replicates": per_rep,
+    }

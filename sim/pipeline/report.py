@@ -94,6 +94,38 @@ def indicator_summary(results: pd.DataFrame, indicator: str, end_year: int) -> d
     return entry
 
 
+COST_YEARS = (2024, 2026)  # the plan's years: the public cost of a scenario is its 2024-26 total
+
+
+def spending_summary(results: pd.DataFrame) -> dict[str, Any]:
+    """Public spending by instrument (亿元): p05/p50/p95 by year and of the 2024-26 total, and overall."""
+    from sim.model.outcomes import SPENDING
+
+    out: dict[str, Any] = {"unit": "亿元", "cost_years": list(COST_YEARS), "instruments": {}}
+    lo, hi = COST_YEARS
+    for col in [*SPENDING, "spend_total"]:
+        sub = results[results["indicator"] == col]
+        if sub.empty:
+            continue
+        wide = sub.pivot_table(index="replicate", columns="year", values="value")
+        by_year = {}
+        for year in wide.columns:
+            p05, p50, p95 = np.quantile(wide[year].to_numpy(dtype=float), [0.05, 0.5, 0.95])
+            by_year[str(int(year))] = {"p05": _num(p05), "p50": _num(p50), "p95": _num(p95)}
+        years = [y for y in wide.columns if lo <= y <= hi]
+        total = wide[years].sum(axis=1).to_numpy(dtype=float) if years else np.array([np.nan])
+        p05, p50, p95 = np.quantile(total, [0.05, 0.5, 0.95])
+        entry = {
+            "by_year": by_year,
+            "total_2024_2026": {"p05": _num(p05), "p50": _num(p50), "p95": _num(p95)},
+        }
+        if col == "spend_total":
+            out["total"] = entry
+        else:
+            out["instruments"][col.removeprefix("spend_")] = entry
+    return out
+
+
 def summarise(
     results: pd.DataFrame,
     *,
@@ -130,6 +162,8 @@ def summarise(
         "param_sets": len(posterior) if posterior is not None else 1,
         "policy": study["policy"],
         "levers_changed": changed,
+        "effects": study.get("effects", "sampled"),
+        "spending": spending_summary(results),
         "params": study["params"],
         "provenance": {
             "fingerprint": fingerprint,
@@ -189,7 +223,27 @@ def targets_table(summary: dict[str, Any], ids: list[str] | None = None) -> str:
             f"{_fmt(stats['p05'], unit)} – {_fmt(stats['p95'], unit)} | {ind['p_reach']:.2f} | "
             f"{lo:.2f} – {hi:.2f} |"
         )
+    lines += _cost_lines(summary)
     return "\n".join(lines) + "\n"
+
+
+def _cost_lines(summary: dict[str, Any]) -> list[str]:
+    """The scenario's public cost 2024-26 under the target table (all instruments, then the largest)."""
+    spending = summary.get("spending") or {}
+    total = (spending.get("total") or {}).get("total_2024_2026")
+    if not total or total["p50"] is None:
+        return []
+    lo, hi = spending.get("cost_years", COST_YEARS)
+    ranked = sorted(
+        ((k, v["total_2024_2026"]["p50"] or 0.0) for k, v in spending.get("instruments", {}).items()),
+        key=lambda kv: -kv[1],
+    )
+    parts = ", ".join(f"{k} {v:,.1f}" for k, v in ranked if v > 0)
+    return [
+        "",
+        f"Public cost {lo}–{hi}, all instruments: **{total['p50']:,.1f} 亿元** (median; 90 %: "
+        f"{total['p05']:,.1f} – {total['p95']:,.1f}). By instrument (median, 亿元): {parts}.",
+    ]
 
 
 # --------------------------------------------------------------------------- run folder
@@ -217,6 +271,7 @@ def write_run(
     *,
     plots: bool = True,
     started: float | None = None,
+    effects: pd.DataFrame | None = None,
 ) -> list[Path]:
     """Write a run's files, each atomically, ``summary.json`` last (it marks completion)."""
     outdir = Path(outdir)
@@ -228,6 +283,8 @@ def write_run(
             results[["replicate", "seed", "param_set", "year", "indicator", "value"]],
         )
     ]
+    if effects is not None:
+        written.append(atomic.write_csv(outdir / "effects.csv", effects))
     written.append(atomic.write_text(outdir / "targets.md", targets_table(summary)))
     if plots:
         from sim.pipeline import plots as plotting

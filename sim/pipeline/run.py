@@ -32,7 +32,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from sim.model.params import BehaviourParams, ConfigError, RunConfig
-from sim.model.policy import PolicyLevers
+from sim.model.policy import EFFECT_MODES, PolicyLevers
 from sim.pipeline.config import CONFIG_DIR, as_floats, build, check_command_line, flag, is_number, whole
 from sim.pipeline.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 
@@ -67,6 +67,7 @@ class SimConfig:
     address: str = "auto"  # executor=ray: auto (the running cluster) | local | host:port | ray://host:port
     replicate_block: int = 0  # this run holds replicates [block*replicates, (block+1)*replicates)
     posterior: str = "default"  # parameter sets: default | none | mean | path/to/posterior.csv
+    effects: str = "sampled"  # lever effects: sampled (each replicate draws its own) | central
     resume: bool = True  # skip the run if its folder already holds a complete summary.json
     progress: bool = True  # progress bar on stderr
     plots: bool = True  # fan charts
@@ -94,10 +95,12 @@ class SimConfig:
         RunConfig(end_year=self.end_year, scale=self.scale).validate()
         whole("jobs", self.jobs, 1, 4096)
         whole("replicate_block", self.replicate_block, 0)
-        for key in ("executor", "address", "posterior"):
+        for key in ("executor", "address", "posterior", "effects"):
             if not isinstance(getattr(self, key), str):
                 raise ConfigError(f"{key} = {getattr(self, key)!r}: must be a string")
         check_backend(self.executor, self.address)
+        if self.effects not in EFFECT_MODES:
+            raise ConfigError(f"effects = {self.effects!r}: must be one of {', '.join(EFFECT_MODES)}")
         if self.posterior not in POSTERIOR_CHOICES and not Path(self.posterior).is_file():
             raise ConfigError(
                 f"posterior = {self.posterior!r}: must be one of {', '.join(POSTERIOR_CHOICES)} "
@@ -294,6 +297,7 @@ def execute(
             scale=study.scale,
             executor=executor,
             desc=f"{study.scenario} {outdir.name}",
+            effects=study.effects,
         )
         how = executor.describe()
     wall = time.time() - started
@@ -308,7 +312,9 @@ def execute(
         fingerprint=fingerprint,
         executor=how,
     )
-    report.write_run(outdir, results, summary, manifest, plots=study.plots, started=started)
+    effects = ensemble.effects_table(plan, study.effects)
+    manifest["effects"] = provenance.effects_record(study.effects, effects)
+    report.write_run(outdir, results, summary, manifest, plots=study.plots, started=started, effects=effects)
     print(report.targets_table(summary))
     print(
         f"\nresults: {outdir.resolve()}  ({study.replicates} replicates, {time.time() - started:.1f} s;"

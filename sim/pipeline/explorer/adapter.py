@@ -6,9 +6,9 @@ through this module, so a change of those interfaces is mended here. What it rel
 * ``sim.model.policy.PolicyLevers``: one dataclass field per lever, metadata ``unit``,
   ``range`` (lo, hi) and ``source``; int fields are counts. New fields appear as controls.
 * ``sim.model.policy.SCENARIOS`` / ``scenario(name)``: the named scenarios.
-* ``sim.model.run_replicate(levers=, params=, seed=, end_year=, scale=[, effects=])``: the
-  annual indicator table (index year, columns T01-T05 and ``spend_<instrument>`` in 亿元).
-  ``effects`` is passed only when the function accepts it (see ``effects_supported``).
+* ``sim.model.run_replicate(levers=, params=, seed=, end_year=, scale=, effects=)``: the
+  annual indicator table (index year, columns T01-T05 and ``spend_<instrument>`` in 亿元);
+  ``effects`` comes from the replicate's ``effects_seed`` (``sampled``) or is ``central``.
 * ``sim.pipeline.ensemble.plan_replicates`` / ``load_param_sets``: the replicate plan of a
   study (seed and posterior parameter set of each replicate), as ``python -m sim`` draws it.
 * ``sim.pipeline.report.indicator_summary`` and ``reach``: quantiles and P(reach), as in
@@ -18,7 +18,6 @@ through this module, so a change of those interfaces is mended here. What it rel
 from __future__ import annotations
 
 import dataclasses
-import inspect
 import math
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -29,12 +28,12 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE, SPENDING, TARGETS
 from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR, ConfigError
-from sim.model.policy import SCENARIOS, PolicyLevers, make_effects, scenario
+from sim.model.policy import EFFECT_MODES, SCENARIOS, PolicyLevers, make_effects, scenario
 from sim.paths import REPO_ROOT
 from sim.pipeline import ensemble, report
 
 BASELINE = "plan"  # the paired difference is taken from this scenario
-EFFECTS = ("central", "sampled")  # how instrument effect sizes are set (the model's ``effects`` argument)
+EFFECTS = EFFECT_MODES  # lever effects: sampled per replicate (the default, as python -m sim) | central
 COST_YEARS = (LAST_BASE_YEAR + 1, PLAN_YEAR)  # the plan's years, 2024-2026 inclusive
 INDICATORS = tuple(HEADLINE)  # T01-T05
 
@@ -114,13 +113,6 @@ def check_lever(name: str, value: Any) -> str | None:
 
 
 # --------------------------------------------------------------------------- runs
-def effects_supported() -> bool:
-    """Does ``sim.model.run_replicate`` take ``effects`` (central or sampled effect sizes)?"""
-    from sim.model import run_replicate
-
-    return "effects" in inspect.signature(run_replicate).parameters
-
-
 def param_sets(posterior: str = "default") -> ensemble.ParamSets:
     return ensemble.load_param_sets(posterior)
 
@@ -157,7 +149,7 @@ def run_one(
     """One replicate (runs in a worker process)."""
     from sim.model import run_replicate
 
-    drawn = make_effects(effects, getattr(rep, "effects_seed", rep.seed))
+    drawn = make_effects(effects, rep.effects_seed)
     annual = run_replicate(
         levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale, effects=drawn
     )

@@ -107,7 +107,6 @@ class Engine:
         self.jobs = max(1, int(jobs or os.cpu_count() or 1))
         self.sets = adapter.param_sets(posterior)
         self.plan = adapter.replicate_plan(self.seed, self.replicates, self.sets)
-        self.effects_supported = adapter.effects_supported()
         self._results: OrderedDict[Setting, dict[int, adapter.Replicated]] = OrderedDict()
         self._errors: dict[Setting, str] = {}
         self._inflight: set[tuple[Setting, int]] = set()
@@ -132,7 +131,6 @@ class Engine:
             "seed": self.seed,
             "jobs": self.jobs,
             "posterior": adapter.posterior_note(self.sets),
-            "effects_supported": self.effects_supported,
         }
 
     # ------------------------------------------------------------------ followers

@@ -222,11 +222,6 @@ def Page():
             with solara.Row(style={"align-items": "center"}):
                 solara.Text("effects")
                 solara.ToggleButtonsSingle(value=effects, values=list(adapter.EFFECTS), on_value=set_effects)
-            if not info["effects_supported"]:
-                solara.Text(
-                    "This model version has one set of effect sizes: 'sampled' runs the same as 'central'.",
-                    classes=["qx-muted"],
-                )
             for lever in levers:
                 LeverControl(
                     lever, values[lever.name], values[lever.name] != named[lever.name], commit(lever.name)
