@@ -21,7 +21,7 @@ import math
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,6 +63,36 @@ def reach(values: np.ndarray, target: float) -> dict[str, Any]:
     k = int((values > target).sum())
     lo, hi = wilson(k, n)
     return {"p_reach": k / n, "p_reach_ci95": [lo, hi], "n": n}
+
+
+def reached_all(results: pd.DataFrame, ids: Sequence[str] = tuple(HEADLINE)) -> pd.Series:
+    """Per replicate (index): True when it exceeds every target in ``ids``, each in its target year.
+
+    Replicates missing a value (or with NaN) for any of them are left out; empty when a target
+    year was not simulated. Two scenarios run on the same replicates compare replicate by replicate.
+    """
+    values = {}
+    for tid in ids:
+        at = results[(results["indicator"] == tid) & (results["year"] == TARGETS[tid].target_year)]
+        values[tid] = at.set_index("replicate")["value"].astype(float)
+    frame = pd.DataFrame(values, columns=list(ids)).dropna()  # replicates with every value
+    hit = np.all(frame.to_numpy() > np.array([TARGETS[t].target for t in ids]), axis=1)
+    return pd.Series(hit, index=frame.index, name="reached_all", dtype=bool)
+
+
+def reach_all(results: pd.DataFrame, ids: Sequence[str] = tuple(HEADLINE)) -> dict[str, Any]:
+    """P(one replicate exceeds every target in ``ids``) with its 95 % Wilson interval (``reached_all``).
+
+    The share of replicates that reach all of them at once, not the product of the single
+    P(reach): the targets move together. ``p_reach`` is None when no replicate counts.
+    """
+    hits = reached_all(results, ids)
+    n = int(hits.size)
+    if n == 0:
+        return {"targets": list(ids), "p_reach": None, "p_reach_ci95": None, "n": 0}
+    k = int(hits.sum())
+    lo, hi = wilson(k, n)
+    return {"targets": list(ids), "p_reach": k / n, "p_reach_ci95": [lo, hi], "n": n}
 
 
 def indicator_summary(results: pd.DataFrame, indicator: str, end_year: int) -> dict[str, Any]:
