@@ -354,3 +354,23 @@ def test_reach_all_of_an_ensemble_is_at_most_each_single_reach(plan_results):
     p_all = report.reach_all(plan_results)["p_reach"]
     singles = [report.indicator_summary(plan_results, tid, 2026)["p_reach"] for tid in HEADLINE]
     assert p_all <= min(singles)
+
+
+def test_public_cost_sums_2024_to_2026_per_replicate():
+    """Replicate r spends r + 1 (亿元) on vouchers in every year 2019-2026: its cost is 3 (r + 1)."""
+    rows = [
+        {"replicate": r, "seed": r, "param_set": 0, "year": y, "indicator": col, "value": float(r + 1)}
+        for r in range(3)
+        for y in range(2019, 2027)
+        for col in ("spend_vouchers", "spend_total")
+    ]
+    results = pd.DataFrame(rows)
+    assert report.public_cost(results).to_dict() == {0: 3.0, 1: 6.0, 2: 9.0}
+    assert report.public_cost(results, "spend_vouchers").equals(
+        report.public_cost(results).rename("spend_vouchers")
+    )
+    s = report.spending_summary(results)
+    assert s["total"]["total_2024_2026"]["p50"] == 6.0 and s["cost_years"] == [2024, 2026]
+    assert s["instruments"]["vouchers"]["total_2024_2026"]["p50"] == 6.0
+    before = report.public_cost(results[results["year"] <= 2023])
+    assert before.isna().all() and len(before) == 3

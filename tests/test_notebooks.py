@@ -102,5 +102,9 @@ def test_notebook_executes_at_smoke_size(path, monkeypatch):
     inject(nb, SMOKE)
     execute(nb, path, monkeypatch)
     assert not missing_glyphs(nb), f"{path.name}: figure text the default fonts cannot draw"
-    shown = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert shown, f"{path.name}: no figure was displayed"
+    results = [o.get("data", {}) for c in nb.cells for o in c.get("outputs", []) if "data" in o]
+    assert any("image/png" in d for d in results), f"{path.name}: no figure was displayed"
+    undrawn = [
+        d["text/plain"] for d in results if "image/png" not in d and "<Figure size" in d.get("text/plain", "")
+    ]
+    assert not undrawn, f"{path.name}: figures shown as text, not drawn (no inline backend?): {undrawn}"

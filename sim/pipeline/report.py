@@ -127,12 +127,24 @@ def indicator_summary(results: pd.DataFrame, indicator: str, end_year: int) -> d
 COST_YEARS = (2024, 2026)  # the plan's years: the public cost of a scenario is its 2024-26 total
 
 
+def public_cost(results: pd.DataFrame, column: str = "spend_total") -> pd.Series:
+    """Per replicate (index): ``column`` (``spend_total`` or a ``spend_<instrument>``, 亿元) summed over
+    ``COST_YEARS``: a scenario's public cost. NaN for replicates whose run ended before 2024."""
+    lo, hi = COST_YEARS
+    wide = results[results["indicator"] == column].pivot_table(
+        index="replicate", columns="year", values="value"
+    )
+    years = [y for y in wide.columns if lo <= y <= hi]
+    if not years:
+        return pd.Series(np.nan, index=wide.index, name=column)
+    return wide[years].sum(axis=1).rename(column)
+
+
 def spending_summary(results: pd.DataFrame) -> dict[str, Any]:
     """Public spending by instrument (亿元): p05/p50/p95 by year and of the 2024-26 total, and overall."""
     from sim.model.outcomes import SPENDING
 
     out: dict[str, Any] = {"unit": "亿元", "cost_years": list(COST_YEARS), "instruments": {}}
-    lo, hi = COST_YEARS
     for col in [*SPENDING, "spend_total"]:
         sub = results[results["indicator"] == col]
         if sub.empty:
@@ -142,8 +154,7 @@ def spending_summary(results: pd.DataFrame) -> dict[str, Any]:
         for year in wide.columns:
             p05, p50, p95 = np.quantile(wide[year].to_numpy(dtype=float), [0.05, 0.5, 0.95])
             by_year[str(int(year))] = {"p05": _num(p05), "p50": _num(p50), "p95": _num(p95)}
-        years = [y for y in wide.columns if lo <= y <= hi]
-        total = wide[years].sum(axis=1).to_numpy(dtype=float) if years else np.array([np.nan])
+        total = public_cost(results, col).to_numpy(dtype=float)
         p05, p50, p95 = np.quantile(total, [0.05, 0.5, 0.95])
         entry = {
             "by_year": by_year,
