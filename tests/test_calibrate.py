@@ -267,3 +267,11 @@ def test_docs_prior_table_matches_params():
             lo, hi = f.metadata["prior"]
             assert rows.get(f.name) == f"{lo:g} – {hi:g}", f"docs/calibration.md: prior of {f.name}"
     assert set(rows) == set(BehaviourParams.calibrated_names())
+
+
+def test_fit_and_report_indicators_are_outcomes():
+    """The calibration reads the one outcome table: every fitted or reported id is an OUTCOMES id."""
+    from sim.calibration.targets import OUTPUT_INDICATORS
+    from sim.model.outcomes import OUTCOMES
+
+    assert set(OUTPUT_INDICATORS) <= set(OUTCOMES)

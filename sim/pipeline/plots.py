@@ -13,24 +13,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from sim.model.outcomes import HEADLINE, TARGETS  # noqa: E402
+from sim.model.outcomes import HEADLINE, TARGETS, UNIT_LABELS  # noqa: E402
 from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR  # noqa: E402
 from sim.pipeline import atomic  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-#: Axis labels in ASCII (the default fonts have no CJK glyphs).
-UNIT_LABEL = {
-    "亿元": "100 million yuan (yi yuan)",
-    "percent": "percent",
-    "firms": "firms",
-    "patents": "patents",
-}
-BAND_COLOUR = "tab:blue"
-
-
 def unit_label(unit: str) -> str:
-    return UNIT_LABEL.get(unit, unit.encode("ascii", "replace").decode())
+    """ASCII axis label of a unit (``sim.model.outcomes.UNIT_LABELS``: the default fonts have no CJK glyphs)."""
+    return UNIT_LABELS.get(unit, unit.encode("ascii", "replace").decode())
 
 
 def observed_points(indicator: str) -> tuple[pd.Series | None, pd.DataFrame | None]:
