@@ -19,6 +19,9 @@ from sim.pipeline import atomic  # noqa: E402
 
 log = logging.getLogger(__name__)
 
+BAND_COLOUR = "tab:blue"
+
+
 def unit_label(unit: str) -> str:
     """ASCII axis label of a unit (``sim.model.outcomes.UNIT_LABELS``: the default fonts have no CJK glyphs)."""
     return UNIT_LABELS.get(unit, unit.encode("ascii", "replace").decode())
