@@ -15,7 +15,7 @@ INSTALLED_DEV := $(VENV)/.installed-dev
 # the browser the explorer's test drives (Debian package `chromium`)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv install install-dev run app test browser calibrate backtest bench lint clean
+.PHONY: venv install install-dev run app test browser calibrate backtest bench mutate lint clean
 
 venv: $(PY)
 
@@ -70,6 +70,13 @@ backtest: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_scale.py $(ARGS)
+
+# Mutation testing of the rules, the market and the instruments (mutmut; slow: hours; not in CI).
+# The score is mutmut's killed / total; `.venv/bin/mutmut results` lists the survivors.
+mutate: $(INSTALLED_DEV)
+	$(PY) -m pip install -q 'mutmut>=3.8'
+	$(VENV)/bin/mutmut run $(ARGS)
+	$(VENV)/bin/mutmut results
 
 lint: $(INSTALLED_DEV)
 	$(PY) -m ruff check . $(ARGS)

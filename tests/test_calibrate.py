@@ -293,3 +293,11 @@ def test_outputs_from_tidy_matches_each_replicates_annual_table():
         )
         np.testing.assert_array_equal(got[k], outputs_from_annual(annual))
     assert not np.array_equal(got[0], got[1])
+
+
+def test_fit_and_report_indicators_are_outcomes():
+    """The calibration reads the one outcome table: every fitted or reported id is an OUTCOMES id."""
+    from sim.calibration.targets import OUTPUT_INDICATORS
+    from sim.model.outcomes import OUTCOMES
+
+    assert set(OUTPUT_INDICATORS) <= set(OUTCOMES)

@@ -17,6 +17,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
+from sim.calibration import fitreport
+from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets
 from sim.model.outcomes import HEADLINE, OUTCOMES, TARGETS
 from sim.pipeline import plots
 
@@ -64,6 +66,17 @@ def test_fan_chart_text_renders_for_every_target(tid):
     ax = fig.axes[0]
     assert ax.get_ylabel() == plots.unit_label(TARGETS[tid].unit) and ax.get_ylabel().isascii()
     assert ax.get_title().isascii() and tid in ax.get_title()
+
+
+@pytest.mark.parametrize("indicator", OUTPUT_INDICATORS)
+def test_fit_figure_text_renders_for_every_calibration_output(indicator):
+    """The fit report's figure of each output (zjtx_cumulative's name holds 专精特新)."""
+    rng = np.random.default_rng(0)
+    targets = FitTargets.default()
+    outputs = rng.uniform(1, 2, size=(4, len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)))
+    fig = fitreport.fit_figure(indicator, outputs, np.ones(4), targets)
+    render(fig)
+    assert fig.axes[0].get_title().isascii() and indicator in fig.axes[0].get_title()
 
 
 def test_unit_labels_are_ascii_for_every_outcome():

@@ -274,9 +274,10 @@ def plot_indicator(
     from matplotlib.figure import Figure
     from matplotlib.ticker import FuncFormatter
 
-    from sim.calibration.fitreport import LABELS, weighted_quantile
+    from sim.calibration.fitreport import label as outcome_label
+    from sim.calibration.fitreport import weighted_quantile
 
-    title, unit = LABELS.get(ind, (ind, ""))
+    title, unit = outcome_label(ind)
     points = history.load_fit_targets()
     points = points[(points["indicator"] == ind) & ~points["kind"].str.endswith(history.PARTIAL_SUFFIX)]
     points = points[(points["year"] >= FIRST_DATA_YEAR) & (points["year"] <= LAST_YEAR)].set_index("year")

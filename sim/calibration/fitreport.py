@@ -30,18 +30,14 @@ GOAL_POINTS = {"T05": 2.0}  # median within 2 percentage points
 GOAL_COVERAGE = 0.80  # 90 % bands cover at least 80 % of all data points
 BAND = (0.05, 0.95)
 
-LABELS = {
-    "T01": ("T01 technology contract turnover", "100 million yuan"),
-    "T02": ("T02 tech-SME registry (admitted in the year)", "firms"),
-    "T03": ("T03 high-tech enterprises (valid certificates)", "firms"),
-    "T04": ("T04 invention patents held", "patents"),
-    "T05": ("T05 enterprise share of R&D", "percent"),
-    "rd_enterprise": ("Enterprise R&D", "100 million yuan"),
-    "rd_nonenterprise": ("University and institute R&D", "100 million yuan"),
-    "reform_itemised": ("Three reforms: achievements itemised (cumulative)", "achievements"),
-    "reform_transferred": ("Three reforms: achievements transferred (cumulative)", "achievements"),
-    "reform_spinoffs": ("Three reforms: spin-off firms (cumulative)", "firms"),
-}
+
+def label(indicator: str) -> tuple[str, str]:
+    """Plot title and unit of an outcome (``sim.model.outcomes.OUTCOMES``), in ASCII (``plots.english``)."""
+    from sim.model.outcomes import OUTCOMES
+    from sim.pipeline.plots import english, unit_label
+
+    o = OUTCOMES.get(indicator)
+    return (f"{indicator} {english(o.name)}", unit_label(o.unit)) if o else (indicator, "")
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q, axis: int = 0) -> np.ndarray:
@@ -201,7 +197,7 @@ def fit_figure(indicator: str, outputs: np.ndarray, weights: np.ndarray, targets
     years = np.array(OUTPUT_YEARS)
     series = outputs[:, k, :]
     lo, med, hi = weighted_quantile(series, weights, [BAND[0], 0.5, BAND[1]])
-    title, unit = LABELS.get(indicator, (indicator, ""))
+    title, unit = label(indicator)
     fig = Figure(figsize=(6.4, 4.0))
     ax = fig.subplots()
     ok = np.isfinite(med)

@@ -48,13 +48,10 @@ def unit_label(unit: str) -> str:
 def observed_points(indicator: str) -> tuple[pd.Series | None, pd.DataFrame | None]:
     """Year-end observations 2018-2023 (and their plausible ranges) from ``sim.calibration.history``.
 
-    Returns (None, None) with a log line when the history module or the indicator is missing.
+    Returns (None, None) with a log line when the indicator has no observations.
     """
-    try:
-        from sim.calibration import history
-    except ImportError:
-        log.info("sim.calibration.history not available: fan charts drawn without observed data")
-        return None, None
+    from sim.calibration import history
+
     try:
         obs = history.observed(indicator)
     except (KeyError, ValueError, FileNotFoundError) as exc:
