@@ -371,5 +371,6 @@ def test_increment_award_response():
     inst.effects = rd_subsidy.Effects(response=0.5)
     assert inst.respond(2024, old, new, eligible)[0] == pytest.approx(0.02 + 0.01 / (1 - 0.1))
     award = rd_subsidy.XIAN_RD_INTENSITY_BAR
-    assert inst.eligible(np.array([100.0, 99.0, 1000.0]), np.array([award, 0.05, 0.0]),
-                         np.array([True, True, True])).tolist() == [True, False, True]
+    assert inst.eligible(
+        np.array([100.0, 99.0, 1000.0]), np.array([award, 0.05, 0.0]), np.array([True, True, True])
+    ).tolist() == [True, False, True]

@@ -134,8 +134,7 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
             "none: one parameter set (BehaviourParams defaults and overrides)",
             {"source": "none", "fixed": sorted(fixed)},
         )
-    from sim.calibration.posterior import PosteriorError, load_posterior
-    from sim.paths import POSTERIOR_CSV
+    from sim.calibration.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
 
     path = Path(posterior) if posterior not in ("default", "mean") else POSTERIOR_CSV
     if posterior == "default" and not path.is_file():
