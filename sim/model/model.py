@@ -109,6 +109,7 @@ class InnovationModel(mesa.Model):
         self.firms.relabel(FIRST_YEAR - 1)
         t = self.firms.table
         t.col("rd_real_last")[:] = t.col("rd_hist")[:, 0] * t.col("rd_real_share")
+        self.firms.anchor_rd(self.start.rd_enterprise_2018, certified_until=FIRST_YEAR - 1)
         for inst in self.policy.instruments:
             start = getattr(inst, "start", None)
             if start is not None:

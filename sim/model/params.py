@@ -515,6 +515,15 @@ class StartState(Validated):
         1,
         "mechanisms.md §9: universities and institutes hold ~40-50% (guess)",
     )
+    rd_enterprise_2018: float = spec(
+        267.3,
+        "亿元, enterprise R&D in 2018 (statistical scope, real part)",
+        0,
+        10**5,
+        "derived: 532.42 total R&D 2018 (china.com.cn 2020-01-10) - 265.1 non-enterprise (283.35 in 2019 "
+        "deflated by its 2019-23 growth of 6.9%/yr, shyushe.cn, sx.sina.cn); the start state's above-scale "
+        "firms are scaled to it so every run starts from the observed level",
+    )
     rd_nonenterprise_2019: float = spec(
         283.35,
         "亿元, non-enterprise R&D in 2019 (total - enterprise)",

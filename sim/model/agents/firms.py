@@ -231,6 +231,30 @@ class FirmPopulation:
         t.rd_hist[rows] = t.rev_hist[rows, :3] * t.rd_intensity[rows, None]
         t.rd_real_last[rows] = t.rd_hist[rows, 0] * t.rd_real_share[rows]
 
+    def anchor_rd(self, target_100m: float, certified_until: int) -> float:
+        """Scale the R&D of the start state's uncertified above-scale firms so the statistical enterprise R&D
+        (survey scope, real part) equals ``target_100m`` (亿元, real scale). Certified firms keep their R&D
+        above their thresholds; the scaling absorbs the draw-to-draw noise of the largest firms' R&D.
+        Returns the factor applied (1 when no uncertified above-scale firm has R&D)."""
+        from sim.model.agents.certification import above_scale
+
+        t = self.table
+        n = t.n
+        scope = t.alive[:n] & above_scale(t.sector[:n], t.rev_hist[:n, 0])
+        free = scope & (t.hte_valid_until[:n] < certified_until)
+        real = t.rd_real_last[:n]
+        fixed = real[scope & ~free].sum()
+        movable = real[free].sum()
+        target = target_100m * 1e4 * self.scale
+        if movable <= 0:
+            return 1.0
+        k = max(0.0, (target - fixed) / movable)
+        rows = np.flatnonzero(free)
+        t.rd_intensity[rows] *= k
+        t.rd_hist[rows] *= k
+        t.rd_real_last[rows] *= k
+        return k
+
     def assign_initial_patents(self, rng, total: float) -> None:
         """Spread the firms' end-2018 invention-patent stock by R&D; applications in flight likewise."""
         t = self.table
