@@ -38,12 +38,12 @@ import numpy as np
 import pandas as pd
 
 from sim.model.params import ConfigError, RunConfig
+from sim.paths import REPO_ROOT
 from sim.pipeline import atomic
 from sim.pipeline.config import CONFIG_DIR as ROOT_CONFIG_DIR
 from sim.pipeline.config import build, check_command_line, flag, is_number, whole
 from sim.pipeline.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 from sim.pipeline.study.design import OUTPUTS, RunSpec, run_task
-from sim.paths import REPO_ROOT
 
 STUDY_CONFIG_DIR = str(Path(ROOT_CONFIG_DIR) / "study")  # one file per study, plus _base.yaml
 STUDIES = ("contrast", "lever_curves", "sensitivity", "discovery", "portfolio")
@@ -281,8 +281,12 @@ class Context:
         self.param_sets = param_sets
         self.executor = executor
         self.cache = cache
-        self.runs = 0  # model runs the study's findings rest on (cached or not)
+        self._used: set[str] = set()  # distinct runs the study's findings rest on (cached or not)
         self.ran = 0  # model runs made by this invocation
+
+    @property
+    def runs(self) -> int:
+        return len(self._used)
 
     def replicates(self, n: int, first: int = 0):
         """Replicates ``first .. first+n-1`` of the study (seed, parameter set, effects seed)."""
@@ -324,7 +328,7 @@ class Context:
             )
             self.cache.save(part, np.vstack(out))
             self.ran += len(part)
-        self.runs += len(specs)
+        self._used.update(keys)
         return pd.DataFrame(np.vstack([self.cache.values[k] for k in keys]), columns=OUTPUTS)
 
 
