@@ -16,8 +16,8 @@ Hydra composes ``NAME`` from ``configs/study/``. It
 4. with ``publish=true`` (``make experiments``) also copies the findings, tables and figures into
    ``experiments/NAME/`` (README.md) and rewrites the index ``experiments/README.md``.
 
-``python -m sim.study index FOLDER...`` writes the cross-study table (``README.md``) of finished
-study folders into the first folder's parent (``make experiments SMOKE=1`` uses it).
+``python -m sim.study index [--out FILE] FOLDER...`` writes the cross-study table of finished study
+folders (``make experiments`` writes it beside the study folders).
 """
 
 from __future__ import annotations
@@ -439,7 +439,9 @@ def publish(outdir: Path, doc: dict, figures: list[Path], dest_root: Path = EXPE
     shutil.copy2(outdir / STUDY_JSON, dest / STUDY_JSON)
     from sim.pipeline.study.index import write_index
 
-    write_index(sorted(p.parent for p in Path(dest_root).glob(f"*/{STUDY_JSON}")), Path(dest_root))
+    write_index(
+        sorted(p.parent for p in Path(dest_root).glob(f"*/{STUDY_JSON}")), Path(dest_root) / "README.md"
+    )
     return dest
 
 
