@@ -1,4 +1,5 @@
-"""Fan charts per headline target and lever-response curves (Agg backend: files only)."""
+"""Fan charts per headline target, their overlay for several studies, and lever-response curves (Agg
+backend: files only)."""
 
 from __future__ import annotations
 
@@ -143,11 +144,32 @@ def fan_charts(
     return paths
 
 
-def lever_response(reach: pd.DataFrame, lever: str, path: Path, *, hue: str | None = None) -> Path:
-    """P(reach) against one lever's values, a panel per target, 95 % intervals as error bars.
+def axis_label(key: str) -> str:
+    """An axis label for a study column: ``policy.<lever>`` with the lever's unit, else the key itself."""
+    if key.startswith("policy."):
+        from dataclasses import fields
 
-    ``reach`` has columns ``indicator, p_reach, ci_lo, ci_hi, n`` plus ``lever`` (and ``hue``).
-    Non-numeric lever values (scenario names) are placed at equal spacing.
+        from sim.model.policy import PolicyLevers
+
+        f = {f.name: f for f in fields(PolicyLevers)}.get(key.removeprefix("policy."))
+        if f is not None and f.metadata.get("unit"):
+            return f"{key} ({unit_label(f.metadata['unit']).replace('亿元', '100 million yuan')})"
+    if key.startswith("params."):
+        from dataclasses import fields
+
+        from sim.model.params import BehaviourParams
+
+        f = {f.name: f for f in fields(BehaviourParams)}.get(key.removeprefix("params."))
+        if f is not None and f.metadata.get("unit"):
+            return f"{key} ({unit_label(f.metadata['unit'])})"
+    return key
+
+
+def lever_response(reach: pd.DataFrame, lever: str, path: Path, *, hue: str | None = None) -> Path:
+    """P(reach) against one swept key's values, a panel per target, 95 % Wilson intervals as error bars.
+
+    ``reach`` has columns ``indicator, p_reach, ci_lo, ci_hi, n`` plus ``lever`` (and ``hue``: one line
+    per value of the other swept keys). Non-numeric values (scenario names) are placed at equal spacing.
     """
     targets = [t for t in HEADLINE if t in set(reach["indicator"])]
     ncols = min(3, len(targets))
@@ -167,13 +189,14 @@ def lever_response(reach: pd.DataFrame, lever: str, path: Path, *, hue: str | No
                 g["p_reach"],
                 yerr=yerr,
                 marker="o",
+                ls="-" if numeric else "none",  # categories (scenarios) are not a continuum
                 capsize=3,
                 ms=4,
-                label=None if label is None else f"{hue}={label}",
+                label="P(reach), 95 % Wilson interval" if label is None else str(label),
             )
-        ax.set_title(f"{tid} {TARGETS[tid].name}", fontsize=9)
+        ax.set_title(f"{tid} > {TARGETS[tid].target:,g} ({unit_label(TARGETS[tid].unit)})", fontsize=9)
         ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel(lever)
+        ax.set_xlabel(axis_label(lever), fontsize=8)
         ax.grid(alpha=0.3)
         if not numeric:
             ax.set_xticks(range(len(cats)), cats)
@@ -181,9 +204,50 @@ def lever_response(reach: pd.DataFrame, lever: str, path: Path, *, hue: str | No
         ax.set_ylabel("P(reach 2026 target)")
     for ax in list(axes.flat)[len(targets) :]:
         ax.set_visible(False)
-    if hue is not None:
-        axes.flat[0].legend(fontsize=7, frameon=False)
-    fig.suptitle(f"P(reach) by {lever} (95 % Wilson intervals)", fontsize=10)
+    axes.flat[0].legend(
+        fontsize=7, frameon=False, title=None if hue is None else "other swept keys", title_fontsize=7
+    )
+    fig.suptitle(f"P(reach) by {axis_label(lever)} (95 % Wilson intervals)", fontsize=10)
+    fig.tight_layout()
+    try:
+        return atomic.save_figure(path, fig)
+    finally:
+        plt.close(fig)
+
+
+def fan_overlay(groups: dict[str, pd.DataFrame], indicator: str, path: Path) -> Path:
+    """Fan charts of several studies on one axis: per study its median and 90 % band, the data, the target.
+
+    ``groups``: label -> tidy results (``year``, ``indicator``, ``value``, ``replicate``) of one study.
+    """
+    t = TARGETS[indicator]
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    years_all = []
+    for k, (label, results) in enumerate(groups.items()):
+        sub = results[results["indicator"] == indicator]
+        q = sub.groupby("year")["value"].quantile([0.05, 0.5, 0.95]).unstack()
+        q = q[q.index >= FIRST_YEAR - 1]
+        years = q.index.to_numpy()
+        years_all.extend(years)
+        c = colours[k % len(colours)]
+        n = sub["replicate"].nunique()
+        ax.fill_between(years, q[0.05], q[0.95], color=c, alpha=0.15, lw=0)
+        ax.plot(years, q[0.5], color=c, lw=2, label=f"{label} (median, 90 % band; {n} replicates)")
+    obs, _ = observed_points(indicator)
+    if obs is not None and len(obs):
+        ax.plot(obs.index, obs.to_numpy(), "o", color="black", ms=4, label="observed")
+    ax.axhline(t.target, color="tab:red", ls="--", lw=1.2, label=f"target {t.target:,g} ({t.target_year})")
+    if years_all:
+        ax.axvspan(LAST_BASE_YEAR + 0.5, max(years_all) + 0.5, color="grey", alpha=0.06, lw=0)
+    ax.set_title(f"{indicator} {t.name}: the swept studies", fontsize=10)
+    ax.set_ylabel(unit_label(t.unit))
+    ax.set_xlabel("year")
+    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    if t.unit != "percent":
+        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper left", frameon=False)
     fig.tight_layout()
     try:
         return atomic.save_figure(path, fig)
