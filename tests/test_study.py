@@ -214,3 +214,30 @@ def test_pareto_front_keeps_only_undominated_mixes():
     cost = np.array([10.0, 20.0, 15.0, 30.0, 20.0])
     p = np.array([0.2, 0.5, 0.1, 0.5, 0.6])
     assert pareto(cost, p).tolist() == [True, False, False, False, True]
+
+
+def test_every_study_has_a_config_that_composes_at_every_size():
+    """configs/study/NAME.yaml for each study (and nothing else but _base.yaml), valid at both sizes; _base.yaml
+    shows every shared knob of the schema."""
+    from dataclasses import fields
+
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from sim.pipeline.config import build
+
+    folder = Path(runner.STUDY_CONFIG_DIR)
+    assert {p.stem for p in folder.glob("*.yaml")} == {*STUDIES, "_base"}
+    base = (folder / "_base.yaml").read_text()
+    for f in fields(runner.StudyConfig):
+        if f.name not in ("name", "question", "sizes"):
+            assert f"\n{f.name}:" in base, f"_base.yaml does not show {f.name}"
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=runner.STUDY_CONFIG_DIR, version_base="1.3", job_name="test"):
+            for name in STUDIES:
+                for size in runner.SIZES:
+                    cfg = build(compose(name, overrides=[f"size={size}"]), runner.StudyConfig)
+                    assert cfg.name == name and cfg.size == size and cfg.question
+    finally:
+        GlobalHydra.instance().clear()

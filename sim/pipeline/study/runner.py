@@ -58,7 +58,7 @@ EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "progress", "chunk",
 #: Libraries a study needs beyond the model (the ``studies`` extra of pyproject.toml).
 LIBRARIES = {"sensitivity": ("SALib",), "discovery": ("ema_workbench",), "portfolio": ("pymoo",)}
 #: Package versions recorded in study.json besides the model's.
-STUDY_PACKAGES = ("SALib", "ema_workbench", "pymoo", "scikit-learn")
+STUDY_PACKAGES = ("SALib", "ema_workbench", "pymoo")
 
 
 # --------------------------------------------------------------------------- schema
