@@ -8,13 +8,12 @@ Runs: ``replicates``.
 For each headline target (and for all five together), PRIM (Friedman & Fisher 1999, the
 implementation of ``ema_workbench.analysis.prim``; peeling and pasting alpha 0.05, minimum mass
 0.05) searches the space of the uncertainties (45 lever effects, the calibrated behaviour
-parameters) for boxes where the target fails (2026 value <= target). The box kept on each peeling
-trajectory is the one with the largest coverage among those with density >= ``DENSITY`` (else the
-densest with coverage >= ``MIN_COVERAGE``); a second box is searched in what the first leaves
-(PRIM's covering). Coverage: share of all failures inside the box; density: share of futures inside
-the box that fail; qp: the quasi-p-value of each restriction. Restrictions with qp > ``QP_MAX`` are
-dropped from the reported box (at least the strongest is kept), and coverage and density are those of
-the reported box over the whole sample.
+parameters; first screened to the ``SCREEN`` best predictors of failure by extra-trees feature scores,
+the usual EMA workflow) for boxes where the target fails (2026 value <= target). The box kept on each peeling
+trajectory is the one with at most ``MAX_DIMS`` restrictions that maximises coverage x lift
+(``choose``); a second box is searched in what the first leaves (PRIM's covering). Coverage: share of
+all failures inside the box; density: share of futures inside the box that fail (both over the whole
+sample); qp: the quasi-p-value of each restriction (flagged weak above ``QP_WEAK``).
 The model's own randomness (the seed) is not a dimension: it is part of why density stays below 1.
 
 Table ``boxes.csv``: one row per target, box and restricted uncertainty. Figure ``boxes.png``.
@@ -35,11 +34,13 @@ from sim.pipeline import atomic
 from sim.pipeline.study.design import ALL_FIVE, reached, replicate_spec
 
 GOALS = [*HEADLINE, ALL_FIVE]
-DENSITY = 0.8  # the density a box should reach (EMA Workbench's usual threshold)
-MIN_COVERAGE = 0.3  # fallback: the densest box that still holds this share of the failures
+DENSITY = 0.8  # PRIM's peeling threshold (EMA Workbench's usual value)
+MAX_DIMS = 3  # restrictions a reported box may have (boxes a reader can use)
+SCREEN = 8  # uncertainties PRIM peels over, the best predictors of failure (``screen``)
+SCREEN_SEED = 0  # the extra-trees' seed: the same sample gives the same screen
 MAX_BOXES = 2
 PEEL_ALPHA = 0.05
-QP_MAX = 0.05  # restrictions with a larger quasi-p-value are dropped from the reported box
+QP_WEAK = 0.05  # restrictions with a larger quasi-p-value are flagged as weak
 
 
 def uncertainty_frame(ctx, reps) -> pd.DataFrame:
@@ -59,14 +60,26 @@ def uncertainty_frame(ctx, reps) -> pd.DataFrame:
     return x.loc[:, x.nunique() > 1]  # a parameter fixed in every set cannot bound a box
 
 
-def choose(traj: pd.DataFrame) -> int:
-    """The peeling-trajectory point kept (see the module docstring)."""
-    dense = traj[traj["density"] >= DENSITY]
-    if not dense.empty:
-        return int(dense["coverage"].idxmax())
-    wide = traj[traj["coverage"] >= MIN_COVERAGE]
-    pick = wide if not wide.empty else traj
-    return int(pick["density"].idxmax())
+def choose(traj: pd.DataFrame, base: float) -> int | None:
+    """The peeling-trajectory point kept: at most ``MAX_DIMS`` restrictions, the largest
+    coverage x lift, lift = (density - base) / (1 - base): 0 for a box no denser than the whole sample,
+    1 for a box where every future fails. None when no box is denser than the sample."""
+    t = traj[(traj["res_dim"] >= 1) & (traj["res_dim"] <= MAX_DIMS)]
+    if t.empty or base >= 1:
+        return None
+    score = t["coverage"] * (t["density"] - base) / (1 - base)
+    if score.max() <= 0:
+        return None
+    return int(score.idxmax())
+
+
+def screen(x: pd.DataFrame, fail: np.ndarray) -> list[str]:
+    """The ``SCREEN`` uncertainties that best predict failure (extra-trees feature scores, ema_workbench;
+    Jaxa-Rozen & Kwakkel 2018): PRIM then peels where it matters instead of across every dimension."""
+    from ema_workbench.analysis import feature_scoring
+
+    scores = feature_scoring.get_ex_feature_scores(x, fail.astype(int), random_state=SCREEN_SEED)[0]
+    return [str(k) for k in scores.index[:SCREEN]]
 
 
 def find_boxes(x: pd.DataFrame, fail: np.ndarray) -> list[dict]:
@@ -80,6 +93,7 @@ def find_boxes(x: pd.DataFrame, fail: np.ndarray) -> list[dict]:
         return boxes
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        x = x[screen(x, fail)]
         p = prim.Prim(
             x, fail, threshold=DENSITY, peel_alpha=PEEL_ALPHA, paste_alpha=PEEL_ALPHA, mass_min=0.05
         )
@@ -90,7 +104,10 @@ def find_boxes(x: pd.DataFrame, fail: np.ndarray) -> list[dict]:
                 break
             if box is None:
                 break
-            i = choose(box.peeling_trajectory)
+            base = float(fail.mean())
+            i = choose(box.peeling_trajectory, base)
+            if i is None:
+                break
             box.select(i)
             stats, lims = box.inspect(i, style="data")[0]
             if int(stats["res_dim"]) == 0:
@@ -109,10 +126,8 @@ def find_boxes(x: pd.DataFrame, fail: np.ndarray) -> list[dict]:
                         "qp": min(qps) if qps else np.nan,
                     }
                 )
-            # keep the restrictions that matter (qp <= QP_MAX; at least the strongest), then coverage and
-            # density of that box against the whole sample (not what the earlier boxes left)
+            # coverage and density of the box against the whole sample (not what the earlier boxes left)
             dims.sort(key=lambda d: d["qp"] if not np.isnan(d["qp"]) else 1.0)
-            dims = [d for d in dims if d["qp"] <= QP_MAX] or dims[:1]
             inside = np.ones(len(x), dtype=bool)
             for d in dims:
                 inside &= (
@@ -224,14 +239,16 @@ def markdown(table: pd.DataFrame, summary: dict, n: int) -> str:
                 if s["failure_rate"] == 0
                 else "fails in every future"
                 if s["failure_rate"] == 1
-                else "no box found"
+                else f"no box of at most {MAX_DIMS} restrictions denser than the sample"
             )
             lines.append(f"| {g} | {s['failure_rate']:.2f} | – | – | – | {why} |")
             continue
         t = table[table["target"] == g]
         for b in s["boxes"]:
             dims = t[t["box"] == b["box"]].to_dict("records")
-            text = "; ".join(f"{_describe(d)} (qp {d['qp']:.1g})" for d in dims)
+            text = "; ".join(
+                f"{_describe(d)} (qp {d['qp']:.1g}{', weak' if d['qp'] > QP_WEAK else ''})" for d in dims
+            )
             lines.append(
                 f"| {g} | {s['failure_rate']:.2f} | {b['box']} | {b['coverage']:.2f} | {b['density']:.2f} | {text} |"
             )

@@ -29,7 +29,7 @@ import shlex
 import shutil
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
@@ -53,6 +53,9 @@ FINDINGS = "findings.md"
 RUNS_DIR = "runs"
 EXPERIMENTS_DIR = REPO_ROOT / "experiments"
 INTERRUPTED_EXIT = 130
+MIN_SCALE = [f for f in fields(RunConfig) if f.name == "scale"][0].metadata["range"][
+    0
+]  # the model's smallest
 #: Knobs that change how a study is computed, not what it finds (left out of its fingerprint).
 EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "progress", "chunk", "publish")
 #: Libraries a study needs beyond the model (the ``studies`` extra of pyproject.toml).
@@ -82,9 +85,8 @@ class Size:
     validation: int = 200  # portfolio: fresh replicates re-evaluating each chosen mix
 
     def validate(self, key: str) -> "Size":
-        RunConfig(scale=float(self.scale)).validate() if is_number(self.scale) else None
-        if not is_number(self.scale) or not 0 < self.scale <= 1:
-            raise ConfigError(f"{key}.scale = {self.scale!r}: must be a number in (0, 1]")
+        if not is_number(self.scale) or not MIN_SCALE <= self.scale <= 1:
+            raise ConfigError(f"{key}.scale = {self.scale!r}: must be a number in [{MIN_SCALE:g}, 1]")
         self.scale = float(self.scale)
         whole(f"{key}.replicates", self.replicates, 2, 1_000_000)
         whole(f"{key}.base_samples", self.base_samples, 2, 1_000_000)
@@ -144,8 +146,10 @@ class StudyConfig:
             if not isinstance(s, Size):
                 raise ConfigError(f"sizes.{key}: must be a design (scale, replicates, ...)")
             s.validate(f"sizes.{key}")
-        if self.scale is not None and (not is_number(self.scale) or not 0 < self.scale <= 1):
-            raise ConfigError(f"scale = {self.scale!r}: must be a number in (0, 1] (or null: the size's)")
+        if self.scale is not None and (not is_number(self.scale) or not MIN_SCALE <= self.scale <= 1):
+            raise ConfigError(
+                f"scale = {self.scale!r}: must be a number in [{MIN_SCALE:g}, 1] (or null: the size's)"
+            )
         whole("seed", self.seed, 0)
         if not is_number(self.range_factor) or not 1 < self.range_factor <= 20:
             raise ConfigError(f"range_factor = {self.range_factor!r}: must be a number in (1, 20]")
@@ -164,6 +168,8 @@ class StudyConfig:
             )
         for key in ("resume", "progress", "publish"):
             flag(key, getattr(self, key))
+        if self.publish and self.size != "full":
+            raise ConfigError(f"publish = true with size = {self.size}: only a full-size study is published")
         return self
 
     @property
