@@ -11,8 +11,10 @@ Interactions make the rows not add up to the plan-vs-frozen row; that row is the
 
 Tables: ``contrast.csv`` (one row per comparison and target: ``delta_p`` with its 95 % paired
 bootstrap interval, ``delta_median`` (median paired difference of the 2026 value) with its interval,
-``cost_100m`` (mean paired difference of the 2024-26 public cost, 亿元) and ``cost_per_unit``
-(亿元 per ``unit_of_effect``)); ``scenarios.csv`` (P(reach) of each target and of all five per arm,
+``cost_100m`` (mean paired difference of the 2024-26 public cost of all instruments, 亿元: the lever's
+own spending and what it changes in the others', e.g. more R&D awards) and ``cost_per_unit``
+(亿元 per ``unit_of_effect``; empty when the median gain or the cost is not positive));
+``scenarios.csv`` (P(reach) of each target and of all five per arm,
 Wilson intervals, cost). Figure: ``contrast.png``.
 """
 
@@ -122,7 +124,8 @@ def run(ctx):
                     "delta_median": pd_["delta_median"],
                     "delta_median_lo": pd_["delta_median_lo"],
                     "delta_median_hi": pd_["delta_median_hi"],
-                    "cost_per_unit": cost / gain if gain > 0 else np.nan,
+                    # defined for a lever that costs money and gains: else there is no price per unit
+                    "cost_per_unit": cost / gain if gain > 0 and cost > 0 else np.nan,
                     "unit_of_effect": unit,
                 }
             )

@@ -16,7 +16,8 @@ only through their levers, so the ranking is not noise between different futures
 every candidate evaluated gives, per goal (each target, and all five), the cheapest mix whose
 estimated P(reach) >= ``goal``; because a minimum over noisy estimates is biased upward, each chosen
 mix is re-run on ``validation`` fresh replicates, and the cheapest whose validated P(reach) >=
-``goal`` is reported (up to ``TRIES`` candidates per goal, cheapest first). When no candidate gets
+``goal`` is reported (up to ``TRIES`` candidates per goal, cheapest first, each costing at least
+``SPREAD`` x the last one tried). When no candidate gets
 there, the study says so: no mix within the levers' ranges was found to reach it.
 
 Design (``sizes.<size>``: ``population``, ``generations``, ``replicates``, ``validation``, ``scale``).
@@ -49,6 +50,7 @@ from sim.pipeline.study.design import (
 GOALS = [*HEADLINE, ALL_FIVE]
 NAMES = list(LEVERS)
 TRIES = 3  # validated candidates per goal, cheapest first
+SPREAD = 1.25  # each further try costs at least this much more than the last (on the search replicates)
 TIE_BREAK = 0.01  # weight of the mean single-target P(reach) in the search objective (see guide)
 
 
@@ -143,12 +145,16 @@ def run(ctx):
         ok = cand[cand[f"p_{g}"] >= ctx.cfg.goal].sort_values("cost")
         chosen = None
         tried = []
-        for _, row in ok.head(TRIES).iterrows():
+        for _, row in ok.iterrows():
+            if len(tried) == TRIES:
+                break
+            if tried and row["cost"] < SPREAD * tried[-1]["search_cost"]:
+                continue  # the next try costs noticeably more: a near-copy of a failed mix would fail too
             u = to_unit(with_levers(scenario("plan"), **{n: row[n] for n in NAMES}), bounds)
             v = ev(u[None, :], f"portfolio validation {g}", reps=fresh)[0]
             k = int(round(v[f"p_{g}"] * len(fresh)))
             lo, hi = wilson(k, len(fresh))
-            tried.append({"cost": v["cost"], "p": v[f"p_{g}"]})
+            tried.append({"cost": v["cost"], "p": v[f"p_{g}"], "search_cost": row["cost"]})
             if v[f"p_{g}"] >= ctx.cfg.goal:
                 chosen = {
                     **row.to_dict(),
