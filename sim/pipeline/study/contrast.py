@@ -163,7 +163,8 @@ def run(ctx):
 
 
 def most_important(table: pd.DataFrame) -> dict[str, dict]:
-    """Per target, the lever whose plan change moves the 2026 median most (paired median difference)."""
+    """Per target, the lever whose plan change moves the 2026 median most (paired median difference); for all
+    five, the one whose plan change adds most to P(all five)."""
     levers = table[table["kind"] == "lever"]
     out = {}
     for g in HEADLINE:
@@ -180,6 +181,15 @@ def most_important(table: pd.DataFrame) -> dict[str, dict]:
             "cost_100m": best["cost_100m"],
             "cost_per_unit": best["cost_per_unit"],
             "unit_of_effect": best["unit_of_effect"],
+        }
+    t = levers[levers["target"] == ALL_FIVE]
+    if not t.empty:
+        best = t.loc[t["delta_p"].idxmax()]
+        out[ALL_FIVE] = {
+            "lever": best["lever"],
+            "delta_p": best["delta_p"],
+            "delta_p_ci": [best["delta_p_lo"], best["delta_p_hi"]],
+            "cost_100m": best["cost_100m"],
         }
     return out
 
@@ -246,6 +256,8 @@ def markdown(table: pd.DataFrame, scenarios: pd.DataFrame, summary: dict) -> str
         "|---|---|---|---|---|---|",
     ]
     for g, m in summary["most_important_lever"].items():
+        if g == ALL_FIVE:
+            continue
         lo, hi = m["delta_median_ci"]
         plo, phi = m["delta_p_ci"]
         cpu = (

@@ -78,7 +78,12 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         pr = c.get("p_reach", {})
         reach = f"{pr['plan'][g]['p']:.2f} ({pr['frozen_2023'][g]['p']:.2f})" if pr else "not run"
         mi = c.get("most_important_lever", {}).get(g)
-        most = f"`{mi['lever']}` ({fmt_value(g, mi['delta_median'], True)})" if mi else "–"
+        if not mi:
+            most = "–"
+        elif g == ALL_FIVE:
+            most = f"`{mi['lever']}` (ΔP {mi['delta_p']:+.2f})"
+        else:
+            most = f"`{mi['lever']}` ({fmt_value(g, mi['delta_median'], True)})"
         sv = s.get(g if g != ALL_FIVE else f"reach_{ALL_FIVE}", {})
         if "undefined" in sv:
             top_lever = dom = sv["undefined"]
@@ -92,6 +97,22 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         label = "all five" if g == ALL_FIVE else g
         lines.append(f"| {label} | {reach} | {most} | {top_lever} | {dom} | {box} | {mix} |")
     lines += [
+        "",
+        "How to read it:",
+        "",
+        "- *P(reach)*: P(2026 value > target) over the replicates of `contrast` (posterior parameter sets drawn "
+        "by weight, lever effects drawn on their ranges, the model's randomness).",
+        "- *Lever that matters most (contrast)*: the plan's lever whose change from its 2023 level adds most to "
+        "the 2026 median, replicate by replicate (plan minus the plan with that lever at 2023); for all five, "
+        "the one that adds most to P(all five). Intervals, ΔP(reach) and cost per unit of effect: `contrast/`.",
+        "- *Largest total Sobol index (sensitivity)*: the lever that explains most of the variance of the 2026 "
+        "value when every lever moves between its 2023 level and twice the plan together with every uncertainty.",
+        "- *Dominant uncertainty*: the uncertainty (behaviour posterior, one instrument's lever effects, or the "
+        "model's randomness) with the largest total Sobol index.",
+        "- *PRIM box 1*: the uncertainties bounding the futures where the plan misses the target (coverage: share "
+        "of the misses inside; density: share of those futures that miss).",
+        "- *Cheapest mix*: the cheapest lever mix NSGA-II found with P(reach) >= the goal, checked on fresh "
+        "replicates (95 % Wilson interval); 2024-26 public cost of all instruments.",
         "",
         "Sobol indices for T01–T05 are those of the 2026 value; for all five, of reaching all five (0/1).",
         "",
