@@ -18,7 +18,7 @@ INSTALLED_STUDIES := $(VENV)/.installed-studies
 # the browser the explorer's test drives (Debian package `chromium`)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv install install-dev run app test browser calibrate backtest experiments bench lint clean
+.PHONY: venv install install-dev run app test browser calibrate backtest experiments bench mutate lint clean
 
 venv: $(PY)
 
@@ -94,6 +94,13 @@ experiments: $(INSTALLED_STUDIES)
 
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_scale.py $(ARGS)
+
+# Mutation testing of the rules, the market and the instruments (mutmut; slow: hours; not in CI).
+# The score is mutmut's killed / total; `.venv/bin/mutmut results` lists the survivors.
+mutate: $(INSTALLED_DEV)
+	$(PY) -m pip install -q 'mutmut>=3.8'
+	$(VENV)/bin/mutmut run $(ARGS)
+	$(VENV)/bin/mutmut results
 
 lint: $(INSTALLED_DEV)
 	$(PY) -m ruff check . $(ARGS)

@@ -267,3 +267,37 @@ def test_docs_prior_table_matches_params():
             lo, hi = f.metadata["prior"]
             assert rows.get(f.name) == f"{lo:g} – {hi:g}", f"docs/calibration.md: prior of {f.name}"
     assert set(rows) == set(BehaviourParams.calibrated_names())
+
+
+def test_outputs_from_tidy_matches_each_replicates_annual_table():
+    """An ensemble's tidy table gives, per replicate, the array ``outputs_from_annual`` gives for its run."""
+    from sim.calibration.targets import outputs_from_annual, outputs_from_tidy
+    from sim.model import run_replicate
+    from sim.model.policy import PolicyLevers
+    from sim.pipeline import ensemble
+
+    plan = ensemble.plan_replicates(3, range(2), n_param_sets=1)
+    tidy = ensemble.run_ensemble(
+        PolicyLevers(), plan, param_sets=[BehaviourParams()], end_year=2023, scale=0.02, progress=False
+    )
+    got = outputs_from_tidy(tidy)
+    assert got.shape == (2, len(OUTPUT_INDICATORS), len(OUTPUT_YEARS))
+    for k, rep in enumerate(plan):
+        annual = run_replicate(
+            levers=PolicyLevers(),
+            params=BehaviourParams(),
+            seed=rep.seed,
+            end_year=2023,
+            scale=0.02,
+            effects=ensemble.replicate_effects(rep),
+        )
+        np.testing.assert_array_equal(got[k], outputs_from_annual(annual))
+    assert not np.array_equal(got[0], got[1])
+
+
+def test_fit_and_report_indicators_are_outcomes():
+    """The calibration reads the one outcome table: every fitted or reported id is an OUTCOMES id."""
+    from sim.calibration.targets import OUTPUT_INDICATORS
+    from sim.model.outcomes import OUTCOMES
+
+    assert set(OUTPUT_INDICATORS) <= set(OUTCOMES)

@@ -317,3 +317,60 @@ def test_tidy_table_equals_a_per_replicate_melt(plan_results):
     expected = pd.concat(parts, ignore_index=True)
     expected["year"] = expected["year"].astype("int64")
     pd.testing.assert_frame_equal(plan_results, expected)
+
+
+def test_reach_all_counts_replicates_that_exceed_every_target():
+    """Three replicates: r0 exceeds all five targets, r1 all but T03 (equal to it: not exceeded), r2 none.
+
+    P(all five) = 1/3, not the product of the single P(reach) (2/3 each for four targets, 1/3 for T03).
+    A fourth replicate with a NaN value is left out.
+    """
+    above = {tid: TARGETS[tid].target * 1.01 for tid in HEADLINE}
+    values = [
+        above,
+        {**above, "T03": TARGETS["T03"].target},
+        {tid: 0.0 for tid in HEADLINE},
+        {**above, "T05": float("nan")},
+    ]
+    rows = [
+        {"replicate": r, "seed": r, "param_set": 0, "year": year, "indicator": tid, "value": v[tid]}
+        for r, v in enumerate(values)
+        for tid in HEADLINE
+        for year in (2025, 2026)
+    ]
+    results = pd.DataFrame(rows)
+    got = report.reach_all(results)
+    assert got["n"] == 3 and got["p_reach"] == pytest.approx(1 / 3)
+    assert got["p_reach_ci95"] == pytest.approx(list(report.wilson(1, 3)))
+    assert got["targets"] == list(HEADLINE)
+    # the NaN is in T05 only: for T01 and T02 that replicate counts (and reaches both)
+    assert report.reach_all(results, ["T01", "T02"])["p_reach"] == pytest.approx(3 / 4)
+    assert report.reached_all(results).to_dict() == {0: True, 1: False, 2: False}
+    no_2026 = report.reach_all(results[results["year"] < 2026])
+    assert no_2026["p_reach"] is None and no_2026["n"] == 0
+
+
+def test_reach_all_of_an_ensemble_is_at_most_each_single_reach(plan_results):
+    p_all = report.reach_all(plan_results)["p_reach"]
+    singles = [report.indicator_summary(plan_results, tid, 2026)["p_reach"] for tid in HEADLINE]
+    assert p_all <= min(singles)
+
+
+def test_public_cost_sums_2024_to_2026_per_replicate():
+    """Replicate r spends r + 1 (亿元) on vouchers in every year 2019-2026: its cost is 3 (r + 1)."""
+    rows = [
+        {"replicate": r, "seed": r, "param_set": 0, "year": y, "indicator": col, "value": float(r + 1)}
+        for r in range(3)
+        for y in range(2019, 2027)
+        for col in ("spend_vouchers", "spend_total")
+    ]
+    results = pd.DataFrame(rows)
+    assert report.public_cost(results).to_dict() == {0: 3.0, 1: 6.0, 2: 9.0}
+    assert report.public_cost(results, "spend_vouchers").equals(
+        report.public_cost(results).rename("spend_vouchers")
+    )
+    s = report.spending_summary(results)
+    assert s["total"]["total_2024_2026"]["p50"] == 6.0 and s["cost_years"] == [2024, 2026]
+    assert s["instruments"]["vouchers"]["total_2024_2026"]["p50"] == 6.0
+    before = report.public_cost(results[results["year"] <= 2023])
+    assert before.isna().all() and len(before) == 3

@@ -211,9 +211,10 @@ def direct_run(levers: dict[str, float], tmp: Path) -> tuple[dict, pd.DataFrame]
 
 
 def public_cost(ts: pd.DataFrame) -> float:
-    """Mean over replicates of spending 2024-2026 over every spend_* column (亿元)."""
-    spend = ts[ts["indicator"].str.startswith("spend_") & ts["year"].between(2024, 2026)]
-    return float(spend.groupby("replicate")["value"].sum().mean())
+    """Mean over replicates of the 2024-2026 public cost, all instruments (亿元)."""
+    from sim.pipeline import report
+
+    return float(report.public_cost(ts).mean())
 
 
 # --------------------------------------------------------------------------- the test

@@ -342,3 +342,35 @@ def test_class2_grows_with_rd_and_shares_move_both_ways(tiny):
     t.st_share[:n] = 0.1
     m.firms.close_year(2020, np.random.default_rng(1))
     assert t.st_share[:n].mean() > 0.15
+
+
+def test_gazelle_needs_revenue_still_rising():
+    """Route 1 needs last year's revenue above the year before's (正增长), whatever the 4-year growth."""
+    rising = np.array([[2500.0, 2400.0, 1500.0, 1200.0, 1000.0]])
+    falling = np.array([[2500.0, 2600.0, 1500.0, 1200.0, 1000.0]])
+    args = (np.array([True]), np.array([0.03]), np.array([8.0]))
+    assert c.gazelle_eligible(*args, rising)[0]
+    assert not c.gazelle_eligible(*args, falling)[0]
+
+
+def test_increment_award_response():
+    """Eligible firms raise planned increases by 1 / (1 - response x rate); decreases and others unchanged."""
+    from types import SimpleNamespace
+
+    from sim.model.policy import rd_subsidy
+
+    inst = rd_subsidy.RDSubsidy.__new__(rd_subsidy.RDSubsidy)
+    inst.effects = rd_subsidy.Effects(response=1.0)
+    inst.model = SimpleNamespace(policy=SimpleNamespace(lever=lambda name, year: 0.2))
+    old = np.array([0.02, 0.02, 0.03, 0.02])
+    new = np.array([0.03, 0.03, 0.02, 0.03])
+    eligible = np.array([True, False, True, True])
+    got = inst.respond(2024, old, new, eligible)
+    assert got[0] == pytest.approx(0.02 + 0.01 / (1 - 0.2))  # response 1 x rate 0.2
+    assert got[1] == 0.03 and got[2] == 0.02  # not eligible; a planned decrease
+    inst.effects = rd_subsidy.Effects(response=0.5)
+    assert inst.respond(2024, old, new, eligible)[0] == pytest.approx(0.02 + 0.01 / (1 - 0.1))
+    award = rd_subsidy.XIAN_RD_INTENSITY_BAR
+    assert inst.eligible(
+        np.array([100.0, 99.0, 1000.0]), np.array([award, 0.05, 0.0]), np.array([True, True, True])
+    ).tolist() == [True, False, True]

@@ -271,14 +271,13 @@ def plot_indicator(
     obs: dict[str, pd.Series],
 ) -> Path:
     """One panel per origin: the model's 90 % fan and median, the naive medians, the data (fitted / held out)."""
-    import matplotlib
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from sim.calibration.fitreport import label as outcome_label
+    from sim.calibration.fitreport import weighted_quantile
 
-    from sim.calibration.fitreport import LABELS, weighted_quantile
-
-    title, unit = LABELS.get(ind, (ind, ""))
+    title, unit = outcome_label(ind)
     points = history.load_fit_targets()
     points = points[(points["indicator"] == ind) & ~points["kind"].str.endswith(history.PARTIAL_SUFFIX)]
     points = points[(points["year"] >= FIRST_DATA_YEAR) & (points["year"] <= LAST_YEAR)].set_index("year")
@@ -289,7 +288,8 @@ def plot_indicator(
         "rw_drift_log": ("tab:brown", ":"),
         "gm11": ("tab:red", "-."),
     }
-    fig, axes = plt.subplots(1, len(origins), figsize=(4.2 * len(origins), 4.0), sharey=True, squeeze=False)
+    fig = Figure(figsize=(4.2 * len(origins), 4.0))
+    axes = fig.subplots(1, len(origins), sharey=True, squeeze=False)
     for ax, origin in zip(axes[0], origins):
         years = np.array(sorted(y for y in ensembles[origin][ind] if y >= FIRST_DATA_YEAR))
         members = np.stack([ensembles[origin][ind][y] for y in years], axis=1)
@@ -340,7 +340,7 @@ def plot_indicator(
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel(unit)
     if unit != "percent":
-        axes[0][0].yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        axes[0][0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     handles = {}
     for ax in axes[0]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
@@ -352,9 +352,7 @@ def plot_indicator(
     )
     fig.suptitle(f"{title}: rolling-origin backtest (fans from each origin's calibration)", fontsize=11)
     fig.tight_layout(rect=(0, 0.13, 1, 0.95))
-    atomic.save_figure(path, fig)
-    plt.close(fig)
-    return path
+    return atomic.save_figure(path, fig)
 
 
 # --------------------------------------------------------------------------- report

@@ -21,7 +21,6 @@ import hashlib
 import os
 import platform
 import shlex
-import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -31,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim.calibration import fitreport
+from sim.calibration import report as fit_report
 from sim.calibration.abc import (
     ABCResult,
     ABCSettings,
@@ -46,7 +45,6 @@ from sim.calibration.targets import (
     CONTEXT_INDICATORS,
     FIT_INDICATORS,
     FIT_YEARS,
-    REPORT_INDICATORS,
     FitTargets,
 )
 from sim.model.params import BehaviourParams, ConfigError
@@ -215,259 +213,6 @@ def posterior_predictive(
     return runner.run(tasks, f"posterior predictive ({len(tasks)} at scale {ppc_scale:g})")
 
 
-def render_report(
-    cfg: CalibrateConfig,
-    result: ABCResult,
-    errors: pd.DataFrame,
-    fit: dict,
-    params: pd.DataFrame,
-    bias: pd.DataFrame,
-    provenance: dict,
-    figdir: str,
-) -> str:
-    """The markdown fit report; figures are referenced under ``figdir``."""
-    md = fitreport.markdown_table
-    s = result.settings
-    prov = provenance
-    lines = [
-        "# Calibration fit report",
-        "",
-        "Written by `python -m sim.calibrate` (do not edit; rerun the command). Method, priors and "
-        "discussion: [docs/calibration.md](calibration.md).",
-        "",
-        f"- command: `{prov['command']}`; seed {cfg.seed}; commit `{prov['git'].get('commit')}`"
-        f"{' (dirty tree)' if prov['git'].get('dirty') else ''}; created {prov['created']}",
-        f"- fit data: `fit_targets.csv` sha256 `{prov['data']['fit_targets_sha256'][:16]}…`; "
-        f"{int(result.targets.fitted.sum())} data points in the distance, {FIT_YEARS[0]}–{cfg.through_year}, "
-        "mid-year rows excluded; "
-        f"{', '.join(CONTEXT_INDICATORS)} shown as context (it is T05 again once non-enterprise R&D is fitted)",
-        f"- ABC at scale {s.scale:g}: {result.n_runs:,} model runs in total (pilot {s.n_pilot}, Sobol design "
-        f"{s.n_design}, {s.n_steps} tolerance steps x {s.sweeps} MCMC sweeps of {s.n_keep} particles, "
-        f"{s.final_sweeps} extra sweeps at the last); posterior: "
-        f"{s.n_keep} particles on {len(result.kept)} distinct parameter sets, tolerance {result.tolerance:.1f}, "
-        f"effective sample size {result.ess:.0f}; posterior-predictive check: one run per distinct set at scale "
-        f"{cfg.ppc_scale:g}, weighted by its share of the particles",
-        f"- wall time {prov['wall_time_s'] / 60:.1f} min on {prov['cpus']} cores ({cfg.jobs} worker processes); "
-        f"failed runs: {len(result.failures)}",
-        "",
-        "## Rounds",
-        "",
-        md(
-            pd.DataFrame(prov["method"]["rounds"]),
-            [
-                "round",
-                "step",
-                "tolerance",
-                "runs",
-                "best_distance",
-                "acceptance",
-                "distinct_particles",
-                "wall_s",
-            ],
-            [
-                "round",
-                "step",
-                "tolerance",
-                "runs",
-                "best distance",
-                "acceptance",
-                "distinct particles",
-                "wall (s)",
-            ],
-        ),
-        "",
-        "Distance: sum over the fitted data points of the squared error in units of "
-        "√(half-width² + model-noise sd²). Round 0 is the rejection round (tolerance = the distance of its "
-        f"{s.n_keep}-th closest run); each later round is one MCMC sweep at its step's tolerance: `runs` = "
-        "one proposal per particle, `acceptance` the share of particles that moved.",
-        "",
-        "## Fit to the data",
-        "",
-        f"- 90 % bands cover **{fit['covered']} of {fit['points']}** data points "
-        f"({100 * fit['coverage']:.0f} %; goal ≥ {100 * fit['coverage_goal']:.0f} %: "
-        f"{'met' if fit['coverage_goal_met'] else '**not met**'}).",
-        f"- Median within ±10 % (T01–T04) or 2 points (T05): **{fit['median_goal_met']} of "
-        f"{fit['median_goal_points']}** points"
-        + (f"; missed: {', '.join(fit['median_goal_missed'])}." if fit["median_goal_missed"] else "."),
-        "",
-        "Sharpness at the fitted points: width of the 90 % band (5–95 %) relative to the data point "
-        "(median over the points) and the CRPS of the posterior-predictive runs, weighted by their share of "
-        "the particles (`scoringrules.crps_ensemble`), relative to the data point (mean over the points; "
-        "5 % is, for a point forecast, a 5 % error). Lower is sharper; judge it with the coverage above.",
-        "",
-        md(
-            fitreport.sharpness_table(fit["sharpness"]),
-            ["indicator", "points", "median_band_width_pct", "mean_crps_pct"],
-            ["indicator", "fitted points", "median width of the 90 % band (%)", "mean relative CRPS (%)"],
-        ),
-        "",
-        "Median and band: weighted quantiles of the posterior-predictive runs (one per accepted set, "
-        f"scale {cfg.ppc_scale:g}). Error = median − data. `goal` is the issue's goal for T01–T05 "
-        "(– : no stated goal). `in distance`: the point is fitted (**no**: shown for comparison only).",
-        "",
-        md(
-            errors,
-            [
-                "indicator",
-                "year",
-                "value",
-                "lo",
-                "hi",
-                "median",
-                "band_lo",
-                "band_hi",
-                "error_pct",
-                "covered",
-                "goal_met",
-                "fitted",
-            ],
-            [
-                "indicator",
-                "year",
-                "data",
-                "range lo",
-                "range hi",
-                "median",
-                "5 %",
-                "95 %",
-                "error %",
-                "in band",
-                "goal",
-                "in distance",
-            ],
-        ),
-        "",
-    ]
-    for ind in REPORT_INDICATORS:
-        lines += [f"![{ind}]({figdir}/fit_{ind}.png)", ""]
-    lines += [
-        "## Scale check",
-        "",
-        f"The ABC runs at scale {s.scale:g} (a quarter of the firms, indicators rescaled); projections run at "
-        f"{cfg.ppc_scale:g}. Each accepted set was run once at each scale: `paired bias` is the weighted mean of "
-        "(calibration-scale − projection-scale) / projection-scale over the sets, ± its standard error; "
-        "`sd` the spread across sets and seeds at each scale.",
-        "",
-        md(
-            bias,
-            [
-                "indicator",
-                "year",
-                "median_calibration_scale",
-                "median_projection_scale",
-                "paired_bias_pct",
-                "paired_bias_se_pct",
-                "sd_calibration_scale_pct",
-                "sd_projection_scale_pct",
-            ],
-            [
-                "indicator",
-                "year",
-                f"median @{s.scale:g}",
-                f"median @{cfg.ppc_scale:g}",
-                "paired bias %",
-                "± se %",
-                f"sd % @{s.scale:g}",
-                f"sd % @{cfg.ppc_scale:g}",
-            ],
-        ),
-        "",
-        "## Prior vs posterior",
-        "",
-        "Identification: posterior 90 % interval width / prior 90 % width (< 0.5 well, 0.5–0.8 partly, "
-        "> 0.8 poorly identified by these data).",
-        "",
-        md(
-            params,
-            [
-                "parameter",
-                "prior_lo",
-                "prior_hi",
-                "default",
-                "post_median",
-                "post_q05",
-                "post_q95",
-                "width_ratio",
-                "identified",
-            ],
-            [
-                "parameter",
-                "prior lo",
-                "prior hi",
-                "old default",
-                "posterior median",
-                "5 %",
-                "95 %",
-                "width ratio",
-                "identified",
-            ],
-        ),
-        "",
-        f"![prior vs posterior]({figdir}/prior_posterior.png)",
-        "",
-        "Priors (uniform on the box) and their sources, from `sim/params.py`:",
-        "",
-        md(
-            params.assign(prior=[f"{a:g} – {b:g}" for a, b in zip(params["prior_lo"], params["prior_hi"])]),
-            ["parameter", "unit", "prior", "source"],
-        ),
-        "",
-        "## Model noise floor",
-        "",
-        f"Run-to-run sd of each output at the prior centre (defaults), from {s.n_pilot} runs at scale {s.scale:g}; "
-        "it floors each point's error scale in the distance.",
-        "",
-        md(
-            result.targets.table(),
-            ["indicator", "year", "value", "half_width", "noise_sd", "scale"],
-            ["indicator", "year", "data", "half-width", "noise sd", "error scale"],
-        ),
-        "",
-    ]
-    if result.failures:
-        lines += ["## Failed runs", "", *[f"- {f}" for f in result.failures[:20]], ""]
-    return "\n".join(lines)
-
-
-def write_report(
-    cfg: CalibrateConfig,
-    result: ABCResult,
-    ppc_outputs: np.ndarray,
-    provenance: dict,
-    out_dir: Path,
-    docs_dir: Path | None,
-) -> dict:
-    """Tables, figures and markdown in ``out_dir`` (and a copy in ``docs_dir``); returns the fit summary."""
-    values, weights, _ = result.population()
-    errors = fitreport.error_table(result.targets, ppc_outputs, weights)
-    fit = fitreport.summary_of_fit(errors)
-    params = fitreport.parameter_table(result.space.names, result.space.lo, result.space.hi, values, weights)
-    bias = fitreport.scale_bias(result.targets, result.kept_outputs(), ppc_outputs, weights)
-    figdir = out_dir / "figures"
-    for ind in REPORT_INDICATORS:
-        fitreport.plot_indicator(figdir / f"fit_{ind}.png", ind, ppc_outputs, weights, result.targets)
-    fitreport.plot_prior_posterior(
-        figdir / "prior_posterior.png", result.space.names, result.space.lo, result.space.hi, values, weights
-    )
-    atomic.write_csv(out_dir / "errors.csv", errors)
-    atomic.write_csv(out_dir / "parameters.csv", params)
-    atomic.write_csv(out_dir / "scale_check.csv", bias)
-    atomic.write_json(out_dir / "fit_summary.json", fit)
-    atomic.write_text(
-        out_dir / "report.md", render_report(cfg, result, errors, fit, params, bias, provenance, "figures")
-    )
-    if docs_dir is not None:
-        docs_fig = docs_dir / "calibration_figures"
-        docs_fig.mkdir(parents=True, exist_ok=True)
-        for png in sorted(figdir.glob("*.png")):
-            shutil.copyfile(png, docs_fig / png.name)
-        atomic.write_text(
-            docs_dir / "calibration_report.md",
-            render_report(cfg, result, errors, fit, params, bias, provenance, "calibration_figures"),
-        )
-    return {"fit": fit, "errors": errors, "params": params, "scale_check": bias}
-
-
 def save_population(result: ABCResult, out_dir: Path) -> None:
     """Every run of every round (parameters, seed, distance, accepted, weight) for later diagnosis."""
     frame = pd.DataFrame(result.space.values(result.all_runs("u")), columns=list(result.space.names))
@@ -516,7 +261,7 @@ def calibrate(
     fit = None
     if ppc is not None:
         np.savez_compressed(out_dir / "ppc_outputs.npz", outputs=ppc)
-        fit = write_report(cfg, result, ppc, prov, out_dir, DOCS_DIR if cfg.docs else None)["fit"]
+        fit = fit_report.write_report(cfg, result, ppc, prov, out_dir, DOCS_DIR if cfg.docs else None)["fit"]
     prov["wall_time_s"] = round(time.time() - started, 1)
     if fit is not None:
         prov["fit"] = fit
@@ -531,8 +276,8 @@ def calibrate(
             f"fit: bands cover {fit['covered']}/{fit['points']} points; medians within goal at "
             f"{fit['median_goal_met']}/{fit['median_goal_points']}; missed {fit['median_goal_missed']}"
         )
-    report = f"report: {out_dir / 'report.md'}; " if fit is not None else ""
-    log(f"{report}wall time {prov['wall_time_s'] / 60:.1f} min")
+    where = f"report: {out_dir / 'report.md'}; " if fit is not None else ""
+    log(f"{where}wall time {prov['wall_time_s'] / 60:.1f} min")
     return {"result": result, "posterior": frame, "provenance": prov, "written": written, "fit": fit}
 
 

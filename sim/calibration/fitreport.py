@@ -14,36 +14,30 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sim.calibration import scores  # noqa: E402
-from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets  # noqa: E402
-from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets  # noqa: E402
-from sim.model.params import BehaviourParams  # noqa: E402
-from sim.pipeline import atomic  # noqa: E402
+from sim.calibration import scores
+from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets
+from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets
+from sim.model.params import BehaviourParams
+from sim.pipeline import atomic
 
 GOAL_RELATIVE = {"T01": 0.10, "T02": 0.10, "T03": 0.10, "T04": 0.10}  # median within ±10 %
 GOAL_POINTS = {"T05": 2.0}  # median within 2 percentage points
 GOAL_COVERAGE = 0.80  # 90 % bands cover at least 80 % of all data points
 BAND = (0.05, 0.95)
 
-LABELS = {
-    "T01": ("T01 technology contract turnover", "100 million yuan"),
-    "T02": ("T02 tech-SME registry (admitted in the year)", "firms"),
-    "T03": ("T03 high-tech enterprises (valid certificates)", "firms"),
-    "T04": ("T04 invention patents held", "patents"),
-    "T05": ("T05 enterprise share of R&D", "percent"),
-    "rd_enterprise": ("Enterprise R&D", "100 million yuan"),
-    "rd_nonenterprise": ("University and institute R&D", "100 million yuan"),
-    "reform_itemised": ("Three reforms: achievements itemised (cumulative)", "achievements"),
-    "reform_transferred": ("Three reforms: achievements transferred (cumulative)", "achievements"),
-    "reform_spinoffs": ("Three reforms: spin-off firms (cumulative)", "firms"),
-}
+
+def label(indicator: str) -> tuple[str, str]:
+    """Plot title and unit of an outcome (``sim.model.outcomes.OUTCOMES``), in ASCII (``plots.english``)."""
+    from sim.model.outcomes import OUTCOMES
+    from sim.pipeline.plots import english, unit_label
+
+    o = OUTCOMES.get(indicator)
+    return (f"{indicator} {english(o.name)}", unit_label(o.unit)) if o else (indicator, "")
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q, axis: int = 0) -> np.ndarray:
@@ -194,16 +188,18 @@ def _partial_points(indicator: str) -> pd.DataFrame:
     return df[(df["indicator"] == indicator) & df["kind"].str.endswith(PARTIAL_SUFFIX)]
 
 
-def plot_indicator(
-    path: Path, indicator: str, outputs: np.ndarray, weights: np.ndarray, targets: FitTargets
-) -> Path:
-    """Posterior-predictive median and 90 % band, 2018-2023, against the data points and their ranges."""
+def fit_figure(indicator: str, outputs: np.ndarray, weights: np.ndarray, targets: FitTargets) -> Figure:
+    """Posterior-predictive median and 90 % band, 2018-2023, against the data points and their ranges.
+
+    ``outputs`` is (run, indicator, year) in ``OUTPUT_INDICATORS`` x ``OUTPUT_YEARS``; ``weights`` one per run.
+    """
     k = OUTPUT_INDICATORS.index(indicator)
     years = np.array(OUTPUT_YEARS)
     series = outputs[:, k, :]
     lo, med, hi = weighted_quantile(series, weights, [BAND[0], 0.5, BAND[1]])
-    title, unit = LABELS.get(indicator, (indicator, ""))
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    title, unit = label(indicator)
+    fig = Figure(figsize=(6.4, 4.0))
+    ax = fig.subplots()
     ok = np.isfinite(med)
     ax.fill_between(
         years[ok], lo[ok], hi[ok], color="tab:blue", alpha=0.25, label="90 % band (posterior predictive)"
@@ -236,17 +232,23 @@ def plot_indicator(
     ax.set_xticks(years)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="upper left")
-    atomic.save_figure(path, fig)
-    plt.close(fig)
-    return path
+    return fig
 
 
-def plot_prior_posterior(path: Path, names, lo, hi, values: np.ndarray, weights: np.ndarray) -> Path:
-    """One histogram per parameter: weighted posterior against the uniform prior density."""
+def plot_indicator(
+    path: Path, indicator: str, outputs: np.ndarray, weights: np.ndarray, targets: FitTargets
+) -> Path:
+    """``fit_figure`` written to ``path``."""
+    return atomic.save_figure(path, fit_figure(indicator, outputs, weights, targets))
+
+
+def prior_posterior_figure(names, lo, hi, values: np.ndarray, weights: np.ndarray) -> Figure:
+    """One histogram per parameter: weighted posterior (``values``: set x parameter) against the uniform prior."""
     d = len(names)
     cols = 4
     rows = int(np.ceil(d / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.3 * rows))
+    fig = Figure(figsize=(3.2 * cols, 2.3 * rows))
+    axes = fig.subplots(rows, cols, squeeze=False)
     for k, ax in enumerate(np.ravel(axes)):
         if k >= d:
             ax.axis("off")
@@ -264,13 +266,16 @@ def plot_prior_posterior(path: Path, names, lo, hi, values: np.ndarray, weights:
         ax.hlines(1.0 / (hi[k] - lo[k]), lo[k], hi[k], colors="black", linestyles="--", label="prior")
         ax.set_title(names[k], fontsize=9)
         ax.tick_params(labelsize=7)
-        ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+        ax.xaxis.set_major_locator(MaxNLocator(4))
         ax.set_yticks([])
     np.ravel(axes)[0].legend(fontsize=7)
     fig.tight_layout()
-    atomic.save_figure(path, fig)
-    plt.close(fig)
-    return path
+    return fig
+
+
+def plot_prior_posterior(path: Path, names, lo, hi, values: np.ndarray, weights: np.ndarray) -> Path:
+    """``prior_posterior_figure`` written to ``path``."""
+    return atomic.save_figure(path, prior_posterior_figure(names, lo, hi, values, weights))
 
 
 # --------------------------------------------------------------------------- markdown

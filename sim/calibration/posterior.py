@@ -82,16 +82,6 @@ class Posterior:
             base, **{n: type(getattr(base, n))(m) for n, m in zip(self.names, means)}
         ).validate()
 
-    def quantiles(self, q=(0.05, 0.5, 0.95)) -> pd.DataFrame:
-        """Weighted quantiles per parameter (rows: parameters, columns: q)."""
-        out = {}
-        for n in self.names:
-            v = self.table[n].to_numpy(dtype=float)
-            order = np.argsort(v, kind="stable")
-            cw = np.cumsum(self.weights[order]) - 0.5 * self.weights[order]
-            out[n] = np.interp(q, cw / self.weights.sum(), v[order])
-        return pd.DataFrame(out, index=list(q)).T
-
     def describe(self) -> dict[str, Any]:
         """What a run summary records about the posterior it used."""
         prov = self.provenance

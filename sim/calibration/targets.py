@@ -57,6 +57,20 @@ def outputs_from_annual(annual: pd.DataFrame) -> np.ndarray:
     return frame.to_numpy(dtype=float).T.copy()
 
 
+def outputs_from_tidy(results: pd.DataFrame) -> np.ndarray:
+    """An ensemble's tidy results (``sim.pipeline.ensemble``) -> (replicate, indicator, year) array.
+
+    Each replicate as ``outputs_from_annual`` makes it, in replicate order: what the fit report's
+    functions take, so an ensemble run to 2023 can be checked against the data as the calibration does.
+    """
+    return np.stack(
+        [
+            outputs_from_annual(grp.pivot(index="year", columns="indicator", values="value"))
+            for _, grp in results.groupby("replicate", sort=True)
+        ]
+    )
+
+
 def load_points(indicators=REPORT_INDICATORS, years=FIT_YEARS, fitted=FIT_INDICATORS) -> pd.DataFrame:
     """The data points: indicator, year, value, lo, hi, half_width, derived, source, fitted (in the distance)."""
     df = load_fit_targets()

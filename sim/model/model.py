@@ -31,11 +31,6 @@ from sim.model.params import FIRST_YEAR, MONTHS, BehaviourParams, RunConfig, Sta
 from sim.model.policy import Policy, PolicyLevers, central_effects
 from sim.model.rng import Streams
 
-HTE_COHORT_SHARES_2018 = (0.27, 0.32, 0.41)  # certificates counting to 2018/2019/2020: issued 2016/17/18
-# (assumption, from the stock path 1,829 (2016) -> 2,208 (2017) -> 3,138 (2018), sxmknk.com.cn and m.4yczj.cn)
-SEED_RD_MARGIN = 0.2  # seeded HNTE firms sit up to 20% above their R&D threshold (assumption)
-SEED_SIZE_WEIGHT = 0.7  # certification odds grow as revenue^0.7 (assumption: gives the 2018 HNTE about the
-# 7,188亿 of revenue they reported and ~30-40% small firms; shaanxi_history_to_2023.csv, m.4yczj.cn)
 JUNE = 6
 
 
@@ -110,7 +105,7 @@ class InnovationModel(mesa.Model):
         rng = self.streams["init"]
         self.firms.seed_2018(rng)
         self.firms.assign_initial_patents(rng, self.start.patents_2018 * self.start.firm_patent_share_2018)
-        self._seed_certificates(rng)
+        certification.seed_certificates(self.firms, self.start.hte_2018, rng)
         self.firms.relabel(FIRST_YEAR - 1)
         t = self.firms.table
         t.col("rd_real_last")[:] = t.col("rd_hist")[:, 0] * t.col("rd_real_share")
@@ -120,28 +115,6 @@ class InnovationModel(mesa.Model):
                 start()
         self.registry["total"] = certification.seed_registry(self.firms, rng, self.params.techsme_takeup_2018)
         self.annual.append(record_year(self, FIRST_YEAR - 1, self.registry, {}))
-
-    def _seed_certificates(self, rng) -> None:
-        """Give ``hte_2018`` firms a valid certificate and the attributes they were certified on."""
-        t = self.firms.table
-        n = t.n
-        k = int(round(self.start.hte_2018 * self.scale))
-        pool = np.flatnonzero(
-            (t.hightech_share[:n] >= certification.HTE_MIN_HIGHTECH_SHARE)
-            & (t.st_share[:n] >= certification.HTE_MIN_ST_SHARE)
-            & (t.birth_month[:n] <= -MONTHS)
-        )
-        w = np.power(t.revenue[pool], SEED_SIZE_WEIGHT)  # larger firms are more often certified
-        chosen = rng.choice(pool, size=min(k, pool.size), replace=False, p=w / w.sum())
-        thr = certification.hte_rd_threshold(t.rev_hist[chosen, 0])
-        t.rd_intensity[chosen] = np.maximum(
-            t.rd_intensity[chosen], thr * (1 + SEED_RD_MARGIN * rng.random(chosen.size))
-        )
-        t.rd_hist[chosen] = t.rev_hist[chosen, :3] * t.rd_intensity[chosen, None]
-        t.rd_real_last[chosen] = t.rd_hist[chosen, 0] * t.rd_real_share[chosen]
-        t.class2_ip[chosen] = np.maximum(t.class2_ip[chosen], certification.HTE_CORE_IP_CLASS2)
-        t.hte_valid_until[chosen] = rng.choice([2018, 2019, 2020], size=chosen.size, p=HTE_COHORT_SHARES_2018)
-        t.hte_first_year[chosen] = t.hte_valid_until[chosen] - (certification.HTE_VALID_YEARS - 1)
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
@@ -172,10 +145,7 @@ class InnovationModel(mesa.Model):
         self.market.reset_year()
         self.capital.open_year()
         self.registry = {"total": 0, "by_june": 0}
-        self.firms.refresh_growth(self.month)
-        self.firms.table.col("patent_productivity")[:] = 1.0  # instruments set this year's multipliers
-        for u in self.institutions:
-            u.extra_rd = 0.0
+        self.firms.open_year(self.month)
         reforms = self.policy.reforms
         self.institutions.step_year(
             year,

@@ -40,7 +40,7 @@ import pandas as pd
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.pipeline import atomic
 from sim.pipeline.paired import paired_difference, paired_mean_difference
-from sim.pipeline.report import SUMMARY, complete_summary, reach
+from sim.pipeline.report import SUMMARY, complete_summary, reach, reached_all
 
 #: Study fields that identify an ensemble; jobs equal on all of them are merged.
 STUDY_FIELDS = ("scenario", "end_year", "scale", "seed", "posterior")
@@ -317,17 +317,17 @@ def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | N
         for tid in [t for t in HEADLINE if t in a.columns and t in b.columns]:
             d = paired_difference(a[tid].to_numpy(), b[tid].to_numpy(), TARGETS[tid].target)
             rows.append({"study": label, "reference": ref, "indicator": tid, **d})
-        both = [t for t in HEADLINE if t in a.columns and t in b.columns]
-        if len(both) == len(HEADLINE):
-            ra = (a[both] > [TARGETS[t].target for t in both]).all(axis=1).astype(float)
-            rb = (b[both] > [TARGETS[t].target for t in both]).all(axis=1).astype(float)
+        ra_all, rb_all = reached_all(groups[label]), reached_all(groups[ref])
+        shared = ra_all.index.intersection(rb_all.index).intersection(common)
+        if len(shared):
+            ra, rb = ra_all.loc[shared].astype(float), rb_all.loc[shared].astype(float)
             m, lo, hi = paired_mean_difference(ra.to_numpy(), rb.to_numpy())
             rows.append(
                 {
                     "study": label,
                     "reference": ref,
                     "indicator": "all_five",
-                    "n": len(common),
+                    "n": len(shared),
                     "p_a": float(ra.mean()),
                     "p_b": float(rb.mean()),
                     "delta_p": m,
@@ -470,7 +470,8 @@ def _plots(
     present = set(table["indicator"].unique())
     if len(groups) > 1:
         for tid in [t for t in HEADLINE if t in present]:
-            files.append(plotting.fan_overlay(groups, tid, out / f"fan_{tid}.png"))
+            fig = plotting.fan_overlay(groups, tid)
+            files.append(atomic.save_figure(out / f"fan_{tid}.png", fig))
     axes = lever_axes(table, varying)
     if "scenario" in varying:
         data = reach_df.copy()

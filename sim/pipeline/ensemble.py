@@ -134,19 +134,8 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
             "none: one parameter set (BehaviourParams defaults and overrides)",
             {"source": "none", "fixed": sorted(fixed)},
         )
-    try:
-        from sim.calibration.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
-    except ImportError:  # calibration not installed in this tree
-        if posterior == "default":
-            return ParamSets(
-                [params],
-                None,
-                f"default: no sim.calibration.posterior module; BehaviourParams defaults{fixed_note}",
-                {"source": "defaults", "fixed": sorted(fixed)},
-            )
-        raise PosteriorUnavailable(
-            f"posterior={posterior}: sim.calibration.posterior is not available"
-        ) from None
+    from sim.calibration.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
+
     path = Path(posterior) if posterior not in ("default", "mean") else POSTERIOR_CSV
     if posterior == "default" and not path.is_file():
         return ParamSets(

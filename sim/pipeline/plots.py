@@ -1,49 +1,57 @@
-"""Fan charts per headline target, their overlay for several studies, and lever-response curves (Agg
-backend: files only)."""
+"""Fan charts per headline target, scenario overlays and lever-response curves.
+
+Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), never through pyplot:
+the module selects no backend, so it writes files on a headless machine and, imported in a notebook,
+leaves the notebook's inline backend alone (a returned figure displays as the cell's result).
+Figure text is ASCII: units come from ``sim.model.outcomes.UNIT_LABELS`` ("100 million yuan" for
+亿元), since the default fonts have no CJK glyphs.
+"""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
-import matplotlib
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from sim.model.outcomes import HEADLINE, TARGETS  # noqa: E402
-from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR  # noqa: E402
-from sim.pipeline import atomic  # noqa: E402
+from sim.model.outcomes import HEADLINE, TARGETS, UNIT_LABELS
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR
+from sim.pipeline import atomic
 
 log = logging.getLogger(__name__)
 
-#: Axis labels in ASCII (the default fonts have no CJK glyphs).
-UNIT_LABEL = {
-    "亿元": "100 million yuan (yi yuan)",
-    "percent": "percent",
-    "firms": "firms",
-    "patents": "patents",
-}
 BAND_COLOUR = "tab:blue"
+#: Scenario colours of overlays, in order (the first scenario gets the first colour).
+OVERLAY_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
+
+
+#: Chinese words in names and units -> English, for figure text (the default fonts have no CJK glyphs).
+CJK_WORDS = {"亿元": "100 million yuan", "万元": "10,000 yuan", "专精特新": "'specialised and new'"}
+
+
+def english(text: str) -> str:
+    """``text`` with the model's Chinese unit words in English (and any other CJK glyph dropped)."""
+    for zh, en in CJK_WORDS.items():
+        text = text.replace(zh, en)
+    return "".join(ch for ch in text if ord(ch) < 0x2E80).strip()
 
 
 def unit_label(unit: str) -> str:
-    return UNIT_LABEL.get(unit, unit.encode("ascii", "replace").decode())
+    """An axis label for an outcome unit: ``UNIT_LABELS`` (ASCII), else ``english(unit)``."""
+    return UNIT_LABELS.get(unit) or english(unit)
 
 
 def observed_points(indicator: str) -> tuple[pd.Series | None, pd.DataFrame | None]:
     """Year-end observations 2018-2023 (and their plausible ranges) from ``sim.calibration.history``.
 
-    Returns (None, None) with a log line when the history module or the indicator is missing.
+    Returns (None, None) with a log line when the indicator has no observations.
     """
-    try:
-        from sim.calibration import history
-    except ImportError:
-        log.info("sim.calibration.history not available: fan charts drawn without observed data")
-        return None, None
+    from sim.calibration import history
+
     try:
         obs = history.observed(indicator)
     except (KeyError, ValueError, FileNotFoundError) as exc:
@@ -62,37 +70,17 @@ def observed_points(indicator: str) -> tuple[pd.Series | None, pd.DataFrame | No
     return obs, ranges
 
 
-def fan_chart(results: pd.DataFrame, indicator: str, *, end_year: int | None = None):
-    """Median, 50 % and 90 % bands over replicates, observed points, target line. Returns the figure."""
-    t = TARGETS[indicator]
+def _quantiles(results: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """5, 25, 50, 75 and 95 % quantiles over replicates by year (from the start-state year on)."""
     sub = results[results["indicator"] == indicator]
     q = sub.groupby("year")["value"].quantile([0.05, 0.25, 0.5, 0.75, 0.95]).unstack()
-    q = q[q.index >= FIRST_YEAR - 1]
-    years = q.index.to_numpy()
-    fig, ax = plt.subplots(figsize=(7, 4.2))
-    ax.fill_between(years, q[0.05], q[0.95], color=BAND_COLOUR, alpha=0.18, lw=0, label="90 % of replicates")
-    ax.fill_between(years, q[0.25], q[0.75], color=BAND_COLOUR, alpha=0.35, lw=0, label="50 % of replicates")
-    ax.plot(years, q[0.5], color=BAND_COLOUR, lw=2, label="median")
+    return q[q.index >= FIRST_YEAR - 1]
+
+
+def _draw_observed(ax, indicator: str) -> None:
+    """The 2018-2023 observations with their plausible ranges (or a note that there are none)."""
     obs, ranges = observed_points(indicator)
-    if obs is not None and len(obs):
-        if ranges is not None and ranges.notna().all(axis=None):
-            err = np.vstack(
-                [obs.to_numpy() - ranges["lo"].to_numpy(), ranges["hi"].to_numpy() - obs.to_numpy()]
-            )
-            err = np.clip(err, 0, None)
-            ax.errorbar(
-                obs.index,
-                obs.to_numpy(),
-                yerr=err,
-                fmt="o",
-                color="black",
-                ms=4,
-                capsize=2,
-                label="observed (plausible range)",
-            )
-        else:
-            ax.plot(obs.index, obs.to_numpy(), "o", color="black", ms=4, label="observed")
-    else:
+    if obs is None or not len(obs):
         ax.text(
             0.01,
             0.97,
@@ -102,6 +90,26 @@ def fan_chart(results: pd.DataFrame, indicator: str, *, end_year: int | None = N
             fontsize=8,
             color="grey",
         )
+        return
+    if ranges is not None and ranges.notna().all(axis=None):
+        err = np.vstack([obs.to_numpy() - ranges["lo"].to_numpy(), ranges["hi"].to_numpy() - obs.to_numpy()])
+        ax.errorbar(
+            obs.index,
+            obs.to_numpy(),
+            yerr=np.clip(err, 0, None),
+            fmt="o",
+            color="black",
+            ms=4,
+            capsize=2,
+            label="observed (plausible range)",
+        )
+    else:
+        ax.plot(obs.index, obs.to_numpy(), "o", color="black", ms=4, label="observed")
+
+
+def _finish_axes(ax, indicator: str, years: np.ndarray, end_year: int | None) -> None:
+    """Target line and star, the projection shading, axis labels and number format."""
+    t = TARGETS[indicator]
     ax.axhline(t.target, color="tab:red", ls="--", lw=1.2, label=f"target {t.target:,g} ({t.target_year})")
     if end_year is None or t.target_year <= end_year:
         ax.plot([t.target_year], [t.target], marker="*", color="tab:red", ms=12, ls="none")
@@ -109,15 +117,60 @@ def fan_chart(results: pd.DataFrame, indicator: str, *, end_year: int | None = N
     ax.text(
         LAST_BASE_YEAR + 0.6, 0.02, "projection", transform=ax.get_xaxis_transform(), fontsize=8, color="grey"
     )
-    n = sub["replicate"].nunique()
-    ax.set_title(f"{indicator} {t.name}  ({n} replicates)", fontsize=10)
     ax.set_ylabel(unit_label(t.unit))
     ax.set_xlabel("year")
     ax.set_xlim(years.min() - 0.5, years.max() + 0.5)
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if t.unit != "percent":
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.grid(alpha=0.3)
+
+
+def fan_chart(results: pd.DataFrame, indicator: str, *, end_year: int | None = None) -> Figure:
+    """Median, 50 % and 90 % bands over replicates, observed points, target line. Returns the figure."""
+    t = TARGETS[indicator]
+    q = _quantiles(results, indicator)
+    years = q.index.to_numpy()
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.subplots()
+    ax.fill_between(years, q[0.05], q[0.95], color=BAND_COLOUR, alpha=0.18, lw=0, label="90 % of replicates")
+    ax.fill_between(years, q[0.25], q[0.75], color=BAND_COLOUR, alpha=0.35, lw=0, label="50 % of replicates")
+    ax.plot(years, q[0.5], color=BAND_COLOUR, lw=2, label="median")
+    _draw_observed(ax, indicator)
+    _finish_axes(ax, indicator, years, end_year)
+    n = results.loc[results["indicator"] == indicator, "replicate"].nunique()
+    ax.set_title(f"{indicator} {english(t.name)}  ({n} replicates)", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left", frameon=False, bbox_to_anchor=(0.0, 0.93))
+    fig.tight_layout()
+    return fig
+
+
+def fan_overlay(
+    ensembles: Mapping[str, pd.DataFrame], indicator: str, *, end_year: int | None = None
+) -> Figure:
+    """Several scenarios' fans on one chart: each scenario's median and 90 % band, observed points, target.
+
+    ``ensembles`` maps a scenario's label to its tidy results (``run_ensemble``), in legend order.
+    """
+    if not ensembles:
+        raise ValueError("fan_overlay needs at least one ensemble")
+    t = TARGETS[indicator]
+    fig = Figure(figsize=(7, 4.2))
+    ax = fig.subplots()
+    all_years = []
+    for k, (label, results) in enumerate(ensembles.items()):
+        colour = OVERLAY_COLOURS[k % len(OVERLAY_COLOURS)]
+        q = _quantiles(results, indicator)
+        years = q.index.to_numpy()
+        all_years.append(years)
+        n = results.loc[results["indicator"] == indicator, "replicate"].nunique()
+        ax.fill_between(years, q[0.05], q[0.95], color=colour, alpha=0.15, lw=0)
+        ax.plot(years, q[0.5], color=colour, lw=2, label=f"{label}: median, 90 % band ({n} replicates)")
+        ax.plot(years, q[0.05], color=colour, lw=0.7, ls=":")
+        ax.plot(years, q[0.95], color=colour, lw=0.7, ls=":")
+    _draw_observed(ax, indicator)
+    _finish_axes(ax, indicator, np.concatenate(all_years), end_year)
+    ax.set_title(f"{indicator} {english(t.name)}", fontsize=10)
     ax.legend(fontsize=8, loc="upper left", frameon=False, bbox_to_anchor=(0.0, 0.93))
     fig.tight_layout()
     return fig
@@ -137,44 +190,37 @@ def fan_charts(
         if ind not in present:
             continue
         fig = fan_chart(results, ind, end_year=end_year)
-        try:
-            paths.append(atomic.save_figure(Path(outdir) / f"fan_{ind}.png", fig))
-        finally:
-            plt.close(fig)
+        paths.append(atomic.save_figure(Path(outdir) / f"fan_{ind}.png", fig))
     return paths
 
 
 def axis_label(key: str) -> str:
-    """An axis label for a study column: ``policy.<lever>`` with the lever's unit, else the key itself."""
-    if key.startswith("policy."):
-        from dataclasses import fields
+    """An axis label for a study column: ``policy.<lever>`` or ``params.<name>`` with its unit, else the key."""
+    from dataclasses import fields
 
-        from sim.model.policy import PolicyLevers
+    from sim.model.params import BehaviourParams
+    from sim.model.policy import PolicyLevers
 
-        f = {f.name: f for f in fields(PolicyLevers)}.get(key.removeprefix("policy."))
-        if f is not None and f.metadata.get("unit"):
-            return f"{key} ({unit_label(f.metadata['unit']).replace('亿元', '100 million yuan')})"
-    if key.startswith("params."):
-        from dataclasses import fields
-
-        from sim.model.params import BehaviourParams
-
-        f = {f.name: f for f in fields(BehaviourParams)}.get(key.removeprefix("params."))
-        if f is not None and f.metadata.get("unit"):
-            return f"{key} ({unit_label(f.metadata['unit'])})"
+    for prefix, schema in (("policy.", PolicyLevers), ("params.", BehaviourParams)):
+        if key.startswith(prefix):
+            f = {f.name: f for f in fields(schema)}.get(key.removeprefix(prefix))
+            if f is not None and f.metadata.get("unit"):
+                return f"{key} ({english(f.metadata['unit'])})"
     return key
 
 
-def lever_response(reach: pd.DataFrame, lever: str, path: Path, *, hue: str | None = None) -> Path:
+def lever_response_figure(reach: pd.DataFrame, lever: str, *, hue: str | None = None) -> Figure:
     """P(reach) against one swept key's values, a panel per target, 95 % Wilson intervals as error bars.
 
-    ``reach`` has columns ``indicator, p_reach, ci_lo, ci_hi, n`` plus ``lever`` (and ``hue``: one line
-    per value of the other swept keys). Non-numeric values (scenario names) are placed at equal spacing.
+    ``reach`` has columns ``indicator, p_reach, ci_lo, ci_hi, n`` plus ``lever`` (and ``hue``: one line per
+    value of the other swept keys), as ``sim.pipeline.analyze.reach_table`` makes it. Non-numeric values
+    (scenario names) are placed at equal spacing, in their order of appearance, and not joined by lines.
     """
     targets = [t for t in HEADLINE if t in set(reach["indicator"])]
     ncols = min(3, len(targets))
     nrows = int(np.ceil(len(targets) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.2 * nrows), squeeze=False, sharey=True)
+    fig = Figure(figsize=(4.2 * ncols, 3.2 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False, sharey=True)
     numeric = pd.api.types.is_numeric_dtype(reach[lever])
     cats = None if numeric else list(dict.fromkeys(reach[lever].astype(str)))
     groups = [(None, reach)] if hue is None else list(reach.groupby(hue, sort=True))
@@ -194,7 +240,8 @@ def lever_response(reach: pd.DataFrame, lever: str, path: Path, *, hue: str | No
                 ms=4,
                 label="P(reach), 95 % Wilson interval" if label is None else str(label),
             )
-        ax.set_title(f"{tid} > {TARGETS[tid].target:,g} ({unit_label(TARGETS[tid].unit)})", fontsize=9)
+        t = TARGETS[tid]
+        ax.set_title(f"{tid} {english(t.name)} > {t.target:,g} ({unit_label(t.unit)})", fontsize=8)
         ax.set_ylim(-0.03, 1.03)
         ax.set_xlabel(axis_label(lever), fontsize=8)
         ax.grid(alpha=0.3)
@@ -209,47 +256,9 @@ def lever_response(reach: pd.DataFrame, lever: str, path: Path, *, hue: str | No
     )
     fig.suptitle(f"P(reach) by {axis_label(lever)} (95 % Wilson intervals)", fontsize=10)
     fig.tight_layout()
-    try:
-        return atomic.save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return fig
 
 
-def fan_overlay(groups: dict[str, pd.DataFrame], indicator: str, path: Path) -> Path:
-    """Fan charts of several studies on one axis: per study its median and 90 % band, the data, the target.
-
-    ``groups``: label -> tidy results (``year``, ``indicator``, ``value``, ``replicate``) of one study.
-    """
-    t = TARGETS[indicator]
-    fig, ax = plt.subplots(figsize=(7.5, 4.5))
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
-    years_all = []
-    for k, (label, results) in enumerate(groups.items()):
-        sub = results[results["indicator"] == indicator]
-        q = sub.groupby("year")["value"].quantile([0.05, 0.5, 0.95]).unstack()
-        q = q[q.index >= FIRST_YEAR - 1]
-        years = q.index.to_numpy()
-        years_all.extend(years)
-        c = colours[k % len(colours)]
-        n = sub["replicate"].nunique()
-        ax.fill_between(years, q[0.05], q[0.95], color=c, alpha=0.15, lw=0)
-        ax.plot(years, q[0.5], color=c, lw=2, label=f"{label} (median, 90 % band; {n} replicates)")
-    obs, _ = observed_points(indicator)
-    if obs is not None and len(obs):
-        ax.plot(obs.index, obs.to_numpy(), "o", color="black", ms=4, label="observed")
-    ax.axhline(t.target, color="tab:red", ls="--", lw=1.2, label=f"target {t.target:,g} ({t.target_year})")
-    if years_all:
-        ax.axvspan(LAST_BASE_YEAR + 0.5, max(years_all) + 0.5, color="grey", alpha=0.06, lw=0)
-    ax.set_title(f"{indicator} {t.name}: the swept studies", fontsize=10)
-    ax.set_ylabel(unit_label(t.unit))
-    ax.set_xlabel("year")
-    ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    if t.unit != "percent":
-        ax.yaxis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left", frameon=False)
-    fig.tight_layout()
-    try:
-        return atomic.save_figure(path, fig)
-    finally:
-        plt.close(fig)
+def lever_response(reach: pd.DataFrame, lever: str, path: Path, *, hue: str | None = None) -> Path:
+    """``lever_response_figure`` written to ``path``."""
+    return atomic.save_figure(path, lever_response_figure(reach, lever, hue=hue))

@@ -21,7 +21,7 @@ import math
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -65,6 +65,36 @@ def reach(values: np.ndarray, target: float) -> dict[str, Any]:
     return {"p_reach": k / n, "p_reach_ci95": [lo, hi], "n": n}
 
 
+def reached_all(results: pd.DataFrame, ids: Sequence[str] = tuple(HEADLINE)) -> pd.Series:
+    """Per replicate (index): True when it exceeds every target in ``ids``, each in its target year.
+
+    Replicates missing a value (or with NaN) for any of them are left out; empty when a target
+    year was not simulated. Two scenarios run on the same replicates compare replicate by replicate.
+    """
+    values = {}
+    for tid in ids:
+        at = results[(results["indicator"] == tid) & (results["year"] == TARGETS[tid].target_year)]
+        values[tid] = at.set_index("replicate")["value"].astype(float)
+    frame = pd.DataFrame(values, columns=list(ids)).dropna()  # replicates with every value
+    hit = np.all(frame.to_numpy() > np.array([TARGETS[t].target for t in ids]), axis=1)
+    return pd.Series(hit, index=frame.index, name="reached_all", dtype=bool)
+
+
+def reach_all(results: pd.DataFrame, ids: Sequence[str] = tuple(HEADLINE)) -> dict[str, Any]:
+    """P(one replicate exceeds every target in ``ids``) with its 95 % Wilson interval (``reached_all``).
+
+    The share of replicates that reach all of them at once, not the product of the single
+    P(reach): the targets move together. ``p_reach`` is None when no replicate counts.
+    """
+    hits = reached_all(results, ids)
+    n = int(hits.size)
+    if n == 0:
+        return {"targets": list(ids), "p_reach": None, "p_reach_ci95": None, "n": 0}
+    k = int(hits.sum())
+    lo, hi = wilson(k, n)
+    return {"targets": list(ids), "p_reach": k / n, "p_reach_ci95": [lo, hi], "n": n}
+
+
 def indicator_summary(results: pd.DataFrame, indicator: str, end_year: int) -> dict[str, Any]:
     t = TARGETS[indicator]
     sub = results[(results["indicator"] == indicator) & (results["year"] >= FIRST_YEAR)]
@@ -97,12 +127,24 @@ def indicator_summary(results: pd.DataFrame, indicator: str, end_year: int) -> d
 COST_YEARS = (2024, 2026)  # the plan's years: the public cost of a scenario is its 2024-26 total
 
 
+def public_cost(results: pd.DataFrame, column: str = "spend_total") -> pd.Series:
+    """Per replicate (index): ``column`` (``spend_total`` or a ``spend_<instrument>``, 亿元) summed over
+    ``COST_YEARS``: a scenario's public cost. NaN for replicates whose run ended before 2024."""
+    lo, hi = COST_YEARS
+    wide = results[results["indicator"] == column].pivot_table(
+        index="replicate", columns="year", values="value"
+    )
+    years = [y for y in wide.columns if lo <= y <= hi]
+    if not years:
+        return pd.Series(np.nan, index=wide.index, name=column)
+    return wide[years].sum(axis=1).rename(column)
+
+
 def spending_summary(results: pd.DataFrame) -> dict[str, Any]:
     """Public spending by instrument (亿元): p05/p50/p95 by year and of the 2024-26 total, and overall."""
     from sim.model.outcomes import SPENDING
 
     out: dict[str, Any] = {"unit": "亿元", "cost_years": list(COST_YEARS), "instruments": {}}
-    lo, hi = COST_YEARS
     for col in [*SPENDING, "spend_total"]:
         sub = results[results["indicator"] == col]
         if sub.empty:
@@ -112,8 +154,7 @@ def spending_summary(results: pd.DataFrame) -> dict[str, Any]:
         for year in wide.columns:
             p05, p50, p95 = np.quantile(wide[year].to_numpy(dtype=float), [0.05, 0.5, 0.95])
             by_year[str(int(year))] = {"p05": _num(p05), "p50": _num(p50), "p95": _num(p95)}
-        years = [y for y in wide.columns if lo <= y <= hi]
-        total = wide[years].sum(axis=1).to_numpy(dtype=float) if years else np.array([np.nan])
+        total = public_cost(results, col).to_numpy(dtype=float)
         p05, p50, p95 = np.quantile(total, [0.05, 0.5, 0.95])
         entry = {
             "by_year": by_year,

@@ -434,3 +434,35 @@ def recognise_upgrades(firms, year: int, month: int, rng) -> dict:
         "zjtx_new": int(zj_first.sum()),
         "above_scale_hte_new": int(above_hte.sum()),
     }
+
+
+# --------------------------------------------------------------------------- the start state
+HTE_COHORT_SHARES_2018 = (0.27, 0.32, 0.41)  # certificates counting to 2018/2019/2020: issued 2016/17/18
+# (assumption, from the stock path 1,829 (2016) -> 2,208 (2017) -> 3,138 (2018), sxmknk.com.cn and m.4yczj.cn)
+SEED_RD_MARGIN = 0.2  # seeded HNTE firms sit up to 20% above their R&D threshold (assumption)
+SEED_SIZE_WEIGHT = 0.7  # certification odds grow as revenue^0.7 (assumption: gives the 2018 HNTE about the
+# 7,188亿 of revenue they reported and ~30-40% small firms; shaanxi_history_to_2023.csv, m.4yczj.cn)
+
+
+def seed_certificates(firms, hte_2018: int, rng) -> None:
+    """Give ``hte_2018`` firms (at real scale) a valid certificate at end-2018 and the attributes they were
+    certified on: R&D above their threshold, core IP; certificates from the 2016-2018 cohorts."""
+    t = firms.table
+    n = t.n
+    k = int(round(hte_2018 * firms.scale))
+    pool = np.flatnonzero(
+        (t.hightech_share[:n] >= HTE_MIN_HIGHTECH_SHARE)
+        & (t.st_share[:n] >= HTE_MIN_ST_SHARE)
+        & (t.birth_month[:n] <= -MONTHS)
+    )
+    w = np.power(t.revenue[pool], SEED_SIZE_WEIGHT)  # larger firms are more often certified
+    chosen = rng.choice(pool, size=min(k, pool.size), replace=False, p=w / w.sum())
+    thr = hte_rd_threshold(t.rev_hist[chosen, 0])
+    t.rd_intensity[chosen] = np.maximum(
+        t.rd_intensity[chosen], thr * (1 + SEED_RD_MARGIN * rng.random(chosen.size))
+    )
+    t.rd_hist[chosen] = t.rev_hist[chosen, :3] * t.rd_intensity[chosen, None]
+    t.rd_real_last[chosen] = t.rd_hist[chosen, 0] * t.rd_real_share[chosen]
+    t.class2_ip[chosen] = np.maximum(t.class2_ip[chosen], HTE_CORE_IP_CLASS2)
+    t.hte_valid_until[chosen] = rng.choice([2018, 2019, 2020], size=chosen.size, p=HTE_COHORT_SHARES_2018)
+    t.hte_first_year[chosen] = t.hte_valid_until[chosen] - (HTE_VALID_YEARS - 1)

@@ -288,6 +288,11 @@ class FirmPopulation:
         t.rd_real_last[rows] = 0.0
         return rows
 
+    def open_year(self, month: int) -> None:
+        """January: growth by age; instruments set this year's patenting multipliers afresh."""
+        self.refresh_growth(month)
+        self.table.col("patent_productivity")[:] = 1.0
+
     def refresh_growth(self, month: int) -> None:
         """Expected growth from age, refreshed once a year (young firms grow faster)."""
         t, p = self.table, self.p

@@ -143,9 +143,13 @@ class Institutions:
         return len(self.units)
 
     def step_year(self, year: int, reform_units: int, reform_multiplier: float, rng) -> None:
-        """Reform coverage reaches the first ``reform_units`` units in the plan's order; every unit steps."""
+        """Reform coverage reaches the first ``reform_units`` units in the plan's order; every unit steps.
+
+        Instruments add this year's extra R&D (talents, projects) after the step, so it starts at zero.
+        """
         hazard = self.model.params.commercialisation_hazard
         for u in self.units:
+            u.extra_rd = 0.0
             u.step_year(year, u.reform_rank < reform_units, hazard, reform_multiplier, rng)
 
     def take_transfers(self, k: int, rng, spinoff_share: float) -> tuple[int, int]:

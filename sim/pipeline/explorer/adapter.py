@@ -31,21 +31,12 @@ from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR, ConfigError
 from sim.model.policy import EFFECT_MODES, SCENARIOS, PolicyLevers, make_effects, scenario
 from sim.paths import REPO_ROOT
 from sim.pipeline import ensemble, report
+from sim.pipeline.plots import english
 
 BASELINE = "plan"  # the paired difference is taken from this scenario
 EFFECTS = EFFECT_MODES  # lever effects: sampled per replicate (the default, as python -m sim) | central
 COST_YEARS = (LAST_BASE_YEAR + 1, PLAN_YEAR)  # the plan's years, 2024-2026 inclusive
 INDICATORS = tuple(HEADLINE)  # T01-T05
-
-#: Chinese unit words in field metadata -> English (browsers without CJK fonts draw boxes).
-UNIT_WORDS = {"亿元": "100 million yuan", "万元": "10,000 yuan", "专精特新": "'specialised and new'"}
-
-
-def english(text: str) -> str:
-    """``text`` with the model's Chinese unit words in English (and any other CJK glyph dropped)."""
-    for zh, en in UNIT_WORDS.items():
-        text = text.replace(zh, en)
-    return "".join(ch for ch in text if ord(ch) < 0x2E80).strip()
 
 
 # --------------------------------------------------------------------------- levers

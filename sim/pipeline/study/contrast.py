@@ -289,17 +289,16 @@ def markdown(table: pd.DataFrame, scenarios: pd.DataFrame, summary: dict) -> str
 
 
 def figure(table: pd.DataFrame, path, n: int):
-    import matplotlib.pyplot as plt
-
-    from sim.pipeline.plots import matplotlib  # noqa: F401 - Agg backend
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.ticker import MaxNLocator
 
     levers = table[table["kind"] == "lever"]
     order = levers[levers["target"] == ALL_FIVE].sort_values("cost_100m")["comparison"].tolist()
     names = ["plan vs frozen_2023", *order]
     cost = table.drop_duplicates("comparison").set_index("comparison")["cost_100m"]
-    fig, axes = plt.subplots(
-        1, len(GOALS), figsize=(2.5 * len(GOALS) + 2.6, 0.32 * len(names) + 1.6), sharey=True
-    )
+    fig = Figure(figsize=(2.5 * len(GOALS) + 2.6, 0.32 * len(names) + 1.6))
+    axes = fig.subplots(1, len(GOALS), sharey=True)
     y = np.arange(len(names))[::-1]
     reach_max = np.nanmax(np.abs(table[["delta_p_lo", "delta_p_hi"]].to_numpy()))
     lim = 1.1 * max(0.1, float(np.nan_to_num(reach_max)))
@@ -314,7 +313,7 @@ def figure(table: pd.DataFrame, path, n: int):
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("Delta P(reach)", fontsize=8)
         ax.set_xlim(-lim, lim)
-        ax.xaxis.set_major_locator(plt.MaxNLocator(3))
+        ax.xaxis.set_major_locator(MaxNLocator(3))
         ax.grid(axis="x", alpha=0.3)
     axes[0].set_yticks(y, [f"{c}  ({cost[c]:,.1f})" for c in names], fontsize=7)
     from matplotlib.patches import Patch
@@ -323,7 +322,7 @@ def figure(table: pd.DataFrame, path, n: int):
         handles=[
             Patch(color="tab:red", alpha=0.55, label="plan minus frozen_2023"),
             Patch(color="tab:blue", alpha=0.55, label="plan minus (plan with the lever at 2023)"),
-            plt.Line2D([], [], color="black", lw=0.8, label="95 % paired bootstrap interval"),
+            Line2D([], [], color="black", lw=0.8, label="95 % paired bootstrap interval"),
         ],
         fontsize=7,
         loc="lower right",
@@ -335,7 +334,4 @@ def figure(table: pd.DataFrame, path, n: int):
         fontsize=10,
     )
     fig.tight_layout()
-    try:
-        return atomic.save_figure(path, fig)
-    finally:
-        plt.close(fig)
+    return atomic.save_figure(path, fig)

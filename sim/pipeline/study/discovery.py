@@ -256,24 +256,18 @@ def markdown(table: pd.DataFrame, summary: dict, n: int) -> str:
 
 
 def figure(table: pd.DataFrame, summary: dict, path, n: int):
-    import matplotlib.pyplot as plt
-
-    from sim.pipeline.plots import matplotlib  # noqa: F401 - Agg backend
+    from matplotlib.figure import Figure
 
     goals = [g for g in GOALS if summary[g]["boxes"]]
     if not goals:
-        fig, ax = plt.subplots(figsize=(6, 2))
+        fig = Figure(figsize=(6, 2))
+        ax = fig.subplots()
         ax.axis("off")
         ax.text(0.5, 0.5, "no target has both failures and successes: no box to find", ha="center")
     else:
         heights = [max(1, len(table[(table["target"] == g)])) for g in goals]
-        fig, axes = plt.subplots(
-            len(goals),
-            1,
-            figsize=(8, 0.42 * sum(heights) + 1.2 * len(goals)),
-            squeeze=False,
-            gridspec_kw={"height_ratios": heights},
-        )
+        fig = Figure(figsize=(8, 0.42 * sum(heights) + 1.2 * len(goals)))
+        axes = fig.subplots(len(goals), 1, squeeze=False, gridspec_kw={"height_ratios": heights})
         colours = {1: "tab:red", 2: "tab:orange"}
         for ax, g in zip(axes[:, 0], goals):
             t = table[table["target"] == g].reset_index(drop=True)
@@ -302,7 +296,4 @@ def figure(table: pd.DataFrame, summary: dict, path, n: int):
         )
     fig.suptitle(f"PRIM boxes of futures where the plan misses a target ({n:,} futures)", fontsize=10)
     fig.tight_layout()
-    try:
-        return atomic.save_figure(path, fig, dpi=90)
-    finally:
-        plt.close(fig)
+    return atomic.save_figure(path, fig, dpi=90)

@@ -168,12 +168,11 @@ def markdown(marginal: pd.DataFrame, summary: dict, points: list[float], factor:
 
 
 def figure(curves: pd.DataFrame, lever: str, path):
-    import matplotlib.pyplot as plt
-
-    from sim.pipeline.plots import matplotlib  # noqa: F401 - Agg backend
+    from matplotlib.figure import Figure
 
     c = curves[curves["lever"] == lever].sort_values("factor")
-    fig, axes = plt.subplots(2, len(HEADLINE), figsize=(3.1 * len(HEADLINE), 5.6), sharex=True)
+    fig = Figure(figsize=(3.1 * len(HEADLINE), 5.6))
+    axes = fig.subplots(2, len(HEADLINE), sharex=True)
     allfive = c[c["target"] == ALL_FIVE]
     for j, g in enumerate(HEADLINE):
         t = c[c["target"] == g]
@@ -216,7 +215,4 @@ def figure(curves: pd.DataFrame, lever: str, path):
         fontsize=10,
     )
     fig.tight_layout()
-    try:
-        return atomic.save_figure(path, fig, dpi=90)
-    finally:
-        plt.close(fig)
+    return atomic.save_figure(path, fig, dpi=90)

@@ -304,11 +304,10 @@ def markdown(summary: dict, table: pd.DataFrame, design, cfg) -> str:
 
 
 def figure(cand: pd.DataFrame, front: pd.DataFrame, mixes: list[dict], path, goal: float, n: int):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    from sim.pipeline.plots import matplotlib  # noqa: F401 - Agg backend
-
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = Figure(figsize=(8, 5))
+    ax = fig.subplots()
     ax.scatter(cand["cost"], cand[f"p_{ALL_FIVE}"], s=10, color="grey", alpha=0.5, label="mixes evaluated")
     ax.step(front["cost"], front[f"p_{ALL_FIVE}"], where="post", color="tab:blue", lw=1.5)
     ax.plot(front["cost"], front[f"p_{ALL_FIVE}"], "o", color="tab:blue", ms=4, label="Pareto front")
@@ -343,7 +342,4 @@ def figure(cand: pd.DataFrame, front: pd.DataFrame, mixes: list[dict], path, goa
     ax.legend(fontsize=8, loc="best")
     ax.set_title(f"Cost against P(all five): NSGA-II search, {n} common replicates per mix", fontsize=10)
     fig.tight_layout()
-    try:
-        return atomic.save_figure(path, fig, dpi=90)
-    finally:
-        plt.close(fig)
+    return atomic.save_figure(path, fig, dpi=90)

@@ -215,14 +215,13 @@ def markdown(summary: dict, range_factor: float) -> str:
 
 
 def figure(table: pd.DataFrame, outputs: list[str], path, what: str, n_base: int):
-    import matplotlib.pyplot as plt
-
-    from sim.pipeline.plots import matplotlib  # noqa: F401 - Agg backend
+    from matplotlib.figure import Figure
 
     colours = {"lever": "tab:blue", "effects": "tab:orange", "behaviour": "tab:green", "noise": "tab:grey"}
     ncols = 3
     nrows = int(np.ceil(len(outputs) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(5.2 * ncols, 4.0 * nrows), squeeze=False)
+    fig = Figure(figsize=(5.2 * ncols, 4.0 * nrows))
+    axes = fig.subplots(nrows, ncols, squeeze=False)
     for ax, name in zip(axes.flat, outputs):
         t = table[table["output"] == name].dropna(subset=["ST"]).sort_values("ST", ascending=False).head(TOP)
         tid = name.removeprefix("reach_")
@@ -277,7 +276,4 @@ def figure(table: pd.DataFrame, outputs: list[str], path, what: str, n_base: int
         fontsize=10,
     )
     fig.tight_layout(rect=(0, 0.05, 1, 0.97))
-    try:
-        return atomic.save_figure(path, fig, dpi=90)
-    finally:
-        plt.close(fig)
+    return atomic.save_figure(path, fig, dpi=90)

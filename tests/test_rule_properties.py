@@ -1,0 +1,99 @@
+"""Properties of the status rules, checked on many generated firms (hypothesis).
+
+Each property says more than an example: e.g. more R&D never lowers a tech-SME score, the HNTE threshold
+never rises with revenue, and growth never costs capability points.
+"""
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.model.agents import certification as c
+
+share = st.floats(0.0, 1.0, allow_nan=False)
+positive = st.floats(0.0, 1e6, allow_nan=False)
+count = st.integers(0, 50)
+rate = st.floats(-0.9, 3.0, allow_nan=False)
+SETTINGS = settings(max_examples=200, deadline=None)
+
+
+@SETTINGS
+@given(share, share, share, count, count, count)
+def test_techsme_score_never_falls_with_more_of_anything(st_share, rd, extra, inv, class2, more):
+    base, _ = c.techsme_score(np.array([st_share]), np.array([rd]), np.array([inv]), np.array([class2]))
+    up, _ = c.techsme_score(
+        np.array([min(1.0, st_share + extra)]),
+        np.array([min(1.0, rd + extra)]),
+        np.array([inv + more]),
+        np.array([class2 + more]),
+    )
+    assert up[0] >= base[0] and 0 <= base[0] <= 100
+
+
+@SETTINGS
+@given(positive, positive)
+def test_hte_threshold_never_rises_with_revenue(a, b):
+    lo, hi = sorted((a, b))
+    assert c.hte_rd_threshold(np.array([hi]))[0] <= c.hte_rd_threshold(np.array([lo]))[0]
+    assert c.hte_rd_threshold(np.array([lo]))[0] in (0.03, 0.04, 0.05)
+
+
+@SETTINGS
+@given(rate, rate)
+def test_growth_points_are_monotone_and_bounded(a, b):
+    lo, hi = sorted((a, b))
+    p_lo, p_hi = c.growth_points(np.array([lo]))[0], c.growth_points(np.array([hi]))[0]
+    assert 0 <= p_lo <= p_hi <= 10
+    assert (p_lo == 0) == (lo <= 0)
+
+
+@SETTINGS
+@given(
+    count,
+    count,
+    st.floats(0, 60, allow_nan=False),
+    positive,
+    share,
+    st.booleans(),
+    rate,
+    rate,
+    st.floats(0, 30, allow_nan=False),
+)
+def test_capability_is_bounded_and_monotone_in_conversions(
+    inv, class2, conv, rd, st_share, coop, sales, assets, more
+):
+    a = np.array
+
+    def score(conversions):
+        return c.hte_capability(
+            a([inv]),
+            a([class2]),
+            a([conversions]),
+            a([rd]),
+            a([st_share]),
+            a([coop]),
+            a([sales]),
+            a([assets]),
+        )[0]
+
+    assert 0 <= score(conv) <= 100
+    assert score(conv + more) >= score(conv)
+
+
+@SETTINGS
+@given(st.floats(0.0, 1.0, allow_nan=False), st.floats(1.0, 1e5, allow_nan=False), st.floats(1.0, 2.0))
+def test_hte_eligibility_never_lost_by_more_rd(intensity, revenue, factor):
+    def ok(x):
+        state = dict(
+            age_years=np.array([3.0]),
+            revenue=np.array([revenue]),
+            rd_3y=np.array([3 * revenue * x]),
+            revenue_3y=np.array([3 * revenue]),
+            st_share=np.array([0.2]),
+            hightech_share=np.array([0.7]),
+            inv_patents=np.array([1]),
+            class2_free=np.array([0]),
+        )
+        return bool(c.hte_eligible(np.array([75.0]), **state)[0])
+
+    assert ok(intensity * factor) >= ok(intensity)
