@@ -374,3 +374,14 @@ def test_increment_award_response():
     assert inst.eligible(
         np.array([100.0, 99.0, 1000.0]), np.array([award, 0.05, 0.0]), np.array([True, True, True])
     ).tolist() == [True, False, True]
+
+
+def test_special_audit_relabels_within_the_window_only():
+    """An applicant whose 3-year R&D is within the bunching window below its threshold may relabel up to it
+    in the special audit; one further below cannot, and a firm that does not seek a certificate does not."""
+    revenue_3y = np.array([3000.0, 3000.0, 3000.0])
+    gates = dict(
+        revenue=np.array([1000.0] * 3), revenue_3y=revenue_3y, rd_3y=np.array([0.04, 0.02, 0.04]) * revenue_3y
+    )
+    c.audit_relabel(gates, seekers=np.array([True, True, False]), relabels=np.array([True, True, True]))
+    assert gates["rd_3y"].tolist() == pytest.approx([0.05 * 3000.0, 0.02 * 3000.0, 0.04 * 3000.0])

@@ -139,12 +139,13 @@ class BehaviourParams(Validated):
         prior=(60.0, 500.0),
     )
     revenue_growth: float = spec(
-        0.03,
+        0.05,
         "mean log revenue growth a year (mean growth adds volatility^2 / 2)",
         -1,
         1,
-        "assumption: HTE revenue grew 25%/yr 2016-20 (m.4yczj.cn) largely through entry; incumbents slower",
-        prior=(0.0, 0.08),
+        "assumption: HTE revenue grew 25.25%/yr 2016-20 (m.4yczj.cn), largely through entry and new "
+        "certificates; incumbents slower",
+        prior=(0.0, 0.15),
     )
     revenue_volatility: float = spec(0.30, "sd of log revenue growth a year", 0, 3, "assumption")
     trend_halflife: float = spec(

@@ -272,6 +272,18 @@ def hte_gates(
     )
 
 
+def audit_relabel(gates: dict, seekers: np.ndarray, relabels: np.ndarray) -> None:
+    """The application's special audit of three years' R&D (研发费用专项审计): applicants whose 3-year
+    intensity falls within the bunching window below their threshold relabel enough past spending to reach
+    it (Chen et al. AER 2021: bunching in reported R&D at the notch). Reported R&D only: the R&D statistics
+    (T05) are untouched. Changes ``gates["rd_3y"]`` in place for the firms that do."""
+    from sim.model.agents.firms import BUNCH_WINDOW
+
+    need = hte_rd_threshold(gates["revenue"]) * gates["revenue_3y"]
+    near = (gates["rd_3y"] < need) & (gates["rd_3y"] >= need * (1 - BUNCH_WINDOW))
+    gates["rd_3y"] = np.where(near & seekers & relabels, need, gates["rd_3y"])
+
+
 def hte_eligible(capability, **gates) -> np.ndarray:
     """All HNTE conditions: the gates and a capability score strictly above 70."""
     return hte_gates(**gates) & (np.asarray(capability) > HTE_PASS_MARK)
@@ -336,9 +348,10 @@ def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0
     n = t.n
     live = t.alive[:n]
     st = hte_state(firms, year, month)
+    u_apply, u_pass, u_audit = rng.random(n), rng.random(n), rng.random(n)
+    audit_relabel(st["gates"], firms.seekers() & live, u_audit < p.bunching_prob)
     gates = hte_gates(**st["gates"])
     passes_review = st["capability"] + score_lift > HTE_PASS_MARK
-    u_apply, u_pass = rng.random(n), rng.random(n)
     expiring = live & (t.hte_valid_until[:n] == year - 1)
     qualify = expiring & gates & passes_review
     share = qualify.sum() / max(expiring.sum(), 1)

@@ -138,12 +138,12 @@ def _new_firm_agents(model, rows: np.ndarray) -> list:
     ids = mesa.Agent._ids[model]
     new = Firm.__new__
     agents = [new(Firm) for _ in range(rows.size)]
-    setattr_ = object.__setattr__
     for a, r, uid in zip(agents, rows.tolist(), ids):
-        setattr_(a, "model", model)
-        setattr_(a, "unique_id", uid)
-        setattr_(a, "pos", None)
-        setattr_(a, "row", r)
+        d = a.__dict__  # what Agent.__init__ sets, without its per-agent registration
+        d["model"] = model
+        d["unique_id"] = uid
+        d["pos"] = None
+        d["row"] = r
     register_many(model, agents)
     return agents
 
