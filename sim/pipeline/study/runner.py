@@ -353,10 +353,16 @@ class Findings:
 def provenance(cfg: StudyConfig, param_sets, command: list[str], fingerprint: str, started: float) -> dict:
     from sim.pipeline import provenance as prov
 
+    git = prov.git_info()
+    # the studies' own published findings (experiments/) are outputs, not code: a study published before
+    # this one does not make this one's code uncommitted
+    code = [c for c in git.get("changes") or [] if not c[3:].startswith(f"{EXPERIMENTS_DIR.name}/")]
+    if git.get("dirty") is not None:
+        git = {**git, "dirty": bool(code), "changes": code}
     return {
         "fingerprint": fingerprint,
         "command": shlex.join(command),
-        "git": prov.git_info(),
+        "git": git,
         "packages": prov.package_versions((*prov.PACKAGES, *STUDY_PACKAGES)),
         "python": sys.version.split()[0],
         "data": prov.data_hash(),
