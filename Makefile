@@ -2,6 +2,8 @@
 # (and, for the explorer's browser test, Debian's chromium, which `make test` installs when missing).
 #   make run ARGS="policy.voucher_budget=3"   (ARGS are appended to the command)
 #   make app ARGS="--port 8800"               (the lever explorer on http://127.0.0.1:8765 by default)
+#   make experiments                          (the five lever studies at full size, published to experiments/)
+#   make experiments SMOKE=1                  (the same five at smoke size: a check, not a result)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,10 +14,11 @@ ARGS   ?=
 INSTALLED     := $(VENV)/.installed
 INSTALLED_APP := $(VENV)/.installed-app
 INSTALLED_DEV := $(VENV)/.installed-dev
+INSTALLED_STUDIES := $(VENV)/.installed-studies
 # the browser the explorer's test drives (Debian package `chromium`)
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv install install-dev run app test browser calibrate backtest bench mutate lint clean
+.PHONY: venv install install-dev run app test browser calibrate backtest experiments bench mutate lint clean
 
 venv: $(PY)
 
@@ -31,9 +34,13 @@ $(INSTALLED_APP): pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[app]'
 	touch $@ $(INSTALLED)
 
+$(INSTALLED_STUDIES): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[studies]'
+	touch $@ $(INSTALLED)
+
 $(INSTALLED_DEV): pyproject.toml | $(PY)
 	$(PY) -m pip install -e '.[dev]'
-	touch $@ $(INSTALLED) $(INSTALLED_APP)
+	touch $@ $(INSTALLED) $(INSTALLED_APP) $(INSTALLED_STUDIES)
 
 install: $(INSTALLED)
 
@@ -67,6 +74,23 @@ calibrate: $(INSTALLED)
 # Rolling-origin backtest against naive forecasters (writes docs/backtest.md); ARGS="size=smoke" for a check.
 backtest: $(INSTALLED)
 	$(PY) -m sim.backtest $(ARGS)
+
+# The five lever studies (python -m sim.study NAME; configs/study/). Full size: each ~10-20 min on 2 free
+# cores, findings published to experiments/ (README.md per study and the index). SMOKE=1: smoke size, nothing
+# published; the index goes beside the study folders. Folders: $(STUDY_ROOT)/<date>/<time>_NAME.
+STUDIES    := contrast lever_curves sensitivity discovery portfolio
+SMOKE      ?=
+STUDY_ROOT ?= results/studies
+STUDY_SIZE := $(if $(SMOKE),smoke,full)
+STUDY_STAMP := $(shell date +%Y-%m-%d/%H-%M-%S)
+experiments: $(INSTALLED_STUDIES)
+	@set -e; for s in $(STUDIES); do \
+		echo "== study $$s ($(STUDY_SIZE))"; \
+		$(PY) -m sim.study $$s size=$(STUDY_SIZE) $(if $(SMOKE),,publish=true) \
+			hydra.run.dir=$(STUDY_ROOT)/$(STUDY_STAMP)_$$s $(ARGS); \
+	done
+	$(PY) -m sim.study index --out $(STUDY_ROOT)/$(STUDY_STAMP)_index.md \
+		$(foreach s,$(STUDIES),$(STUDY_ROOT)/$(STUDY_STAMP)_$(s))
 
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_scale.py $(ARGS)

@@ -52,9 +52,13 @@ def one_run(scale: float, seed: int) -> dict:
 
 def in_subprocess(scale: float, seed: int) -> dict:
     cmd = [sys.executable, __file__, "--child", str(scale), "--seed", str(seed)]
-    res = subprocess.run(cmd, capture_output=True, text=True, check=True, env={**__import__("os").environ,
-                                                                               "OMP_NUM_THREADS": "1",
-                                                                               "OPENBLAS_NUM_THREADS": "1"})
+    res = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**__import__("os").environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
+    )
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
@@ -78,13 +82,17 @@ def main() -> None:
     for size in args.sizes:
         scale = size / full["mean_live_firms"]
         rows.append((f"{size:.0e} firms", best(scale) if abs(scale - 1) > 1e-9 else full))
-    head = f"{'run':>12} {'scale':>7} {'mean firms':>11} {'build s':>8} {'run s':>7} {'total s':>8} " \
-           f"{'firm-steps/s':>13} {'us/firm-step':>13} {'peak RSS MB':>12}"
+    head = (
+        f"{'run':>12} {'scale':>7} {'mean firms':>11} {'build s':>8} {'run s':>7} {'total s':>8} "
+        f"{'firm-steps/s':>13} {'us/firm-step':>13} {'peak RSS MB':>12}"
+    )
     print(head)
     for name, r in rows:
-        print(f"{name:>12} {r['scale']:>7.3f} {r['mean_live_firms']:>11.0f} {r['build_s']:>8.2f} {r['run_s']:>7.2f} "
-              f"{r['total_s']:>8.2f} {r['firm_steps_per_s']:>13.3g} {r['us_per_firm_step']:>13.3f} "
-              f"{r['peak_rss_mb']:>12.0f}")
+        print(
+            f"{name:>12} {r['scale']:>7.3f} {r['mean_live_firms']:>11.0f} {r['build_s']:>8.2f} {r['run_s']:>7.2f} "
+            f"{r['total_s']:>8.2f} {r['firm_steps_per_s']:>13.3g} {r['us_per_firm_step']:>13.3f} "
+            f"{r['peak_rss_mb']:>12.0f}"
+        )
 
 
 if __name__ == "__main__":

@@ -205,3 +205,86 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
     assert not target.exists() and not list(tmp_path.iterdir())
     atomic.write_json(target, {"a": 1})
     assert json.loads(target.read_text()) == {"a": 1}
+
+
+def make_scenario_job(path: Path, name: str, *, level: float, seed_offset: int = 0, n: int = 40) -> Path:
+    """A complete job of scenario ``name`` (every lever as the scenario sets it) on replicates 0..n-1."""
+    levers = asdict(scenario(name))
+    study = {
+        "scenario": name,
+        "policy": levers,
+        "replicates": n,
+        "seed": seed_offset,
+        "end_year": 2026,
+        "scale": 1.0,
+        "jobs": 1,
+        "replicate_block": 0,
+        "posterior": "none",
+        "resume": True,
+        "progress": False,
+        "plots": False,
+        "first_replicate": 0,
+        "params": asdict(BehaviourParams()),
+    }
+    plan = ensemble.plan_replicates(seed_offset, range(n))
+    rows = []
+    for rep in plan:
+        noise = np.random.default_rng(rep.index).normal(0, 0.05)  # the replicate's own future, shared
+        for year in range(2018, 2027):
+            for tid in HEADLINE:
+                rows.append(
+                    {
+                        "replicate": rep.index,
+                        "seed": rep.seed,
+                        "param_set": 0,
+                        "year": year,
+                        "indicator": tid,
+                        "value": TARGETS[tid].target * (level + noise) * (year - 2010) / 16,
+                    }
+                )
+    results = pd.DataFrame(rows)
+    summary = report.summarise(results, study=study, fingerprint=f"{name}-{seed_offset}")
+    manifest = provenance.manifest(
+        study=study,
+        plan=plan,
+        command=["test"],
+        hydra=None,
+        started=0.0,
+        posterior=ensemble.load_param_sets("none"),
+        fingerprint="f",
+    )
+    (path / ".hydra").mkdir(parents=True, exist_ok=True)
+    (path / ".hydra" / "overrides.yaml").write_text(f"- policy={name}\n")
+    report.write_run(path, results, summary, manifest, plots=False)
+    return path
+
+
+def test_a_scenario_sweep_gets_scenario_charts_overlays_and_paired_differences(tmp_path):
+    """policy=plan,frozen_2023 changes every lever with the scenario: no per-lever chart (it would credit
+    the scenario's difference to one lever); a scenario chart, fan overlays and paired differences."""
+    make_scenario_job(tmp_path / "0", "plan", level=1.0)
+    make_scenario_job(tmp_path / "1", "frozen_2023", level=0.97)
+    a = analyze.analyze(tmp_path)
+    out = tmp_path / "analysis"
+    assert not list(out.glob("lever_response_*.png"))
+    assert (out / "scenarios.png").is_file()
+    for tid in HEADLINE:
+        assert (out / f"fan_{tid}.png").is_file()
+    paired = pd.read_csv(out / "paired.csv")
+    assert set(paired["indicator"]) == {*HEADLINE, "all_five"}
+    assert set(paired["study"]) == {"scenario=frozen_2023"} and set(paired["reference"]) == {"scenario=plan"}
+    t01 = paired[paired["indicator"] == "T01"].iloc[0]
+    # the same replicate noise in both: frozen - plan = -0.03 x target x 1 (2026) exactly, every pair
+    assert t01["delta_median"] == pytest.approx(-0.03 * TARGETS["T01"].target)
+    assert t01["delta_median_lo"] == pytest.approx(t01["delta_median"])
+    assert t01["delta_p"] < 0 and t01["delta_p_lo"] <= t01["delta_p"] <= t01["delta_p_hi"] < 0
+    assert "Paired differences" in (out / "reach.md").read_text()
+    assert a.reach["scenario"].nunique() == 2
+
+
+def test_runs_without_shared_seeds_are_not_paired(tmp_path):
+    make_scenario_job(tmp_path / "0", "plan", level=1.0, seed_offset=0)
+    make_scenario_job(tmp_path / "1", "frozen_2023", level=0.97, seed_offset=5)
+    analyze.analyze(tmp_path, plots=False)
+    assert not (tmp_path / "analysis" / "paired.csv").exists()
+    assert "Paired differences" not in (tmp_path / "analysis" / "reach.md").read_text()

@@ -15,7 +15,14 @@ Writes to ``DIR/analysis/``:
 - ``reach.csv`` and ``reach.md``: P(reach) with 95 % Wilson interval, median and 90 %
   interval per study and target;
 - ``jobs.csv``: every job with its status;
-- ``lever_response_<key>.png``: P(reach) against each lever that varies.
+- ``paired.csv`` (and a section of ``reach.md``): when the studies share replicates (same replicate
+  numbers with the same seeds: common random numbers), each study minus the reference study (the plan
+  when it is there, else the first) replicate by replicate: Delta P(reach) and the median difference of
+  the target-year value, with 95 % paired-bootstrap intervals (``sim.pipeline.paired``);
+- ``fan_<target>.png``: the fan charts of every study overlaid (median and 90 % band each);
+- ``scenarios.png``: P(reach) per scenario, when the scenario varies;
+- ``lever_response_<key>.png``: P(reach) against each key the sweep varied itself (not the levers a
+  scenario sweep changes along with the scenario: those differences belong to the scenario).
 """
 
 from __future__ import annotations
@@ -32,7 +39,8 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.pipeline import atomic
-from sim.pipeline.report import SUMMARY, complete_summary, reach
+from sim.pipeline.paired import paired_difference, paired_mean_difference
+from sim.pipeline.report import SUMMARY, complete_summary, reach, reached_all
 
 #: Study fields that identify an ensemble; jobs equal on all of them are merged.
 STUDY_FIELDS = ("scenario", "end_year", "scale", "seed", "posterior")
@@ -165,7 +173,8 @@ def _natural(name: str) -> list:
 # --------------------------------------------------------------------------- merging
 def study_key(summary: dict[str, Any]) -> dict[str, Any]:
     """Flat study description: scenario, run knobs, ``policy.*`` and ``params.*``."""
-    key = {f: summary.get(f) for f in STUDY_FIELDS}
+    # the study's root seed is ``root_seed``: ``seed`` is each replicate's own seed in the tidy table
+    key = {("root_seed" if f == "seed" else f): summary.get(f) for f in STUDY_FIELDS}
     key.update({f"policy.{k}": v for k, v in (summary.get("policy") or {}).items()})
     key.update({f"params.{k}": v for k, v in (summary.get("params") or {}).items()})
     return key
@@ -177,7 +186,7 @@ def _swept_keys(jobs: list[Job]) -> set[str]:
     for j in jobs:
         for o in j.overrides:
             key, _, val = o.lstrip("+~").partition("=")
-            key = "scenario" if key == "policy" else key
+            key = {"policy": "scenario", "seed": "root_seed"}.get(key, key)
             values.setdefault(key, set()).add(val)
     return {k for k, v in values.items() if len(v) > 1 and k != "replicate_block"}
 
@@ -246,6 +255,120 @@ def reach_table(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def lever_axes(table: pd.DataFrame, varying: list[str]) -> list[str]:
+    """The keys a sweep varied itself: those that take several values within one scenario.
+
+    A ``policy=plan,frozen_2023`` sweep changes every lever with the scenario; those levers are not axes
+    (crediting the scenario's difference to one of them would mislead), the scenario is.
+    """
+    if table.empty:
+        return []
+    axes = []
+    for c in varying:
+        if c == "scenario":
+            continue
+        if table.groupby("scenario", dropna=False)[c].nunique(dropna=False).max() > 1:
+            axes.append(c)
+    return axes
+
+
+def _label(values: dict[str, Any], columns: list[str]) -> str:
+    return ", ".join(f"{c}={values[c]}" for c in columns) if columns else "all jobs"
+
+
+def study_groups(table: pd.DataFrame, columns: list[str], label_cols: list[str]) -> dict[str, pd.DataFrame]:
+    """label -> tidy results of one study (a group of jobs equal on ``columns``), labelled by ``label_cols``
+    (the scenario and the swept keys; ``columns`` when that would not tell the studies apart)."""
+    keyed = [
+        (dict(zip(columns, values if isinstance(values, tuple) else (values,))), grp)
+        for values, grp in table.groupby(columns, sort=True, dropna=False)
+    ]
+    labels = [_label(v, label_cols) for v, _ in keyed]
+    if len(set(labels)) < len(labels):
+        labels = [_label(v, columns) for v, _ in keyed]
+    return dict(zip(labels, (g for _, g in keyed)))
+
+
+def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | None]:
+    """Each study minus the reference, on the replicates they share with the same seeds (else not paired)."""
+    if len(groups) < 2:
+        return pd.DataFrame(), None
+    labels = list(groups)
+    ref = next((k for k in labels if "scenario=plan" in k.split(", ")), labels[0])
+
+    def wide(grp: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+        at = grp[grp["indicator"].isin(HEADLINE)]
+        at = at[at["year"] == at["indicator"].map(lambda t: TARGETS[t].target_year)]
+        values = at.pivot_table(index="replicate", columns="indicator", values="value", aggfunc="first")
+        seeds = grp.drop_duplicates("replicate").set_index("replicate")["seed"]
+        return values, seeds
+
+    ref_values, ref_seeds = wide(groups[ref])
+    rows = []
+    for label in labels:
+        if label == ref:
+            continue
+        values, seeds = wide(groups[label])
+        common = ref_seeds.index.intersection(seeds.index)
+        common = common[(ref_seeds.loc[common] == seeds.loc[common]).to_numpy()]
+        if len(common) == 0:
+            continue  # no shared replicates: differences would not be paired
+        a, b = values.loc[common], ref_values.loc[common]
+        for tid in [t for t in HEADLINE if t in a.columns and t in b.columns]:
+            d = paired_difference(a[tid].to_numpy(), b[tid].to_numpy(), TARGETS[tid].target)
+            rows.append({"study": label, "reference": ref, "indicator": tid, **d})
+        ra_all, rb_all = reached_all(groups[label]), reached_all(groups[ref])
+        shared = ra_all.index.intersection(rb_all.index).intersection(common)
+        if len(shared):
+            ra, rb = ra_all.loc[shared].astype(float), rb_all.loc[shared].astype(float)
+            m, lo, hi = paired_mean_difference(ra.to_numpy(), rb.to_numpy())
+            rows.append(
+                {
+                    "study": label,
+                    "reference": ref,
+                    "indicator": "all_five",
+                    "n": len(shared),
+                    "p_a": float(ra.mean()),
+                    "p_b": float(rb.mean()),
+                    "delta_p": m,
+                    "delta_p_lo": lo,
+                    "delta_p_hi": hi,
+                }
+            )
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table = table.rename(columns={"p_a": "p_study", "p_b": "p_reference"})
+    return table, ref
+
+
+def paired_markdown(paired: pd.DataFrame, ref: str | None) -> list[str]:
+    if paired.empty:
+        return []
+    lines = [
+        "",
+        f"## Paired differences from `{ref}`",
+        "",
+        "The studies share replicates (same numbers, same seeds: common random numbers), so each is compared "
+        "with the reference replicate by replicate: Delta P(reach) = P(study) - P(reference) and the median of "
+        "the paired differences of the target-year value, with 95 % paired-bootstrap intervals.",
+        "",
+        "| study | target | n pairs | P(study) | P(reference) | Delta P (95 % CI) | median difference (95 % CI) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for _, r in paired.iterrows():
+        tid = r["indicator"]
+        if tid == "all_five":
+            med = "–"
+        else:
+            fmt = (lambda v: f"{v:+.2f}") if TARGETS[tid].unit == "percent" else (lambda v: f"{v:+,.0f}")
+            med = f"{fmt(r['delta_median'])} ({fmt(r['delta_median_lo'])} – {fmt(r['delta_median_hi'])})"
+        lines.append(
+            f"| {r['study']} | {tid} | {r['n']} | {r['p_study']:.2f} | {r['p_reference']:.2f} | "
+            f"{r['delta_p']:+.2f} ({r['delta_p_lo']:+.2f} – {r['delta_p_hi']:+.2f}) | {med} |"
+        )
+    return lines
+
+
 # --------------------------------------------------------------------------- report
 def _status_lines(jobs: list[Job]) -> list[str]:
     bad = [j for j in jobs if j.status != "complete"]
@@ -266,7 +389,9 @@ def _status_lines(jobs: list[Job]) -> list[str]:
     return lines
 
 
-def reach_markdown(analysis: Analysis, warnings: list[str]) -> str:
+def reach_markdown(
+    analysis: Analysis, warnings: list[str], paired: pd.DataFrame | None = None, ref: str | None = None
+) -> str:
     lines = [f"# P(reach) by study: {analysis.root}", "", *_status_lines(analysis.jobs), ""]
     lines += [f"Warning: {w}" for w in warnings]
     r = analysis.reach
@@ -290,6 +415,8 @@ def reach_markdown(analysis: Analysis, warnings: list[str]) -> str:
             f"{fmt(row['p05'])} – {fmt(row['p95'])} | {row['p_reach']:.2f} | "
             f"{row['ci_lo']:.2f} – {row['ci_hi']:.2f} |"
         )
+    if paired is not None:
+        lines += paired_markdown(paired, ref)
     return "\n".join(lines) + "\n"
 
 
@@ -318,26 +445,51 @@ def analyze(root: str | Path, out: str | Path | None = None, plots: bool = True)
         ]
     )
     files.append(atomic.write_csv(out / "jobs.csv", jobs_df))
+    paired, ref = pd.DataFrame(), None
     if not table.empty:
         files.append(atomic.write_csv(out / "timeseries.csv", table))
         files.append(atomic.write_csv(out / "reach.csv", reach_df))
+        label_cols = (["scenario"] if "scenario" in varying else []) + lever_axes(table, varying)
+        groups = study_groups(table, columns, label_cols)
+        paired, ref = paired_table(groups)
+        if not paired.empty:
+            files.append(atomic.write_csv(out / "paired.csv", paired))
         if plots:
-            from sim.pipeline import plots as plotting
-
-            for lever in varying:
-                others = [c for c in varying if c != lever]
-                data = reach_df.copy()
-                hue = None
-                if others:
-                    data["_others"] = data[others].astype(str).agg(", ".join, axis=1)
-                    hue = "_others"
-                safe = lever.replace("/", "_")
-                files.append(
-                    plotting.lever_response(data, lever, out / f"lever_response_{safe}.png", hue=hue)
-                )
-    files.append(atomic.write_text(out / "reach.md", reach_markdown(analysis, warnings)))
+            files += _plots(out, table, reach_df, groups, varying)
+    files.append(atomic.write_text(out / "reach.md", reach_markdown(analysis, warnings, paired, ref)))
     analysis.files = files
     return analysis
+
+
+def _plots(
+    out: Path, table: pd.DataFrame, reach_df: pd.DataFrame, groups: dict, varying: list[str]
+) -> list[Path]:
+    from sim.pipeline import plots as plotting
+
+    files = []
+    present = set(table["indicator"].unique())
+    if len(groups) > 1:
+        for tid in [t for t in HEADLINE if t in present]:
+            fig = plotting.fan_overlay(groups, tid)
+            files.append(atomic.save_figure(out / f"fan_{tid}.png", fig))
+    axes = lever_axes(table, varying)
+    if "scenario" in varying:
+        data = reach_df.copy()
+        hue = None
+        if axes:
+            data["_others"] = data[axes].astype(str).agg(", ".join, axis=1)
+            hue = "_others"
+        files.append(plotting.lever_response(data, "scenario", out / "scenarios.png", hue=hue))
+    for lever in axes:
+        others = [c for c in axes if c != lever] + (["scenario"] if "scenario" in varying else [])
+        data = reach_df.copy()
+        hue = None
+        if others:
+            data["_others"] = data[others].astype(str).agg(", ".join, axis=1)
+            hue = "_others"
+        safe = lever.replace("/", "_")
+        files.append(plotting.lever_response(data, lever, out / f"lever_response_{safe}.png", hue=hue))
+    return files
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -197,6 +197,7 @@ def check_command_line(
     config_name: str,
     schema: type,
     check: Callable[[Any], None] | None = None,
+    config_dir: str = CONFIG_DIR,
 ) -> str | None:
     """Compose and validate what ``argv`` asks for; return one error line or None.
 
@@ -223,7 +224,7 @@ def check_command_line(
         multirun = args.multirun or "hydra.mode=MULTIRUN" in overrides
         variants = _variants(overrides) if multirun else [overrides]
         GlobalHydra.instance().clear()
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3", job_name="precheck"):
+        with initialize_config_dir(config_dir=config_dir, version_base="1.3", job_name="precheck"):
             checked: set[tuple[str, ...]] = set()
             queue = list(variants)
             first = True

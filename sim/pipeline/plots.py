@@ -194,12 +194,27 @@ def fan_charts(
     return paths
 
 
-def lever_response_figure(reach: pd.DataFrame, lever: str, *, hue: str | None = None) -> Figure:
-    """P(reach) against one lever's values, a panel per target, 95 % intervals as error bars.
+def axis_label(key: str) -> str:
+    """An axis label for a study column: ``policy.<lever>`` or ``params.<name>`` with its unit, else the key."""
+    from dataclasses import fields
 
-    ``reach`` has columns ``indicator, p_reach, ci_lo, ci_hi, n`` plus ``lever`` (and ``hue``), as
-    ``sim.pipeline.analyze.reach_table`` makes it. Non-numeric lever values (scenario names) are
-    placed at equal spacing, in their order of appearance.
+    from sim.model.params import BehaviourParams
+    from sim.model.policy import PolicyLevers
+
+    for prefix, schema in (("policy.", PolicyLevers), ("params.", BehaviourParams)):
+        if key.startswith(prefix):
+            f = {f.name: f for f in fields(schema)}.get(key.removeprefix(prefix))
+            if f is not None and f.metadata.get("unit"):
+                return f"{key} ({english(f.metadata['unit'])})"
+    return key
+
+
+def lever_response_figure(reach: pd.DataFrame, lever: str, *, hue: str | None = None) -> Figure:
+    """P(reach) against one swept key's values, a panel per target, 95 % Wilson intervals as error bars.
+
+    ``reach`` has columns ``indicator, p_reach, ci_lo, ci_hi, n`` plus ``lever`` (and ``hue``: one line per
+    value of the other swept keys), as ``sim.pipeline.analyze.reach_table`` makes it. Non-numeric values
+    (scenario names) are placed at equal spacing, in their order of appearance, and not joined by lines.
     """
     targets = [t for t in HEADLINE if t in set(reach["indicator"])]
     ncols = min(3, len(targets))
@@ -220,13 +235,15 @@ def lever_response_figure(reach: pd.DataFrame, lever: str, *, hue: str | None = 
                 g["p_reach"],
                 yerr=yerr,
                 marker="o",
+                ls="-" if numeric else "none",  # categories (scenarios) are not a continuum
                 capsize=3,
                 ms=4,
-                label=None if label is None else f"{hue}={label}",
+                label="P(reach), 95 % Wilson interval" if label is None else str(label),
             )
-        ax.set_title(f"{tid} {english(TARGETS[tid].name)}", fontsize=9)
+        t = TARGETS[tid]
+        ax.set_title(f"{tid} {english(t.name)} > {t.target:,g} ({unit_label(t.unit)})", fontsize=8)
         ax.set_ylim(-0.03, 1.03)
-        ax.set_xlabel(lever)
+        ax.set_xlabel(axis_label(lever), fontsize=8)
         ax.grid(alpha=0.3)
         if not numeric:
             ax.set_xticks(range(len(cats)), cats)
@@ -234,9 +251,10 @@ def lever_response_figure(reach: pd.DataFrame, lever: str, *, hue: str | None = 
         ax.set_ylabel("P(reach 2026 target)")
     for ax in list(axes.flat)[len(targets) :]:
         ax.set_visible(False)
-    if hue is not None:
-        axes.flat[0].legend(fontsize=7, frameon=False)
-    fig.suptitle(f"P(reach) by {lever} (95 % Wilson intervals)", fontsize=10)
+    axes.flat[0].legend(
+        fontsize=7, frameon=False, title=None if hue is None else "other swept keys", title_fontsize=7
+    )
+    fig.suptitle(f"P(reach) by {axis_label(lever)} (95 % Wilson intervals)", fontsize=10)
     fig.tight_layout()
     return fig
 

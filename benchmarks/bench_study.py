@@ -1,0 +1,56 @@
+"""The lever studies' budget: CPU seconds per model run at a study's scale, and what a full study needs.
+
+    .venv/bin/python benchmarks/bench_study.py                 # scale 0.25, 24 runs, one process
+    .venv/bin/python benchmarks/bench_study.py --runs 48 --scale 0.25
+
+Runs the contrast study's task (``sim.pipeline.study.design.run_task``: one model run to 2026 and its
+outputs) on the first replicates of the plan in this process, and reports CPU seconds per run (user +
+system: steadier than wall time on a shared machine) and the wall time a study of 2,000 such runs would
+take on 2 free cores (CPU time / 2; the studies keep both busy). The full studies' measured wall times
+are in each ``study.json`` (``wall_time_s``) and in ``experiments/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import time
+
+
+def cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=24)
+    parser.add_argument("--scale", type=float, default=0.25)
+    args = parser.parse_args()
+
+    from sim.model.policy import scenario
+    from sim.pipeline.ensemble import load_param_sets, plan_replicates
+    from sim.pipeline.parallel import quiet_model_logs
+    from sim.pipeline.study.design import replicate_spec, run_task
+
+    quiet_model_logs()
+    sets = load_param_sets("default")
+    reps = plan_replicates(0, range(args.runs), len(sets), sets.weights)
+    plan = scenario("plan")
+    specs = [replicate_spec(plan, r) for r in reps]
+    run_task(
+        (plan, sets.sets[specs[0].param_set], specs[0].seed, specs[0].effects, args.scale, 2026)
+    )  # warm up
+    c0, w0 = cpu(), time.perf_counter()
+    for s in specs:
+        run_task((s.levers, sets.sets[s.param_set], s.seed, s.effects, args.scale, 2026))
+    c, w = cpu() - c0, time.perf_counter() - w0
+    per = c / args.runs
+    print(
+        f"scale {args.scale}: {per:.3f} CPU s per run ({w / args.runs:.3f} s wall, one process, {args.runs} runs)"
+    )
+    print(f"a 2,000-run study on 2 free cores: {2000 * per / 2 / 60:.1f} min")
+
+
+if __name__ == "__main__":
+    main()

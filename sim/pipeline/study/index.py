@@ -1,0 +1,170 @@
+"""The cross-study table: ``python -m sim.study index FOLDER...`` (``make experiments`` writes
+``experiments/README.md`` with it).
+
+Reads each finished study's ``study.json`` and answers, per target: which lever matters most
+(``contrast``: the plan's lever with the largest paired median gain; ``sensitivity``: the lever with
+the largest total-order index), the dominant uncertainty (``sensitivity``), where the plan fails
+(``discovery``'s first box) and the cheapest mix that reaches P >= goal (``portfolio``).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from sim.model.outcomes import HEADLINE
+from sim.pipeline import atomic
+from sim.pipeline.study.design import ALL_FIVE, fmt_value
+
+STUDY_JSON = "study.json"
+ORDER = ("contrast", "lever_curves", "sensitivity", "discovery", "portfolio")
+
+
+def load(folders: list[Path]) -> dict[str, dict]:
+    docs = {}
+    for f in folders:
+        path = Path(f) / STUDY_JSON
+        if path.is_file():
+            doc = json.loads(path.read_text(encoding="utf-8"))
+            docs[doc["study"]] = {**doc, "_folder": Path(f)}
+    return docs
+
+
+def _mix(m: dict | None) -> str:
+    if not m:
+        return "not run"
+    if m.get("none"):
+        if m.get("validated"):
+            return (
+                "none: the cheapest candidates fell below the goal on fresh replicates ("
+                + ", ".join(f"P {t['p']:.2f} at {t['cost']:,.1f} 亿元" for t in m["validated"])
+                + ")"
+            )
+        return "none found within the levers' ranges"
+    lo, hi = m["p_reach_ci95"]
+    return f"{m['cost_100m']:,.1f} 亿元 (P {m['p_reach']:.2f}, {lo:.2f}–{hi:.2f})"
+
+
+def _box(t: dict | None) -> str:
+    if not t:
+        return "not run"
+    if not t["boxes"]:
+        rate = t["failure_rate"]
+        return "never fails" if rate == 0 else "fails in every future" if rate == 1 else "no box"
+    b = t["boxes"][0]
+    names = ", ".join(next(iter(r)).split(":", 1)[1] for r in b["restrictions"])
+    return f"{names} (coverage {b['coverage']:.2f}, density {b['density']:.2f})"
+
+
+def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md") -> str:
+    c = docs.get("contrast", {}).get("findings", {})
+    s = docs.get("sensitivity", {}).get("findings", {})
+    d = docs.get("discovery", {}).get("findings", {}).get("targets", {})
+    p = docs.get("portfolio", {}).get("findings", {})
+    goal = p.get("goal", 0.8)
+    lines = [
+        "# Lever studies: findings",
+        "",
+        "What moves P(reach) of the 2026 targets, by how much per 亿元, and under which futures the targets "
+        "fail. Each study's folder holds its question, command, findings with their numbers, the commit and "
+        "date that produced them, its tables and figures. Rerun all five: `make experiments` (full size) or "
+        "`make experiments SMOKE=1` (a seconds-long check, not a result).",
+        "",
+        f"| target | P(reach), plan (frozen_2023) | lever that matters most: contrast (median gain) | lever with the largest total Sobol index | dominant uncertainty (total Sobol index) | where the plan fails (PRIM box 1) | cheapest mix with P >= {goal:g} (validated) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for g in [*HEADLINE, ALL_FIVE]:
+        pr = c.get("p_reach", {})
+        reach = f"{pr['plan'][g]['p']:.2f} ({pr['frozen_2023'][g]['p']:.2f})" if pr else "not run"
+        mi = c.get("most_important_lever", {}).get(g)
+        if not mi:
+            most = "–"
+        elif g == ALL_FIVE:
+            most = f"`{mi['lever']}` (ΔP {mi['delta_p']:+.2f})"
+        else:
+            most = f"`{mi['lever']}` ({fmt_value(g, mi['delta_median'], True)})"
+        sv = s.get(g if g != ALL_FIVE else f"reach_{ALL_FIVE}", {})
+        if "undefined" in sv:
+            top_lever = dom = sv["undefined"]
+        elif sv:
+            top_lever = f"`{sv['top_lever']}` ({sv['top_lever_ST']:.2f})"
+            dom = f"{sv['dominant_uncertainty']} ({sv['dominant_uncertainty_ST']:.2f})"
+        else:
+            top_lever = dom = "not run"
+        box = _box(d.get(g)) if d else "not run"
+        mix = _mix(p.get("mixes", {}).get(g)) if p else "not run"
+        label = "all five" if g == ALL_FIVE else g
+        lines.append(f"| {label} | {reach} | {most} | {top_lever} | {dom} | {box} | {mix} |")
+    lines += [
+        "",
+        "How to read it:",
+        "",
+        "- *P(reach)*: P(2026 value > target) over the replicates of `contrast` (posterior parameter sets drawn "
+        "by weight, lever effects drawn on their ranges, the model's randomness).",
+        "- *Lever that matters most (contrast)*: the plan's lever whose change from its 2023 level adds most to "
+        "the 2026 median, replicate by replicate (plan minus the plan with that lever at 2023); for all five, "
+        "the one that adds most to P(all five). Intervals, ΔP(reach) and cost per unit of effect: `contrast/`.",
+        "- *Largest total Sobol index (sensitivity)*: the lever that explains most of the variance of the 2026 "
+        "value when every lever moves between its 2023 level and twice the plan together with every uncertainty.",
+        "- *Dominant uncertainty*: the uncertainty (behaviour posterior, one instrument's lever effects, or the "
+        "model's randomness) with the largest total Sobol index.",
+        "- *PRIM box 1*: the uncertainties bounding the futures where the plan misses the target (coverage: share "
+        "of the misses inside; density: share of those futures that miss).",
+        "- *Cheapest mix*: the cheapest lever mix NSGA-II found with P(reach) >= the goal, checked on fresh "
+        "replicates (95 % Wilson interval); 2024-26 public cost of all instruments.",
+        "",
+        "Sobol indices for T01–T05 are those of the 2026 value; for all five, of reaching all five (0/1).",
+        "",
+        "## The studies",
+        "",
+        "| study | question | design | made by | wall time |",
+        "|---|---|---|---|---|",
+    ]
+    for name in ORDER:
+        doc = docs.get(name)
+        if doc is None:
+            lines.append(f"| {name} | – | not run | – | – |")
+            continue
+        git = doc["provenance"].get("git") or {}
+        commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
+        lines.append(
+            f"| [{name}]({link(name)}) | {doc['question']} | {doc['design']} | `{commit}`, "
+            f"{doc['provenance']['started'][:10]}, size {doc['size']} | {doc['wall_time_s'] / 60:.1f} min |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_index(folders: list[Path], out: Path) -> Path:
+    """Write the index of the studies in ``folders`` to ``out`` (links relative to it)."""
+    import os
+
+    docs = load(folders)
+    out = Path(out)
+
+    def link(name: str) -> str:
+        folder = Path(docs[name]["_folder"])
+        page = folder / "README.md" if (folder / "README.md").is_file() else folder / "findings.md"
+        return os.path.relpath(page.resolve(), out.resolve().parent)
+
+    return atomic.write_text(out, index_markdown(docs, link))
+
+
+def main(argv: list[str]) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m sim.study index", description="The cross-study table of finished study folders."
+    )
+    parser.add_argument("folders", nargs="+", type=Path, help="study folders (each with a study.json)")
+    parser.add_argument("--out", type=Path, help="where to write it (default: README.md beside the folders)")
+    args = parser.parse_args(argv)
+    missing = [str(f) for f in args.folders if not (f / STUDY_JSON).is_file()]
+    if missing:
+        print(f"error: no finished study (study.json) in: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    out = args.out or args.folders[0].resolve().parent / "README.md"
+    path = write_index(args.folders, out)
+    print(path.read_text(encoding="utf-8"))
+    print(f"index: {path}")
+    return 0
