@@ -30,7 +30,12 @@ OVERLAY_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:bro
 
 
 #: Chinese words in names and units -> English, for figure text (the default fonts have no CJK glyphs).
-CJK_WORDS = {"亿元": "100 million yuan", "万元": "10,000 yuan", "专精特新": "'specialised and new'"}
+CJK_WORDS = {
+    "亿元": "100 million yuan",
+    "万元": "10,000 yuan",
+    "专精特新": "'specialised and new'",
+    "小升规": "small-to-above-scale",  # small firms growing past the above-scale revenue line
+}
 
 
 def english(text: str) -> str:

@@ -20,6 +20,7 @@ import pandas as pd
 from sim.model.outcomes import HEADLINE, SPENDING, TARGETS
 from sim.model.params import PLAN_YEAR
 from sim.model.policy import LEVERS, PolicyLevers, effects_row
+from sim.pipeline.plots import english
 from sim.pipeline.report import COST_YEARS
 
 COST = "cost"  # 亿元, public cost 2024-2026, all instruments
@@ -114,9 +115,8 @@ def lever_range(name: str, factor: float, lower: str = "zero") -> tuple[float, f
 
 
 def lever_unit(name: str) -> str:
-    """The lever's unit in ASCII (figures)."""
-    unit = LEVERS[name].unit
-    return unit.replace("亿元", "100 million yuan")
+    """The lever's unit in English (figures: the default fonts have no CJK glyphs)."""
+    return english(LEVERS[name].unit)
 
 
 # --------------------------------------------------------------------------- reach

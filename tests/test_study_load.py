@@ -1,0 +1,184 @@
+"""Studies from Python (sim.pipeline.study.load, what notebooks 03 and 04 use): a study run into a folder
+reads back, a folder that lacks what is asked for says what, a finished study is read rather than rerun,
+and the quantities the notebooks derive from the tables are right on tables whose answer is known."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from sim.model.params import BehaviourParams, ConfigError
+from sim.model.policy import LEVERS, effect_fields
+from sim.pipeline.study import load
+from sim.pipeline.study.design import ALL_FIVE, lever_unit
+from sim.pipeline.study.sensitivity import POSTERIOR, factors
+
+
+def test_a_study_run_from_python_reads_back(tmp_path, capsys):
+    folder = load.run(
+        "discovery", tmp_path / "d", overrides=["sizes.smoke.replicates=8", "seed=3"], progress=False
+    )
+    out = capsys.readouterr().out
+    assert out.startswith("results: ") and "**Question.**" not in out  # the findings text stays in the folder
+    study = load.load(folder, ["boxes"], name="discovery")
+    assert study.doc["model_runs"] == 8 and study.doc["seed"] == 3 and study.smoke
+    assert {"target", "box", "coverage", "density", "uncertainty"} <= set(study.tables["boxes"].columns)
+    assert study.figure("boxes").is_file()
+    assert "python -m sim.study discovery size=smoke" in study.doc["provenance"]["command"]
+    assert "a check that the study runs, not a result" in study.note()
+    with pytest.raises(FileNotFoundError, match="no figure curve_talents.png"):
+        study.figure("curve_talents")
+
+
+def test_bad_input_is_one_line_naming_the_key():
+    with pytest.raises(ConfigError, match="power of 2"):
+        load.config("sensitivity", "smoke", ["sizes.smoke.base_samples=3"])
+    with pytest.raises(ConfigError, match="no such study"):
+        load.config("nosuch")
+    with pytest.raises(ConfigError, match="replicatez"):
+        load.config("contrast", "smoke", ["replicatez=2"])
+    cfg = load.config("lever_curves", "smoke", ["sizes.smoke.replicates=3"])
+    assert cfg.name == "lever_curves" and cfg.size == "smoke" and cfg.design.replicates == 3
+
+
+def fake_study(folder, name="lever_curves", size="full", tables=("curves",)):
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = {
+        "study": name,
+        "size": size,
+        "scale": 0.25,
+        "seed": 0,
+        "model_runs": 10,
+        "findings": {},
+        "provenance": {"git": {"commit": "abc"}, "started": "2026-01-01T00:00:00"},
+    }
+    (folder / "study.json").write_text(json.dumps(doc))
+    for t in tables:
+        pd.DataFrame({"x": [1]}).to_csv(folder / f"{t}.csv", index=False)
+    return folder
+
+
+def test_load_says_what_is_missing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no finished study"):
+        load.load(tmp_path, ["curves"])
+    fake_study(tmp_path, tables=())
+    with pytest.raises(FileNotFoundError, match="has no curves.csv"):
+        load.load(tmp_path, ["curves"])
+    with pytest.raises(ValueError, match="holds study 'lever_curves', not 'sensitivity'"):
+        load.load(tmp_path, [], name="sensitivity")
+
+
+def test_open_study_reads_a_finished_study_and_runs_only_without_one(tmp_path, monkeypatch):
+    runs = []
+
+    def fake_run(name, folder, *, size, overrides, jobs):
+        runs.append((name, size, list(overrides)))
+        fake_study(folder, name, size, tables=("curves", "marginal"))
+
+    monkeypatch.setattr(load, "run", fake_run)
+    committed = tmp_path / "experiments"
+    fake_study(committed / "lever_curves")
+    study = load.open_study("lever_curves", "auto", tables=["curves"], experiments=committed)
+    assert study.folder == committed / "lever_curves" and not runs
+    # smoke size always runs here, whatever is committed
+    study = load.open_study(
+        "lever_curves", "auto", tables=["curves"], size="smoke", experiments=committed, seed=4
+    )
+    assert runs == [("lever_curves", "smoke", ["seed=4"])] and study.smoke
+    # nothing committed with the table asked for: a run at run_size
+    load.open_study("lever_curves", "auto", tables=["marginal"], experiments=committed)
+    assert runs[-1][1] == "smoke"
+    load.open_study("lever_curves", None, tables=["curves"], experiments=committed)
+    assert len(runs) == 3
+    # a folder given by hand must hold the study
+    with pytest.raises(FileNotFoundError, match="has no marginal.csv"):
+        load.open_study("lever_curves", committed / "lever_curves", tables=["marginal"])
+    with pytest.raises(ConfigError, match="SIZE = 'huge'"):
+        load.open_study("lever_curves", size="huge")
+
+
+def curves_table(slopes: dict[str, tuple[float, float]], factors=(0.0, 0.5, 1.0, 1.5, 2.0), n=20):
+    """curves.csv of levers whose cost and P(reach of T01) rise linearly with the factor:
+    ``slopes[lever] = (亿元 per unit factor, P per unit factor)``; T02 never moves."""
+    rows = []
+    for lever, (dcost, dp) in slopes.items():
+        for f in factors:
+            base = {"lever": lever, "factor": f, "value": 10 * f, "unit": "u", "n": n}
+            base.update(cost_mean=100 + dcost * (f - 1), lever_cost_mean=20 + dcost * (f - 1))
+            rows.append({**base, "target": "T01", "p_reach": 0.5 + dp * (f - 1), "median": 6000 + 100 * f})
+            rows.append({**base, "target": "T02", "p_reach": 0.9, "median": 40000.0})
+            rows.append({**base, "target": ALL_FIVE, "p_reach": 0.3 + dp * (f - 1), "median": np.nan})
+    return pd.DataFrame(rows)
+
+
+def test_near_plan_reads_the_step_across_the_plan():
+    # a: 0.2 P for 10 亿元 a unit factor (0.02 per 亿元); b: 0.4 for 40 (0.01); c: 0.1 at no cost
+    curves = curves_table({"a": (10.0, 0.2), "b": (40.0, 0.4), "c": (0.0, 0.1)})
+    near = load.near_plan(curves).set_index(["lever", "target"])
+    a = near.loc[("a", "T01")]
+    assert (a["from_factor"], a["to_factor"]) == (0.5, 1.5)
+    assert a["dp"] == pytest.approx(0.2) and a["dcost"] == pytest.approx(10.0)
+    assert a["dp_per_100m"] == pytest.approx(0.02) and a["changed"] == 4  # 0.2 x 20 replicates
+    assert a["dmedian_per_100m"] == pytest.approx(10.0)  # 100 per unit factor over 10 亿元
+    assert near.loc[("b", "T01"), "dp_per_100m"] == pytest.approx(0.01)
+    assert np.isnan(near.loc[("c", "T01"), "dp_per_100m"])  # no cost rise: no ratio
+    assert np.isnan(near.loc[("a", ALL_FIVE), "dmedian"])
+    best = load.best_near_plan(load.near_plan(curves)).set_index("target")
+    assert best.loc["T01", "lever"] == "c" and "no extra public cost" in best.loc["T01", "how"]
+    assert best.loc["T02", "how"] == "no lever raises P(reach) across the plan" and pd.isna(
+        best.loc["T02", "lever"]
+    )
+    # without the free lever, the largest gain per 亿元 wins, not the largest gain
+    best = load.best_near_plan(load.near_plan(curves[curves["lever"] != "c"])).set_index("target")
+    assert best.loc["T01", "lever"] == "a" and best.loc[ALL_FIVE, "lever"] == "a"
+    # the plan's smoke design (0, 1, 2) steps from 0 to 2
+    step = load.near_plan(curves_table({"a": (10.0, 0.2)}, factors=(0.0, 1.0, 2.0))).iloc[0]
+    assert (step["from_factor"], step["to_factor"]) == (0.0, 2.0)
+    with pytest.raises(ValueError, match="both sides"):
+        load.near_plan(curves_table({"a": (10.0, 0.2)}, factors=(0.0, 1.0)))
+
+
+def test_sobol_ranking_orders_each_output_and_resolves_only_clear_leads():
+    rows = [
+        ("A", "y", 0.60, 0.05),
+        ("B", "y", 0.30, 0.05),
+        ("C", "y", 0.25, 0.10),
+        ("A", "z", 0.10, 0.20),
+        ("B", "z", 0.50, 0.01),
+        ("A", "flat", np.nan, np.nan),
+    ]
+    table = pd.DataFrame(rows, columns=["factor", "output", "ST", "ST_conf"]).assign(kind="effects")
+    ranked = load.sobol_ranking(table)
+    assert list(dict.fromkeys(ranked["output"])) == ["y", "z"]  # the table's order; no variance: left out
+    y = ranked[ranked["output"] == "y"]
+    assert y["factor"].tolist() == ["A", "B", "C"] and y["rank"].tolist() == [1, 2, 3]
+    assert y["ahead"].tolist() == [True, False, False]  # 0.55 > 0.35; 0.25 < 0.35; the last
+    z = ranked[ranked["output"] == "z"]
+    assert z["factor"].tolist() == ["B", "A"] and z["ahead"].tolist() == [True, False]  # 0.49 > 0.30
+
+
+def test_every_discovery_dimension_has_a_sobol_factor_and_a_drawable_unit():
+    groups = {f["group"] for f in factors(2.0)}
+    names = [f"effect:{key}" for key, _ in effect_fields()]
+    names += [f"behaviour:{name}" for name in BehaviourParams.calibrated_names()]
+    for name in names:
+        assert load.sobol_group(name) in groups, name
+        unit = load.uncertainty_unit(name)
+        assert unit and all(ord(ch) < 0x2E80 for ch in unit), (name, unit)
+    assert load.sobol_group("behaviour:revenue_growth") == POSTERIOR
+    assert load.sobol_group("seed") is None
+    assert {f.name for f in fields(BehaviourParams)} >= set(BehaviourParams.calibrated_names())
+    with pytest.raises(KeyError, match="not an uncertainty"):
+        load.uncertainty_unit("behaviour:no_such_parameter")
+
+
+def test_lever_units_in_study_figures_have_no_cjk_glyphs():
+    """The study figures name each lever's unit; the default fonts cannot draw CJK (empty boxes)."""
+    for name in LEVERS:
+        assert all(ord(ch) < 0x2E80 for ch in lever_unit(name)), (name, lever_unit(name))
+    assert "100 million yuan" in lever_unit("voucher_budget")
+    assert "small-to-above-scale" in lever_unit("hte_cultivation")
