@@ -51,7 +51,7 @@ from sim.model.params import BehaviourParams, ConfigError
 from sim.paths import CONFIG_DIR as CONFIG_PATH
 from sim.paths import DATA_DIR, DOCS_DIR, POSTERIOR_CSV
 from sim.pipeline import atomic
-from sim.pipeline.config import flag, whole
+from sim.pipeline.config import config_errors_exit, flag, whole
 from sim.pipeline.parallel import check_backend
 
 CONFIG_DIR = str(CONFIG_PATH)
@@ -302,11 +302,8 @@ def main(argv: list[str] | None = None) -> None:
     @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=CONFIG_NAME)
     def _app(dcfg) -> None:
         quiet_model_logs()
-        try:
+        with config_errors_exit():
             cfg = build(dcfg, CalibrateConfig)
-        except ConfigError as exc:
-            print(f"config error: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
         out_dir = Path(HydraConfig.get().runtime.output_dir)
         calibrate(cfg, out_dir, started=started)
 

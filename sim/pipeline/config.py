@@ -12,9 +12,11 @@ Each app declares one dataclass schema that Hydra composes against and the code 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import sys
 from dataclasses import MISSING, fields
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from omegaconf import DictConfig, OmegaConf, open_dict
 
@@ -88,6 +90,16 @@ def check_keys(cfg: DictConfig, schema: type, path: str = "") -> None:
         sub = f"{path}.{f.name}" if path else f.name
         if schema_node(schema, sub) is not None:
             check_keys(cfg[f.name], schema, sub)
+
+
+@contextlib.contextmanager
+def config_errors_exit() -> Iterator[None]:
+    """A command's bad input: one line ``config error: ...`` on stderr and exit status 2, no traceback."""
+    try:
+        yield
+    except ConfigError as exc:
+        print(f"config error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def build(cfg: DictConfig, schema: type) -> Any:

@@ -33,7 +33,16 @@ from omegaconf import DictConfig
 
 from sim.model.params import BehaviourParams, ConfigError, RunConfig
 from sim.model.policy import EFFECT_MODES, PolicyLevers
-from sim.pipeline.config import CONFIG_DIR, as_floats, build, check_command_line, flag, is_number, whole
+from sim.pipeline.config import (
+    CONFIG_DIR,
+    as_floats,
+    build,
+    check_command_line,
+    config_errors_exit,
+    flag,
+    is_number,
+    whole,
+)
 from sim.pipeline.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 
 CONFIG_NAME = "config"
@@ -238,11 +247,8 @@ def app(cfg: DictConfig) -> dict | None:
 
     started = time.time()
     quiet_model_logs()
-    try:
+    with config_errors_exit():
         study = study_from_cfg(cfg)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
     hc = HydraConfig.get()
     outdir = Path(hc.runtime.output_dir)
     hydra_info = {
@@ -269,11 +275,8 @@ def execute(
 
     started = time.time() if started is None else started
     outdir = Path(outdir)
-    try:
+    with config_errors_exit():
         param_sets = load_param_sets(study)
-    except ConfigError as exc:
-        print(f"config error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
     # the posterior file is an input too: a recalibrated posterior makes a different study
     fingerprint = study.fingerprint(posterior_sha256=param_sets.info.get("sha256"))
     if study.resume:

@@ -41,7 +41,7 @@ from sim.model.params import ConfigError, RunConfig
 from sim.paths import REPO_ROOT
 from sim.pipeline import atomic
 from sim.pipeline.config import CONFIG_DIR as ROOT_CONFIG_DIR
-from sim.pipeline.config import build, check_command_line, flag, is_number, whole
+from sim.pipeline.config import build, check_command_line, config_errors_exit, flag, is_number, whole
 from sim.pipeline.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 from sim.pipeline.study.design import OUTPUTS, RunSpec, run_task
 
@@ -528,11 +528,8 @@ def main(argv: list[str] | None = None) -> None:
 
     @hydra.main(version_base="1.3", config_path=STUDY_CONFIG_DIR, config_name=name)
     def _app(dcfg) -> None:
-        try:
+        with config_errors_exit():
             cfg = build(dcfg, StudyConfig)
-        except ConfigError as exc:
-            print(f"config error: {exc}", file=sys.stderr)
-            raise SystemExit(2) from None
         outdir = Path(HydraConfig.get().runtime.output_dir)
         _OUTPUT["dir"] = outdir
         execute(cfg, outdir, command=_command(argv), started=started)
