@@ -182,7 +182,7 @@ class ABCSettings:
     n_pilot: int = 24  # runs at the prior centre measuring model noise (distance floor)
     n_design: int = 2048  # rejection round: scrambled Sobol points (a power of 2 keeps the sequence balanced)
     n_keep: int = 300  # particles: the posterior's size (>= 200)
-    n_steps: int = 10  # tolerance steps after the rejection round
+    n_steps: int = 12  # tolerance steps after the rejection round
     sweeps: int = 2  # MCMC sweeps per step (each costs n_keep runs)
     final_sweeps: int = 2  # extra sweeps at the last tolerance: more distinct particles, better mixing
     alpha: float = 0.5  # share of particles inside each new tolerance
