@@ -242,3 +242,24 @@ def test_every_study_has_a_config_that_composes_at_every_size():
                     assert cfg.name == name and cfg.size == size and cfg.question
     finally:
         GlobalHydra.instance().clear()
+
+
+def test_git_status_lines_keep_their_format_so_published_findings_are_not_code(tmp_path):
+    """A modified tracked file is listed as ' M path' (path from column 3), also on the first line: a
+    stripped first line would make experiments/ look like code and mark every study 'uncommitted'."""
+    import subprocess
+
+    from sim.pipeline.provenance import git_info
+
+    def git(*args):
+        subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)
+
+    git("init", "-q")
+    (tmp_path / "experiments").mkdir()
+    (tmp_path / "experiments" / "README.md").write_text("old\n")
+    git("add", "-A")
+    git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "init")
+    (tmp_path / "experiments" / "README.md").write_text("new\n")
+    info = git_info(tmp_path)
+    assert info["dirty"] is True
+    assert [c[3:] for c in info["changes"]] == ["experiments/README.md"]

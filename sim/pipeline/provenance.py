@@ -42,7 +42,8 @@ def git_info(root: Path = REPO_ROOT) -> dict[str, Any]:
             out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
         except (OSError, subprocess.SubprocessError):
             return None
-        return out.stdout.strip() if out.returncode == 0 else None
+        # rstrip only: a porcelain status line starts with a space (" M path") that is part of its format
+        return out.stdout.rstrip() if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
     # untracked files count too (a new module changes results); outputs are git-ignored
