@@ -263,3 +263,15 @@ def test_git_status_lines_keep_their_format_so_published_findings_are_not_code(t
     info = git_info(tmp_path)
     assert info["dirty"] is True
     assert [c[3:] for c in info["changes"]] == ["experiments/README.md"]
+
+
+def test_prim_box_limits_read_as_numbers_not_exponents():
+    """A box on a year-valued uncertainty says 2021.3, not 2.02e+03 (which hides a narrow range)."""
+    from sim.pipeline.study.discovery import _describe
+
+    d = {"uncertainty": "behaviour:techsme_takeup_midyear", "sample_lo": 2019.0, "sample_hi": 2025.0}
+    assert (
+        _describe({**d, "box_lo": 2021.3, "box_hi": 2021.8}) == "`techsme_takeup_midyear` in [2021.3, 2021.8]"
+    )
+    small = {"uncertainty": "behaviour:rd_drift", "sample_lo": -0.08, "sample_hi": 0.06, "box_lo": -0.08}
+    assert _describe({**small, "box_hi": 0.0519}) == "`rd_drift` <= 0.0519"

@@ -212,15 +212,20 @@ def run(ctx):
     )
 
 
+def _num(v: float) -> str:
+    """Three significant figures, without an exponent for values such as years (2021.3, not 2.02e+03)."""
+    return f"{v:.5g}" if abs(v) >= 1000 else f"{v:.3g}"
+
+
 def _describe(d: dict) -> str:
     name = d["uncertainty"].split(":", 1)[1]
     lo_cut = d["box_lo"] > d["sample_lo"] + 1e-12
     hi_cut = d["box_hi"] < d["sample_hi"] - 1e-12
     if lo_cut and hi_cut:
-        return f"`{name}` in [{d['box_lo']:.3g}, {d['box_hi']:.3g}]"
+        return f"`{name}` in [{_num(d['box_lo'])}, {_num(d['box_hi'])}]"
     if hi_cut:
-        return f"`{name}` <= {d['box_hi']:.3g}"
-    return f"`{name}` >= {d['box_lo']:.3g}"
+        return f"`{name}` <= {_num(d['box_hi'])}"
+    return f"`{name}` >= {_num(d['box_lo'])}"
 
 
 def markdown(table: pd.DataFrame, summary: dict, n: int) -> str:
