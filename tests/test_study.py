@@ -140,6 +140,12 @@ def test_a_study_resumes_from_its_saved_runs_and_repeats_bit_for_bit(tmp_path, c
     assert second["model_runs_this_invocation"] == first["model_runs"] - 20
     assert "resuming: 20 model runs" in capsys.readouterr().err
     assert findings() == first_findings
+    # the findings say that their wall time is that of a resumed invocation
+    assert (
+        "20 of the" in (tmp_path / runner.FINDINGS).read_text()
+        and "reused from the folder's run cache" in (tmp_path / runner.FINDINGS).read_text()
+    )
+    assert "reused" not in runner.wall_text(60.0, 100, 0)
     # another study in the same folder does not reuse the runs
     third = runner.execute(smoke_config(seed=1, chunk=10), tmp_path, command=["test"])
     assert third["model_runs_this_invocation"] == third["model_runs"]

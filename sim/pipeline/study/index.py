@@ -130,7 +130,8 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
         lines.append(
             f"| [{name}]({link(name)}) | {doc['question']} | {doc['design']} | `{commit}`, "
-            f"{doc['provenance']['started'][:10]}, size {doc['size']} | {doc['wall_time_s'] / 60:.1f} min |"
+            f"{doc['provenance']['started'][:10]}, size {doc['size']} | {doc['wall_time_s'] / 60:.1f} min"
+            f"{' (runs reused from an earlier invocation)' if doc.get('model_runs_reused') else ''} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -378,7 +378,17 @@ def _commit_line(prov: dict) -> str:
     return f"commit `{commit}`{dirty}"
 
 
-def findings_markdown(cfg: StudyConfig, f: Findings, prov: dict, wall: float, runs: int) -> str:
+def wall_text(wall: float, runs: int, reused: int) -> str:
+    """The wall time, saying when it is that of a resumed invocation (its runs came from the run cache)."""
+    text = f"{wall / 60:.1f} min wall time"
+    if reused:
+        text += f" ({reused:,} of the {runs:,} runs reused from the folder's run cache, made earlier)"
+    return text
+
+
+def findings_markdown(
+    cfg: StudyConfig, f: Findings, prov: dict, wall: float, runs: int, reused: int = 0
+) -> str:
     date = prov["started"][:10]
     figs = "\n".join(f"![{p.stem}]({p.name})" for p in f.figures)
     return (
@@ -386,7 +396,7 @@ def findings_markdown(cfg: StudyConfig, f: Findings, prov: dict, wall: float, ru
         f"**Question.** {cfg.question.strip()}\n\n"
         f"**Command.** `{prov['command']}`\n\n"
         f"**Made by** {_commit_line(prov)} on {date}; size `{cfg.size}`, scale {cfg.run_scale}, seed "
-        f"{cfg.seed}, {runs:,} model runs, {wall / 60:.1f} min wall time. Posterior: "
+        f"{cfg.seed}, {runs:,} model runs, {wall_text(wall, runs, reused)}. Posterior: "
         f"{prov['posterior']['note']}.\n\n"
         f"**Design.** {f.design}\n\n"
         f"## Findings\n\n{f.markdown.strip()}\n\n" + (f"## Figures\n\n{figs}\n" if figs else "")
@@ -398,7 +408,7 @@ def write_outputs(cfg: StudyConfig, outdir: Path, f: Findings, prov: dict, start
     files = []
     for name, table in f.tables.items():
         files.append(atomic.write_csv(outdir / f"{name}.csv", table))
-    text = findings_markdown(cfg, f, prov, wall, ctx.runs)
+    text = findings_markdown(cfg, f, prov, wall, ctx.runs, reused=max(0, ctx.runs - ctx.ran))
     files.append(atomic.write_text(outdir / FINDINGS, text))
     doc = {
         "study": cfg.name,
