@@ -320,6 +320,9 @@ def _interrupt(args: list[str], cwd: Path, ready: Path, grace: float) -> subproc
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        # a shell without job control starts background jobs with SIGINT ignored, and an ignored signal
+        # is inherited: give the command the terminal's default, as a user's shell does
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         deadline = time.monotonic() + 120
