@@ -56,9 +56,10 @@ def in_subprocess(scale: float, seed: int) -> dict:
         cmd,
         capture_output=True,
         text=True,
-        check=True,
         env={**__import__("os").environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
     )
+    if res.returncode != 0:
+        raise SystemExit(f"the run at scale {scale:g} failed (exit {res.returncode}):\n{res.stderr[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
