@@ -385,3 +385,23 @@ def test_special_audit_relabels_within_the_window_only():
     )
     c.audit_relabel(gates, seekers=np.array([True, True, False]), relabels=np.array([True, True, True]))
     assert gates["rd_3y"].tolist() == pytest.approx([0.05 * 3000.0, 0.02 * 3000.0, 0.04 * 3000.0])
+
+
+def test_market_book_keeps_value_count_type_and_local_share():
+    """The register of contracts on hand-built bookings: value and count per seller (scaled by the
+    weight), value by contract type, and the local part (none by default, a mask or all)."""
+    from sim.model.market import CONTRACT_TYPES, SELLERS, TechMarket
+
+    m = TechMarket(model=None)
+    seller, other = SELLERS[0], SELLERS[-1]
+    kind = CONTRACT_TYPES[0]
+    m.book(np.array([10.0, 30.0]), kind, seller, weight=2.0)  # not local by default
+    m.book(np.array([5.0, 7.0, 9.0]), CONTRACT_TYPES[-1], other, local=np.array([True, False, True]))
+    m.book(np.array([]), kind, seller, local=True)  # nothing booked
+    m.book(np.array([4.0]), kind, seller, local=True)
+    assert m.value[seller] == pytest.approx(84.0) and m.contracts[seller] == pytest.approx(5.0)
+    assert m.value[other] == pytest.approx(21.0) and m.contracts[other] == pytest.approx(3.0)
+    assert m.value_by_type[0] == pytest.approx(84.0) and m.value_by_type[-1] == pytest.approx(21.0)
+    assert m.value_local == pytest.approx(4.0 + 14.0)
+    m.reset_year()
+    assert sum(m.value.values()) == 0 and m.value_local == 0 and not m.value_by_type.any()
