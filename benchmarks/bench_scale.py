@@ -23,7 +23,7 @@ FULL_SCALE_MEAN_FIRMS = None  # measured by the scale=1 run and used to size the
 
 
 def one_run(scale: float, seed: int) -> dict:
-    from sim.calibration.posterior import load_posterior
+    from sim.data.posterior import load_posterior
     from sim.model import InnovationModel, release
 
     params = load_posterior().mean()  # the calibrated population, not the priors' centre

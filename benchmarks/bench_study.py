@@ -30,8 +30,8 @@ def main() -> None:
 
     from sim.model.policy import scenario
     from sim.pipeline.ensemble import load_param_sets, plan_replicates
-    from sim.pipeline.parallel import quiet_model_logs
     from sim.pipeline.study.design import replicate_spec, run_task
+    from sim.runtime.parallel import quiet_model_logs
 
     quiet_model_logs()
     sets = load_param_sets("default")

@@ -17,7 +17,8 @@ import pytest
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import BehaviourParams
 from sim.model.policy import scenario
-from sim.pipeline import analyze, ensemble, provenance, report
+from sim.pipeline import analyze, ensemble, report
+from sim.runtime import provenance
 
 
 def fake_results(first: int, n: int, level: float) -> pd.DataFrame:
@@ -183,7 +184,7 @@ def test_missing_folder_is_an_error(tmp_path, capsys):
 
 def test_summary_is_written_last(tmp_path, monkeypatch):
     """A failure while writing leaves no summary.json (so the job reads as incomplete)."""
-    from sim.pipeline import atomic
+    from sim.runtime import atomic
 
     def fail(*args, **kwargs):
         raise OSError("disk full")
@@ -197,7 +198,7 @@ def test_summary_is_written_last(tmp_path, monkeypatch):
 
 
 def test_atomic_write_leaves_nothing_on_failure(tmp_path):
-    from sim.pipeline import atomic
+    from sim.runtime import atomic
 
     target = tmp_path / "x.json"
     with pytest.raises(ValueError):

@@ -241,7 +241,7 @@ def test_a_bad_posterior_fails_before_any_folder(tmp_path, how, multirun):
 
 def test_the_default_posterior_is_checked_too(tmp_path, monkeypatch):
     """A damaged sim/data/posterior.csv (posterior=default) is refused by the pre-launch check."""
-    from sim.calibration import posterior
+    from sim.data import posterior
     from sim.pipeline.run import precheck
 
     monkeypatch.setattr(posterior, "POSTERIOR_CSV", _broken_posterior(tmp_path, "truncated"))

@@ -9,8 +9,8 @@ import pytest
 
 from sim.calibration import abc, fitreport
 from sim.calibration.calibrate import CalibrateConfig, calibrate, posterior_csv_bytes, posterior_frame
-from sim.calibration.posterior import load_posterior
 from sim.calibration.targets import FIT_YEARS, OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, load_points
+from sim.data.posterior import load_posterior
 from sim.model.params import BehaviourParams, ConfigError
 
 

@@ -120,7 +120,7 @@ def _write_posterior(folder, frame):
 
 
 def test_load_param_sets_from_a_posterior(tmp_path):
-    pytest.importorskip("sim.calibration.posterior")
+    pytest.importorskip("sim.data.posterior")
     csv = _write_posterior(
         tmp_path,
         pd.DataFrame(

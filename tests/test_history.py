@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from sim.calibration import history
+from sim.data import history
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_RAW = REPO.parent / "shared" / "data" / history.RAW_HISTORY_FILE

@@ -16,7 +16,8 @@ import pytest
 
 from sim.calibration import abc
 from sim.model.policy import scenario
-from sim.pipeline import ensemble, parallel
+from sim.pipeline import ensemble
+from sim.runtime import parallel
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import pytest
 
 from sim.calibration.abc import ParamSpace
 from sim.calibration.calibrate import write_posterior_files
-from sim.calibration.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
+from sim.data.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
 from sim.model.params import BehaviourParams
 
 

@@ -231,7 +231,7 @@ def test_every_study_has_a_config_that_composes_at_every_size():
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from sim.pipeline.config import build
+    from sim.runtime.config import build
 
     folder = Path(runner.STUDY_CONFIG_DIR)
     assert {p.stem for p in folder.glob("*.yaml")} == {*STUDIES, "_base"}
@@ -255,7 +255,7 @@ def test_git_status_lines_keep_their_format_so_published_findings_are_not_code(t
     stripped first line would make experiments/ look like code and mark every study 'uncommitted'."""
     import subprocess
 
-    from sim.pipeline.provenance import git_info
+    from sim.runtime.provenance import git_info
 
     def git(*args):
         subprocess.run(["git", "-C", str(tmp_path), *args], check=True, capture_output=True)

@@ -47,8 +47,8 @@ from sim.calibration.targets import (
     outputs_from_annual,
 )
 from sim.model.params import BehaviourParams, ConfigError, RunConfig
-from sim.pipeline.config import is_number, whole
-from sim.pipeline.parallel import Executor, derive_seed
+from sim.runtime.config import is_number, whole
+from sim.runtime.parallel import Executor, derive_seed
 
 #: Largest share of failed runs tolerated in a round before the calibration stops.
 MAX_FAILED_SHARE = 0.05
@@ -71,7 +71,7 @@ class ParamSpace:
         names = tuple(names) if names is not None else tuple(BehaviourParams.calibrated_names())
         missing = [n for n in names if n not in meta or "prior" not in meta[n]]
         if missing:
-            raise ValueError(f"no prior declared for {missing} (sim/params.py, metadata 'prior')")
+            raise ValueError(f"no prior declared for {missing} (sim/model/params.py, metadata 'prior')")
         lo = np.array([meta[n]["prior"][0] for n in names], dtype=float)
         hi = np.array([meta[n]["prior"][1] for n in names], dtype=float)
         if not np.all(hi > lo):
@@ -128,7 +128,7 @@ def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
 
 
 class Runner:
-    """Runs batches of ``SimTask`` on one ``sim.pipeline.parallel.Executor`` for the whole calibration
+    """Runs batches of ``SimTask`` on one ``sim.runtime.parallel.Executor`` for the whole calibration
     (its local workers or its Ray connection are kept between rounds); results in task order."""
 
     def __init__(

@@ -11,7 +11,7 @@ For each origin year ``o`` (default 2020, 2021, 2022):
    ``run_ensemble``). Up to 2023 the levers follow their historical path whatever the scenario
    (``sim.model.policy``), so the projection is a forecast of what happened.
 3. **Naive forecasters** (``sim.calibration.forecasters``) are fitted to the year-end observations
-   ``2018..o`` of each indicator (``sim.calibration.history.observed``; 2018 is the model's start state).
+   ``2018..o`` of each indicator (``sim.data.history.observed``; 2018 is the model's start state).
 4. **Score** every forecast of a year ``o + h <= 2023`` that has a year-end observation
    (``sim.calibration.scores``): relative CRPS, relative 90 % interval score, relative absolute
    error of the median, coverage of the 90 % interval.
@@ -44,14 +44,15 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
-from sim.calibration import history, scores
+from sim.calibration import scores
 from sim.calibration.calibrate import CalibrateConfig
 from sim.calibration.forecasters import FORECASTERS, NotEnoughData
 from sim.calibration.targets import FIT_YEARS
+from sim.data import history
 from sim.model.params import ConfigError
 from sim.paths import CONFIG_DIR as CONFIG_PATH
 from sim.paths import DOCS_DIR
-from sim.pipeline import atomic
+from sim.runtime import atomic
 
 CONFIG_DIR = str(CONFIG_PATH)
 CONFIG_NAME = "backtest"
@@ -565,7 +566,7 @@ def _budget(cfg: dict) -> str:
 
 # --------------------------------------------------------------------------- the command
 def _provenance(cfg: BacktestConfig, command: list[str], started: float) -> dict:
-    from sim.pipeline.provenance import PACKAGES, git_info, package_versions
+    from sim.runtime.provenance import PACKAGES, git_info, package_versions
 
     conf = asdict(cfg)
     conf["calibration_resolved"] = asdict(cfg.calibration_config(cfg.origins[0]))
@@ -582,7 +583,7 @@ def _provenance(cfg: BacktestConfig, command: list[str], started: float) -> dict
             "rule": "each origin: calibrate(seed) as python -m sim.calibrate; replicate i of the projections: "
             "SeedSequence([seed, i]) as python -m sim",
         },
-        "data": {"sha256": history.data_hash(), "method": "sim.calibration.history.data_hash over sim/data"},
+        "data": {"sha256": history.data_hash(), "method": "sim.data.history.data_hash over sim/data"},
         "git": git_info(),
         "packages": package_versions([*PACKAGES, "scoringrules"]),
         "python": sys.version.split()[0],
@@ -733,7 +734,7 @@ def precheck(argv: list[str]) -> str | None:
     from hydra.core.global_hydra import GlobalHydra
     from omegaconf.errors import ConfigAttributeError, ConfigKeyError
 
-    from sim.pipeline.config import one_line
+    from sim.runtime.config import one_line
 
     try:
         args = get_args_parser().parse_args(argv)

@@ -50,9 +50,9 @@ from sim.calibration.targets import (
 from sim.model.params import BehaviourParams, ConfigError
 from sim.paths import CONFIG_DIR as CONFIG_PATH
 from sim.paths import DATA_DIR, DOCS_DIR, POSTERIOR_CSV
-from sim.pipeline import atomic
-from sim.pipeline.config import config_errors_exit, flag, whole
-from sim.pipeline.parallel import check_backend
+from sim.runtime import atomic
+from sim.runtime.config import config_errors_exit, flag, whole
+from sim.runtime.parallel import check_backend
 
 CONFIG_DIR = str(CONFIG_PATH)
 CONFIG_NAME = "calibrate"
@@ -95,7 +95,7 @@ def sha256_file(path: Path) -> str:
 def inputs_hash(folder: Path = DATA_DIR) -> str:
     """``history.data_hash`` over the data files the fit reads, posterior files excluded
     (so the hash names the inputs, not the output it is recorded in)."""
-    from sim.calibration import history
+    from sim.data import history
 
     return history.data_hash(folder, exclude_prefix="posterior")
 
@@ -136,8 +136,8 @@ def _finite(x):
 
 
 def _provenance(cfg: CalibrateConfig, result: ABCResult, command: list[str], started: float) -> dict:
-    from sim.calibration import history
-    from sim.pipeline.provenance import git_info, package_versions
+    from sim.data import history
+    from sim.runtime.provenance import git_info, package_versions
 
     r = result
     values, weights, dist = r.population()
@@ -188,7 +188,7 @@ def _provenance(cfg: CalibrateConfig, result: ABCResult, command: list[str], sta
         "data": {
             "fit_targets_sha256": sha256_file(DATA_DIR / history.FIT_TARGETS_FILE),
             "inputs_hash": inputs_hash(),
-            "inputs_hash_method": "sim.calibration.history.data_hash scheme over sim/data/*.csv|json|npz except posterior.*",
+            "inputs_hash_method": "sim.data.history.data_hash scheme over sim/data/*.csv|json|npz except posterior.*",
         },
         "git": git_info(),
         "packages": package_versions(),
@@ -292,8 +292,8 @@ def main(argv: list[str] | None = None) -> None:
     import hydra
     from hydra.core.hydra_config import HydraConfig
 
-    from sim.pipeline.config import build, check_command_line
-    from sim.pipeline.parallel import Interrupted, quiet_model_logs
+    from sim.runtime.config import build, check_command_line
+    from sim.runtime.parallel import Interrupted, quiet_model_logs
 
     register_configs()
     started = time.time()

@@ -20,10 +20,10 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from sim.calibration import scores
-from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets
 from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets
+from sim.data.history import PARTIAL_SUFFIX, load_fit_targets
 from sim.model.params import BehaviourParams
-from sim.pipeline import atomic
+from sim.runtime import atomic
 
 GOAL_RELATIVE = {"T01": 0.10, "T02": 0.10, "T03": 0.10, "T04": 0.10}  # median within ±10 %
 GOAL_POINTS = {"T05": 2.0}  # median within 2 percentage points

@@ -16,7 +16,7 @@ import pandas as pd
 from sim.calibration import fitreport
 from sim.calibration.abc import ABCResult
 from sim.calibration.targets import CONTEXT_INDICATORS, FIT_YEARS, REPORT_INDICATORS
-from sim.pipeline import atomic
+from sim.runtime import atomic
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.calibration.calibrate import CalibrateConfig
@@ -212,7 +212,7 @@ def render_report(
         "",
         f"![prior vs posterior]({figdir}/prior_posterior.png)",
         "",
-        "Priors (uniform on the box) and their sources, from `sim/params.py`:",
+        "Priors (uniform on the box) and their sources, from `sim/model/params.py`:",
         "",
         md(
             params.assign(prior=[f"{a:g} – {b:g}" for a, b in zip(params["prior_lo"], params["prior_hi"])]),

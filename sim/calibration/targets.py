@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim.calibration.history import PARTIAL_SUFFIX, load_fit_targets
+from sim.data.history import PARTIAL_SUFFIX, load_fit_targets
 
 FIT_YEARS = tuple(range(2019, 2024))
 #: Indicators in the distance (ids of ``sim.model.outcomes.OUTCOMES``), with what each informs.

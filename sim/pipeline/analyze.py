@@ -38,9 +38,9 @@ import numpy as np
 import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
-from sim.pipeline import atomic
 from sim.pipeline.paired import paired_difference, paired_mean_difference
 from sim.pipeline.report import SUMMARY, complete_summary, reach, reached_all
+from sim.runtime import atomic
 
 #: Study fields that identify an ensemble; jobs equal on all of them are merged.
 STUDY_FIELDS = ("scenario", "end_year", "scale", "seed", "posterior")

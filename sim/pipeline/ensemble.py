@@ -1,4 +1,4 @@
-"""Ensembles: many replicates of one scenario, on any backend of ``sim.pipeline.parallel``.
+"""Ensembles: many replicates of one scenario, on any backend of ``sim.runtime.parallel``.
 
 A replicate is one behaviour-parameter set plus one seed. Replicate ``i`` of a study
 draws both from ``SeedSequence([seed, i])``, so it is the same replicate whichever
@@ -25,13 +25,9 @@ import pandas as pd
 
 from sim.model.params import BehaviourParams, ConfigError
 from sim.model.policy import EFFECT_MODES, PolicyLevers, effects_row, make_effects
-from sim.pipeline.parallel import Executor, seed_of
+from sim.runtime.parallel import SEED_RULE, Executor, seed_of  # noqa: F401 (SEED_RULE: the rule's text)
 
 COLUMNS = ["replicate", "seed", "param_set", "year", "indicator", "value"]
-SEED_RULE = (
-    "replicate i: SeedSequence([root_seed, i]).spawn(3) -> (parameter-set pick, model seed, effects seed); "
-    "a seed is the child's first 64-bit word >> 1"
-)
 
 
 @dataclass(frozen=True)
@@ -111,7 +107,7 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
     ``posterior``:
 
     - ``"none"``: ``params`` alone (the ``BehaviourParams`` defaults plus ``params.*`` overrides);
-    - ``"default"``: the calibrated posterior ``sim/data/posterior.csv`` (``sim.calibration.posterior``),
+    - ``"default"``: the calibrated posterior ``sim/data/posterior.csv`` (``sim.data.posterior``),
       sets drawn by importance weight; ``params`` alone while no posterior has been written;
     - ``"mean"``: the posterior's weighted mean set;
     - a path: the posterior written there by ``python -m sim.calibrate``.
@@ -134,7 +130,7 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
             "none: one parameter set (BehaviourParams defaults and overrides)",
             {"source": "none", "fixed": sorted(fixed)},
         )
-    from sim.calibration.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
+    from sim.data.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
 
     path = Path(posterior) if posterior not in ("default", "mean") else POSTERIOR_CSV
     if posterior == "default" and not path.is_file():
@@ -260,7 +256,7 @@ def run_ensemble(
     (replicates ``0..n-1`` of the study with root ``seed``). ``param_sets``: a ``ParamSets``
     (``load_param_sets``) or a list of ``BehaviourParams``; ``None`` is the default posterior,
     as for ``python -m sim``: pair it with a plan made by ``plan_replicates`` without
-    ``n_param_sets``. ``executor`` (``sim.pipeline.parallel.Executor``) chooses where the
+    ``n_param_sets``. ``executor`` (``sim.runtime.parallel.Executor``) chooses where the
     replicates run; without it, ``jobs`` local processes (1: this process). The result
     depends on neither. ``effects``: each replicate's lever effects drawn from its own seed
     (``sampled``, the default) or held at their central values (``central``).

@@ -20,7 +20,7 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.model.outcomes import HEADLINE, TARGETS, UNIT_LABELS
 from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR
-from sim.pipeline import atomic
+from sim.runtime import atomic
 
 log = logging.getLogger(__name__)
 
@@ -51,11 +51,11 @@ def unit_label(unit: str) -> str:
 
 
 def observed_points(indicator: str) -> tuple[pd.Series | None, pd.DataFrame | None]:
-    """Year-end observations 2018-2023 (and their plausible ranges) from ``sim.calibration.history``.
+    """Year-end observations 2018-2023 (and their plausible ranges) from ``sim.data.history``.
 
     Returns (None, None) with a log line when the indicator has no observations.
     """
-    from sim.calibration import history
+    from sim.data import history
 
     try:
         obs = history.observed(indicator)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import FIRST_YEAR
-from sim.pipeline import atomic
+from sim.runtime import atomic
 
 Z95 = 1.959963984540054
 SUMMARY = "summary.json"

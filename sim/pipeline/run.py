@@ -6,7 +6,7 @@ Composition order (``configs/config.yaml``): the structured schema ``SimConfig``
 
 ``SimConfig`` is both the schema and the object the code runs on: ``OmegaConf.to_object``
 builds it and its ``__post_init__`` validates every field. Before Hydra starts, ``precheck``
-(``sim.pipeline.config.check_command_line``) builds it once per value of every sweep and
+(``sim.runtime.config.check_command_line``) builds it once per value of every sweep and
 reads the posterior it names, so bad input exits with one line on stderr, before any folder, job or cluster
 submission exists.
 
@@ -33,7 +33,7 @@ from omegaconf import DictConfig
 
 from sim.model.params import BehaviourParams, ConfigError, RunConfig
 from sim.model.policy import EFFECT_MODES, PolicyLevers
-from sim.pipeline.config import (
+from sim.runtime.config import (
     CONFIG_DIR,
     as_floats,
     build,
@@ -43,7 +43,7 @@ from sim.pipeline.config import (
     is_number,
     whole,
 )
-from sim.pipeline.parallel import Executor, Interrupted, check_backend, quiet_model_logs
+from sim.runtime.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 
 CONFIG_NAME = "config"
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
@@ -271,7 +271,8 @@ def execute(
     started: float | None = None,
 ) -> dict | None:
     """Run the ensemble and write every output; Hydra-free (tests and notebooks can call it)."""
-    from sim.pipeline import ensemble, provenance, report
+    from sim.pipeline import ensemble, report
+    from sim.runtime import provenance
 
     started = time.time() if started is None else started
     outdir = Path(outdir)

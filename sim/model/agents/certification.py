@@ -10,14 +10,23 @@ apply them when the statistics say they happen (mechanisms.md §1; issue 8):
   three year ends; a firm whose application fails sits out the next year;
 * gazelle, 专精特新 and above-scale status are recognised in December on the accounts of Y-1.
 
-Rules and thresholds: ``research/mechanisms.md`` §1 (sources there).
+Rules and thresholds: ``docs/mechanisms.md`` §1 (sources there); the bars that firms also act on
+(the HNTE R&D notch, the above-scale revenue bars) are in ``thresholds.py``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from sim.model.agents.firms import NO_DATE, SECTOR_INDUSTRY
+from sim.model.agents.firms import BUNCH_WINDOW, NO_DATE
+from sim.model.agents.thresholds import (  # noqa: F401 (part of the rules' vocabulary)
+    ABOVE_SCALE_REVENUE,
+    ABOVE_SCALE_SERVICES_REVENUE,
+    HTE_RD_BANDS,
+    SECTOR_INDUSTRY,
+    above_scale,
+    hte_rd_threshold,
+)
 from sim.model.params import MONTHS
 
 # ---- tech-SME evaluation (国科发政〔2017〕115号; mechanisms.md §1.1)
@@ -34,7 +43,6 @@ CLASS1_POINTS = 30
 REGISTRY_BATCH_MONTHS = tuple(range(2, 10))  # months of the year (1 = January)
 
 # ---- HNTE (国科发火〔2016〕32号 and its 工作指引; mechanisms.md §1.2)
-HTE_RD_BANDS = ([5000.0, 20000.0], [0.05, 0.04, 0.03])  # revenue 万元 <= 5,000 / <= 2亿 / above
 HTE_MIN_ST_SHARE = 0.10
 HTE_MIN_HIGHTECH_SHARE = 0.60
 HTE_MIN_AGE_YEARS = 1
@@ -84,23 +92,10 @@ ZJTX_MIN_REVENUE, ZJTX_MIN_EQUITY = 1000.0, 2000.0  # 万元
 ZJTX_MIN_AGE = 2
 ZJTX_VALID_YEARS = 3  # mechanisms.md §1.4: re-review cycle, 3 years assumed
 
-# ---- above-scale statistics (规模以上): industry main-business revenue >= 2,000万; services >= 1,000万 for
-# information, software and scientific and technical services (国家统计局 规模以上服务业 thresholds; other
-# service sectors range 500-5,000万, assumption that innovation firms are in those sectors)
-ABOVE_SCALE_REVENUE = 2000.0  # 万元, industry
-ABOVE_SCALE_SERVICES_REVENUE = 1000.0  # 万元, services
-
-
 def banded(values, bands) -> np.ndarray:
     """Points from a band table: ``bands = (edges, points)``, len(points) = len(edges) + 1; edges inclusive."""
     edges, points = bands
     return np.asarray(points)[np.searchsorted(edges, values, side="right")]
-
-
-def above_scale(sector, revenue) -> np.ndarray:
-    """Above the statistical revenue bar of its sector (the R&D survey's scope; T16a)."""
-    bar = np.where(np.asarray(sector) == SECTOR_INDUSTRY, ABOVE_SCALE_REVENUE, ABOVE_SCALE_SERVICES_REVENUE)
-    return np.asarray(revenue) >= bar
 
 
 # --------------------------------------------------------------------------- tech-SME registry
@@ -213,12 +208,6 @@ def seed_registry(firms, rng, share: float) -> int:
 
 
 # --------------------------------------------------------------------------- HNTE
-def hte_rd_threshold(revenue) -> np.ndarray:
-    """Three-year R&D intensity required for HNTE: 5 / 4 / 3 % by latest-year revenue band."""
-    edges, thresholds = HTE_RD_BANDS
-    return np.asarray(thresholds)[np.searchsorted(edges, revenue, side="left")]
-
-
 def growth_rate(x0, x1, x2) -> np.ndarray:
     """The guideline's growth rate 1/2 (x2/x1 + x1/x0) - 1 over three accounting years (0 without history)."""
     x0, x1, x2 = (np.asarray(v, dtype=float) for v in (x0, x1, x2))
@@ -277,8 +266,6 @@ def audit_relabel(gates: dict, seekers: np.ndarray, relabels: np.ndarray) -> Non
     intensity falls within the bunching window below their threshold relabel enough past spending to reach
     it (Chen et al. AER 2021: bunching in reported R&D at the notch). Reported R&D only: the R&D statistics
     (T05) are untouched. Changes ``gates["rd_3y"]`` in place for the firms that do."""
-    from sim.model.agents.firms import BUNCH_WINDOW
-
     need = hte_rd_threshold(gates["revenue"]) * gates["revenue_3y"]
     near = (gates["rd_3y"] < need) & (gates["rd_3y"] >= need * (1 - BUNCH_WINDOW))
     gates["rd_3y"] = np.where(near & seekers & relabels, need, gates["rd_3y"])

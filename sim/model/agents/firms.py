@@ -17,13 +17,19 @@ import numpy as np
 
 from sim.model.agents.patents import GRANT_LAG_SHARES
 from sim.model.agents.table import ColumnTable, deregister_many, register_many
+from sim.model.agents.thresholds import (
+    ABOVE_SCALE_REVENUE,
+    SECTOR_INDUSTRY,
+    SECTOR_SERVICES,
+    above_scale,
+    hte_rd_threshold,
+)
 from sim.model.params import MONTHS, BehaviourParams, StartState
 from sim.model.sampling import weighted_rows
 
 NO_DATE = -(10**6)  # "never" for month columns
 
 ORIGIN_OTHER, ORIGIN_SPINOFF, ORIGIN_PUSHED, ORIGIN_CONVERTED = 0, 1, 2, 3
-SECTOR_INDUSTRY, SECTOR_SERVICES = 0, 1
 CITY_XIAN, CITY_XIXIAN, CITY_OTHER = 0, 1, 2
 CITY_SHARES = (
     0.70,
@@ -236,8 +242,6 @@ class FirmPopulation:
         (survey scope, real part) equals ``target_100m`` (亿元, real scale). Certified firms keep their R&D
         above their thresholds; the scaling absorbs the draw-to-draw noise of the largest firms' R&D.
         Returns the factor applied (1 when no uncertified above-scale firm has R&D)."""
-        from sim.model.agents.certification import above_scale
-
         t = self.table
         n = t.n
         scope = t.alive[:n] & above_scale(t.sector[:n], t.rev_hist[:n, 0])
@@ -290,8 +294,6 @@ class FirmPopulation:
         """Above-scale industrial firms that start reporting R&D join the table (``rd_coverage``)."""
         if k <= 0:
             return np.empty(0, dtype=np.int64)
-        from sim.model.agents.certification import ABOVE_SCALE_REVENUE
-
         age = (10 * MONTHS + rng.exponential(5.0 * MONTHS, k)).astype(np.int64)  # mature firms (assumption)
         rows = self._add(
             k,
@@ -487,8 +489,6 @@ class FirmPopulation:
         ``rd_subsidy`` is the R&D-increment instrument (``sim/model/policy/rd_subsidy.py``): it answers
         who is eligible, how planned increases respond, and books the awards for this year's increment.
         """
-        from sim.model.agents.certification import above_scale, hte_rd_threshold  # certification imports this
-
         t, p = self.table, self.p
         n = t.n
         live = t.alive[:n]

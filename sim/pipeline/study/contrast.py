@@ -25,7 +25,6 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.policy import LEVERS, scenario
-from sim.pipeline import atomic
 from sim.pipeline.paired import paired_difference, paired_mean_difference
 from sim.pipeline.report import wilson
 from sim.pipeline.study.design import (
@@ -37,6 +36,7 @@ from sim.pipeline.study.design import (
     replicate_spec,
     with_levers,
 )
+from sim.runtime import atomic
 
 PLAN, FROZEN = "plan", "frozen_2023"
 GOALS = [*HEADLINE, ALL_FIVE]

@@ -30,8 +30,8 @@ import pandas as pd
 from sim.model.outcomes import HEADLINE
 from sim.model.params import BehaviourParams
 from sim.model.policy import effect_fields, effects_row, scenario
-from sim.pipeline import atomic
 from sim.pipeline.study.design import ALL_FIVE, reached, replicate_spec
+from sim.runtime import atomic
 
 GOALS = [*HEADLINE, ALL_FIVE]
 DENSITY = 0.8  # PRIM's peeling threshold (EMA Workbench's usual value)

@@ -14,8 +14,8 @@ import sys
 from pathlib import Path
 
 from sim.model.outcomes import HEADLINE
-from sim.pipeline import atomic
 from sim.pipeline.study.design import ALL_FIVE, fmt_value
+from sim.runtime import atomic
 
 STUDY_JSON = "study.json"
 ORDER = ("contrast", "lever_curves", "sensitivity", "discovery", "portfolio")

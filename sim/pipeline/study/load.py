@@ -44,7 +44,7 @@ def config(name: str, size: str = "smoke", overrides: Iterable[str] = ()) -> run
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from sim.pipeline.config import build
+    from sim.runtime.config import build
 
     if name not in runner.STUDIES:
         raise ConfigError(f"study {name!r}: no such study; studies: {', '.join(runner.STUDIES)}")

@@ -35,7 +35,6 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE
 from sim.model.policy import LEVERS, scenario
-from sim.pipeline import atomic
 from sim.pipeline.report import wilson
 from sim.pipeline.study.design import (
     ALL_FIVE,
@@ -46,6 +45,7 @@ from sim.pipeline.study.design import (
     replicate_spec,
     with_levers,
 )
+from sim.runtime import atomic
 
 GOALS = [*HEADLINE, ALL_FIVE]
 NAMES = list(LEVERS)

@@ -7,7 +7,7 @@ Hydra composes ``NAME`` from ``configs/study/``. It
 1. checks the command line before anything runs (every key against the schema, the posterior file,
    the study's libraries): bad input exits 2 with one line, and no folder is made;
 2. runs the study's design (``sim.pipeline.study.<NAME>.run``) through the project's one parallel
-   runner (``sim.pipeline.parallel.Executor``: ``executor=local jobs=N`` or ``executor=ray``);
+   runner (``sim.runtime.parallel.Executor``: ``executor=local jobs=N`` or ``executor=ray``);
    model runs are saved in chunks under ``runs/`` as they finish, so a study that was stopped
    resumes where it was when rerun into the same folder (``hydra.run.dir=FOLDER``; the Ctrl-C line
    prints the command);
@@ -39,11 +39,11 @@ import pandas as pd
 
 from sim.model.params import ConfigError, RunConfig
 from sim.paths import REPO_ROOT
-from sim.pipeline import atomic
-from sim.pipeline.config import CONFIG_DIR as ROOT_CONFIG_DIR
-from sim.pipeline.config import build, check_command_line, config_errors_exit, flag, is_number, whole
-from sim.pipeline.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 from sim.pipeline.study.design import OUTPUTS, RunSpec, run_task
+from sim.runtime import atomic
+from sim.runtime.config import CONFIG_DIR as ROOT_CONFIG_DIR
+from sim.runtime.config import build, check_command_line, config_errors_exit, flag, is_number, whole
+from sim.runtime.parallel import Executor, Interrupted, check_backend, quiet_model_logs
 
 STUDY_CONFIG_DIR = str(Path(ROOT_CONFIG_DIR) / "study")  # one file per study, plus _base.yaml
 STUDIES = ("contrast", "lever_curves", "sensitivity", "discovery", "portfolio")
@@ -351,7 +351,7 @@ class Findings:
 
 # --------------------------------------------------------------------------- provenance and outputs
 def provenance(cfg: StudyConfig, param_sets, command: list[str], fingerprint: str, started: float) -> dict:
-    from sim.pipeline import provenance as prov
+    from sim.runtime import provenance as prov
 
     git = prov.git_info()
     # the studies' own published findings (experiments/) are outputs, not code: a study published before

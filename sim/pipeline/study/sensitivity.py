@@ -34,9 +34,9 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.policy import INSTRUMENTS, LEVERS, effect_fields, effects_from_row
-from sim.pipeline import atomic
-from sim.pipeline.parallel import derive_seed
 from sim.pipeline.study.design import ALL_FIVE, RunSpec, lever_range, lever_value, reached
+from sim.runtime import atomic
+from sim.runtime.parallel import derive_seed
 
 POSTERIOR = "behaviour posterior"
 NOISE = "model randomness (seed)"

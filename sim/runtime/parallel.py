@@ -57,6 +57,13 @@ def seed_of(ss: np.random.SeedSequence) -> int:
     return int(ss.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
+#: How replicate i of a study gets its seeds (``sim.pipeline.ensemble.plan_replicates``); manifests quote it.
+SEED_RULE = (
+    "replicate i: SeedSequence([root_seed, i]).spawn(3) -> (parameter-set pick, model seed, effects seed); "
+    "a seed is the child's first 64-bit word >> 1"
+)
+
+
 def derive_seed(*keys: int) -> int:
     """``seed_of(SeedSequence([*keys]))``: the seed of the run identified by ``keys``."""
     return seed_of(np.random.SeedSequence([int(k) for k in keys]))

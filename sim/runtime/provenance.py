@@ -68,10 +68,10 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
 
 
 def data_hash() -> dict[str, str]:
-    """Hash of the data files the model reads (``sim.calibration.history.data_hash``)."""
-    from sim.calibration import history
+    """Hash of the data files the model reads (``sim.data.history.data_hash``)."""
+    from sim.data import history
 
-    return {"sha256": history.data_hash(), "method": "sim.calibration.history.data_hash"}
+    return {"sha256": history.data_hash(), "method": "sim.data.history.data_hash"}
 
 
 def manifest(
@@ -86,8 +86,8 @@ def manifest(
     executor: dict[str, Any] | None = None,
     wall_time_s: float | None = None,
 ) -> dict[str, Any]:
-    """The manifest dict; ``sim.pipeline.report.write_run`` adds the wall time and file list when writing."""
-    from sim.pipeline.ensemble import SEED_RULE
+    """The manifest dict; the run's writer adds the wall time and file list when writing."""
+    from sim.runtime.parallel import SEED_RULE
 
     return {
         "study": study,

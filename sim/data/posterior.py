@@ -1,6 +1,6 @@
 """The calibrated posterior: weighted behaviour-parameter sets written by ``python -m sim.calibrate``.
 
-    from sim.calibration.posterior import load_posterior
+    from sim.data.posterior import load_posterior
     post = load_posterior()                 # sim/data/posterior.csv, checked against posterior.json
     params = post.draw(rng)                 # one BehaviourParams, picked by weight
     post.mean()                             # weighted mean set (the "mean only" switch)
