@@ -362,15 +362,15 @@ def test_public_cost_sums_2024_to_2026_per_replicate():
         {"replicate": r, "seed": r, "param_set": 0, "year": y, "indicator": col, "value": float(r + 1)}
         for r in range(3)
         for y in range(2019, 2027)
-        for col in ("spend_vouchers", "spend_total")
+        for col in ("spend_voucher_budget", "spend_total")
     ]
     results = pd.DataFrame(rows)
     assert report.public_cost(results).to_dict() == {0: 3.0, 1: 6.0, 2: 9.0}
-    assert report.public_cost(results, "spend_vouchers").equals(
-        report.public_cost(results).rename("spend_vouchers")
+    assert report.public_cost(results, "spend_voucher_budget").equals(
+        report.public_cost(results).rename("spend_voucher_budget")
     )
     s = report.spending_summary(results)
     assert s["total"]["total_2024_2026"]["p50"] == 6.0 and s["cost_years"] == [2024, 2026]
-    assert s["instruments"]["vouchers"]["total_2024_2026"]["p50"] == 6.0
+    assert s["instruments"]["voucher_budget"]["total_2024_2026"]["p50"] == 6.0
     before = report.public_cost(results[results["year"] <= 2023])
     assert before.isna().all() and len(before) == 3

@@ -119,7 +119,7 @@ def test_ledger_quantities_match_the_agents(plan_model):
     """Quantities are real-scale counts of what the instruments did, checked against the agents."""
     m = plan_model
     led = m.policy.ledger
-    from sim.model.agents.incubators import HIGH_ENERGY, PROVINCIAL
+    from sim.model.agents.carriers import HIGH_ENERGY, PROVINCIAL
 
     assert led.quantity(2026, "incubators", "operating grants") == m.incubators.count(PROVINCIAL) == 481
     assert (
@@ -127,9 +127,15 @@ def test_ledger_quantities_match_the_agents(plan_model):
         == m.incubators.count(HIGH_ENERGY)
         == 30
     )
-    assert led.quantity(2026, "tech_transfer", "institutions supported") == len(m.intermediaries.ttis) == 50
-    assert led.quantity(2026, "roadshows", "events") == m.intermediaries.roadshows.events == 200
-    assert led.quantity(2026, "reforms", "units covered") == m.institutions.totals()["units_covered"] == 300
+    assert (
+        led.quantity(2026, "tech_transfer_institutions", "institutions supported")
+        == len(m.intermediaries.ttis)
+        == 50
+    )
+    assert led.quantity(2026, "roadshows_per_year", "events") == m.intermediaries.roadshows.events == 200
+    assert (
+        led.quantity(2026, "reform_units", "units covered") == m.institutions.totals()["units_covered"] == 300
+    )
     assert led.quantity(2026, "poc_centres", "validated projects") == sum(
         c.validated for c in m.intermediaries.pocs
     )
@@ -141,10 +147,10 @@ def test_budgets_are_spent_at_real_scale(plan_model):
     Credit: the fiscal cost is FISCAL_COST_SHARE of the volume lent."""
     spend = plan_model.policy.spending(2026)
     budget = PolicyLevers().voucher_budget
-    assert 0.6 * vouchers.REDEEM * budget < spend["vouchers"] < 1.4 * vouchers.REDEEM * budget
+    assert 0.6 * vouchers.REDEEM * budget < spend["voucher_budget"] < 1.4 * vouchers.REDEEM * budget
     credit = PolicyLevers().tech_credit * tech_credit.FISCAL_COST_SHARE
     assert 0.5 * credit < spend["tech_credit"] < 1.6 * credit
-    assert spend["vouchers"] <= budget
+    assert spend["voucher_budget"] <= budget
 
 
 def test_effects_reach_the_run():
@@ -152,8 +158,8 @@ def test_effects_reach_the_run():
     from sim.model.policy import LeverEffects
     from sim.model.policy import vouchers as v
 
-    low = LeverEffects(vouchers=v.Effects(additionality=0.5, registered_share=0.3))
-    high = LeverEffects(vouchers=v.Effects(additionality=0.8, registered_share=0.6))
+    low = LeverEffects(voucher_budget=v.Effects(additionality=0.5, registered_share=0.3))
+    high = LeverEffects(voucher_budget=v.Effects(additionality=0.8, registered_share=0.6))
     levers = with_lever("voucher_budget", 40.0)
     a = run_replicate(levers=levers, seed=4, scale=SCALE, effects=low).loc[2026, "T01_service"]
     b = run_replicate(levers=levers, seed=4, scale=SCALE, effects=high).loc[2026, "T01_service"]

@@ -5,10 +5,10 @@ import pandas as pd
 import pytest
 
 from sim.model import InnovationModel, release, run_replicate
+from sim.model.agents.capital import Fund
+from sim.model.agents.carriers import Incubator
 from sim.model.agents.certification import above_scale
 from sim.model.agents.firms import Firm
-from sim.model.agents.funds import Fund
-from sim.model.agents.incubators import Incubator
 from sim.model.agents.intermediaries import ProofOfConceptCentre, RoadshowOrganiser, TechTransferInstitution
 from sim.model.agents.universities import Institution
 from sim.model.outcomes import OUTCOMES

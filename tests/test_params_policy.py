@@ -140,7 +140,7 @@ def test_effects_sampled_per_seed_within_ranges_and_stable():
     with pytest.raises(ConfigError, match="effects"):
         make_effects("wild", 1)
     with pytest.raises(ConfigError, match="unknown effect"):
-        effects_from_row({"vouchers.nope": 1.0})
+        effects_from_row({"voucher_budget.nope": 1.0})
     # each effect from its own stream: the share of draws above the midpoint is about a half
     draws = np.array([list(effects_row(sample_effects(s)).values()) for s in range(200)])
     mids = np.array([sum(f.metadata["range"]) / 2 for _, f in effect_fields()])

@@ -361,7 +361,7 @@ def test_increment_award_response():
 
     inst = rd_subsidy.RDSubsidy.__new__(rd_subsidy.RDSubsidy)
     inst.effects = rd_subsidy.Effects(response=1.0)
-    inst.model = SimpleNamespace(policy=SimpleNamespace(lever=lambda name, year: 0.2))
+    inst.levers = SimpleNamespace(rd_subsidy_rate=0.2)
     old = np.array([0.02, 0.02, 0.03, 0.02])
     new = np.array([0.03, 0.03, 0.02, 0.03])
     eligible = np.array([True, False, True, True])

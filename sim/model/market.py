@@ -160,7 +160,7 @@ class TechMarket:
         lam = (
             m.institutions.rd_array()
             * p.univ_contract_rate
-            * m.policy.reforms.contract_supply()
+            * m.policy.contract_supply(len(m.institutions))
             * demand
             / MONTHS
         )

@@ -2,7 +2,8 @@
 
 One step is one month, from 2019-01 (start state: the 2018 year end) to December of ``end_year``. The
 stage order of ``step()`` is the model's paragraph; every stage is a named method; rules live with the
-agents (``sim/model/agents/``) and the policy instruments (``sim/model/policy/``).
+agents (``sim/model/agents/``) and the policy instruments (``sim/model/policy/``). The model names no
+instrument: ``self.policy`` calls every instrument's hooks at their stage and combines their effects.
 
     model = InnovationModel(seed=1)     # the plan scenario, default parameters, central lever effects
     model.run()
@@ -20,9 +21,9 @@ import pandas as pd
 
 from sim.model import trends
 from sim.model.agents import certification
+from sim.model.agents.capital import CapitalMarket
+from sim.model.agents.carriers import IncubationSystem
 from sim.model.agents.firms import ORIGIN_SPINOFF, Firm, FirmPopulation
-from sim.model.agents.funds import CapitalMarket
-from sim.model.agents.incubators import IncubationSystem
 from sim.model.agents.intermediaries import Intermediaries
 from sim.model.agents.universities import Institutions
 from sim.model.indicators import record_year
@@ -110,10 +111,7 @@ class InnovationModel(mesa.Model):
         t = self.firms.table
         t.col("rd_real_last")[:] = t.col("rd_hist")[:, 0] * t.col("rd_real_share")
         self.firms.anchor_rd(self.start.rd_enterprise_2018, certified_until=FIRST_YEAR - 1)
-        for inst in self.policy.instruments:
-            start = getattr(inst, "start", None)
-            if start is not None:
-                start()
+        self.policy.start()
         self.registry["total"] = certification.seed_registry(self.firms, rng, self.params.techsme_takeup_2018)
         self.annual.append(record_year(self, FIRST_YEAR - 1, self.registry, {}))
 
@@ -130,9 +128,7 @@ class InnovationModel(mesa.Model):
         self.spend_rd()
         self.register_firms(year, month_of_year)
         self.trade_technology(year)
-        self.pay_vouchers(year)
-        self.lend(year)
-        self.invest(year)
+        self.policy.act(self.month, year)
         self.close_firms()
         if month_of_year == MONTHS:
             self.close_year(year)
@@ -147,21 +143,20 @@ class InnovationModel(mesa.Model):
         self.capital.open_year()
         self.registry = {"total": 0, "by_june": 0}
         self.firms.open_year(self.month)
-        reforms = self.policy.reforms
         self.institutions.step_year(
             year,
-            reforms.units(year),
-            reforms.effects.supply_multiplier,
+            self.policy.reform_units(year),
+            self.policy.transfer_multiplier(),
             self.streams.at("universities", self.month),
         )
         self.policy.open_year(year)
-        boost = self.policy.incubators.effects.takeup_boost * (self.incubators.tier_of_firms() >= 0)
+        boost = self.policy.registry_takeup(year, self.firms.table.n)
         certification.open_registry(
             self.firms, year, self.month, self.streams.at("registry", self.month), boost
         )
 
     def found_firms(self) -> np.ndarray:
-        """Entrepreneurial births, spin-offs (reforms, talents) and firms pushed by high-energy carriers."""
+        """Entrepreneurial births, the institutions' spin-offs, and the firms instruments found."""
         rng = self.streams.at("entry", self.month)
         births = int(rng.poisson(self.entry_flow(self.year) / MONTHS * self.scale))
         spin_rng = self.streams.at("spinoffs", self.month)
@@ -170,8 +165,7 @@ class InnovationModel(mesa.Model):
             [
                 self.firms.enter(self.month, births, rng),
                 self.firms.enter(self.month, spin, spin_rng, origin=ORIGIN_SPINOFF),
-                self.policy.high_energy_incubators.found_firms(self.month),
-                self.policy.talents.found_firms(self.month),
+                *self.policy.found_firms(self.month),
             ]
         )
 
@@ -196,15 +190,6 @@ class InnovationModel(mesa.Model):
             self.month, year, self.streams.at("market", self.month), self.streams.at("buyers", self.month)
         )
 
-    def pay_vouchers(self, year: int) -> None:
-        self.policy.vouchers.pay(self.month, year)
-
-    def lend(self, year: int) -> None:
-        self.policy.tech_credit.lend(self.month, year)
-
-    def invest(self, year: int) -> None:
-        self.policy.funds.invest(self.month, year)
-
     def close_firms(self) -> None:
         factor = self.policy.exit_factor(self.month, self.firms.table.n)
         self.firms.exit(self.month, self.streams.at("exit", self.month), factor)
@@ -212,23 +197,15 @@ class InnovationModel(mesa.Model):
     def close_year(self, year: int) -> None:
         """December: certify on last year's accounts, grant patents, close the books, plan R&D, record."""
         rng = self.streams.at("certification", self.month)
-        pool = self.policy.hte_cultivation
-        members = pool.members(year)
-        lift = pool.effects
-        cert = certification.certify_hte(
-            self.firms,
-            year,
-            self.month,
-            rng,
-            lift.apply_lift * members,
-            lift.pass_lift * members,
-            lift.score_lift * members,
-        )
+        apply_lift, pass_lift, score_lift = self.policy.hte_lift(year, self.firms.table.n)
+        cert = certification.certify_hte(self.firms, year, self.month, rng, apply_lift, pass_lift, score_lift)
         upgrades = certification.recognise_upgrades(self.firms, year, self.month, rng)
-        pool.reward(year, cert["first"], upgrades["above_scale_first"])
+        self.policy.close_year(
+            year, {"first_hte": cert["first"], "first_above_scale": upgrades["above_scale_first"]}
+        )
         self.firms.patent(year, self.streams.at("patents", self.month))
         self.firms.close_year(year, self.streams.at("year_end", self.month))
-        self.firms.plan_rd(year, self.streams.at("rd", self.month), self.policy.rd_subsidy)
+        self.firms.plan_rd(year, self.streams.at("rd", self.month), self.policy)
         self.annual.append(record_year(self, year, self.registry, cert))
 
     # ------------------------------------------------------------------ running and results

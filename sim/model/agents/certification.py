@@ -92,6 +92,7 @@ ZJTX_MIN_REVENUE, ZJTX_MIN_EQUITY = 1000.0, 2000.0  # 万元
 ZJTX_MIN_AGE = 2
 ZJTX_VALID_YEARS = 3  # mechanisms.md §1.4: re-review cycle, 3 years assumed
 
+
 def banded(values, bands) -> np.ndarray:
     """Points from a band table: ``bands = (edges, points)``, len(points) = len(edges) + 1; edges inclusive."""
     edges, points = bands

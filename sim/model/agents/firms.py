@@ -12,6 +12,8 @@ Units: money in 万元 (10^4 yuan) a year unless a name says otherwise; time in 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import mesa
 import numpy as np
 
@@ -152,6 +154,18 @@ def _new_firm_agents(model, rows: np.ndarray) -> list:
         d["row"] = r
     register_many(model, agents)
     return agents
+
+
+@dataclass(frozen=True)
+class RdPlan:
+    """The firms' R&D plan for ``year + 1`` that instruments respond to (arrays over firm rows, 万元 and shares)."""
+
+    year: int  # the year closing now
+    old: np.ndarray  # this year's planned R&D intensity
+    new: np.ndarray  # next year's, before the instruments' response
+    rd_last: np.ndarray  # reported R&D of the year closing now
+    rd_before: np.ndarray  # reported R&D of the year before
+    in_survey: np.ndarray  # live and above the statistical revenue bar (the R&D survey's scope)
 
 
 class FirmPopulation:
@@ -483,11 +497,12 @@ class FirmPopulation:
             incentive |= extra_incentive
         t.rd_real_share[:n] = np.where(incentive, 1.0 - p.relabel_share, t.rd_real_share[:n])
 
-    def plan_rd(self, year: int, rng, rd_subsidy) -> None:
-        """Next year's R&D intensity: drift, bunching at the HNTE notch, the increment award's response.
+    def plan_rd(self, year: int, rng, policy) -> None:
+        """Next year's R&D intensity: drift, bunching at the HNTE notch, the instruments' response.
 
-        ``rd_subsidy`` is the R&D-increment instrument (``sim/model/policy/rd_subsidy.py``): it answers
-        who is eligible, how planned increases respond, and books the awards for this year's increment.
+        ``policy.rd_response`` (``sim.model.policy.Policy``) takes the firms' plan (``RdPlan``) and returns
+        the planned intensity after the instruments' response (e.g. the R&D-increment award) and the firms
+        they give a reason to relabel R&D.
         """
         t, p = self.table, self.p
         n = t.n
@@ -511,11 +526,9 @@ class FirmPopulation:
             & (rng.random(n) < p.bunching_prob)
         )
         t.hightech_share[:n] = np.where(near_ht, HIGHTECH_GATE + 0.05 * rng.random(n), ht)
-        # the increment award: eligible firms raise planned increases
+        # the instruments' response (e.g. the increment award: eligible firms raise planned increases)
         in_survey = live & above_scale(t.sector[:n], t.rev_hist[:n, 0])
-        eligible = rd_subsidy.eligible(t.rd_hist[:n, 0], old, in_survey)
-        new = rd_subsidy.respond(year, old, new, eligible)
+        plan = RdPlan(year, old, new, t.rd_hist[:n, 0], t.rd_hist[:n, 1], in_survey)
+        new, incentive = policy.rd_response(plan)
         t.rd_intensity[:n] = np.minimum(new, RD_INTENSITY_CAP)
-        self.relabel(year, extra_incentive=eligible)
-        had_last = t.rd_hist[:n, 1] > 0
-        rd_subsidy.pay_awards(year, t.rd_hist[:n, 0] - t.rd_hist[:n, 1], eligible & had_last)
+        self.relabel(year, extra_incentive=incentive)

@@ -21,13 +21,20 @@ One module per instrument (read one file to learn what a lever does and costs):
 | ``hte_cultivation`` | ``hte_cultivation.py`` | §6 |
 
 ``PolicyLevers`` (the Hydra schema ``policy.*``) and ``LeverEffects`` (the effect uncertainties,
-``effects.<instrument>.<name>``) are built from the instruments' declarations, so each number is
-declared once, in its instrument's module. ``Policy`` is the government in a run: lever values by
-year, the instruments (as attributes: ``policy.vouchers``, ...) and the spending ledger.
+``<lever>.<effect>``) are built from the instruments' declarations, so each number is declared once, in
+its instrument's module. A lever keeps its name everywhere: ``policy.voucher_budget`` in YAML, the
+instrument's ``name``, ``spend_voucher_budget`` in the indicators, ``cost_voucher_budget`` in study tables,
+``voucher_budget.additionality`` for its effects.
+
+``Policy`` is the government in a run: the instruments and the spending ledger. It calls the instruments'
+hooks (``sim.model.policy.instrument.Instrument``) and combines their results, so the model, the market
+and the agents name no instrument. Adding an instrument: write its module, add it to ``INSTRUMENTS``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import zlib
 from dataclasses import asdict, dataclass, field, fields, make_dataclass
 from typing import Any
@@ -35,42 +42,37 @@ from typing import Any
 import numpy as np
 
 from sim.model.params import ConfigError, validate
-from sim.model.policy import (
-    funds,
-    high_energy_incubators,
-    hte_cultivation,
-    incubators,
-    key_tech_projects,
-    open_licensing,
-    poc_centres,
-    rd_coverage,
-    rd_subsidy,
-    reforms,
-    roadshows,
-    talents,
-    tech_credit,
-    tech_transfer,
-    vouchers,
-)
-from sim.model.policy.instrument import Instrument, Ledger, Lever
+from sim.model.policy.instrument import HOOKS, Instrument, Ledger, Lever
 
-#: Every instrument, in the order their yearly actions run each January.
-INSTRUMENTS: tuple[type[Instrument], ...] = (
-    reforms.Reforms,
-    incubators.Incubators,
-    high_energy_incubators.HighEnergyIncubators,
-    funds.Funds,
-    poc_centres.PocCentres,
-    tech_transfer.TechTransfer,
-    roadshows.Roadshows,
-    key_tech_projects.KeyTechProjects,
-    talents.Talents,
-    open_licensing.OpenLicensing,
-    rd_coverage.RdCoverage,
-    hte_cultivation.HteCultivation,
-    vouchers.Vouchers,
-    rd_subsidy.RDSubsidy,
-    tech_credit.TechCredit,
+
+def _registered(*paths: str) -> tuple[type[Instrument], ...]:
+    """The instrument classes named ``"module.Class"`` (modules of this package), in the given order."""
+    classes = []
+    for path in paths:
+        module, cls = path.rsplit(".", 1)
+        classes.append(getattr(importlib.import_module(f"{__name__}.{module}"), cls))
+    return tuple(classes)
+
+
+#: Every instrument, one registration line each, in the order their actions run and their modifiers
+#: combine. A new instrument is its module plus one line here; the model, the market and the agents
+#: never change (``tests/test_instruments.py::test_a_new_instrument_is_one_module_and_one_line``).
+INSTRUMENTS: tuple[type[Instrument], ...] = _registered(
+    "reforms.Reforms",
+    "incubators.Incubators",
+    "high_energy_incubators.HighEnergyIncubators",
+    "funds.Funds",
+    "poc_centres.PocCentres",
+    "tech_transfer.TechTransfer",
+    "roadshows.Roadshows",
+    "key_tech_projects.KeyTechProjects",
+    "talents.Talents",
+    "open_licensing.OpenLicensing",
+    "rd_coverage.RdCoverage",
+    "hte_cultivation.HteCultivation",
+    "vouchers.Vouchers",
+    "rd_subsidy.RDSubsidy",
+    "tech_credit.TechCredit",
 )
 LEVERS: dict[str, Lever] = {cls.lever.name: cls.lever for cls in INSTRUMENTS}
 BY_NAME: dict[str, type[Instrument]] = {cls.name: cls for cls in INSTRUMENTS}
@@ -151,15 +153,21 @@ EFFECT_MODES = ("sampled", "central")
 
 
 def effect_fields() -> list[tuple[str, Any]]:
-    """(``instrument.name``, dataclass field) for every effect parameter, in declaration order."""
+    """(``lever.effect``, dataclass field) for every effect parameter, in declaration order."""
     return [(f"{cls.name}.{f.name}", f) for cls in INSTRUMENTS for f in fields(cls.Effects)]
+
+
+def _effect_stream(key: str) -> int:
+    """The crc32 of an effect's stream key (``<instrument stream>.<effect>``): its draws never depend on names."""
+    lever, name = key.split(".")
+    return zlib.crc32(f"{BY_NAME[lever].stream}.{name}".encode())
 
 
 def sample_effects(effects_seed: int) -> LeverEffects:
     """One draw of every effect, uniform on its range; each effect from its own stream of the seed.
 
-    A draw depends only on the seed and the effect's name: adding an effect elsewhere never changes
-    the others, and scenarios with the same replicate share every draw.
+    A draw depends only on the seed and the effect's stream key: adding an effect elsewhere never
+    changes the others, and scenarios with the same replicate share every draw.
     """
     if effects_seed is None:
         raise ValueError("sample_effects needs a seed")
@@ -168,7 +176,7 @@ def sample_effects(effects_seed: int) -> LeverEffects:
         inst, name = key.split(".")
         lo, hi = f.metadata["range"]
         u = np.random.Generator(
-            np.random.PCG64(np.random.SeedSequence([int(effects_seed), zlib.crc32(key.encode())]))
+            np.random.PCG64(np.random.SeedSequence([int(effects_seed), _effect_stream(key)]))
         )
         values.setdefault(inst, {})[name] = float(lo + (hi - lo) * u.random())
     return LeverEffects(**{cls.name: cls.Effects(**values.get(cls.name, {})) for cls in INSTRUMENTS})
@@ -208,54 +216,143 @@ def effects_from_row(row: dict[str, float]) -> LeverEffects:
 # --------------------------------------------------------------------------- the government in a run
 @dataclass
 class Policy:
-    """Lever values by year, the instruments of a run, and the spending ledger.
+    """The instruments of a run, the spending ledger, and the combined hooks the model calls.
 
-    ``lever(name, year)`` is what instruments ask; ``policy.<instrument>`` is each instrument
-    (``policy.vouchers``, ``policy.funds``, ...); ``ledger`` books public spending.
+    ``policy["voucher_budget"]`` is an instrument (by its lever's name); ``levers`` the run's
+    ``PolicyLevers`` (assigning a lever mid-run takes effect from its next use); ``ledger`` the spending.
     """
 
     levers: Any = None
     ledger: Ledger = field(default_factory=Ledger)
 
     def __post_init__(self):
-        self.levers = (self.levers if self.levers is not None else PolicyLevers()).validate()
-        self.instruments: list[Instrument] = []
+        if self.levers is None:
+            self.levers = PolicyLevers()
+        elif not isinstance(self.levers, PolicyLevers):
+            raise TypeError(f"levers must be a PolicyLevers, not {type(self.levers).__name__}")
+        self.instruments: dict[str, Instrument] = {}
+        self._hooks: dict[str, list] = {}
 
     def equip(self, model, effects: LeverEffects) -> None:
         """Create the run's instruments with their effect draws."""
-        for cls in INSTRUMENTS:
-            inst = cls(model, getattr(effects, cls.name))
-            self.instruments.append(inst)
-            setattr(self, cls.name, inst)
+        self.install(
+            {
+                cls.name: cls(model, getattr(effects, cls.name), self.levers, self.ledger)
+                for cls in INSTRUMENTS
+            }
+        )
+
+    def install(self, instruments: dict[str, Instrument]) -> None:
+        """Use ``instruments`` (in order); collect, for every hook, the methods of those overriding it."""
+        self.instruments = dict(instruments)
+        self._hooks = {
+            hook: [
+                getattr(inst, hook)
+                for inst in self.instruments.values()
+                if getattr(type(inst), hook) is not getattr(Instrument, hook)
+            ]
+            for hook in HOOKS
+        }
+
+    def __getitem__(self, name: str) -> Instrument:
+        try:
+            return self.instruments[name]
+        except KeyError:
+            raise KeyError(f"no instrument {name!r}; instruments: {', '.join(self.instruments)}") from None
 
     def lever(self, name: str, year: int) -> float:
+        """Lever ``name``'s value in ``year`` (history to 2023, the scenario after)."""
         return LEVERS[name].level(getattr(self.levers, name), year)
 
+    # ------------------------------------------------------------------ actions
+    def start(self) -> None:
+        for action in self._hooks["start"]:
+            action()
+
     def open_year(self, year: int) -> None:
-        """January: every instrument's yearly action, in ``INSTRUMENTS`` order."""
-        for inst in self.instruments:
-            action = getattr(inst, "open_year", None)
-            if action is not None:
-                action(year)
+        for action in self._hooks["open_year"]:
+            action(year)
+
+    def act(self, month: int, year: int) -> None:
+        for action in self._hooks["act"]:
+            action(month, year)
+
+    def close_year(self, year: int, results: dict[str, np.ndarray]) -> None:
+        for action in self._hooks["close_year"]:
+            action(year, results)
+
+    # ------------------------------------------------------------------ modifiers
+    def _sum(self, hook: str, start, *args):
+        total = start
+        for fn in self._hooks[hook]:
+            value = fn(*args)
+            if value is not None:
+                total += value
+        return total
+
+    def _product(self, hook: str, start, *args):
+        total = start
+        for fn in self._hooks[hook]:
+            value = fn(*args)
+            if value is not None:
+                total *= value
+        return total
+
+    def found_firms(self, month: int) -> list[np.ndarray]:
+        """Rows of the firms every instrument founded this month."""
+        return [rows for fn in self._hooks["found_firms"] if (rows := fn(month)) is not None]
 
     def growth_boost(self, month: int, n: int) -> np.ndarray:
-        """Extra log revenue growth a year per firm row from every instrument that has one."""
-        total = np.zeros(n)
-        for inst in self.instruments:
-            boost = getattr(inst, "growth_boost", None)
-            if boost is not None:
-                total += boost(month)
-        return total
+        """Extra log revenue growth a year per firm row."""
+        return self._sum("growth_boost", np.zeros(n), month)
 
     def exit_factor(self, month: int, n: int) -> np.ndarray:
-        """Exit-hazard multiplier per firm row from every instrument that has one."""
-        total = np.ones(n)
-        for inst in self.instruments:
-            factor = getattr(inst, "exit_factor", None)
-            if factor is not None:
-                total *= factor(month)
-        return total
+        """Exit-hazard multiplier per firm row."""
+        return self._product("exit_factor", np.ones(n), month)
 
+    def deal_weight(self, month: int, n: int) -> np.ndarray:
+        """Funds' deal-flow weight multiplier per firm row."""
+        return self._product("deal_weight", np.ones(n), month)
+
+    def registry_takeup(self, year: int, n: int) -> np.ndarray:
+        """Extra probability per firm row of registering as a tech SME."""
+        return self._sum("registry_takeup", np.zeros(n), year)
+
+    def hte_lift(self, year: int, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(apply, pass, score)`` extras per firm row for this December's HNTE applications."""
+        lifts = [np.zeros(n), np.zeros(n), np.zeros(n)]
+        for fn in self._hooks["hte_lift"]:
+            value = fn(year)
+            if value is not None:
+                for total, extra in zip(lifts, value):
+                    total += extra
+        return lifts[0], lifts[1], lifts[2]
+
+    def rd_response(self, plan) -> tuple[np.ndarray, np.ndarray | None]:
+        """Next year's planned R&D intensity after every instrument's response, and the mask of firms the
+        instruments give a reason to relabel R&D (``None``: none)."""
+        new, incentive = plan.new, None
+        for fn in self._hooks["rd_response"]:
+            value = fn(dataclasses.replace(plan, new=new))
+            if value is not None:
+                new, mask = value
+                if mask is not None:
+                    incentive = mask if incentive is None else incentive | mask
+        return new, incentive
+
+    def reform_units(self, year: int) -> int:
+        """Research units under the three reforms in ``year``."""
+        return int(self._sum("reform_units", 0, year))
+
+    def transfer_multiplier(self) -> float:
+        """How many times faster a reformed unit commercialises its achievements."""
+        return float(self._product("transfer_multiplier", 1.0))
+
+    def contract_supply(self, units: int) -> np.ndarray:
+        """Per-institution multiplier of contract sales."""
+        return self._product("contract_supply", np.ones(units))
+
+    # ------------------------------------------------------------------ books
     def spending(self, year: int) -> dict[str, float]:
-        """亿元 paid in ``year`` by instrument (every instrument, zeros included)."""
+        """亿元 paid in ``year`` by lever (every instrument, zeros included)."""
         return {cls.name: self.ledger.total(year, cls.name) for cls in INSTRUMENTS}

@@ -2,7 +2,7 @@
 cluster, the 200亿元 Xixian VC matrix).
 
 Mechanics: each January new funds are raised until commitments reach the lever; each month every fund
-deploys a slice of its commitment in tickets to firms of its stage (``sim/model/agents/funds.py``:
+deploys a slice of its commitment in tickets to firms of its stage (``sim/model/agents/capital.py``:
 deal flow weighted by incubation, roadshow exposure and certification). A funded firm grows faster
 (``growth_boost`` for 3 years), raises its R&D intensity (``rd_boost``) and exits less
 (``exit_factor`` for 2 years); its equity raises net assets (HNTE growth score, 专精特新 equity route).
@@ -74,7 +74,7 @@ class Effects:
 
 
 class Funds(Instrument):
-    name = "funds"
+    stream = "funds"  # random-stream key (stable across renames)
     summary = "Funds deploy 20% of commitments a year in tickets to firms of their stage; a round raises growth and R&D and lowers exit."
     unit_costs = (
         "the government's share of every yuan invested (gov_share 9-25%: guidance-fund leverage 4-11x, mechanisms.md §8.2)",
@@ -89,7 +89,7 @@ class Funds(Instrument):
     def open_year(self, year: int) -> None:
         self.model.capital.commit_to(year, self.level(year))
 
-    def invest(self, month: int, year: int) -> None:
+    def act(self, month: int, year: int) -> None:
         """Funds deploy this month's slice; funded firms get the round's effects; book the public share."""
         m = self.model
         rows, tickets = m.capital.step_month(month, year, m.streams.at("funding", month))

@@ -1,6 +1,6 @@
 """High-energy incubation carriers (高能级孵化载体; plan §4: about 30, T14).
 
-Mechanics: carriers open to the lever's count each January (``sim/model/agents/incubators.py``,
+Mechanics: carriers open to the lever's count each January (``sim/model/agents/carriers.py``,
 ``CAPACITY`` tenants each). Besides incubating, each pushes firms founded on advanced results
 (先进成果直推: ``pushes`` a year, from its own stream) and its tenants grow faster than in a provincial
 carrier (the provincial ``growth_boost`` times 1 + ``extra_boost``) and are weighted up by funds.
@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.model.agents.carriers import HIGH_ENERGY
 from sim.model.agents.firms import ORIGIN_PUSHED
-from sim.model.agents.incubators import HIGH_ENERGY
 from sim.model.params import MONTHS
 from sim.model.policy.instrument import Instrument, Lever, effect
 
@@ -56,7 +56,6 @@ class Effects:
 
 
 class HighEnergyIncubators(Instrument):
-    name = "high_energy_incubators"
     summary = "Carriers of 100 places push firms founded on advanced results and grow their tenants faster than provincial carriers."
     unit_costs = ("operating grant 300万 a carrier-year (assumption)",)
     lever = LEVER
@@ -78,9 +77,12 @@ class HighEnergyIncubators(Instrument):
         return m.firms.enter(month, int(rng.poisson(lam)), rng, origin=ORIGIN_PUSHED)
 
     def growth_boost(self, month: int) -> np.ndarray:
-        base = self.model.policy.incubators.effects.growth_boost
-        return self.model.incubators.tenant_boost(HIGH_ENERGY, base * (1.0 + self.effects.extra_boost))
+        """A tenant's growth boost (the carriers', set by ``incubators``) raised by ``extra_boost``."""
+        carriers = self.model.incubators
+        return carriers.tenant_boost(
+            HIGH_ENERGY, carriers.tenant_growth_boost * (1.0 + self.effects.extra_boost)
+        )
 
     def exit_factor(self, month: int) -> np.ndarray:
-        factor = self.model.policy.incubators.effects.exit_factor
-        return np.where(self.model.incubators.tenants_of(HIGH_ENERGY), factor, 1.0)
+        carriers = self.model.incubators
+        return np.where(carriers.tenants_of(HIGH_ENERGY), carriers.tenant_exit_factor, 1.0)

@@ -78,7 +78,6 @@ class Effects:
 
 
 class HteCultivation(Instrument):
-    name = "hte_cultivation"
     summary = "Pool members apply for and pass HNTE more often, and near-threshold industrial members cross the above-scale bar."
     unit_costs = (
         "2万 coaching per member (assumption)",
@@ -120,8 +119,14 @@ class HteCultivation(Instrument):
         t = self.model.firms.table
         return t.pool_year[: t.n] == year
 
-    def reward(self, year: int, first_hte: np.ndarray, first_above_scale: np.ndarray) -> None:
-        """Rewards for this year's results among pool members (masks over firm rows)."""
+    def hte_lift(self, year: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This year's pool members apply more, pass more and score more."""
+        members, e = self.members(year), self.effects
+        return e.apply_lift * members, e.pass_lift * members, e.score_lift * members
+
+    def close_year(self, year: int, results: dict[str, np.ndarray]) -> None:
+        """Rewards for this year's results among pool members: first HNTE certificates, first above-scale."""
+        first_hte, first_above_scale = results["first_hte"], results["first_above_scale"]
         pool = self.members(year)
         scale = self.model.scale
         self.book(

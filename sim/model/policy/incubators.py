@@ -1,7 +1,7 @@
 """Provincial-level incubation carriers: maker spaces, incubators, university science parks (plan §4).
 
 Mechanics: each January carriers open (or close, newest first) to the lever's count; each month new
-firms are admitted into free places (``sim/model/agents/incubators.py``: capacity ``CAPACITY`` tenants,
+firms are admitted into free places (``sim/model/agents/carriers.py``: capacity ``CAPACITY`` tenants,
 graduation, a 48-month cap). Tenants grow faster (``growth_boost``), exit at ``exit_factor`` times the
 usual hazard, are pushed to register as tech SMEs (``takeup_boost``) and are more visible to funds.
 The evidence is weak: services matter, space alone does not (instruments.md §7), so the ranges start
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.model.agents.incubators import PROVINCIAL
+from sim.model.agents.carriers import PROVINCIAL
 from sim.model.policy.instrument import Instrument, Lever, effect
 
 LEVER = Lever(
@@ -71,7 +71,6 @@ class Effects:
 
 
 class Incubators(Instrument):
-    name = "incubators"
     summary = "Carriers admit new firms into 45 places each; tenants grow faster, exit slightly less, register as tech SMEs more and are weighted up by funds."
     unit_costs = (
         "operating grant 15万 a carrier-year (A-grade up to 30万, mechanisms.md §5.1; mean assumed)",
@@ -82,6 +81,8 @@ class Incubators(Instrument):
     primary_outcome = "T02"
 
     def start(self) -> None:
+        # what incubation does to a tenant: every tier's boost is relative to the provincial carriers'
+        self.model.incubators.set_tenant_effects(self.effects.growth_boost, self.effects.exit_factor)
         self.model.incubators.build_tier(2018, PROVINCIAL, int(self.level(2018)), CAPACITY)
 
     def open_year(self, year: int) -> None:
@@ -94,3 +95,7 @@ class Incubators(Instrument):
 
     def exit_factor(self, month: int) -> np.ndarray:
         return np.where(self.model.incubators.tenants_of(PROVINCIAL), self.effects.exit_factor, 1.0)
+
+    def registry_takeup(self, year: int) -> np.ndarray:
+        """Carriers push their tenants (any tier) to register as tech SMEs."""
+        return self.effects.takeup_boost * (self.model.incubators.tier_of_firms() >= 0)

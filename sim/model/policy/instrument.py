@@ -6,8 +6,9 @@ An instrument (one module per lever under ``sim/model/policy/``) owns
   2019-2023 path with its sources (every run follows that path to 2023, so history is the same in
   every scenario);
 * its ``Effects``: a dataclass of effect parameters, each an uncertainty with a range and a source
-  (``effect``); every replicate draws them (``sim.model.policy.effects``);
-* its mechanics: methods the model calls in its stage order (``sim/model/model.py``);
+  (``effect``); every replicate draws them (``sim.model.policy.sample_effects``);
+* its mechanics: the hooks of the stage protocol it overrides (``Instrument``), which ``Policy`` calls
+  in the model's stage order; the model names no instrument;
 * its public-cost ledger: money actually paid out, booked as quantity x unit cost in 亿元 at real
   scale (``Ledger``), each unit cost a sourced constant or a stated assumption in its module.
 """
@@ -136,34 +137,136 @@ class Ledger:
 
 
 class Instrument:
-    """Base class: lever access, effects and cost booking. Subclasses add their stage methods."""
+    """Base class of the plan's instruments: the stage protocol, lever access, effects and cost booking.
 
-    name: ClassVar[str]  # short name: spend_<name> in the indicators
+    The model calls no instrument by name. ``Policy`` collects, for every hook below, the instruments that
+    override it (the Starsim way: ``Loop.collect_funcs``) and combines their results: actions run in
+    ``INSTRUMENTS`` order, modifiers combine as documented on each hook. A new instrument is one module
+    with a subclass overriding the hooks it needs, plus one line in ``INSTRUMENTS``.
+
+    Actions (return nothing):
+
+    * ``start()``: on the 2018 start state, before the 2018 registry is seeded;
+    * ``open_year(year)``: January, after the universities' year;
+    * ``act(month, year)``: every month, after the technology market and before exits;
+    * ``close_year(year, results)``: December, after certification (``results``: the year's
+      ``first_hte`` and ``first_above_scale`` masks over firm rows).
+
+    Modifiers (``None``: no effect; per-firm values are arrays over firm rows, or scalars):
+
+    * ``found_firms(month)``: rows of firms the instrument founded this month (concatenated);
+    * ``growth_boost(month)``: extra log revenue growth a year (summed);
+    * ``exit_factor(month)``: exit-hazard multiplier (multiplied);
+    * ``deal_weight(month)``: weight in funds' deal flow (multiplied);
+    * ``registry_takeup(year)``: extra probability of registering as a tech SME (summed);
+    * ``hte_lift(year)``: ``(apply, pass, score)`` extras of HNTE applicants (summed);
+    * ``rd_response(plan)``: next year's planned R&D intensity given a ``sim.model.agents.firms.RdPlan``
+      and the mask of firms it gives a reason to relabel R&D (chained: each sees the previous plan;
+      masks or-ed);
+    * ``reform_units(year)``: research units under the three reforms (summed);
+    * ``transfer_multiplier()``: how many times faster a reformed unit commercialises (multiplied);
+    * ``contract_supply()``: per-institution multiplier of contract sales (multiplied).
+    """
+
+    name: ClassVar[str]  # = lever.name: one name from YAML (policy.<name>) to spend_<name> and cost_<name>
+    #: Key of the instrument's random streams and effect draws. It never changes when names do, so
+    #: renaming an instrument leaves every run's draws as they were.
+    stream: ClassVar[str]
     summary: ClassVar[str]  # the mechanics in a sentence (docs/levers.md)
     unit_costs: ClassVar[tuple[str, ...]]  # each unit cost in words, with its source (docs/levers.md)
     lever: ClassVar[Lever]
     Effects: ClassVar[type] = NoEffects
-    #: The indicator this instrument moves first; the paired direction test checks it never falls
-    #: on average when the lever rises.
+    #: The indicator this instrument moves first; the paired direction test checks it rises with the lever.
     primary_outcome: ClassVar[str] = "T01"
 
-    def __init__(self, model: InnovationModel, effects: Any):
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "lever" in cls.__dict__:
+            cls.name = cls.lever.name
+            if "stream" not in cls.__dict__:
+                cls.stream = cls.name
+
+    def __init__(self, model: InnovationModel, effects: Any, levers: Any, ledger: Ledger):
         self.model = model
         self.effects = effects
+        self.levers = levers  # the run's PolicyLevers: edits to it take effect at the lever's next use
+        self.ledger = ledger
 
+    # ------------------------------------------------------------------ actions
+    def start(self) -> None:
+        """The 2018 start state."""
+
+    def open_year(self, year: int) -> None:
+        """January."""
+
+    def act(self, month: int, year: int) -> None:
+        """Every month, after the technology market."""
+
+    def close_year(self, year: int, results: dict[str, np.ndarray]) -> None:
+        """December, after certification."""
+
+    # ------------------------------------------------------------------ modifiers
+    def found_firms(self, month: int) -> np.ndarray | None:
+        return None
+
+    def growth_boost(self, month: int) -> np.ndarray | float | None:
+        return None
+
+    def exit_factor(self, month: int) -> np.ndarray | float | None:
+        return None
+
+    def deal_weight(self, month: int) -> np.ndarray | float | None:
+        return None
+
+    def registry_takeup(self, year: int) -> np.ndarray | float | None:
+        return None
+
+    def hte_lift(self, year: int) -> tuple[Any, Any, Any] | None:
+        return None
+
+    def rd_response(self, plan: Any) -> tuple[np.ndarray, np.ndarray | None] | None:
+        return None
+
+    def reform_units(self, year: int) -> int | None:
+        return None
+
+    def transfer_multiplier(self) -> float | None:
+        return None
+
+    def contract_supply(self) -> np.ndarray | float | None:
+        return None
+
+    # ------------------------------------------------------------------ helpers
     def level(self, year: int) -> float:
         """The lever's value in ``year`` (history to 2023, the scenario after)."""
-        return self.model.policy.lever(self.lever.name, year)
+        return self.lever.level(getattr(self.levers, self.name), year)
 
     def book(self, year: int, item: str, quantity: float, unit_cost_100m: float) -> None:
-        self.model.policy.ledger.book(year, self.name, item, quantity, unit_cost_100m)
+        self.ledger.book(year, self.name, item, quantity, unit_cost_100m)
 
     def rng(self, purpose: str = "") -> np.random.Generator:
         """This instrument's own random stream for the current month (its extra events never shift other
         processes' draws)."""
         return self.model.streams.at(
-            f"policy.{self.name}{'.' + purpose if purpose else ''}", self.model.month
+            f"policy.{self.stream}{'.' + purpose if purpose else ''}", self.model.month
         )
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.lever.name})"
+        return f"{type(self).__name__}({self.name})"
+
+
+#: The hooks of the protocol: actions, then modifiers with how ``Policy`` combines them.
+ACTIONS = ("start", "open_year", "act", "close_year")
+MODIFIERS = {
+    "found_firms": "concatenate",
+    "growth_boost": "sum",
+    "exit_factor": "product",
+    "deal_weight": "product",
+    "registry_takeup": "sum",
+    "hte_lift": "sum",
+    "rd_response": "chain",
+    "reform_units": "sum",
+    "transfer_multiplier": "product",
+    "contract_supply": "product",
+}
+HOOKS = (*ACTIONS, *MODIFIERS)

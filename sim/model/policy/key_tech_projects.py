@@ -89,15 +89,14 @@ class Effects:
 
 
 class KeyTechProjects(Instrument):
-    name = "key_tech_projects"
     summary = "Each project pairs a leading firm with a solver for 3 years: co-funded R&D, a registered development contract, patents and a technology."
     unit_costs = ("250万 public grant per project over 3 years (instruments.md §1: 100-500万, guess)",)
     lever = LEVER
     Effects = Effects
     primary_outcome = "T01"
 
-    def __init__(self, model, effects):
-        super().__init__(model, effects)
+    def __init__(self, *args):
+        super().__init__(*args)
         self.leader = np.empty(0, dtype=np.int64)  # firm row of each active project
         self.solver_firm = np.empty(0, dtype=np.int64)  # firm row of the solver, -1 if an institution
         self.solver_unit = np.empty(0, dtype=np.int64)  # institution index of the solver, -1 if a firm

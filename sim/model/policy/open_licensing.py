@@ -73,15 +73,14 @@ class Effects:
 
 
 class OpenLicensing(Instrument):
-    name = "open_licensing"
     summary = "Offered university patents find small-firm licensees: licence contracts (mostly free), a technology for the licensee and slightly more patenting."
     unit_costs = ("0.2万 per offered patent a year: annuity relief and promotion (assumption)",)
     lever = LEVER
     Effects = Effects
     primary_outcome = "T03"
 
-    def __init__(self, model, effects):
-        super().__init__(model, effects)
+    def __init__(self, *args):
+        super().__init__(*args)
         self.adopters = np.empty(0, dtype=np.int64)
         self.until = np.empty(0, dtype=np.int64)
 

@@ -56,7 +56,6 @@ class Effects:
 
 
 class PocCentres(Instrument):
-    name = "poc_centres"
     summary = "Each centre validates 10-30 results a year from the reformed units' stocks; validated results transfer and spin off more often."
     unit_costs = ("50万 grant per validated project (mechanisms.md §7: 20-100万, guess)",)
     lever = LEVER

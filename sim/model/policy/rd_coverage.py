@@ -66,15 +66,14 @@ class Effects:
 
 
 class RdCoverage(Instrument):
-    name = "rd_coverage"
     summary = "The campaign converts non-reporting above-scale industrial firms into R&D reporters, who join the R&D statistics with low intensity."
     unit_costs = ("20万 reward per new R&D reporter (Xianyang, instruments.md §5)",)
     lever = LEVER
     Effects = Effects
     primary_outcome = "T05"
 
-    def __init__(self, model, effects):
-        super().__init__(model, effects)
+    def __init__(self, *args):
+        super().__init__(*args)
         self.pool = 0.0  # non-reporting above-scale industrial firms, real units
 
     def start(self) -> None:

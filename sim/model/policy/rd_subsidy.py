@@ -51,7 +51,7 @@ class Effects:
 
 
 class RDSubsidy(Instrument):
-    name = "rd_subsidy"
+    stream = "rd_subsidy"  # random-stream key (stable across renames)
     summary = "Eligible above-scale firms raise planned R&D increases by 1/(1 - response x rate); awards on last year's increment are paid the next year."
     unit_costs = (
         "the award itself: rate x the year-on-year R&D increment, capped at 1,000万 a firm (mechanisms.md §4.1)",
@@ -59,6 +59,14 @@ class RDSubsidy(Instrument):
     lever = LEVER
     Effects = Effects
     primary_outcome = "T05"
+
+    def rd_response(self, plan) -> tuple[np.ndarray, np.ndarray]:
+        """Eligible firms raise planned increases; the awards for this year's increment are booked. The
+        eligible firms have a reason to relabel R&D (returned as the incentive mask)."""
+        eligible = self.eligible(plan.rd_last, plan.old, plan.in_survey)
+        new = self.respond(plan.year, plan.old, plan.new, eligible)
+        self.pay_awards(plan.year, plan.rd_last - plan.rd_before, eligible & (plan.rd_before > 0))
+        return new, eligible
 
     def eligible(self, rd_last: np.ndarray, intensity: np.ndarray, in_survey: np.ndarray) -> np.ndarray:
         """The Xi'an eligibility rule on last year's R&D (万元) and intensity."""

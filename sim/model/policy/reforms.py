@@ -51,16 +51,20 @@ class Effects:
 
 
 class Reforms(Instrument):
-    name = "reforms"
+    stream = "reforms"  # random-stream key (stable across renames)
     summary = "Covered units (in the plan's order) itemise and transfer achievements, found spin-offs and sell more development contracts."
     unit_costs = ("50万 a covered unit-year (assumption: transfer-office staff and reform awards)",)
     lever = LEVER
     Effects = Effects
     primary_outcome = "T07"
 
-    def units(self, year: int) -> int:
-        """Units the reforms cover in ``year`` (the model steps the institutions with it)."""
+    def reform_units(self, year: int) -> int:
+        """Units the reforms cover in ``year`` (the institutions' yearly step reads it)."""
         return int(self.level(year))
+
+    def transfer_multiplier(self) -> float:
+        """Covered units commercialise ``supply_multiplier`` times faster than the others."""
+        return self.effects.supply_multiplier
 
     def open_year(self, year: int) -> None:
         covered = self.model.institutions.totals()["units_covered"]

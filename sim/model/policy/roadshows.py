@@ -63,7 +63,7 @@ class Effects:
 
 
 class Roadshows(Instrument):
-    name = "roadshows"
+    stream = "roadshows"  # random-stream key (stable across renames)
     summary = "Five projects per event: young firms gain funds' attention and some revenue; university results close transfers."
     unit_costs = ("15万 per event (assumption)",)
     lever = LEVER

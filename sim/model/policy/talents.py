@@ -77,7 +77,6 @@ class Effects:
 
 
 class Talents(Instrument):
-    name = "talents"
     summary = (
         "Recruits join firms (S&T staff, patenting) or universities (research money, patenting, spin-offs)."
     )
@@ -86,8 +85,8 @@ class Talents(Instrument):
     Effects = Effects
     primary_outcome = "T04"
 
-    def __init__(self, model, effects):
-        super().__init__(model, effects)
+    def __init__(self, *args):
+        super().__init__(*args)
         self.firm_rows = np.empty(0, dtype=np.int64)
         self.firm_until = np.empty(0, dtype=np.int64)
         self.unit_idx = np.empty(0, dtype=np.int64)

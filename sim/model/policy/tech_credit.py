@@ -69,14 +69,14 @@ class Effects:
 
 
 class TechCredit(Instrument):
-    name = "tech_credit"
     summary = "Loans to registered tech SMEs and HNTE: young borrowers grow faster, every borrower adds R&D, and defaults rise a little."
     unit_costs = ("fiscal cost 1.5% of the volume lent (instruments.md §2: 0.5-3%; Henan 0.8%)",)
     lever = LEVER
     Effects = Effects
     primary_outcome = "T03"
 
-    def lend(self, month: int, year: int) -> None:
+    def act(self, month: int, year: int) -> None:
+        """This month's loans to registered tech SMEs and HNTE, weighted by the square root of revenue."""
         m, e = self.model, self.effects
         volume = self.level(year) / MONTHS * WAN_PER_100M * m.scale  # 万元 this month at model scale
         if volume <= 0:

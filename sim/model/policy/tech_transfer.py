@@ -55,7 +55,7 @@ class Effects:
 
 
 class TechTransfer(Instrument):
-    name = "tech_transfer"
+    stream = "tech_transfer"  # random-stream key (stable across renames)
     summary = "Each institution brokers 30-200 transfers or licences a year, of which 20-50% are additional: registered contracts, a technology for the buyer, spin-offs."
     unit_costs = ("50万 operating subsidy an institution-year (assumption)",)
     lever = LEVER

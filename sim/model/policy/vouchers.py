@@ -72,7 +72,7 @@ class Effects:
 
 
 class Vouchers(Instrument):
-    name = "vouchers"
+    stream = "vouchers"  # random-stream key (stable across renames)
     summary = "Small firms' vouchers buy technology services from providers; additional ones become registered service contracts, and the buyer acquires a technology and raises its R&D."
     unit_costs = (
         "10万 per voucher redeemed (mechanisms.md §3: 5-20万, guess); the voucher pays 40% of the price",
@@ -81,7 +81,7 @@ class Vouchers(Instrument):
     Effects = Effects
     primary_outcome = "T01"
 
-    def pay(self, month: int, year: int) -> None:
+    def act(self, month: int, year: int) -> None:
         """This month's vouchers: issue, redeem, buy services, register contracts, book the cost."""
         m, e = self.model, self.effects
         rng = self.rng()

@@ -39,6 +39,10 @@ class IncubationSystem:
         self.capacity = np.zeros(0)
         self.tier = np.zeros(0, dtype=np.int8)
         self._version = 0  # bumped whenever carriers or tenants change
+        # what incubation does to a provincial carrier's tenant (set by the incubators instrument; other
+        # tiers scale it): extra log growth a year and the exit-hazard multiplier. No effect until set.
+        self.tenant_growth_boost = 0.0
+        self.tenant_exit_factor = 1.0
         self._tier_key = None
         self._tier_cache = np.zeros(0, dtype=np.int8)
 
@@ -78,6 +82,10 @@ class IncubationSystem:
 
     def tenants_of(self, tier: int) -> np.ndarray:
         return self.tier_of_firms() == tier
+
+    def set_tenant_effects(self, growth_boost: float, exit_factor: float) -> None:
+        self.tenant_growth_boost = growth_boost
+        self.tenant_exit_factor = exit_factor
 
     def tenant_boost(self, tier: int, boost: float) -> np.ndarray:
         return boost * self.tenants_of(tier)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from sim.model.agents.incubators import HIGH_ENERGY
+from sim.model.agents.carriers import HIGH_ENERGY
 from sim.model.params import MONTHS, WAN_PER_100M
 from sim.model.sampling import weighted_rows
 
@@ -93,7 +93,7 @@ class CapitalMarket:
             * (1.0 + WEIGHT_INCUBATED * (tier >= 0))
             * (1.0 + WEIGHT_HIGH_ENERGY * (tier == HIGH_ENERGY))
         )
-        w *= m.policy.roadshows.deal_weight(month)
+        w *= m.policy.deal_weight(month, n)
         w *= 1.0 + WEIGHT_CERTIFIED * ((t.hte_valid_until[:n] >= year) | (t.techsme_year[:n] >= year - 1))
         stages = np.array([f.stage for f in self.funds])
         spent = np.zeros(len(self.funds))
