@@ -7,7 +7,10 @@ Each size runs in a fresh process (so peak RSS is that run's own) on one core:
 
 "firms" is the mean number of live firms over the run (one agent per firm), at the posterior-mean
 parameters (the full-scale population grows from 30,000 at end-2018). firm-steps/s = sum over
-months of live firms / wall time of the run (building the 2018 state included).
+months of live firms / wall time of the run (building the 2018 state included). Each replicate runs as
+the parallel runner runs it (``sim.runtime.parallel.run_task``: the process's long-lived objects frozen,
+the cyclic garbage collector paused for the whole replicate, build included); "cpu s" is the process
+CPU time of the replicate, less sensitive than wall time to other load on the machine.
 """
 
 from __future__ import annotations
@@ -23,21 +26,29 @@ FULL_SCALE_MEAN_FIRMS = None  # measured by the scale=1 run and used to size the
 
 
 def one_run(scale: float, seed: int) -> dict:
+    import gc
+
     from sim.data.posterior import load_posterior
     from sim.model import InnovationModel, release
 
     params = load_posterior().mean()  # the calibrated population, not the priors' centre
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+    c0 = time.process_time()
     t0 = time.perf_counter()
     m = InnovationModel(seed=seed, scale=scale, params=params)
     t1 = time.perf_counter()
     m.run()
     t2 = time.perf_counter()
+    cpu = time.process_time() - c0
     live = m.datacollector.get_model_vars_dataframe()["firms_alive"]
     out = {
         "scale": scale,
         "build_s": t1 - t0,
         "run_s": t2 - t1,
         "total_s": t2 - t0,
+        "cpu_s": cpu,
         "mean_live_firms": float(live.mean()),
         "firm_steps": float(live.sum()),
         "agents_end": len(m.agents),
@@ -84,14 +95,14 @@ def main() -> None:
         scale = size / full["mean_live_firms"]
         rows.append((f"{size:.0e} firms", best(scale) if abs(scale - 1) > 1e-9 else full))
     head = (
-        f"{'run':>12} {'scale':>7} {'mean firms':>11} {'build s':>8} {'run s':>7} {'total s':>8} "
+        f"{'run':>12} {'scale':>7} {'mean firms':>11} {'build s':>8} {'run s':>7} {'total s':>8} {'cpu s':>6} "
         f"{'firm-steps/s':>13} {'us/firm-step':>13} {'peak RSS MB':>12}"
     )
     print(head)
     for name, r in rows:
         print(
             f"{name:>12} {r['scale']:>7.3f} {r['mean_live_firms']:>11.0f} {r['build_s']:>8.2f} {r['run_s']:>7.2f} "
-            f"{r['total_s']:>8.2f} {r['firm_steps_per_s']:>13.3g} {r['us_per_firm_step']:>13.3f} "
+            f"{r['total_s']:>8.2f} {r['cpu_s']:>6.2f} {r['firm_steps_per_s']:>13.3g} {r['us_per_firm_step']:>13.3f} "
             f"{r['peak_rss_mb']:>12.0f}"
         )
 

@@ -2,11 +2,10 @@
 
 import dataclasses
 
-import mesa
 import numpy as np
 import pytest
 
-from sim.model.agents.table import ColumnTable, deregister_many, register_many
+from sim.model.agents.table import ColumnTable
 from sim.model.params import BehaviourParams, ConfigError, RunConfig, StartState, describe
 from sim.model.policy import (
     INSTRUMENTS,
@@ -165,25 +164,6 @@ def test_column_table_grows_and_keeps_rows():
     t.add_rows(30, x=1.0)
     assert t.n == 40 and t.capacity >= 40
     assert t.col("x")[:10].tolist() == list(range(10)) and (t.col("h") == -1).all()
-
-
-def test_bulk_registration_matches_mesa():
-    class Thing(mesa.Agent):
-        pass
-
-    m = mesa.Model(rng=0)
-    one = Thing(m)
-    many = []
-    for _ in range(5):
-        a = Thing.__new__(Thing)
-        a.model, a.unique_id, a.pos = m, next(mesa.Agent._ids[m]), None
-        many.append(a)
-    register_many(m, many)
-    assert len(m.agents_by_type[Thing]) == 6 and len(m.agents) == 6
-    assert set(m.agents_by_type[Thing]) == {one, *many}
-    deregister_many(m, many[:2])
-    assert len(m.agents_by_type[Thing]) == 4 and len(m.agents) == 4 and many[0] not in m._agents
-    mesa.Agent._ids.pop(m, None)
 
 
 def test_docs_levers_page_is_written_from_the_instruments():

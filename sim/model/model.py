@@ -20,10 +20,10 @@ import numpy as np
 import pandas as pd
 
 from sim.model import trends
-from sim.model.agents import certification
+from sim.model.agents import certification, mesa_bulk
 from sim.model.agents.capital import CapitalMarket
 from sim.model.agents.carriers import IncubationSystem
-from sim.model.agents.firms import ORIGIN_SPINOFF, Firm, FirmPopulation
+from sim.model.agents.firms import ORIGIN_SPINOFF, FirmPopulation
 from sim.model.agents.intermediaries import Intermediaries
 from sim.model.agents.universities import Institutions
 from sim.model.indicators import record_year
@@ -80,7 +80,7 @@ class InnovationModel(mesa.Model):
         self._seed_2018()
         self.datacollector = mesa.DataCollector(
             model_reporters={
-                "firms_alive": lambda m: len(m.agents_by_type[Firm]),
+                "firms_alive": lambda m: int(m.firms.live().sum()),
                 "hte_valid": lambda m: int(
                     (m.firms.live() & (m.firms.table.col("hte_valid_until") >= m.year)).sum()
                 ),
@@ -88,6 +88,22 @@ class InnovationModel(mesa.Model):
                 "turnover_ytd_100m": lambda m: m.market.turnover_100m(),
             }
         )
+
+    # ------------------------------------------------------------------ Mesa's views of the agents
+    @property
+    def agents(self) -> mesa.agent.AgentSet:
+        """Every agent, firms included (their views are made on demand: ``FirmPopulation.sync_agents``)."""
+        self.firms.sync_agents()
+        return self._all_agents
+
+    @property
+    def agents_by_type(self) -> dict[type, mesa.agent.AgentSet]:
+        self.firms.sync_agents()
+        return self._agents_by_type
+
+    @property
+    def agent_types(self) -> list[type]:
+        return list(self.agents_by_type.keys())
 
     # ------------------------------------------------------------------ trends
     def patent_propensity(self, year: int) -> float:
@@ -240,7 +256,7 @@ def gc_paused():
 
 def release(model: mesa.Model) -> None:
     """Free a finished model: Mesa 3.3.1 keeps every model alive through Agent._ids (mesa#3179)."""
-    mesa.Agent._ids.pop(model, None)
+    mesa_bulk.release(model)
 
 
 def run_replicate(

@@ -86,7 +86,7 @@ class CapitalMarket:
         deals = rng.poisson(monthly / mean_ticket * m.scale)  # deals at model scale
         if deals.sum() == 0:
             return empty
-        age = (month - t.birth_month[:n]) / MONTHS
+        age_months = month - t.birth_month[:n]
         tier = m.incubators.tier_of_firms()
         w = (
             t.alive[:n]
@@ -103,7 +103,9 @@ class CapitalMarket:
             k = int(deals[mine].sum())
             if k == 0:
                 continue
-            rows = weighted_rows(np.cumsum(w * (age <= max_age)), k, rng)
+            # firms of the stage's ages only (the others weigh nothing: the same draw, cheaper)
+            stage_rows = np.flatnonzero(age_months <= max_age * MONTHS)
+            rows = stage_rows[weighted_rows(np.cumsum(w[stage_rows]), k, rng)]
             if rows.size == 0:
                 continue
             owner = np.repeat(mine, deals[mine])

@@ -2,7 +2,9 @@
 
 ``FirmPopulation`` owns the column table and the firm rules (entry, growth, R&D, patents, exit,
 year-end bookkeeping, next year's R&D plan). ``Firm`` is the Mesa agent: a view on its row, so users
-can select, inspect, follow and change single firms through ``model.agents_by_type[Firm]``. Status
+can select, inspect, follow and change single firms through ``model.agents_by_type[Firm]``. A firm gets
+its unique id when it is founded; its view is made when someone looks (``model.agents``,
+``model.agents_by_type``), so the rules, which never need one, do not pay for 10^5 of them a run. Status
 rules (tech-SME registry, HNTE, gazelle, 专精特新, above-scale) live in ``sim.model.agents.certification``;
 what policy instruments do to firms lives in their modules (``sim/model/policy/``).
 
@@ -17,8 +19,9 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.model.agents.mesa_bulk import deregister_many, new_agents, reserve_ids
 from sim.model.agents.patents import GRANT_LAG_SHARES
-from sim.model.agents.table import ColumnTable, deregister_many, register_many
+from sim.model.agents.table import ColumnTable
 from sim.model.agents.thresholds import (
     ABOVE_SCALE_REVENUE,
     SECTOR_INDUSTRY,
@@ -110,6 +113,7 @@ FIRM_COLUMNS = {
     "above_scale_first_year": (np.int16, 0),  # first year above the statistical revenue bar
     "above_scale_hte_year": (np.int16, 0),  # first year as an above-scale high-tech firm (T16a)
     "growth_base": (np.float64, 0.0),  # expected log growth a year from age (refreshed each January)
+    "uid": (np.int64, -1),  # the Mesa unique id, drawn when the firm is founded
 }
 
 
@@ -119,6 +123,11 @@ class Firm(mesa.Agent):
     def __init__(self, model, row: int):
         super().__init__(model)
         self.row = row
+
+    def remove(self) -> None:
+        """The firm closes (as an exit does) and leaves the model."""
+        self.model.firms.retire(np.array([self.row]))
+        self.model.firms.sync_agents()
 
     def __getattr__(self, name):
         # Column values by name: firm.revenue, firm.inv_patents, ... (only called for missing attributes)
@@ -139,21 +148,6 @@ class Firm(mesa.Agent):
 
     def __repr__(self):
         return f"Firm(id={self.unique_id}, row={self.row}, revenue={self.revenue:.0f}万, alive={self.alive})"
-
-
-def _new_firm_agents(model, rows: np.ndarray) -> list:
-    """Create Firm agents for table rows without the per-agent registration cost."""
-    ids = mesa.Agent._ids[model]
-    new = Firm.__new__
-    agents = [new(Firm) for _ in range(rows.size)]
-    for a, r, uid in zip(agents, rows.tolist(), ids):
-        d = a.__dict__  # what Agent.__init__ sets, without its per-agent registration
-        d["model"] = model
-        d["unique_id"] = uid
-        d["pos"] = None
-        d["row"] = r
-    register_many(model, agents)
-    return agents
 
 
 @dataclass(frozen=True)
@@ -178,7 +172,9 @@ class FirmPopulation:
         self.scale = scale
         capacity = int(start.firms_2018 * scale * 2.5) + 64
         self.table = ColumnTable(FIRM_COLUMNS, capacity)
-        self.agent_of_row: list = []
+        self._views: list = []  # Firm agents made so far for live firms (see ``sync_agents``)
+        self._view_rows = np.empty(0, dtype=np.int64)  # their rows
+        self._synced = 0  # rows below this have been looked at by ``sync_agents``
         self._hazard_key = None
         self._hazard = np.zeros(0)
 
@@ -229,7 +225,7 @@ class FirmPopulation:
             ),
             class2_ip=rng.poisson(1.5, k),  # assumption
         )
-        self.agent_of_row.extend(_new_firm_agents(self.model, rows))
+        self.table.uid[rows] = reserve_ids(self.model, k)
         return rows
 
     # ------------------------------------------------------------------ start state
@@ -410,12 +406,34 @@ class FirmPopulation:
             return 0
         rows = np.unique(weighted_rows(cum, k, rng))
         rows = rows[t.alive[rows]]
+        self.retire(rows)
+        return int(rows.size)
+
+    def retire(self, rows: np.ndarray) -> None:
+        """Firms at ``rows`` close: no longer alive, out of their carrier, no revenue, no registry batch.
+        Their agents leave the model at the next ``sync_agents``."""
+        t = self.table
         t.alive[rows] = False
         t.incubator[rows] = -1
         t.revenue[rows] = 0.0
         t.techsme_apply_month[rows] = NO_DATE
-        deregister_many(self.model, [self.agent_of_row[r] for r in rows.tolist()])
-        return int(rows.size)
+
+    def sync_agents(self) -> None:
+        """Make the model's Firm agents match the live firms: views for firms founded since the last call,
+        none for firms that closed since."""
+        t = self.table
+        n = t.n
+        if self._view_rows.size:
+            gone = ~t.alive[self._view_rows]
+            if gone.any():
+                deregister_many(self.model, [a for a, g in zip(self._views, gone.tolist()) if g])
+                self._views = [a for a, g in zip(self._views, gone.tolist()) if not g]
+                self._view_rows = self._view_rows[~gone]
+        if n > self._synced:
+            rows = self._synced + np.flatnonzero(t.alive[self._synced : n])
+            self._views += new_agents(self.model, Firm, t.uid[rows], row=rows.tolist())
+            self._view_rows = np.r_[self._view_rows, rows]
+            self._synced = n
 
     # ------------------------------------------------------------------ patents
     def applications(self, real_rd: np.ndarray, year: int) -> np.ndarray:

@@ -1,14 +1,10 @@
-"""Column store for the firm population, and bulk registration of thin Mesa agents.
+"""Column store for the firm population.
 
-Firm state lives in numpy columns (one row per firm, grown in amortised chunks)
-so rules run as vectorised operations; each ``Firm`` Mesa agent is a view on
-its row. Creating 10^5 agents one by one through ``Agent.__init__`` costs ~3 µs
-each in Mesa 3.3.1; ``register_many`` does the same bookkeeping in bulk.
+Firm state lives in numpy columns (one row per firm, grown in amortised chunks) so rules run as
+vectorised operations; each ``Firm`` Mesa agent is a view on its row (``sim/model/agents/firms.py``).
 """
 
 from __future__ import annotations
-
-from weakref import ref
 
 import numpy as np
 
@@ -61,39 +57,3 @@ class ColumnTable:
     @property
     def nbytes(self) -> int:
         return sum(getattr(self, name).nbytes for name in self._spec)
-
-
-def register_many(model, agents: list) -> None:
-    """Register many agents with a Mesa 3.3 model at once (what ``Agent.__init__`` does per agent),
-    without ``WeakKeyDictionary.update``'s per-item Python loop (5x faster for 10^4 agents)."""
-    if not agents:
-        return
-    keys = dict.fromkeys(agents)
-    model._agents.update(keys)
-    cls = type(agents[0])
-    aset = model._agents_by_type.get(cls)
-    # one weak reference per agent, shared by the two weak dictionaries: a reference without a callback
-    # is reused by Python for the same object. The callbacks only tidy entries of agents that die without
-    # being deregistered; firms are always deregistered when they exit (``deregister_many``).
-    refs = dict.fromkeys(map(ref, agents))
-    if aset is None:
-        from mesa.agent import AgentSet
-
-        model._agents_by_type[cls] = AgentSet(agents, random=model.random)
-    else:
-        aset._agents.data.update(refs)
-    model._all_agents._agents.data.update(refs)
-
-
-def deregister_many(model, agents: list) -> None:
-    """Remove many agents from a Mesa 3.3 model at once (what ``Agent.remove`` does per agent)."""
-    if not agents:
-        return
-    by_type = model._agents_by_type[type(agents[0])]._agents.data
-    all_agents = model._all_agents._agents.data
-    hard = model._agents
-    for a in agents:
-        del hard[a]
-        r = ref(a)
-        del by_type[r]
-        del all_agents[r]

@@ -108,4 +108,6 @@ class Funds(Instrument):
 
     def exit_factor(self, month: int) -> np.ndarray:
         t = self.model.firms.table
-        return np.where((month - t.funded_month[: t.n]) < EXIT_MONTHS, self.effects.exit_factor, 1.0)
+        factor = np.ones(t.n)
+        factor[(month - t.funded_month[: t.n]) < EXIT_MONTHS] = self.effects.exit_factor
+        return factor

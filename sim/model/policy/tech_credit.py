@@ -86,9 +86,10 @@ class TechCredit(Instrument):
         n = t.n
         ok = t.alive[:n] & ((t.techsme_year[:n] >= year - 1) | (t.hte_valid_until[:n] >= year - 1))
         mean_loan = LOAN_MEDIAN * np.exp(LOAN_SIGMA**2 / 2)
-        rows = weighted_rows(
-            np.cumsum(np.sqrt(t.revenue[:n]) * ok), int(rng.poisson(volume / mean_loan)), rng
-        )
+        eligible = np.flatnonzero(ok)  # borrowers are drawn among these only, by the square root of revenue
+        rows = eligible[
+            weighted_rows(np.cumsum(np.sqrt(t.revenue[eligible])), int(rng.poisson(volume / mean_loan)), rng)
+        ]
         if rows.size == 0:
             return
         loans = LOAN_MEDIAN * np.exp(LOAN_SIGMA * rng.standard_normal(rows.size))
@@ -106,6 +107,8 @@ class TechCredit(Instrument):
     def exit_factor(self, month: int) -> np.ndarray:
         """Multiplier on the exit hazard: (h + extra) / h for recent borrowers (h: the firm's base hazard)."""
         t = self.model.firms.table
-        recent = (month - t.credit_month[: t.n]) < UPLIFT_MONTHS
-        base = self.model.firms.base_exit_hazard(month)
-        return np.where(recent, 1.0 + self.effects.extra_default / np.maximum(base, 1e-9), 1.0)
+        recent = np.flatnonzero((month - t.credit_month[: t.n]) < UPLIFT_MONTHS)
+        base = self.model.firms.base_exit_hazard(month)[recent]
+        factor = np.ones(t.n)
+        factor[recent] = 1.0 + self.effects.extra_default / np.maximum(base, 1e-9)
+        return factor
