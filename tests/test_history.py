@@ -13,6 +13,8 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_RAW = REPO.parent / "shared" / "data" / history.RAW_HISTORY_FILE
 HEADLINE = ["T01", "T02", "T03", "T04", "T05"]
 FIT_COLUMNS = "indicator year value lo hi kind derived source_url quote_or_derivation".split()
+#: The yearbook series (sim/data/panel.py) reach back to 2010 (T01 from 2012).
+FIRST_TARGET_YEAR = 2010
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +25,7 @@ def targets():
 def test_fit_targets_load_with_expected_columns(targets):
     assert list(targets.columns) == FIT_COLUMNS
     assert set(HEADLINE) <= set(targets["indicator"])
-    assert targets["year"].between(2016, 2023).all()
+    assert targets["year"].between(FIRST_TARGET_YEAR, 2023).all()
     assert targets[["value", "lo", "hi"]].notna().all().all()
 
 
@@ -59,7 +61,7 @@ def test_observed_returns_year_end_values_only():
     t02 = history.observed("T02")
     assert t02.index.is_monotonic_increasing and t02.index.is_unique
     assert t02[2023] == 21000  # the derived year-end count, not the 30 Jun 13,154
-    assert history.observed("T04")[2020] == 54400
+    assert history.observed("T04")[2020] == 54646  # the yearbook's year end, not the 30 Jul 50,797
     with pytest.raises(KeyError):
         history.observed("T99")
 
@@ -98,12 +100,21 @@ def test_data_hash_changes_when_a_data_file_changes(tmp_path):
     assert history.data_hash(copy) == base
 
     targets_file = copy / history.FIT_TARGETS_FILE
-    targets_file.write_bytes(targets_file.read_bytes().replace(b"4120.76", b"4120.77"))
+    targets_file.write_bytes(targets_file.read_bytes().replace(b"4118.4641", b"4118.4642"))
     edited = history.data_hash(copy)
     assert edited != base
 
+    panel_file = copy / "china_province_panel_to_2023.csv"
+    panel_file.write_bytes(panel_file.read_bytes().replace(b"102176.0", b"102177.0"))
+    assert history.data_hash(copy) != edited  # the province panel is hashed too
+    edited = history.data_hash(copy)
+    inputs = history.data_hash(copy, exclude_prefix="posterior")
+
     (copy / "posterior.json").write_text("{}")
+    (copy / "posterior.csv").write_text("x\n")
     assert history.data_hash(copy) != edited
+    # ...but the calibration's input hash leaves its own output (posterior.*) out
+    assert history.data_hash(copy, exclude_prefix="posterior") == inputs
 
 
 def test_data_hash_defaults_to_package_data(monkeypatch, tmp_path):
@@ -112,3 +123,45 @@ def test_data_hash_defaults_to_package_data(monkeypatch, tmp_path):
     first = history.data_hash()
     (tmp_path / "a.csv").write_text("x\n2\n")
     assert history.data_hash() != first
+
+
+# --------------------------------------------------------------------------- the yearbook rows
+#: fit-target indicator -> the panel indicator its yearbook rows quote (DERIVATIONS.md)
+YEARBOOK_ROWS = {
+    "T01": "contracts_seller_value",
+    "contracts": "contracts_seller_count",
+    "T04": "invention_patents_valid",
+    "patents_granted": "invention_patents_granted",
+    "rd_total": "rd_total",
+    "hte_recognised": "hnte_recognised",
+}
+YEARBOOK_URL = "https://github.com/huhuaping/techme/"
+
+
+@pytest.mark.parametrize("indicator", sorted(YEARBOOK_ROWS))
+def test_yearbook_rows_quote_the_panel_in_every_year_it_has(targets, indicator):
+    from sim.data import panel
+
+    rows = targets[(targets["indicator"] == indicator) & targets["source_url"].str.startswith(YEARBOOK_URL)]
+    official = panel.series(YEARBOOK_ROWS[indicator])
+    first = 2012 if indicator == "T01" else FIRST_TARGET_YEAR
+    official = official[official.index >= first]
+    assert rows["year"].tolist() == official.index.tolist()  # every panel year, in order, once
+    assert rows["value"].to_numpy() == pytest.approx(official.to_numpy(), rel=1e-9)
+    assert not rows["derived"].any()
+    # +-2 % for official counts; +-5 % for the recognition lists (publication dating, DERIVATIONS.md)
+    rel = 0.05 if indicator == "hte_recognised" else 0.02
+    # (bounds of counts are rounded to whole units: 0.5 / 1,553 < 5e-4)
+    assert (rows["lo"] / rows["value"]).to_numpy() == pytest.approx(1 - rel, abs=5e-4)
+    assert (rows["hi"] / rows["value"]).to_numpy() == pytest.approx(1 + rel, abs=5e-4)
+
+
+def test_t01_and_t04_are_one_caliber(targets):
+    """Every year-end T01 and T04 row is the yearbook's (no mixed release / derived rows left)."""
+    for ind in ("T01", "T04"):
+        year_end = targets[
+            (targets["indicator"] == ind) & ~targets["kind"].str.endswith(history.PARTIAL_SUFFIX)
+        ]
+        assert year_end["source_url"].str.startswith(YEARBOOK_URL).all(), ind
+    assert history.observed("T01")[2020] == pytest.approx(1758.72, abs=0.01)
+    assert history.observed("T04")[2023] == 102176
