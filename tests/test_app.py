@@ -90,7 +90,7 @@ def test_targets_md(run_dir):
 
 def test_manifest(run_dir):
     m = json.loads((run_dir[0] / "manifest.json").read_text())
-    for key in ["seeds", "git", "packages", "python", "data", "command", "wall_time_s", "hydra", "study"]:
+    for key in ["seeds", "git", "packages", "python", "data", "command", "wall_time_s", "hydra", "config"]:
         assert key in m, key
     assert m["seeds"]["root_seed"] == 0 and len(m["seeds"]["replicates"]) == 3
     assert set(m["git"]) >= {"commit", "dirty"}

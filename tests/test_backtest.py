@@ -1,4 +1,4 @@
-"""The rolling-origin backtest (sim/calibration/backtest.py): data cut-off, scoring, verdicts, config, command."""
+"""The rolling-origin backtest (sim/calibration/backtest/): data cut-off, scoring, verdicts, config, command."""
 
 import json
 import os
@@ -134,16 +134,19 @@ def test_config_files_compose():
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    backtest.register_configs()
+    from sim.runtime.config import build
+
+    command = backtest.COMMAND
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=backtest.CONFIG_DIR, version_base="1.3", job_name="test"):
-            full = backtest.config_from_dict(compose(backtest.CONFIG_NAME))
-            smoke = backtest.config_from_dict(compose(backtest.CONFIG_NAME, overrides=["size=smoke"]))
+        with initialize_config_dir(config_dir=command.config_dir, version_base="1.3", job_name="test"):
+            full = build(compose(command.config_name), BacktestConfig)
+            smoke = build(compose(command.config_name, overrides=["size=smoke"]), BacktestConfig)
     finally:
         GlobalHydra.instance().clear()
+    assert type(full) is BacktestConfig and isinstance(full.calibration, backtest.CalibrationBudget)
     assert full.docs and full.origins == [2020, 2021, 2022] and full.replicates >= 200
-    assert not smoke.docs and smoke.calibration.keys() == full.calibration.keys()
+    assert not smoke.docs and smoke.calibration.n_design < full.calibration.n_design
 
 
 def _run(args, cwd):

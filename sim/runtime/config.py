@@ -1,12 +1,13 @@
-"""Config checks shared by the Hydra apps (``python -m sim``, ``python -m sim.calibrate``).
+"""Config checks of the four commands (``sim.runtime.shell`` runs them before Hydra makes a folder).
 
-Each app declares one dataclass schema that Hydra composes against and the code runs on
+Each command declares one dataclass schema that Hydra composes against and the code runs on
 (``OmegaConf.to_object``); the dataclass validates itself in ``__post_init__``. Here:
 
 - ``check_command_line``: compose the command line once per value of every sweep and build the
   schema object (plus any extra check, e.g. reading the posterior file), before Hydra makes a
   folder, so bad input exits with one line and leaves nothing behind;
-- ``one_line``: any config error (ours, Hydra's, OmegaConf's) as one line naming the key;
+- ``one_line``: any config error (ours, Hydra's, OmegaConf's) as one line naming the key (a schema
+  dataclass may say why a key is not there: ``fixed_keys``, name -> reason, as a class attribute);
 - small validators (``whole``, ``as_floats``) the schemas share.
 """
 
@@ -81,8 +82,7 @@ def check_keys(cfg: DictConfig, schema: type, path: str = "") -> None:
     names = [f.name for f in fields(node)]
     expected, present = set(names), set(cfg.keys())
     for key in sorted(present - expected):
-        full = f"{path}.{key}" if path else key
-        raise ConfigError(f"{full}: unknown key; {path or 'the top level'} accepts: {', '.join(names)}")
+        raise ConfigError(unknown_key(schema, f"{path}.{key}" if path else key))
     for key in sorted(expected - present):
         full = f"{path}.{key}" if path else key
         raise ConfigError(f"{full}: missing; it cannot be removed")
@@ -122,9 +122,15 @@ def _field_hint(schema: type, full_key: str) -> str:
     return f"must be {kind}"
 
 
-def _allowed_keys(schema: type, parent: str) -> str:
+def unknown_key(schema: type, full_key: str) -> str:
+    """'calibration.n_keeep: unknown key; calibration accepts: ...' (or why the key is not configurable)."""
+    parent, _, name = full_key.rpartition(".")
     node = schema_node(schema, parent)
-    return ", ".join(f.name for f in fields(node)) if node is not None else ""
+    why = getattr(node, "fixed_keys", {}).get(name) if node is not None else None
+    if why:
+        return f"{full_key}: {why}, not configurable here"
+    allowed = ", ".join(f.name for f in fields(node)) if node is not None else ""
+    return f"{full_key}: unknown key; {parent or 'the top level'} accepts: {allowed}"
 
 
 # --------------------------------------------------------------------------- one-line errors
@@ -147,11 +153,7 @@ def one_line(exc: BaseException, schema: type) -> str:
             return f"config error: {group}={option}: no such config; available: {options or '(none)'}"
         return f"config error: {str(mce).splitlines()[0]}"
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and getattr(cause, "full_key", None):
-        key = cause.full_key
-        parent = key.rpartition(".")[0]
-        allowed = _allowed_keys(schema, parent)
-        where = parent or "the top level"
-        return f"config error: {key}: unknown key; {where} accepts: {allowed}"
+        return f"config error: {unknown_key(schema, str(cause.full_key))}"
     if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
         msg = (cause.msg or str(cause)).splitlines()[0]
         hint = _field_hint(schema, cause.full_key)
