@@ -13,7 +13,7 @@ import scoringrules as sr
 
 from sim.calibration import backtest, scores
 from sim.calibration.backtest import BacktestConfig
-from sim.calibration.calibrate import CalibrateConfig
+from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import FitTargets
 from sim.model.params import ConfigError
 

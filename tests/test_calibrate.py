@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim.calibration import abc, fitreport
-from sim.calibration.calibrate import CalibrateConfig, calibrate, posterior_csv_bytes, posterior_frame
+from sim.calibration.calibrate import calibrate, posterior_csv_bytes, posterior_frame
+from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import FIT_YEARS, OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, load_points
 from sim.data.posterior import load_posterior
 from sim.model.params import BehaviourParams, ConfigError

@@ -251,7 +251,7 @@ def test_calibration_config_has_one_declaration_of_each_knob():
     from dataclasses import fields
 
     from sim.calibration.abc import ABCSettings
-    from sim.calibration.calibrate import CalibrateConfig
+    from sim.calibration.config import CalibrateConfig
 
     raw = OmegaConf.load(CONFIGS / "calibrate.yaml")
     for f in fields(CalibrateConfig):
