@@ -40,7 +40,7 @@ from sim.calibration.targets import (
 from sim.model.params import BehaviourParams
 from sim.paths import DATA_DIR, DOCS_DIR, POSTERIOR_CSV
 from sim.runtime import atomic
-from sim.runtime.shell import Command, Invocation, command_line, finished
+from sim.runtime.shell import Command, Invocation, command_line
 
 PPC_ROUND = 1000  # round index of the posterior-predictive runs in ``model_seed`` (apart from ABC rounds)
 FLOAT_FORMAT = "%.10g"  # posterior.csv: 10 significant digits, fixed so the file is byte-reproducible
@@ -242,13 +242,8 @@ COMMAND = Command(
     module="sim.calibrate",
     noun="calibration",
     schema=CalibrateConfig,
-    schema_name="calibrate_schema",
-    config_name="calibrate",
     body=_body,
-    interrupted=lambda exc, folder: (
-        f"{finished(exc, 'calibration')}; a calibration writes its posterior and report only when it "
-        "completes, so nothing was written"
-    ),
+    kept="a calibration writes its posterior and report only when it completes, so nothing was written",
 )
 
 

@@ -30,7 +30,7 @@ from sim.model.params import BehaviourParams, ConfigError, RunConfig
 from sim.model.policy import EFFECT_MODES, PolicyLevers
 from sim.runtime.config import as_floats, flag, is_number, whole
 from sim.runtime.parallel import Executor, check_backend
-from sim.runtime.shell import Command, Invocation, finished
+from sim.runtime.shell import Command, Invocation
 
 #: Knobs that change how a run is computed, not what it computes (left out of the
 #: fingerprint, so a job rerun with more processes or on Ray still counts as done).
@@ -228,12 +228,9 @@ COMMAND = Command(
     module="sim",
     noun="run",
     schema=SimConfig,
-    schema_name="sim_schema",
     config_name="config",
     body=_body,
-    interrupted=lambda exc, folder: (
-        f"{finished(exc, 'run')}; a run writes its results only when complete, so {folder} holds none"
-    ),
+    kept="a run writes its results only when complete, so {folder} holds none",
     # every value of a sweep is checked: its posterior file reads (once per file and parameters)
     check=load_param_sets,
     check_key=lambda cfg: (cfg.posterior, json.dumps(asdict(cfg.params), sort_keys=True)),

@@ -3,8 +3,8 @@
 
 A command declares a ``Command``: its schema (the dataclass Hydra composes its config against and
 the object its body runs on: ``OmegaConf.to_object``; it validates itself in ``__post_init__``),
-its config, its body, and what it says when Ctrl-C stops it. The shell does the rest, the same way
-for every command:
+its config, its body, and what its folder holds when Ctrl-C stops it. The shell does the rest, the
+same way for every command:
 
 - **bad input before any folder**: the command line is composed and built into the schema once per
   value of every sweep, then the command's input check runs (``sim.runtime.config.check_command_line``);
@@ -64,13 +64,6 @@ def command_line(module: str, argv: Sequence[str] = ()) -> list[str]:
     return ["python", "-m", module, *argv]
 
 
-def finished(exc: BaseException, noun: str) -> str:
-    """What had finished when Ctrl-C came: '12 of 300 replicates had finished', else 'the run had not finished'."""
-    if isinstance(exc, Interrupted):
-        return f"{exc.done} of {exc.total} {exc.unit}s had finished"
-    return f"the {noun} had not finished"
-
-
 @dataclass(frozen=True)
 class Invocation:
     """What the shell hands a command's body besides its config."""
@@ -88,12 +81,11 @@ class Command:
     module: str  # python -m MODULE
     noun: str  # what one invocation makes: "run", "study", "calibration", "backtest"
     schema: type  # dataclass: the config's structured schema and the object ``body`` runs on
-    schema_name: str  # its name in Hydra's ConfigStore (the first entry of the config's defaults list)
-    config_name: str  # the config file composed (``configs/<config_name>.yaml``)
     body: Callable[[Any, Invocation], Any]  # runs the command on the schema object
-    #: Ctrl-C: what had finished and what the folder holds, in words (``finished`` says the first part)
-    interrupted: Callable[[BaseException, Path], str]
+    #: Ctrl-C: what the folder (``{folder}``) holds, in words; the shell says what had finished before it
+    kept: str
     resumes: bool = False  # rerunning into the same folder continues where it stopped
+    config_name: str = ""  # the config composed (``<config_dir>/<config_name>.yaml``); "": MODULE's last part
     config_dir: str = CONFIG_DIR
     check: Callable[[Any], None] | None = None  # checks of inputs (files, libraries) on the schema object
     #: what ``check`` depends on: a sweep checks each distinct value once (None: every job is checked)
@@ -105,7 +97,15 @@ class Command:
     def __post_init__(self) -> None:
         from hydra.core.config_store import ConfigStore
 
+        if not self.config_name:
+            object.__setattr__(self, "config_name", self.module.rpartition(".")[2])
         ConfigStore.instance().store(name=self.schema_name, node=self.schema)
+
+    @property
+    def schema_name(self) -> str:
+        """The schema's name in Hydra's ConfigStore, first in the config's defaults list: ``sim_schema``,
+        ``study_schema``, ``calibrate_schema``, ``backtest_schema``."""
+        return f"{self.module.rpartition('.')[2]}_schema"
 
     # ------------------------------------------------------------------ before Hydra
     def precheck(self, argv: Sequence[str], config_name: str | None = None) -> str | None:
@@ -146,9 +146,13 @@ class Command:
                 f"interrupted: {done} of {total} jobs complete in {folder}; to finish the others (complete ones "
                 f"are skipped), run: {again}"
             )
+        if isinstance(exc, Interrupted):
+            done = f"{exc.done} of {exc.total} {exc.unit}s had finished"
+        else:
+            done = f"the {self.noun} had not finished"
         how = "to resume" if self.resumes else "to start it again"
         again = self._again(argv, lead, "hydra.run.dir", folder)
-        return f"interrupted: {self.interrupted(exc, folder)}; {how}, run: {again}"
+        return f"interrupted: {done}; {self.kept.format(folder=folder)}; {how}, run: {again}"
 
     def _again(self, argv: Sequence[str], lead: Sequence[str], key: str, folder: Path) -> str:
         kept = [a for a in argv if not a.startswith(f"{key}=")]

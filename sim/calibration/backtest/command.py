@@ -29,7 +29,7 @@ from sim.calibration.backtest.scoring import (
 from sim.data import history
 from sim.paths import DOCS_DIR
 from sim.runtime import atomic
-from sim.runtime.shell import Command, Invocation, command_line, finished
+from sim.runtime.shell import Command, Invocation, command_line
 
 
 def _provenance(cfg: BacktestConfig, command: list[str], started: float) -> dict:
@@ -180,13 +180,8 @@ COMMAND = Command(
     module="sim.backtest",
     noun="backtest",
     schema=BacktestConfig,
-    schema_name="backtest_schema",
-    config_name="backtest",
     body=_body,
-    interrupted=lambda exc, folder: (
-        f"{finished(exc, 'backtest')}; a backtest writes its scores and report only when every origin is "
-        f"done, so {folder} holds none"
-    ),
+    kept="a backtest writes its scores and report only when every origin is done, so {folder} holds none",
 )
 
 

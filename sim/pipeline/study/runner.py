@@ -44,8 +44,8 @@ from sim.pipeline.study.design import OUTPUTS, RunSpec, run_task
 from sim.runtime import atomic
 from sim.runtime.config import CONFIG_DIR as ROOT_CONFIG_DIR
 from sim.runtime.config import flag, is_number, whole
-from sim.runtime.parallel import Executor, Interrupted, check_backend, quiet_model_logs
-from sim.runtime.shell import BAD_INPUT_EXIT, Command, Invocation, finished
+from sim.runtime.parallel import Executor, check_backend, quiet_model_logs
+from sim.runtime.shell import BAD_INPUT_EXIT, Command, Invocation
 
 STUDY_CONFIG_DIR = str(Path(ROOT_CONFIG_DIR) / "study")  # one file per study, plus _base.yaml
 SIZES = ("full", "smoke")
@@ -484,22 +484,16 @@ def _body(cfg: StudyConfig, inv: Invocation) -> dict:
     return execute(cfg, inv.outdir, command=inv.command, started=inv.started)
 
 
-def _interrupted(exc: BaseException, folder: Path) -> str:
-    what = finished(exc, "study") + (" in its current chunk" if isinstance(exc, Interrupted) else "")
-    return f"{what}; the finished chunks are saved in {folder / RUNS_DIR}"
-
-
 COMMAND = Command(
     module="sim.study",
     noun="study",
     schema=StudyConfig,
-    schema_name="study_schema",
-    config_name=STUDIES[0],  # the study named on the command line (``main``)
-    config_dir=STUDY_CONFIG_DIR,
     body=_body,
-    check=check_inputs,
-    interrupted=_interrupted,
+    kept=f"the runs of its finished chunks are saved in {{folder}}/{RUNS_DIR}",
     resumes=True,
+    config_name=STUDIES[0],  # main() composes the study named on the command line
+    config_dir=STUDY_CONFIG_DIR,
+    check=check_inputs,
 )
 
 
