@@ -117,14 +117,7 @@ class Command:
             )
         check = self.check
         if check is not None and self.check_key is not None:
-            checked: set[Hashable] = set()
-
-            def check(obj: Any, inputs: Callable[[Any], None] = self.check) -> None:
-                key = self.check_key(obj)
-                if key not in checked:
-                    inputs(obj)
-                    checked.add(key)
-
+            check = _once_per_key(check, self.check_key)
         return check_command_line(
             argv,
             config_name=config_name or self.config_name,
@@ -161,7 +154,7 @@ class Command:
     # ------------------------------------------------------------------ the command
     def main(
         self, argv: Sequence[str] | None = None, *, config_name: str | None = None, lead: Sequence[str] = ()
-    ) -> Any:
+    ) -> None:
         """``python -m MODULE [LEAD] argv``: check, run the body in Hydra's folder, one line on Ctrl-C.
 
         ``config_name``: the config to compose instead of ``self.config_name`` (a study's name);
@@ -175,12 +168,10 @@ class Command:
         _WHERE.clear()
         if TRACKER_WARNINGS not in sys.warnoptions:
             sys.warnoptions.append(TRACKER_WARNINGS)
-        result: list[Any] = []
 
         @hydra.main(version_base="1.3", config_path=self.config_dir, config_name=config_name)
         def task(cfg: DictConfig) -> Any:
-            result.append(self.run_task(cfg, command))
-            return result[-1]
+            return self.run_task(cfg, command)
 
         try:
             error = self.precheck(argv, config_name)
@@ -194,7 +185,6 @@ class Command:
             tty = _WHERE.get("mode") == "multirun" and sys.stderr.isatty()  # after the jobs' progress bars
             print(f"\n{line}" if tty else line, file=sys.stderr)
             raise SystemExit(INTERRUPTED_EXIT) from None
-        return result[-1] if result else None
 
     def run_task(self, cfg: DictConfig, command: list[str]) -> Any:
         """Hydra's task: build the schema object, hand it to the body with the invocation's record."""
@@ -219,6 +209,19 @@ class Command:
         }
         with config_errors_exit():
             return self.body(obj, Invocation(outdir, command, started, record))
+
+
+def _once_per_key(check: Callable[[Any], None], key: Callable[[Any], Hashable]) -> Callable[[Any], None]:
+    """``check`` that runs once per distinct ``key(obj)`` (one command line's sweep values share inputs)."""
+    checked: set[Hashable] = set()
+
+    def once(obj: Any) -> None:
+        k = key(obj)
+        if k not in checked:
+            check(obj)
+            checked.add(k)
+
+    return once
 
 
 @contextlib.contextmanager
