@@ -25,6 +25,7 @@ from sim.model.params import ConfigError
 from sim.paths import CONFIG_DIR as PATHS_CONFIG_DIR
 
 CONFIG_DIR = str(PATHS_CONFIG_DIR)
+BAD_INPUT_EXIT = 2  # the exit status of a command given bad input
 
 
 # --------------------------------------------------------------------------- validators
@@ -47,7 +48,7 @@ def flag(key: str, value: Any) -> bool:
 
 
 def as_floats(obj: Any) -> Any:
-    """``obj`` with its float fields as floats and ``-0.0`` as ``0.0``, so one study prints and hashes
+    """``obj`` with its float fields as floats and ``-0.0`` as ``0.0``, so one run prints and hashes
     alike however it was written (``policy.voucher_budget=-0.0`` is the lever at 0; ``2`` from Python
     is ``2.0`` from the command line)."""
     if not dataclasses.is_dataclass(obj):
@@ -94,12 +95,13 @@ def check_keys(cfg: DictConfig, schema: type, path: str = "") -> None:
 
 @contextlib.contextmanager
 def config_errors_exit() -> Iterator[None]:
-    """A command's bad input: one line ``config error: ...`` on stderr and exit status 2, no traceback."""
+    """A command's bad input: one line ``config error: ...`` on stderr and exit status 2
+    (``BAD_INPUT_EXIT``), no traceback."""
     try:
         yield
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(BAD_INPUT_EXIT) from None
 
 
 def build(cfg: DictConfig, schema: type) -> Any:

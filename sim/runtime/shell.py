@@ -35,10 +35,11 @@ from typing import Any, Callable, Hashable, Iterator, Sequence
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from sim.runtime.config import CONFIG_DIR, build, check_command_line, config_errors_exit
+from sim.runtime.config import BAD_INPUT_EXIT, CONFIG_DIR, build, check_command_line, config_errors_exit
 from sim.runtime.parallel import Interrupted, quiet_model_logs
 
-BAD_INPUT_EXIT = 2
+__all__ = ["BAD_INPUT_EXIT", "INTERRUPTED_EXIT", "Command", "Invocation", "RecordOutputDir", "command_line"]
+
 INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 
 #: Ctrl-C kills the worker processes (loky's pool, the joblib launcher's jobs); the process-resource
