@@ -24,7 +24,8 @@ FULL_SCALE_MEAN_FIRMS = None  # measured by the scale=1 run and used to size the
 
 def one_run(scale: float, seed: int) -> dict:
     from sim.data.posterior import load_posterior
-    from sim.model import InnovationModel, release
+    from sim.model import InnovationModel
+    from sim.model.evaluate import release
 
     params = load_posterior().mean()  # the calibrated population, not the priors' centre
     t0 = time.perf_counter()

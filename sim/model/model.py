@@ -259,22 +259,3 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def release(model: mesa.Model) -> None:
-    """Free a finished model: Mesa 3.3.1 keeps every model alive through Agent._ids (mesa#3179)."""
-    mesa.Agent._ids.pop(model, None)
-
-
-def run_replicate(
-    levers=None, params=None, seed: int = 0, end_year: int = 2026, scale: float = 1.0, effects=None
-) -> pd.DataFrame:
-    """Build, run and release one model; return its annual indicators."""
-    model = InnovationModel(
-        levers=levers, params=params, seed=seed, end_year=end_year, scale=scale, effects=effects
-    )
-    try:
-        model.run()
-        return model.annual_indicators()
-    finally:
-        release(model)
