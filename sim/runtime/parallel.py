@@ -201,7 +201,8 @@ def _init_worker(parent: int) -> None:
 
 # --------------------------------------------------------------------------- the runner
 class Executor:
-    """Runs tasks on one backend; use as a context manager to keep its workers for several ``map`` calls.
+    """Runs tasks on one backend (``map``: a batch, in task order; ``submit``: one task, as a future); use
+    as a context manager to keep its workers for several calls.
 
     ``jobs``: worker processes of the local backend (1: this process), or the CPUs of a
     private Ray instance (``address="local"``); a Ray cluster schedules on all its CPUs.
@@ -225,16 +226,18 @@ class Executor:
         self.close()
 
     def close(self) -> None:
-        """Cancel the ``submit`` ted tasks that have not started and wait for the running ones; disconnect
-        from (or stop the private) Ray instance this executor started. Local workers stay (loky keeps
-        them for the next call and ends them when idle, at exit, or when this process is gone)."""
+        """Cancel the tasks ``submit`` sent that have not started (locally the running ones finish; on Ray
+        every one is cancelled), then disconnect from (or stop the private) Ray instance this executor
+        started. Local workers stay (loky keeps them for the next call and ends them when idle, at exit,
+        or when this process is gone)."""
         with self._lock:
             submitted = dict(self._submitted)
         for fut, ref in submitted.items():
-            if not fut.cancel() and ref is not None:
+            fut.cancel()
+            if ref is not None:  # a Ray future's cancel does not reach its task
                 import ray
 
-                ray.cancel(ref, force=True)
+                ray.cancel(ref)
         wait(submitted)
         if self._ray_started:
             import ray
