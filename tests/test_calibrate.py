@@ -283,14 +283,16 @@ def test_outputs_from_tidy_matches_each_replicates_annual_table():
     got = outputs_from_tidy(tidy)
     assert got.shape == (2, len(OUTPUT_INDICATORS), len(OUTPUT_YEARS))
     for k, rep in enumerate(plan):
-        annual = evaluate(ModelRun(
-            levers=PolicyLevers(),
-            params=BehaviourParams(),
-            seed=rep.seed,
-            end_year=2023,
-            scale=0.02,
-            effects=ensemble.replicate_effects(rep),
-        )).frame()
+        annual = evaluate(
+            ModelRun(
+                levers=PolicyLevers(),
+                params=BehaviourParams(),
+                seed=rep.seed,
+                end_year=2023,
+                scale=0.02,
+                effects=ensemble.replicate_effects(rep),
+            )
+        ).frame()
         np.testing.assert_array_equal(got[k], outputs_from_annual(annual))
     assert not np.array_equal(got[0], got[1])
 

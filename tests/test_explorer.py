@@ -155,9 +155,7 @@ def test_fan_chart_options_are_strict_json():
             {t: [np.nan if t == "T01" else 1.0 + i, 2.0 + i] for t in HEADLINE}, index=[2018, 2026]
         )
         reps.append(
-            adapter.Replicated(
-                ensemble.tidy([ensemble.Replicate(i, i, 0, i)], [Indicators.of(annual)]), 1.0
-            )
+            adapter.Replicated(ensemble.tidy([ensemble.Replicate(i, i, 0, i)], [Indicators.of(annual)]), 1.0)
         )
     s = stats.summarise(reps, reps, 2026)
     for tid in HEADLINE:

@@ -101,7 +101,9 @@ def _projections(post, mean_only: bool) -> dict[str, np.ndarray]:
         pick, seed = np.random.SeedSequence([0, i]).spawn(2)
         params = mean if mean_only else post.draw(np.random.default_rng(pick))
         model_seed = int(seed.generate_state(1)[0])
-        annual = evaluate(ModelRun(params=params, seed=model_seed, end_year=2026, scale=PROJECTION_SCALE)).frame()
+        annual = evaluate(
+            ModelRun(params=params, seed=model_seed, end_year=2026, scale=PROJECTION_SCALE)
+        ).frame()
         for k in HEADLINE:
             out[k].append(float(annual.loc[2026, k]))
     return {k: np.array(v) for k, v in out.items()}
