@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import InnovationModel, release, run_replicate
+from sim.model import InnovationModel
+from sim.model.evaluate import ModelRun, evaluate, release
 from sim.model.outcomes import OUTCOMES
 from sim.model.policy import INSTRUMENTS, LEVERS, PolicyLevers, tech_credit, vouchers
 
@@ -42,7 +43,7 @@ def with_lever(name: str, value) -> PolicyLevers:
 
 
 def run(levers, seed: int, end_year: int = 2026) -> pd.DataFrame:
-    return run_replicate(levers=levers, seed=seed, scale=SCALE, end_year=end_year)
+    return evaluate(ModelRun(levers=levers, seed=seed, scale=SCALE, end_year=end_year)).frame()
 
 
 @pytest.fixture(scope="module")
@@ -161,6 +162,6 @@ def test_effects_reach_the_run():
     low = LeverEffects(voucher_budget=v.Effects(additionality=0.5, registered_share=0.3))
     high = LeverEffects(voucher_budget=v.Effects(additionality=0.8, registered_share=0.6))
     levers = with_lever("voucher_budget", 40.0)
-    a = run_replicate(levers=levers, seed=4, scale=SCALE, effects=low).loc[2026, "T01_service"]
-    b = run_replicate(levers=levers, seed=4, scale=SCALE, effects=high).loc[2026, "T01_service"]
+    a = evaluate(ModelRun(levers=levers, seed=4, scale=SCALE, effects=low)).frame().loc[2026, "T01_service"]
+    b = evaluate(ModelRun(levers=levers, seed=4, scale=SCALE, effects=high)).frame().loc[2026, "T01_service"]
     assert b > a

@@ -7,9 +7,10 @@ that each test firm has exactly the state the rule is about.
 import numpy as np
 import pytest
 
-from sim.model import InnovationModel, release
+from sim.model import InnovationModel
 from sim.model.agents import certification as c
 from sim.model.agents.firms import NO_DATE, SECTOR_INDUSTRY, SECTOR_SERVICES
+from sim.model.evaluate import release
 from sim.model.indicators import enterprise_rd_100m
 from sim.model.params import BehaviourParams
 
