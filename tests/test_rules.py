@@ -258,6 +258,42 @@ def test_hte_failure_sits_out_a_year_and_renewal_is_all_cause(tiny):
         release(big)
 
 
+def firm_scoring_exactly_70(m, row):
+    """A firm meeting every gate whose capability is exactly 70: IP 27.5 (an invention patent), conversions
+    15.5 (3 a year, band C), R&D organisation 16 (ledger 6, an R&D institution 3 but no cooperation, conversion
+    system 2 and platform 1, talent 4), growth 5.5 + 5.5 (sales and net assets +20 % a year)."""
+    t = m.firms.table
+    make_firm(m, row, conv_hist=3, st_share=0.3, tech_bought=0, incubator=-1, funding_total=0.0)
+    t.funded_month[row] = NO_DATE
+    t.rev_hist[row] = [1440.0, 1200.0, 1000.0, 800.0, 700.0]
+    t.rd_hist[row] = t.rev_hist[row, :3] * 0.06
+    m.params.conversion_rd_cost = 1e9  # conversions from R&D projects negligible: 3 a year from the history
+
+
+def test_hte_pass_mark_through_the_model(tiny, monkeypatch):
+    """certify_hte applies the one rule function: a firm at exactly 70 is not certified, one point more is."""
+    m = tiny
+    t = m.firms.table
+    for row in (0, 1):
+        firm_scoring_exactly_70(m, row)
+    m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
+    st = c.hte_state(m.firms, 2019, 11)
+    assert st["capability"][:2].tolist() == [70.0, 70.0]
+    assert c.hte_gates(**st["gates"])[:2].all()
+    calls, rule = [], c.hte_eligible
+
+    def spy(capability, **gates):
+        calls.append(capability)
+        return rule(capability, **gates)
+
+    monkeypatch.setattr(c, "hte_eligible", spy)
+    lift = np.zeros(t.n)
+    lift[1] = 1.0
+    c.certify_hte(m.firms, 2019, 11, np.random.default_rng(0), score_lift=lift)
+    assert calls, "certify_hte must decide eligibility through hte_eligible"
+    assert t.hte_valid_until[0] == 0 and t.hte_valid_until[1] == 2021
+
+
 def test_class2_item_backs_one_application(tiny):
     m = tiny
     t = m.firms.table

@@ -337,18 +337,15 @@ def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0
     st = hte_state(firms, year, month)
     u_apply, u_pass, u_audit = rng.random(n), rng.random(n), rng.random(n)
     audit_relabel(st["gates"], firms.seekers() & live, u_audit < p.bunching_prob)
-    gates = hte_gates(**st["gates"])
-    passes_review = st["capability"] + score_lift > HTE_PASS_MARK
+    eligible = hte_eligible(st["capability"] + score_lift, **st["gates"])
     expiring = live & (t.hte_valid_until[:n] == year - 1)
-    qualify = expiring & gates & passes_review
+    qualify = expiring & eligible
     share = qualify.sum() / max(expiring.sum(), 1)
     renew = qualify & (u_apply < min(1.0, p.hte_recert_rate / max(share, 1e-9)))
     # Applicants score themselves first (consultants pre-score the 工作指引): firms that meet the gates and
     # the 70-point mark apply; the review then fails some (``hte_pass_rate``), and they sit out a year.
     can_apply = live & (t.hte_valid_until[:n] < year - 1) & (t.hte_failed_year[:n] != year - 1)
-    applies = (
-        can_apply & gates & passes_review & (u_apply < np.minimum(hte_apply_share(year, p) + apply_lift, 1.0))
-    )
+    applies = can_apply & eligible & (u_apply < np.minimum(hte_apply_share(year, p) + apply_lift, 1.0))
     new = applies & (u_pass < np.minimum(p.hte_pass_rate + pass_lift, 1.0))
     t.hte_failed_year[:n] = np.where(applies & ~new, year, t.hte_failed_year[:n])
     granted = renew | new
