@@ -5,6 +5,7 @@ never rises with revenue, and growth never costs capability points.
 """
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -97,3 +98,15 @@ def test_hte_eligibility_never_lost_by_more_rd(intensity, revenue, factor):
         return bool(c.hte_eligible(np.array([75.0]), **state)[0])
 
     assert ok(intensity * factor) >= ok(intensity)
+
+
+@SETTINGS
+@given(st.just(0.0) | st.floats(1.0, 1e6), st.floats(1.0, 1e6), st.floats(0.0, 1e6), st.floats(0.01, 100.0))
+def test_growth_is_read_over_the_accounts_a_firm_has(x0, x1, x2, k):
+    """A first year at 0 scores the last two years (按后两年计算): growing firms get points whatever their age;
+    a second year at 0 scores 0; the rate does not depend on the unit of money."""
+    young = float(c.growth_rate(0.0, x1, x2))
+    assert young == pytest.approx(x2 / x1 - 1)
+    assert (c.growth_points(young) > 0) == (young > 0) and (young > 0) == (x2 > x1 * (1 + 1e-12))
+    assert float(c.growth_rate(x0, 0.0, x2)) == 0.0
+    assert float(c.growth_rate(k * x0, k * x1, k * x2)) == pytest.approx(float(c.growth_rate(x0, x1, x2)))

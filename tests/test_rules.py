@@ -68,7 +68,10 @@ def test_core_ip_one_unused_class2_item():
 def test_growth_rate_and_bands():
     """Growth is scored on 1/2 (x2/x1 + x1/x0) - 1, net assets and sales separately, 10 points each."""
     assert c.growth_rate(100.0, 110.0, 121.0) == pytest.approx(0.10)
-    assert c.growth_rate(0.0, 110.0, 121.0) == 0.0  # no history, no growth score
+    # 工作指引: "第一年末净资产或销售收入为0的, 按后两年计算; 第二年末...为0的, 按0分计算"
+    assert c.growth_rate(0.0, 110.0, 143.0) == pytest.approx(0.30)  # two years of accounts: x2/x1 - 1
+    assert c.growth_rate(0.0, 0.0, 121.0) == 0.0  # a single year of accounts: 0 points
+    assert c.growth_rate(100.0, 0.0, 121.0) == 0.0  # a zero second year: 0 points
     points = c.growth_points(np.array([0.40, 0.35, 0.30, 0.03, 0.0, -0.1]))
     assert points.tolist() == [9.5, 9.5, 7.5, 1.5, 0.0, 0.0]
 
@@ -292,6 +295,48 @@ def test_hte_pass_mark_through_the_model(tiny, monkeypatch):
     c.certify_hte(m.firms, 2019, 11, np.random.default_rng(0), score_lift=lift)
     assert calls, "certify_hte must decide eligibility through hte_eligible"
     assert t.hte_valid_until[0] == 0 and t.hte_valid_until[1] == 2021
+
+
+def young_firm(m, row, first_year_revenue=1000.0, growth=0.4):
+    """A firm founded in January 2020 that meets every HNTE gate in December 2022: two accounting years
+    (2020, 2021) growing by ``growth``, an invention patent, 3 conversions a year, no equity raised."""
+    t = m.firms.table
+    make_firm(m, row, conv_hist=[3, 3, 0], funding_total=0.0, tech_bought=0, incubator=-1)
+    t.birth_month[row] = 12  # January 2020
+    t.funded_month[row] = NO_DATE
+    t.rev_hist[row] = [first_year_revenue * (1 + growth), first_year_revenue, 0.0, 0.0, 0.0]
+    t.rd_hist[row] = t.rev_hist[row, :3] * 0.06
+    m.params.conversion_rd_cost = 1e9
+
+
+def test_young_firm_scores_growth_over_its_two_years(tiny):
+    """A firm with two years of accounts is scored on them (按后两年计算), sales and net assets alike, through
+    hte_state; with its 2 x 9.5 growth points it is certified (without them it scores below 70)."""
+    m = tiny
+    t = m.firms.table
+    young_firm(m, 0)
+    young_firm(m, 1, growth=0.0)  # the same firm without growth
+    st = c.hte_state(m.firms, 2022, 47)
+    assert st["sales_growth"][0] == pytest.approx(0.4) and st["net_asset_growth"][0] == pytest.approx(0.4)
+    assert st["sales_growth"][1] == 0.0 and st["capability"][0] - st["capability"][1] == pytest.approx(19.0)
+    m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
+    c.certify_hte(m.firms, 2022, 47, np.random.default_rng(0))
+    assert t.hte_valid_until[0] == 2024 and t.hte_valid_until[1] == 0
+
+
+def test_net_assets_count_equity_raised_within_the_three_years(tiny):
+    """Net assets follow revenue plus the equity of a round from the year end after it closed: a round in
+    2021 lifts only the last of the three values read in December 2022; one in 2022 (after the accounts) none."""
+    m = tiny
+    t = m.firms.table
+    for row, funded in enumerate((42, 30, 18, NO_DATE)):  # July 2022, July 2021, July 2020, never
+        make_firm(m, row, funding_total=600.0, asset_ratio=1.0)
+        t.rev_hist[row, :3] = 1000.0
+        t.funded_month[row] = funded
+    net = c.net_assets_hist(m.firms, 2022)[:4]
+    assert net.tolist() == [[500.0] * 3, [1100.0, 500.0, 500.0], [1100.0, 1100.0, 500.0], [500.0] * 3]
+    growth = c.hte_state(m.firms, 2022, 47)["net_asset_growth"][:4]
+    assert growth == pytest.approx([0.0, 0.6, 0.6, 0.0])  # 1/2 (1100/500 + 1) - 1, 1/2 (1 + 1100/500) - 1
 
 
 def test_class2_item_backs_one_application(tiny):

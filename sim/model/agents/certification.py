@@ -27,7 +27,7 @@ from sim.model.agents.thresholds import (  # noqa: F401 (part of the rules' voca
     above_scale,
     hte_rd_threshold,
 )
-from sim.model.params import MONTHS
+from sim.model.params import FIRST_YEAR, MONTHS
 
 # ---- tech-SME evaluation (国科发政〔2017〕115号; mechanisms.md §1.1)
 TECHSME_MAX_STAFF = 500
@@ -48,6 +48,7 @@ HTE_MIN_HIGHTECH_SHARE = 0.60
 HTE_MIN_AGE_YEARS = 1
 HTE_PASS_MARK = 70  # "70分以上(不含70分)": strictly above 70
 HTE_VALID_YEARS = 3  # a certificate granted in December of Y counts at the ends of Y, Y+1, Y+2
+HTE_ACCOUNT_YEARS = 3  # an application reads the three accounting years before it ("近三个会计年度")
 # Capability score (工作指引 2016): IP 30, conversion of results 30, R&D organisation 20, growth 20.
 # IP quantity (8): one Class-I item 7-8; Class-II 5+ 5-6, 3-4 3-4, 1-2 1-2, none 0 (mid-band points).
 IP_CLASS1_POINTS = 7.5
@@ -72,9 +73,10 @@ ORG_DOCUMENTED, ORG_INSTITUTION, ORG_NO_INSTITUTION, ORG_COOPERATION, ORG_NO_COO
 )
 ORG_RD_INSTITUTION = 100.0  # 万元 a year
 # Growth (20): net-asset growth 10 and sales growth 10, each on 1/2 (x2/x1 + x1/x0) - 1 over the three
-# accounting years: >=35% 9-10, >=25% 7-8, >=15% 5-6, >=5% 3-4, >0 1-2, <=0 0 (mid-band points).
+# accounting years (``growth_rate``: young firms and zero years as the guideline says):
+# >=35% 9-10, >=25% 7-8, >=15% 5-6, >=5% 3-4, >0 1-2, <=0 0 (mid-band points).
 GROWTH_BANDS = ([0.05, 0.15, 0.25, 0.35], [1.5, 3.5, 5.5, 7.5, 9.5])  # for growth > 0; 0 points at or below 0
-NET_ASSET_SHARE = 0.5  # net assets / assets (assumption), so equity raised moves net-asset growth
+NET_ASSET_SHARE = 0.5  # net assets / assets (assumption), plus the equity raised (``net_assets_hist``)
 HTE_CORE_IP_CLASS2 = 1  # one Class-II item not yet used for a certification counts as core IP
 
 # ---- gazelle (陕西省瞪羚企业培育认定实施方案; mechanisms.md §1.3)
@@ -91,6 +93,7 @@ ZJTX_MIN_RD, ZJTX_MIN_RD_SHARE = 100.0, 0.03  # 万元, share
 ZJTX_MIN_REVENUE, ZJTX_MIN_EQUITY = 1000.0, 2000.0  # 万元
 ZJTX_MIN_AGE = 2
 ZJTX_VALID_YEARS = 3  # mechanisms.md §1.4: re-review cycle, 3 years assumed
+
 
 def banded(values, bands) -> np.ndarray:
     """Points from a band table: ``bands = (edges, points)``, len(points) = len(edges) + 1; edges inclusive."""
@@ -209,14 +212,22 @@ def seed_registry(firms, rng, share: float) -> int:
 
 # --------------------------------------------------------------------------- HNTE
 def growth_rate(x0, x1, x2) -> np.ndarray:
-    """The guideline's growth rate 1/2 (x2/x1 + x1/x0) - 1 over three accounting years (0 without history)."""
-    x0, x1, x2 = (np.asarray(v, dtype=float) for v in (x0, x1, x2))
-    ok = (x0 > 0) & (x1 > 0)
-    r = 0.5 * (
-        np.divide(x2, x1, out=np.zeros_like(x2), where=ok)
-        + np.divide(x1, x0, out=np.zeros_like(x1), where=ok)
-    )
-    return np.where(ok, r - 1.0, 0.0)
+    """The guideline's growth rate over three accounting years, ``x0`` the first and ``x2`` the last.
+
+    1/2 (x2/x1 + x1/x0) - 1 (工作指引, 企业成长性), with its two special cases: "第一年末净资产或销售收入
+    为0的, 按后两年计算" (x0 = 0: the rate over the last two years, x2/x1 - 1) and "第二年末净资产或销售收入为0的,
+    按0分计算" (x1 = 0: no points, returned as a rate of 0). With "实际经营期不满三年的按实际经营时间计算"
+    this scores a firm with two years of accounts on those two and one with a single year at 0. Our reading
+    where the text is silent: a negative value (net liabilities) is treated as 0, a ratio to it having no
+    meaning; a first year of a few months counts as reported (the guideline does not annualise).
+    """
+    x0, x1, x2 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x0, x1, x2)))
+    second = x1 > 0
+    three_years = second & (x0 > 0)
+    last_two = np.divide(x2, x1, out=np.zeros(x1.shape), where=second)
+    first_two = np.divide(x1, x0, out=np.zeros(x1.shape), where=three_years)
+    rate = np.where(three_years, 0.5 * (last_two + first_two), last_two) - 1.0
+    return np.where(second, rate, 0.0)
 
 
 def growth_points(rate) -> np.ndarray:
@@ -276,8 +287,27 @@ def hte_eligible(capability, **gates) -> np.ndarray:
     return hte_gates(**gates) & (np.asarray(capability) > HTE_PASS_MARK)
 
 
+def net_assets_hist(firms, year: int) -> np.ndarray:
+    """Net assets at the ends of the three accounting years ending ``year - 1`` (``[:, 0]`` the last), 万元.
+
+    ``NET_ASSET_SHARE`` of assets (revenue x asset ratio), plus the equity raised from the year end after
+    the last round when that round closed within the three years. Assumptions: equity raised earlier has
+    been spent (on R&D: ``FirmPopulation.receive_equity``), and a firm's rounds (``funding_total`` is
+    cumulative) all count from its last one.
+    """
+    t = firms.table
+    n = t.n
+    # the months that close the three accounting years, the last year first
+    year_ends = (year - 1 - np.arange(HTE_ACCOUNT_YEARS) - FIRST_YEAR) * MONTHS + MONTHS - 1
+    funded = t.funded_month[:n, None]
+    raised = (funded > year_ends[-1] - MONTHS) & (funded <= year_ends[None, :])
+    base = NET_ASSET_SHARE * t.asset_ratio[:n, None] * t.rev_hist[:n, :HTE_ACCOUNT_YEARS]
+    return base + np.where(raised, t.funding_total[:n, None], 0.0)
+
+
 def hte_state(firms, year: int, month: int) -> dict:
-    """The gates' inputs and the capability score of every firm, on the three years ending ``year - 1``."""
+    """The gates' inputs and the capability score of every firm, on the three years ending ``year - 1``
+    (with the two growth rates the score reads)."""
     t = firms.table
     n = t.n
     rev = t.rev_hist[:n, 0]
@@ -293,11 +323,9 @@ def hte_state(firms, year: int, month: int) -> dict:
         "class2_free": class2_free,
     }
     sales_growth = growth_rate(t.rev_hist[:n, 2], t.rev_hist[:n, 1], rev)
+    net_assets = net_assets_hist(firms, year)
+    net_asset_growth = growth_rate(net_assets[:, 2], net_assets[:, 1], net_assets[:, 0])
     equity_3y = np.where((month - t.funded_month[:n]) < 3 * MONTHS, t.funding_total[:n], 0.0)
-    net_assets_0 = NET_ASSET_SHARE * t.asset_ratio[:n] * t.rev_hist[:n, 2]
-    net_asset_growth = sales_growth + np.divide(
-        equity_3y, 2 * net_assets_0, out=np.zeros(n), where=net_assets_0 > 0
-    )
     acquired = (t.tech_bought[:n] > 0) & (
         t.conv_hist[:n].sum(axis=1) > 0
     )  # a technology bought, recently active
@@ -313,7 +341,12 @@ def hte_state(firms, year: int, month: int) -> dict:
         sales_growth,
         net_asset_growth,
     )
-    return {"gates": gates, "capability": capability}
+    return {
+        "gates": gates,
+        "capability": capability,
+        "sales_growth": sales_growth,
+        "net_asset_growth": net_asset_growth,
+    }
 
 
 def hte_apply_share(year: int, p) -> float:
