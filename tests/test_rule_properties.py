@@ -59,17 +59,19 @@ def test_growth_points_are_monotone_and_bounded(a, b):
     rate,
     rate,
     st.floats(0, 30, allow_nan=False),
+    st.integers(1, 3),
 )
 def test_capability_is_bounded_and_monotone_in_conversions(
-    inv, class2, conv, rd, st_share, coop, sales, assets, more
+    inv, class2, conv, rd, st_share, coop, sales, assets, more, years
 ):
     a = np.array
 
-    def score(conversions):
+    def score(conversions, years=3):
         return c.hte_capability(
             a([inv]),
             a([class2]),
             a([conversions]),
+            a([years]),
             a([rd]),
             a([st_share]),
             a([coop]),
@@ -79,6 +81,8 @@ def test_capability_is_bounded_and_monotone_in_conversions(
 
     assert 0 <= score(conv) <= 100
     assert score(conv + more) >= score(conv)
+    # the same conversions over fewer years of accounts are a higher yearly mean: never fewer points
+    assert score(conv, years=years) >= score(conv, years=3)
 
 
 @SETTINGS

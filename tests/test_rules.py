@@ -76,13 +76,16 @@ def test_growth_rate_and_bands():
     assert points.tolist() == [9.5, 9.5, 7.5, 1.5, 0.0, 0.0]
 
 
-def score(conversions_3y=15, inv=1, class2=0, rd_last=200.0, st=0.25, coop=True, sales=0.4, assets=0.4):
+def score(
+    conversions_3y=15, years=3, inv=1, class2=0, rd_last=200.0, st=0.25, coop=True, sales=0.4, assets=0.4
+):
     a = np.array
     return float(
         c.hte_capability(
             a([inv]),
             a([class2]),
             a([conversions_3y]),
+            a([years]),
             a([rd_last]),
             a([st]),
             a([coop]),
@@ -97,6 +100,9 @@ def test_capability_blocks():
     assert top == pytest.approx(c.IP_EXPERT_POINTS + c.IP_CLASS1_POINTS + 27.5 + 19.0 + 19.0)
     assert score(conversions_3y=0) == pytest.approx(top - 27.5)  # no conversions: no points
     assert score(conversions_3y=6) == pytest.approx(top - 27.5 + 9.5)  # 2 a year: band D
+    # a firm with two years of accounts averages over two (实际经营期不满三年的按实际经营时间计算)
+    assert score(conversions_3y=6, years=2) == pytest.approx(top - 27.5 + 15.5)  # 3 a year: band C
+    assert score(conversions_3y=3, years=1) == pytest.approx(top - 27.5 + 15.5)
     assert score(sales=0.0) == pytest.approx(top - 9.5)  # the two growth rates score separately
     assert score(inv=0, class2=0) == pytest.approx(top - c.IP_EXPERT_POINTS - c.IP_CLASS1_POINTS)
     assert score(coop=False) == pytest.approx(top - 3.0)
@@ -322,6 +328,20 @@ def test_young_firm_scores_growth_over_its_two_years(tiny):
     m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
     c.certify_hte(m.firms, 2022, 47, np.random.default_rng(0))
     assert t.hte_valid_until[0] == 2024 and t.hte_valid_until[1] == 0
+
+
+def test_conversions_are_averaged_over_the_years_a_firm_operated(tiny):
+    """实际经营期不满三年的按实际经营时间计算: 6 conversions in a firm's two years are 3 a year (band C, 15.5);
+    the same 6 over an older firm's three years are 2 a year (band D, 9.5). Founding years count as years."""
+    dec_2022 = 2022
+    born = np.array([-100, 12, 23, 24])  # 2010, January 2020, December 2020, January 2021
+    assert c.operating_years(born, dec_2022).tolist() == [3, 2, 2, 1]
+    m = tiny
+    young_firm(m, 0)
+    young_firm(m, 1)
+    m.firms.table.birth_month[1] = -100  # the same accounts, but an old firm: three years to average over
+    capability = c.hte_state(m.firms, dec_2022, 47)["capability"]
+    assert capability[0] - capability[1] == pytest.approx(15.5 - 9.5)
 
 
 def test_net_assets_count_equity_raised_within_the_three_years(tiny):

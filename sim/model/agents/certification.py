@@ -56,7 +56,8 @@ IP_CLASS2_BANDS = ([1, 3, 5], [0.0, 1.5, 3.5, 5.5])
 # Our reading of the expert-judged IP items (technical advancement 8, support to the core products 8,
 # way of acquisition 6): a firm applying with its own IP scores 7 + 7 + 6.
 IP_EXPERT_POINTS = 20.0
-# Conversions (30), on the yearly average over 3 years: >=5 A 25-30, >=4 B 19-24, >=3 C 13-18,
+# Conversions (30), on the yearly average over 3 years or the years a younger firm operated
+# ("实际经营期不满三年的按实际经营时间计算"; ``operating_years``): >=5 A 25-30, >=4 B 19-24, >=3 C 13-18,
 # >=2 D 7-12, >=1 E 1-6, 0 F 0 (mid-band points). A conversion here (our reading of 科技成果转化): an IP
 # item obtained, a technology acquired, or an R&D project put into a product, one per
 # ``BehaviourParams.conversion_rd_cost`` of R&D.
@@ -236,17 +237,32 @@ def growth_points(rate) -> np.ndarray:
     return np.where(rate > 0, banded(rate, GROWTH_BANDS), 0.0)
 
 
+def conversion_points(conversions_3y, operating_years) -> np.ndarray:
+    """Points for conversions (30) on their yearly mean over the years of accounts the firm has (1-3)."""
+    years = np.clip(np.asarray(operating_years), 1, HTE_ACCOUNT_YEARS)
+    return banded(np.asarray(conversions_3y) / years, CONVERSION_BANDS)
+
+
 def hte_capability(
-    inv_patents, class2_free, conversions_3y, rd_last, st_share, cooperation, sales_growth, net_asset_growth
+    inv_patents,
+    class2_free,
+    conversions_3y,
+    operating_years,
+    rd_last,
+    st_share,
+    cooperation,
+    sales_growth,
+    net_asset_growth,
 ) -> np.ndarray:
     """Innovation-capability score (0-100): IP 30, conversions 30, R&D organisation 20, growth 20.
 
-    ``conversions_3y``: conversions over the three accounting years (their yearly mean is scored).
+    ``conversions_3y``: conversions over the three accounting years; ``operating_years``: how many of those
+    years the firm operated (``operating_years``), over which their yearly mean is taken.
     """
     inv_patents, class2_free = np.asarray(inv_patents), np.asarray(class2_free)
     quantity = np.where(inv_patents >= 1, IP_CLASS1_POINTS, banded(class2_free, IP_CLASS2_BANDS))
     ip = np.where((inv_patents >= 1) | (class2_free >= 1), IP_EXPERT_POINTS + quantity, 0.0)
-    conversion = banded(np.asarray(conversions_3y) / 3.0, CONVERSION_BANDS)
+    conversion = conversion_points(conversions_3y, operating_years)
     institution = np.where(
         (np.asarray(rd_last) >= ORG_RD_INSTITUTION) | (np.asarray(st_share) >= 0.2),
         ORG_INSTITUTION,
@@ -287,6 +303,21 @@ def hte_eligible(capability, **gates) -> np.ndarray:
     return hte_gates(**gates) & (np.asarray(capability) > HTE_PASS_MARK)
 
 
+def account_year_ends(year: int) -> np.ndarray:
+    """The months (since January 2019) that close the three accounting years ending ``year - 1``, last first."""
+    return (year - 1 - np.arange(HTE_ACCOUNT_YEARS) - FIRST_YEAR) * MONTHS + MONTHS - 1
+
+
+def operating_years(birth_month, year: int) -> np.ndarray:
+    """How many of the three accounting years ending ``year - 1`` a firm operated in (0-3).
+
+    "实际经营期不满三年的按实际经营时间计算" (工作指引): averages over three years are taken over these. Our
+    reading: a year in which the firm was founded counts as one, its accounts being one of those reported.
+    """
+    founded = np.asarray(birth_month)[..., None]
+    return (founded <= account_year_ends(year)).sum(axis=-1)
+
+
 def net_assets_hist(firms, year: int) -> np.ndarray:
     """Net assets at the ends of the three accounting years ending ``year - 1`` (``[:, 0]`` the last), 万元.
 
@@ -297,8 +328,7 @@ def net_assets_hist(firms, year: int) -> np.ndarray:
     """
     t = firms.table
     n = t.n
-    # the months that close the three accounting years, the last year first
-    year_ends = (year - 1 - np.arange(HTE_ACCOUNT_YEARS) - FIRST_YEAR) * MONTHS + MONTHS - 1
+    year_ends = account_year_ends(year)
     funded = t.funded_month[:n, None]
     raised = (funded > year_ends[-1] - MONTHS) & (funded <= year_ends[None, :])
     base = NET_ASSET_SHARE * t.asset_ratio[:n, None] * t.rev_hist[:n, :HTE_ACCOUNT_YEARS]
@@ -335,6 +365,7 @@ def hte_state(firms, year: int, month: int) -> dict:
         t.inv_patents[:n],
         class2_free,
         conversions,
+        operating_years(t.birth_month[:n], year),
         t.rd_hist[:n, 0],
         t.st_share[:n],
         cooperation,
