@@ -72,7 +72,7 @@ def test_capability_is_bounded_and_monotone_in_conversions(
             a([class2]),
             a([conversions]),
             a([years]),
-            a([rd]),
+            a([[rd] * 3]),
             a([st_share]),
             a([coop]),
             a([sales]),

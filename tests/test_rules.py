@@ -86,7 +86,7 @@ def score(
             a([class2]),
             a([conversions_3y]),
             a([years]),
-            a([rd_last]),
+            a([[rd_last] * 3]),
             a([st]),
             a([coop]),
             a([sales]),
@@ -97,8 +97,9 @@ def score(
 
 def test_capability_blocks():
     top = score()
-    assert top == pytest.approx(c.IP_EXPERT_POINTS + c.IP_CLASS1_POINTS + 27.5 + 19.0 + 19.0)
-    assert score(conversions_3y=0) == pytest.approx(top - 27.5)  # no conversions: no points
+    organisation = 6 + 3 + 3 + 2 + 1 + 4  # the four items; 1 of 2 for an open platform (no state)
+    assert top == pytest.approx(c.IP_EXPERT_POINTS + c.IP_CLASS1_POINTS + 27.5 + organisation + 19.0)
+    assert score(conversions_3y=0) == pytest.approx(top - 27.5 - 2.0)  # no conversion points, no system
     assert score(conversions_3y=6) == pytest.approx(top - 27.5 + 9.5)  # 2 a year: band D
     # a firm with two years of accounts averages over two (实际经营期不满三年的按实际经营时间计算)
     assert score(conversions_3y=6, years=2) == pytest.approx(top - 27.5 + 15.5)  # 3 a year: band C
@@ -107,6 +108,39 @@ def test_capability_blocks():
     assert score(inv=0, class2=0) == pytest.approx(top - c.IP_EXPERT_POINTS - c.IP_CLASS1_POINTS)
     assert score(coop=False) == pytest.approx(top - 3.0)
     assert score() <= 100
+
+
+def test_organisation_scores_the_guidelines_four_items():
+    """6 + 6 + 4 + 4 (工作指引): the R&D ledger kept each year operated, an institution and cooperation, a
+    conversion system (and 1 of 2 for an open platform, which has no state), talent policies."""
+    a = np.array
+    rows = [  # rd_years, operating years, S&T staff, cooperation, conversions -> points
+        ([100, 100, 100], 3, 0.25, True, 6, 6 + 3 + 3 + 2 + 1 + 4),
+        ([100, 0, 0], 3, 0.25, True, 6, 3 + 3 + 3 + 2 + 1 + 4),  # R&D ledger in one year of three
+        ([0, 0, 0], 3, 0.25, True, 6, 0 + 3 + 3 + 2 + 1 + 4),
+        ([100, 100, 0], 2, 0.25, True, 6, 6 + 3 + 3 + 2 + 1 + 4),  # a two-year firm with R&D in both
+        ([100, 100, 100], 3, 0.25, True, 0, 6 + 3 + 3 + 0 + 1 + 4),  # no conversion, no conversion system
+        ([50, 50, 50], 3, 0.10, True, 6, 6 + 0 + 3 + 2 + 1 + 4),  # no R&D institution
+        ([100, 100, 100], 3, 0.25, False, 6, 6 + 3 + 0 + 2 + 1 + 4),  # no cooperation
+    ]
+    rd, years, staff, coop, conv, expected = (a(col) for col in zip(*rows))
+    assert c.organisation_points(rd, years, staff, coop, conv).tolist() == expected.tolist()
+
+
+def test_organisation_reads_firm_state(tiny):
+    """Through hte_state: equity raised is not cooperation with research institutions (it was, before); a
+    firm that reported R&D in one year of three keeps half the ledger points."""
+    m = tiny
+    for row in range(3):
+        make_firm(m, row, tech_bought=0, incubator=-1, funding_total=0.0, funded_month=NO_DATE)
+        m.firms.table.rev_hist[row] = 1000.0  # flat: no growth points either way
+        m.firms.table.rd_hist[row] = 60.0
+    m.firms.table.funding_total[1], m.firms.table.funded_month[1] = 600.0, 6  # a round in July 2019
+    m.firms.table.rd_hist[2, 1:] = 0.0  # R&D reported in 2021 only
+    m.params.conversion_rd_cost = 1e9
+    capability = c.hte_state(m.firms, 2022, 47)["capability"][:3]
+    assert capability[1] == pytest.approx(capability[0])
+    assert capability[0] - capability[2] == pytest.approx(3.0)
 
 
 # ------------------------------------------------------------------ registry scoring
@@ -340,6 +374,7 @@ def test_conversions_are_averaged_over_the_years_a_firm_operated(tiny):
     young_firm(m, 0)
     young_firm(m, 1)
     m.firms.table.birth_month[1] = -100  # the same accounts, but an old firm: three years to average over
+    m.firms.table.rd_hist[1, 2] = 1.0  # (with R&D in 2019 too, so that its R&D ledger scores in full)
     capability = c.hte_state(m.firms, dec_2022, 47)["capability"]
     assert capability[0] - capability[1] == pytest.approx(15.5 - 9.5)
 

@@ -62,17 +62,27 @@ IP_EXPERT_POINTS = 20.0
 # item obtained, a technology acquired, or an R&D project put into a product, one per
 # ``BehaviourParams.conversion_rd_cost`` of R&D.
 CONVERSION_BANDS = ([1, 2, 3, 4, 5], [0.0, 3.5, 9.5, 15.5, 21.5, 27.5])
-# R&D organisation (20): management system 6 and incentives 4 (documented by every applicant, our reading:
-# full marks); an R&D institution 6 (5 with R&D >= 100万 a year or S&T staff >= 20%, else 2);
-# industry-academia cooperation 4 (4 with a technology acquired in 3 years or an incubator or fund link, else 1).
-ORG_DOCUMENTED, ORG_INSTITUTION, ORG_NO_INSTITUTION, ORG_COOPERATION, ORG_NO_COOPERATION = (
-    10.0,
-    5.0,
-    2.0,
-    4.0,
-    1.0,
-)
+# R&D organisation (20): the guideline's four items, judged by experts (工作指引, 研究开发组织管理水平).
+# Our mapping from firm state (``organisation_points``), item by item:
+# 1. "制定了企业研究开发的组织管理制度, 建立了研发投入核算体系, 编制了研发费用辅助账" (<= 6): 6 when the firm
+#    reported R&D in every year it operated in the three (the super-deduction and the application's special
+#    audit need the auxiliary ledger each year), 3 when in some of them, 0 in none (reading);
+# 2. "设立了内部科学技术研究开发机构并具备相应的科研条件, 与国内外研究开发机构开展多种形式产学研合作" (<= 6):
+#    3 for an R&D institution (R&D >= 100万 in the last year or S&T staff >= 20%: assumption) and 3 for
+#    cooperation with research institutions (a technology acquired from them while converting, or incubation
+#    in a carrier, most of them university parks or linked to institutes: reading; equity investors are not
+#    research institutions);
+# 3. "建立了科技成果转化的组织实施与激励奖励制度, 建立开放式的创新创业平台" (<= 4): 2 for the conversion system
+#    when the firm converted a result in the three years (reading: the rewards are paid on conversions);
+#    1 of 2 for an open platform to every firm (no state for it: assumption, the mid-point);
+# 4. "建立了科技人员的培养进修、职工技能培训、优秀人才引进, 以及人才绩效评价奖励制度" (<= 4): written policies
+#    that every applicant files (reading: full marks).
+ORG_LEDGER_POINTS = 6.0  # item 1, R&D in every year operated (half in some)
+ORG_INSTITUTION_POINTS, ORG_COOPERATION_POINTS = 3.0, 3.0  # item 2
+ORG_CONVERSION_POINTS, ORG_PLATFORM_POINTS = 2.0, 1.0  # item 3
+ORG_TALENT_POINTS = 4.0  # item 4
 ORG_RD_INSTITUTION = 100.0  # 万元 a year
+ORG_ST_INSTITUTION = 0.2  # S&T staff share
 # Growth (20): net-asset growth 10 and sales growth 10, each on 1/2 (x2/x1 + x1/x0) - 1 over the three
 # accounting years (``growth_rate``: young firms and zero years as the guideline says):
 # >=35% 9-10, >=25% 7-8, >=15% 5-6, >=5% 3-4, >0 1-2, <=0 0 (mid-band points).
@@ -243,12 +253,36 @@ def conversion_points(conversions_3y, operating_years) -> np.ndarray:
     return banded(np.asarray(conversions_3y) / years, CONVERSION_BANDS)
 
 
+def organisation_points(rd_years, operating_years, st_share, cooperation, conversions_3y) -> np.ndarray:
+    """Points for R&D organisation (20): the guideline's four items (6 + 6 + 4 + 4) from firm state.
+
+    ``rd_years``: reported R&D of the three accounting years (last first); ``operating_years``: how many of
+    them the firm operated in; ``cooperation``: a link to research institutions. The mapping is documented
+    at ``ORG_LEDGER_POINTS``.
+    """
+    rd_years = np.asarray(rd_years, dtype=float)
+    years = np.clip(np.asarray(operating_years), 1, HTE_ACCOUNT_YEARS)
+    operated = np.arange(HTE_ACCOUNT_YEARS) < years[..., None]
+    with_rd = ((rd_years > 0) & operated).sum(axis=-1)
+    ledger = np.where(with_rd >= years, ORG_LEDGER_POINTS, np.where(with_rd > 0, ORG_LEDGER_POINTS / 2, 0.0))
+    institution = (rd_years[..., 0] >= ORG_RD_INSTITUTION) | (np.asarray(st_share) >= ORG_ST_INSTITUTION)
+    converts = np.asarray(conversions_3y) >= 1
+    return (
+        ledger
+        + ORG_INSTITUTION_POINTS * institution
+        + ORG_COOPERATION_POINTS * np.asarray(cooperation, dtype=bool)
+        + ORG_CONVERSION_POINTS * converts
+        + ORG_PLATFORM_POINTS
+        + ORG_TALENT_POINTS
+    )
+
+
 def hte_capability(
     inv_patents,
     class2_free,
     conversions_3y,
     operating_years,
-    rd_last,
+    rd_years,
     st_share,
     cooperation,
     sales_growth,
@@ -257,18 +291,14 @@ def hte_capability(
     """Innovation-capability score (0-100): IP 30, conversions 30, R&D organisation 20, growth 20.
 
     ``conversions_3y``: conversions over the three accounting years; ``operating_years``: how many of those
-    years the firm operated (``operating_years``), over which their yearly mean is taken.
+    years the firm operated (``operating_years``), over which their yearly mean is taken; ``rd_years``:
+    reported R&D in each of the three years (last first).
     """
     inv_patents, class2_free = np.asarray(inv_patents), np.asarray(class2_free)
     quantity = np.where(inv_patents >= 1, IP_CLASS1_POINTS, banded(class2_free, IP_CLASS2_BANDS))
     ip = np.where((inv_patents >= 1) | (class2_free >= 1), IP_EXPERT_POINTS + quantity, 0.0)
     conversion = conversion_points(conversions_3y, operating_years)
-    institution = np.where(
-        (np.asarray(rd_last) >= ORG_RD_INSTITUTION) | (np.asarray(st_share) >= 0.2),
-        ORG_INSTITUTION,
-        ORG_NO_INSTITUTION,
-    )
-    organisation = ORG_DOCUMENTED + institution + np.where(cooperation, ORG_COOPERATION, ORG_NO_COOPERATION)
+    organisation = organisation_points(rd_years, operating_years, st_share, cooperation, conversions_3y)
     growth = growth_points(sales_growth) + growth_points(net_asset_growth)
     return ip + conversion + organisation + growth
 
@@ -355,18 +385,15 @@ def hte_state(firms, year: int, month: int) -> dict:
     sales_growth = growth_rate(t.rev_hist[:n, 2], t.rev_hist[:n, 1], rev)
     net_assets = net_assets_hist(firms, year)
     net_asset_growth = growth_rate(net_assets[:, 2], net_assets[:, 1], net_assets[:, 0])
-    equity_3y = np.where((month - t.funded_month[:n]) < 3 * MONTHS, t.funding_total[:n], 0.0)
-    acquired = (t.tech_bought[:n] > 0) & (
-        t.conv_hist[:n].sum(axis=1) > 0
-    )  # a technology bought, recently active
-    cooperation = acquired | (t.incubator[:n] >= 0) | (equity_3y > 0)
+    acquired = (t.tech_bought[:n] > 0) & (t.conv_hist[:n].sum(axis=1) > 0)  # bought, recently converting
+    cooperation = acquired | (t.incubator[:n] >= 0)
     conversions = t.conv_hist[:n].sum(axis=1) + t.rd_hist[:n].sum(axis=1) / firms.p.conversion_rd_cost
     capability = hte_capability(
         t.inv_patents[:n],
         class2_free,
         conversions,
         operating_years(t.birth_month[:n], year),
-        t.rd_hist[:n, 0],
+        t.rd_hist[:n],
         t.st_share[:n],
         cooperation,
         sales_growth,
