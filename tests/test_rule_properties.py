@@ -19,16 +19,31 @@ SETTINGS = settings(max_examples=200, deadline=None)
 
 
 @SETTINGS
-@given(share, share, share, count, count, count)
-def test_techsme_score_never_falls_with_more_of_anything(st_share, rd, extra, inv, class2, more):
-    base, _ = c.techsme_score(np.array([st_share]), np.array([rd]), np.array([inv]), np.array([class2]))
-    up, _ = c.techsme_score(
-        np.array([min(1.0, st_share + extra)]),
-        np.array([min(1.0, rd + extra)]),
-        np.array([inv + more]),
-        np.array([class2 + more]),
+@given(share, share, share, share, count, count, count)
+def test_techsme_score_never_falls_with_more_of_anything(st_share, rd, rd_costs, extra, inv, class2, more):
+    def score(*args):
+        return c.techsme_score(*(np.array([x]) for x in args))[0][0]
+
+    base = score(st_share, rd, rd_costs, inv, class2)
+    up = score(
+        min(1.0, st_share + extra),
+        min(1.0, rd + extra),
+        min(1.0, rd_costs + extra),
+        inv + more,
+        class2 + more,
     )
-    assert up[0] >= base[0] and 0 <= base[0] <= 100
+    assert up >= base and 0 <= base <= 100
+    assert base >= score(st_share, rd, 0.0, inv, class2)  # a second basis for R&D never costs points
+
+
+@SETTINGS
+@given(st.floats(0.0, 100.0, allow_nan=False), st.floats(1.0, 1e5, allow_nan=False))
+def test_total_costs_basis_never_beats_sales_on_the_models_costs(intensity, revenue):
+    """On the model's cost reading (non-R&D costs 90 % of revenue) R&D / costs = s / (0.9 + s): the cost basis,
+    whose bands are 5x the sales bands, never scores more, so the registry is as before the 2022 check."""
+    rd = intensity * revenue
+    on_costs = c.banded(rd / c.total_costs(revenue, rd), c.RD_COSTS_BANDS)
+    assert on_costs <= c.banded(intensity, c.RD_SALES_BANDS)
 
 
 @SETTINGS

@@ -146,28 +146,47 @@ def test_organisation_reads_firm_state(tiny):
 # ------------------------------------------------------------------ registry scoring
 def test_techsme_score_bands():
     score_, staff = c.techsme_score(
-        np.array([0.30, 0.12, 0.05]), np.array([0.06, 0.025, 0.0]), np.array([1, 0, 0]), np.array([0, 4, 2])
+        np.array([0.30, 0.12, 0.05]),
+        np.array([0.06, 0.025, 0.0]),
+        np.array([0.0, 0.0, 0.0]),
+        np.array([1, 0, 0]),
+        np.array([0, 4, 2]),
     )
     assert list(staff) == [20, 4, 0]
     assert list(score_) == [20 + 50 + 30, 4 + 10 + 24, 0 + 0 + 12]
 
 
-def techsme(staff=50, revenue=5000.0, assets=5000.0, st=0.3, rd=0.06, inv=1, class2=0, hte=False):
+def test_techsme_rd_scores_on_sales_or_total_costs():
+    """国科发政〔2022〕16号 第七条(二): R&D / sales (2-6 %) or R&D / total costs (10-30 %), the firm's choice."""
+    rd_costs = np.array([0.0999, 0.10, 0.15, 0.2, 0.25, 0.30, 0.9])
+    score_, _ = c.techsme_score(np.zeros(7), np.full(7, 0.01), rd_costs, np.zeros(7, int), np.zeros(7, int))
+    assert score_.tolist() == [0, 10, 20, 30, 40, 50, 50]
+    score_, _ = c.techsme_score([0.0], [0.05], [0.12], [0], [0])  # the better basis counts: sales (40)
+    assert score_.tolist() == [40]
+
+
+def techsme(staff=50, revenue=5000.0, assets=5000.0, st=0.3, rd=0.06, inv=1, class2=0, hte=False, costs=0.0):
     a = lambda x: np.array([x])  # noqa: E731
     return bool(
-        c.techsme_eligible(a(staff), a(revenue), a(assets), a(st), a(rd), a(inv), a(class2), a(hte))[0]
+        c.techsme_eligible(
+            a(staff), a(revenue), a(assets), a(st), a(rd), a(costs), a(inv), a(class2), a(hte)
+        )[0]
     )
 
 
 def test_techsme_size_gates_and_score():
     assert techsme()
+    assert techsme(staff=500, revenue=20000.0, assets=20000.0)  # 第六条(二): "不超过"
     assert not techsme(staff=501)
     assert not techsme(revenue=20001.0)
     assert not techsme(assets=20001.0)
     assert not techsme(st=0.12, rd=0.045, inv=0, class2=4)  # 4 + 30 + 24 = 58 < 60
     assert techsme(st=0.16, rd=0.045, inv=0, class2=4)  # 8 + 30 + 24 = 62
+    assert not techsme(st=0.3, rd=0.01, inv=0, class2=2)  # 20 + 0 + 12 on sales ...
+    assert techsme(st=0.3, rd=0.01, costs=0.2, inv=0, class2=2)  # ... 20 + 30 + 12 on total costs
     assert not techsme(st=0.05, rd=0.07, inv=1)  # a zero S&T-staff score fails ...
-    assert techsme(st=0.05, rd=0.0, inv=0, hte=True)  # ... unless a valid HNTE confirms it directly
+    assert techsme(st=0.05, rd=0.0, inv=0, hte=True)  # ... unless a valid HNTE confirms it directly (第八条)
+    assert not techsme(staff=501, hte=True)  # direct confirmation still needs the size gates
 
 
 def test_takeup_s_curve_and_the_2023_super_deduction():

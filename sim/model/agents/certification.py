@@ -29,15 +29,31 @@ from sim.model.agents.thresholds import (  # noqa: F401 (part of the rules' voca
 )
 from sim.model.params import FIRST_YEAR, MONTHS
 
-# ---- tech-SME evaluation (国科发政〔2017〕115号; mechanisms.md §1.1)
+# ---- tech-SME evaluation (科技型中小企业评价办法, 国科发政〔2022〕16号; articles cited below. Its gates,
+# indicators and direct routes read as in the 2017 text, 国科发政〔2017〕115号, which mechanisms.md §1.1 quotes
+# from reposts: the corpus holds no official copy of either)
+# 第六条(二): "职工总数不超过500人、年销售收入不超过2亿元、资产总额不超过2亿元"
 TECHSME_MAX_STAFF = 500
 TECHSME_MAX_REVENUE = 20000.0  # 万元 (2亿)
 TECHSME_MAX_ASSETS = 20000.0  # 万元 (2亿)
-TECHSME_PASS_SCORE = 60
+TECHSME_PASS_SCORE = 60  # 第六条(五): score >= 60 and an S&T-staff score above 0
+# 第七条: S&T staff 20, R&D input 50, IP 30; bands include their lower edge ("30%(含)以上")
 ST_STAFF_BANDS = ([0.10, 0.15, 0.20, 0.25, 0.30], [0, 4, 8, 12, 16, 20])  # S&T staff share -> points
+# 第七条(二): "企业从以下两个指标中选择一个指标进行评分": R&D / sales revenue, or R&D / total costs
+# (成本费用支出总额); a firm picks the basis that scores higher
 RD_SALES_BANDS = ([0.02, 0.03, 0.04, 0.05, 0.06], [0, 10, 20, 30, 40, 50])  # R&D / sales -> points
+RD_COSTS_BANDS = ([0.10, 0.15, 0.20, 0.25, 0.30], [0, 10, 20, 30, 40, 50])  # R&D / total costs -> points
+# Total costs, which the firm state does not hold: non-R&D costs at 90% of revenue plus the R&D (assumption:
+# a 5-6% margin after R&D, about that of above-scale industry). On it R&D / costs = s / (0.9 + s) for an
+# R&D intensity s, and the cost basis never scores more than the sales basis (its bands are 5x higher).
+NON_RD_COST_SHARE = 0.9
 CLASS2_POINTS = [0, 6, 12, 18, 24]  # 0..4+ Class-II IP; any Class-I (invention patent) -> 30
 CLASS1_POINTS = 30
+# 第八条, direct confirmation of a firm within the gates of 第六条(一)-(四): (一) a valid HNTE certificate;
+# (二) a national S&T award in the last five years, among the first three units; (三) a recognised R&D
+# institution at provincial or ministerial level or above; (四) led an international, national or industry
+# standard in the last five years. The firm state has only (一): awards, recognised R&D institutions and
+# standards are not modelled, so firms confirmed by (二)-(四) alone are missed (they must score instead).
 # Registry batches run through the year: 13,154 of ~21,000 were registered by 30 June 2023 (baogaosu 2023;
 # DERIVATIONS.md). Model: one batch a month from February to September, equally likely (5 of 8 by June).
 REGISTRY_BATCH_MONTHS = tuple(range(2, 10))  # months of the year (1 = January)
@@ -113,10 +129,15 @@ def banded(values, bands) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- tech-SME registry
-def techsme_score(st_share, rd_sales, inv_patents, class2_ip) -> tuple[np.ndarray, np.ndarray]:
-    """Total score (0-100) and the S&T-staff score of the tech-SME evaluation."""
+def techsme_score(st_share, rd_sales, rd_costs, inv_patents, class2_ip) -> tuple[np.ndarray, np.ndarray]:
+    """Total score (0-100) and the S&T-staff score of the tech-SME evaluation (第七条).
+
+    R&D input is scored on R&D / sales or R&D / total costs, whichever gives more points.
+    """
     staff_pts = banded(np.asarray(st_share), ST_STAFF_BANDS)
-    rd_pts = banded(np.asarray(rd_sales), RD_SALES_BANDS)
+    rd_pts = np.maximum(
+        banded(np.asarray(rd_sales), RD_SALES_BANDS), banded(np.asarray(rd_costs), RD_COSTS_BANDS)
+    )
     ip_pts = np.where(
         np.asarray(inv_patents) >= 1, CLASS1_POINTS, np.asarray(CLASS2_POINTS)[np.minimum(class2_ip, 4)]
     )
@@ -124,12 +145,18 @@ def techsme_score(st_share, rd_sales, inv_patents, class2_ip) -> tuple[np.ndarra
 
 
 def techsme_eligible(
-    staff, revenue, assets, st_share, rd_sales, inv_patents, class2_ip, hte_valid
+    staff, revenue, assets, st_share, rd_sales, rd_costs, inv_patents, class2_ip, hte_valid
 ) -> np.ndarray:
-    """Size gates and (score >= 60 with a positive staff score, or direct confirmation by a valid HNTE)."""
+    """The size gates (第六条), and a score >= 60 with a positive staff score or direct confirmation (第八条:
+    of its four routes only a valid HNTE is in the firm state)."""
     size_ok = (staff <= TECHSME_MAX_STAFF) & (revenue <= TECHSME_MAX_REVENUE) & (assets <= TECHSME_MAX_ASSETS)
-    score, staff_pts = techsme_score(st_share, rd_sales, inv_patents, class2_ip)
+    score, staff_pts = techsme_score(st_share, rd_sales, rd_costs, inv_patents, class2_ip)
     return size_ok & (((score >= TECHSME_PASS_SCORE) & (staff_pts > 0)) | hte_valid)
+
+
+def total_costs(revenue, rd) -> np.ndarray:
+    """成本费用支出总额 of a firm, 万元: non-R&D costs in proportion to revenue, plus its R&D (assumption)."""
+    return NON_RD_COST_SHARE * np.asarray(revenue) + np.asarray(rd)
 
 
 def techsme_takeup(year: int, p) -> float:
@@ -162,6 +189,7 @@ def _accounts(firms, n: int) -> dict:
         "rev": rev,
         "rd": rd,
         "rd_sales": np.divide(rd, rev, out=np.zeros(n), where=rev > 0),
+        "rd_costs": np.divide(rd, total_costs(rev, rd), out=np.zeros(n), where=rev + rd > 0),
         "staff": np.maximum(1.0, rev / t.productivity[:n]),
         "assets": rev * t.asset_ratio[:n],
     }
@@ -179,6 +207,7 @@ def registry_eligible(firms, year: int) -> np.ndarray:
         a["assets"],
         t.st_share[:n],
         a["rd_sales"],
+        a["rd_costs"],
         t.inv_patents[:n],
         t.class2_ip[:n],
         hte_valid,
