@@ -9,7 +9,7 @@ import pytest
 
 from sim.model import InnovationModel, release
 from sim.model.agents import certification as c
-from sim.model.agents.firms import NO_DATE, SECTOR_INDUSTRY, SECTOR_SERVICES
+from sim.model.agents.firms import NO_DATE, SECTOR_ICT, SECTOR_INDUSTRY, SECTOR_SCITECH
 from sim.model.indicators import enterprise_rd_100m
 from sim.model.params import BehaviourParams
 
@@ -238,10 +238,25 @@ def test_zjtx_gates():
 
 
 def test_above_scale_by_sector():
-    """Industry's bar is 2,000万, the technology services' 1,000万 (T16a counts both)."""
-    sector = np.array([SECTOR_INDUSTRY, SECTOR_INDUSTRY, SECTOR_SERVICES, SECTOR_SERVICES])
-    revenue = np.array([1999.0, 2000.0, 999.0, 1000.0])
-    assert c.above_scale(sector, revenue).tolist() == [False, True, False, True]
+    """NBS bars: industry 2,000万; 信息传输、软件和信息技术服务业 2,000万; 科学研究和技术服务业 1,000万."""
+    sector = np.array([SECTOR_INDUSTRY] * 2 + [SECTOR_ICT] * 2 + [SECTOR_SCITECH] * 2)
+    revenue = np.array([1999.0, 2000.0, 1999.0, 2000.0, 999.0, 1000.0])
+    assert c.above_scale(sector, revenue).tolist() == [False, True, False, True, False, True]
+
+
+def test_entrants_split_into_the_service_sectors():
+    """Firms drawn at entry: industry at ``manufacturing_share``, services half ICT, half S&T services (the
+    sample sd of a share over ~5,000 firms is < 0.01: 0.03 tolerance)."""
+    m = InnovationModel(seed=3, scale=0.05, end_year=2019)
+    try:
+        t = m.firms.table
+        sector = t.sector[: t.n]
+        services = sector != SECTOR_INDUSTRY
+        assert abs((~services).mean() - m.start.manufacturing_share) < 0.03
+        assert abs((sector[services] == SECTOR_ICT).mean() - 0.5) < 0.03
+        assert set(np.unique(sector)) == {SECTOR_INDUSTRY, SECTOR_SCITECH, SECTOR_ICT}
+    finally:
+        release(m)
 
 
 # ------------------------------------------------------------------ calendar rules on a tiny model
@@ -472,12 +487,11 @@ def test_t05_counts_the_survey_scope_only(tiny):
     t.alive[:] = False
     make_firm(m, 0, revenue=5000.0, rd_real_last=500.0)  # above-scale industrial: in scope
     make_firm(m, 1, revenue=800.0, rd_real_last=100.0)  # small: outside the R&D survey
-    make_firm(
-        m, 2, revenue=1500.0, rd_real_last=50.0, sector=SECTOR_SERVICES
-    )  # above-scale services: in scope
+    make_firm(m, 2, revenue=1500.0, rd_real_last=50.0, sector=SECTOR_SCITECH)  # above-scale S&T services
+    make_firm(m, 3, revenue=1500.0, rd_real_last=30.0, sector=SECTOR_ICT)  # below the software bar (2,000万)
     scale = m.scale
     assert enterprise_rd_100m(m) == pytest.approx((500.0 + 50.0) / scale / 1e4)
-    assert enterprise_rd_100m(m, survey_scope=False) == pytest.approx(650.0 / scale / 1e4)
+    assert enterprise_rd_100m(m, survey_scope=False) == pytest.approx(680.0 / scale / 1e4)
 
 
 def test_class2_grows_with_rd_and_shares_move_both_ways(tiny):

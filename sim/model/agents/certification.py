@@ -20,10 +20,12 @@ import numpy as np
 
 from sim.model.agents.firms import BUNCH_WINDOW, NO_DATE
 from sim.model.agents.thresholds import (  # noqa: F401 (part of the rules' vocabulary)
+    ABOVE_SCALE_BARS,
     ABOVE_SCALE_REVENUE,
-    ABOVE_SCALE_SERVICES_REVENUE,
     HTE_RD_BANDS,
+    SECTOR_ICT,
     SECTOR_INDUSTRY,
+    SECTOR_SCITECH,
     above_scale,
     hte_rd_threshold,
 )
