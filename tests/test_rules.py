@@ -466,6 +466,28 @@ def test_registry_evaluates_last_years_accounts(tiny):
     assert not eligible[0]
 
 
+# ------------------------------------------------------------------ the three reforms (T07)
+def test_backlog_is_itemised_in_the_campaign_only(tiny):
+    """A covered unit itemises its backlog during the campaign (to 2023); from 2024 only new achievements
+    (T07 is a flow after the 2023 stock-take), and a backlog left over stays outside 单列管理."""
+    from sim.model.agents.universities import OTHER_UNIT
+
+    m = tiny
+    m.params.itemise_rate = 1.0  # the whole backlog, so that the campaign year is exact
+    unit = next(u for u in m.institutions if u.group == OTHER_UNIT)
+    unit.achievement_rate = 0.0  # no new achievements: only the backlog can move
+    unit.achievements, unit.itemised, unit.itemised_total = 1000, 0, 0
+    rng = np.random.default_rng(0)
+    unit.step_year(2023, reformed=True, hazard=0.0, reform_multiplier=2.0, rng=rng)
+    assert unit.itemised_total == 1000 and unit.achievements == 0
+    unit.achievements = 500  # a backlog left at the end of the campaign
+    unit.step_year(2024, reformed=True, hazard=0.0, reform_multiplier=2.0, rng=rng)
+    assert unit.itemised_total == 1000 and unit.achievements == 500
+    unit.achievement_rate = 30.0  # 30 new achievements a year (Poisson: 0 or > 100 has odds < 1e-12)
+    unit.step_year(2025, reformed=True, hazard=0.0, reform_multiplier=2.0, rng=rng)
+    assert 1000 < unit.itemised_total < 1100 and unit.achievements == 500
+
+
 # ------------------------------------------------------------------ patents and T05 scope
 def test_patent_applied_in_2024_is_granted_in_2025_or_2026(tiny):
     m = tiny
