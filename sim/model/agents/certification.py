@@ -56,6 +56,7 @@ CLASS1_POINTS = 30
 # institution at provincial or ministerial level or above; (四) led an international, national or industry
 # standard in the last five years. The firm state has only (一): awards, recognised R&D institutions and
 # standards are not modelled, so firms confirmed by (二)-(四) alone are missed (they must score instead).
+
 # Registry batches run through the year: 13,154 of ~21,000 were registered by 30 June 2023 (baogaosu 2023;
 # DERIVATIONS.md). Model: one batch a month from February to September, equally likely (5 of 8 by June).
 REGISTRY_BATCH_MONTHS = tuple(range(2, 10))  # months of the year (1 = January)
@@ -87,9 +88,9 @@ CONVERSION_BANDS = ([1, 2, 3, 4, 5], [0.0, 3.5, 9.5, 15.5, 21.5, 27.5])
 #    audit need the auxiliary ledger each year), 3 when in some of them, 0 in none (reading);
 # 2. "设立了内部科学技术研究开发机构并具备相应的科研条件, 与国内外研究开发机构开展多种形式产学研合作" (<= 6):
 #    3 for an R&D institution (R&D >= 100万 in the last year or S&T staff >= 20%: assumption) and 3 for
-#    cooperation with research institutions (a technology acquired from them while converting, or incubation
-#    in a carrier, most of them university parks or linked to institutes: reading; equity investors are not
-#    research institutions);
+#    cooperation with research institutions (a technology acquired while converting: contracts, vouchers and
+#    licences, many of them from universities and institutes; or incubation in a carrier, many of them
+#    university parks: reading; equity investors are not research institutions);
 # 3. "建立了科技成果转化的组织实施与激励奖励制度, 建立开放式的创新创业平台" (<= 4): 2 for the conversion system
 #    when the firm converted a result in the three years (reading: the rewards are paid on conversions);
 #    1 of 2 for an open platform to every firm (no state for it: assumption, the mid-point);
