@@ -398,6 +398,19 @@ def test_young_firm_scores_growth_over_its_two_years(tiny):
     assert t.hte_valid_until[0] == 2024 and t.hte_valid_until[1] == 0
 
 
+def test_a_founding_part_year_scores_as_reported_for_sales_but_not_for_net_assets(tiny):
+    """A firm founded in July 2020 with a steady 1,000万 a year reports 500 for 2020: sales growth is read on
+    the accounts as reported (+100 %, the guideline does not annualise), net assets, a year-end stock, on
+    the yearly rate (no growth)."""
+    m = tiny
+    young_firm(m, 0, growth=0.0)
+    t = m.firms.table
+    t.birth_month[0] = 18  # July 2020
+    t.rev_hist[0, :3] = [1000.0, 500.0, 0.0]
+    st = c.hte_state(m.firms, 2022, 47)
+    assert st["sales_growth"][0] == pytest.approx(1.0) and st["net_asset_growth"][0] == pytest.approx(0.0)
+
+
 def test_conversions_are_averaged_over_the_years_a_firm_operated(tiny):
     """实际经营期不满三年的按实际经营时间计算: 6 conversions in a firm's two years are 3 a year (band C, 15.5);
     the same 6 over an older firm's three years are 2 a year (band D, 9.5). Founding years count as years."""

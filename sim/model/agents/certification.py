@@ -383,17 +383,22 @@ def operating_years(birth_month, year: int) -> np.ndarray:
 def net_assets_hist(firms, year: int) -> np.ndarray:
     """Net assets at the ends of the three accounting years ending ``year - 1`` (``[:, 0]`` the last), 万元.
 
-    ``NET_ASSET_SHARE`` of assets (revenue x asset ratio), plus the equity raised from the year end after
-    the last round when that round closed within the three years. Assumptions: equity raised earlier has
-    been spent (on R&D: ``FirmPopulation.receive_equity``), and a firm's rounds (``funding_total`` is
-    cumulative) all count from its last one.
+    ``NET_ASSET_SHARE`` of assets (the year's revenue at its yearly rate x asset ratio), plus the equity
+    raised from the year end after the last round when that round closed within the three years.
+    Assumptions: net assets are a year-end stock, so a founding year's revenue counts at its yearly rate
+    (a firm founded in July does not have half its assets); equity raised earlier has been spent (on R&D:
+    ``FirmPopulation.receive_equity``); a firm's rounds (``funding_total`` is cumulative) all count from
+    its last one.
     """
     t = firms.table
     n = t.n
     year_ends = account_year_ends(year)
+    months = np.clip(year_ends[None, :] - t.birth_month[:n, None] + 1, 0, MONTHS)  # operated in each year
+    revenue = t.rev_hist[:n, :HTE_ACCOUNT_YEARS]
+    yearly_rate = np.divide(revenue * MONTHS, months, out=np.zeros_like(revenue), where=months > 0)
     funded = t.funded_month[:n, None]
     raised = (funded > year_ends[-1] - MONTHS) & (funded <= year_ends[None, :])
-    base = NET_ASSET_SHARE * t.asset_ratio[:n, None] * t.rev_hist[:n, :HTE_ACCOUNT_YEARS]
+    base = NET_ASSET_SHARE * t.asset_ratio[:n, None] * yearly_rate
     return base + np.where(raised, t.funding_total[:n, None], 0.0)
 
 
