@@ -19,7 +19,7 @@ appears here by itself:
       repeated in proportion to its weight (``posterior_particles``), so that EMA's uniform sampling of
       the index draws sets by weight, as ``python -m sim`` does;
     - every lever effect (``sim.model.policy.effect_fields()``) uniform on its range, named
-      ``<instrument>__<effect>`` (``variable_name`` is the effect's own ``<instrument>.<effect>``), or
+      ``<lever>__<effect>`` (``variable_name`` is the effect's own ``<lever>.<effect>``), or
       none with ``effects="central"`` (every effect at its central value);
     - ``seed``: the model's seed. Policies evaluated on the same scenario share it, so their
       differences are paired (common random numbers). It is noise, not a driver: leave it out of
@@ -27,7 +27,7 @@ appears here by itself:
 * **outcomes** (``sim.model.outcomes``): each headline indicator in 2026 (``T01`` ... ``T05``,
   report units, maximised), whether it exceeds its target (``T01_reached`` ..., 0/1, and
   ``all_reached``), the public cost of 2024-2026 over every instrument (``cost``, 亿元, minimised)
-  and by instrument (``cost_<instrument>``).
+  and by instrument (``cost_<lever>``).
 
 The model's function (``ExperimentFunction``) builds one ``sim.model.evaluate.ModelRun`` from an
 experiment and runs it with the one evaluator (``sim.model.evaluate.evaluate``): the same run
@@ -55,7 +55,7 @@ SEED = "seed"
 PARTICLE = "particle"
 SEED_RANGE = (0, 2**31 - 1)  # the model seeds an experiment draws from (as the sensitivity study's)
 ALL_REACHED = "all_reached"
-EFFECT_SEPARATOR = "__"  # <instrument>__<effect>: EMA names must be Python identifiers
+EFFECT_SEPARATOR = "__"  # <lever>__<effect>: EMA names must be Python identifiers
 MAX_PARTICLES = 10_000  # posterior particles at most (weights matched to within 1 / MAX_PARTICLES)
 
 
@@ -92,8 +92,8 @@ class ExperimentFunction:
     param_sets: tuple[Any, ...] | None = None  # behaviour="posterior": the parameter set of each particle
 
     def run(self, **inputs: Any) -> ModelRun:
-        """The model run of an experiment: inputs by parameter name (``effects`` by ``<instrument>__<effect>``
-        or ``<instrument>.<effect>``, so a row of EMA's ``experiments`` table without its ``scenario``,
+        """The model run of an experiment: inputs by parameter name (``effects`` by ``<lever>__<effect>``
+        or ``<lever>.<effect>``, so a row of EMA's ``experiments`` table without its ``scenario``,
         ``policy`` and ``model`` columns works); missing inputs keep their defaults, unknown ones are refused.
         """
         kinds = {f.name: f.type for f in fields(PolicyLevers)}

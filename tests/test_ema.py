@@ -121,7 +121,7 @@ def test_policies_share_each_scenario_and_the_voucher_lever_moves_voucher_spendi
         .equals(experiments[many][inputs].reset_index(drop=True))
     )
     assert experiments["seed"].nunique() == 3
-    spent = outcomes["cost_vouchers"]
+    spent = outcomes["cost_voucher_budget"]
     assert np.all(spent[none] == 0) and np.all(spent[many] > 0)
     assert np.all(outcomes[COST][many] > outcomes[COST][none])
 
