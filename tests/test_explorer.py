@@ -146,6 +146,47 @@ def test_summary_matches_the_report_and_pairs_with_the_plan():
     assert all(r.diff == 0 and r.dp_reach == 0 for r in same.rows)
 
 
+def test_paired_differences_say_when_n_is_too_small_and_keep_their_digits():
+    """The page's differences print through sim.pipeline.paired.difference_text: below MIN_PAIRS pairs the
+    interval reads "n too small to resolve"; from there, a small effect keeps its significant figures."""
+    from types import SimpleNamespace
+
+    from sim.pipeline.explorer import page
+    from sim.pipeline.paired import MIN_PAIRS
+
+    rng = np.random.default_rng(5)
+    for n in (MIN_PAIRS - 10, MIN_PAIRS + 10):
+        base = {t: rng.normal(1.0, 0.2, n) * adapter.target(t).target for t in HEADLINE}
+        plan = [fake({t: base[t][i] for t in HEADLINE}, i, 30.0) for i in range(n)]
+        # T01 up by 0.01 % of its target (0.6 亿元) in every replicate: a small effect, not "+0"
+        step = {t: 0.0001 * adapter.target(t).target if t == "T01" else 0.0 for t in HEADLINE}  # T01: +0.6
+        more = [fake({t: base[t][i] + step[t] for t in HEADLINE}, i, 30.002) for i in range(n)]
+        s = stats.summarise(more, plan, 2026)
+        row = s.rows[0]
+        estimate, interval = row.diff_text()
+        assert estimate == "+0.60"
+        cost, cost_interval = s.cost.diff_text()
+        assert cost == "+0.0020"
+        html = page.results_table(SimpleNamespace(summary=s))
+        if n < MIN_PAIRS:
+            assert interval == f"n too small to resolve: {n} pairs < {MIN_PAIRS}"
+            assert cost_interval == interval and html.count("n too small to resolve") == 2 * len(HEADLINE) + 1
+        else:
+            assert interval == f"{estimate} – {estimate}" and "n too small" not in html
+            assert row.dp_reach_text()[1].startswith("no pair differs")  # not a collapsed [+0.0, +0.0]
+
+
+def test_the_page_says_how_far_to_trust_each_target():
+    from sim.pipeline import credibility
+    from sim.pipeline.explorer import page
+
+    cred = credibility.assess(ensemble.load_param_sets("default").info)
+    html = page.trust_html(cred)
+    assert 'data-testid="credibility"' in html and "Monte Carlo error only" in html
+    for tid in HEADLINE:
+        assert f"<br>{tid}: fit " in html
+
+
 def test_fan_chart_options_are_strict_json():
     """Missing values (T01 has none for 2018) must be null: NaN breaks the browser's JSON parser."""
     n = 8

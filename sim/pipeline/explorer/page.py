@@ -15,6 +15,7 @@ from typing import Any, Callable
 import reacton.ipyvuetify as rv
 import solara
 
+from sim.pipeline import credibility
 from sim.pipeline.explorer import adapter, charts
 from sim.pipeline.explorer.engine import Setting, Snapshot, get_engine
 
@@ -87,8 +88,8 @@ def results_table(snap: Snapshot) -> str:
             + _cell(f"{r.tid}-median", fmt(r.median, r.unit), fmt_ci(r.median_ci, r.unit))
             + _cell(f"{r.tid}-range", f"{fmt(r.p05, r.unit)} - {fmt(r.p95, r.unit)}")
             + _cell(f"{r.tid}-p-reach", pct(r.p_reach), pct_ci(r.p_reach_ci))
-            + _cell(f"{r.tid}-diff", fmt(r.diff, r.unit, True), fmt_ci(r.diff_ci, r.unit, True))
-            + _cell(f"{r.tid}-dp-reach", pct(r.dp_reach, True), pct_ci(r.dp_reach_ci, True))
+            + _cell(f"{r.tid}-diff", *r.diff_text())
+            + _cell(f"{r.tid}-dp-reach", *r.dp_reach_text())
             + "</tr>"
         )
     c = s.cost
@@ -98,10 +99,18 @@ def results_table(snap: Snapshot) -> str:
         + f"{fmt(c.plan_mean)})</td>"
         + _cell("cost", fmt(c.mean), "mean " + fmt_ci(c.ci))
         + "<td></td><td></td>"
-        + _cell("cost-diff", fmt(c.diff, signed=True), fmt_ci(c.diff_ci, signed=True))
+        + _cell("cost-diff", *c.diff_text())
         + "<td></td></tr>"
     )
     return f'<table class="qx-table">{head}{"".join(body)}</table>'
+
+
+def trust_html(cred: dict) -> str:
+    """How far to trust the numbers: the Monte Carlo note and a line per target (``sim.pipeline.credibility``)."""
+    lines = [cred["note"], *credibility.target_lines(cred).values()]
+    return (
+        '<div class="qx-muted" data-testid="credibility">' + "<br>".join(map(html.escape, lines)) + "</div>"
+    )
 
 
 # --------------------------------------------------------------------------- controls
@@ -200,6 +209,7 @@ def Page():
     effects, set_effects = solara.use_state(adapter.EFFECTS[0])
     setting = Setting.of(values, effects)  # controls only ever commit valid values
     named = adapter.scenario_values(scen)
+    trust = solara.use_memo(lambda: credibility.assess(engine.sets.info), [])
 
     def pick(name: str):
         set_scen(name)
@@ -239,11 +249,11 @@ def Page():
                     f"levers changed: {html.escape(', '.join(changed) or 'none')}</div>"
                 ),
             )
-            Status(result, info, setting)
+            Status(result, info, setting, trust)
 
 
 @solara.component
-def Status(result: solara.Result, info: dict, setting: Setting):
+def Status(result: solara.Result, info: dict, setting: Setting, trust: dict):
     snap: Snapshot | None = result.value
     stale = snap is not None and snap.setting != setting  # the previous setting's, until the first answer
     solara.Text(
@@ -289,6 +299,7 @@ def Status(result: solara.Result, info: dict, setting: Setting):
         return
     with solara.Div(classes=["qx-stale"] if stale else []):
         solara.HTML(tag="div", unsafe_innerHTML=results_table(snap))
+        solara.HTML(tag="div", unsafe_innerHTML=trust_html(trust))
         with solara.GridFixed(columns=2):
             for tid in adapter.INDICATORS:
                 solara.FigureEcharts(

@@ -10,6 +10,10 @@ For each headline target, from the first ``n`` replicates of the chosen setting 
   Student-t 95 % interval, for the 2026 value and for reaching the target (the mean of the
   per-replicate differences of the 0/1 reach indicator);
 * the 2024-26 public cost, the same way (mean and t interval; paired difference).
+
+The differences print through ``sim.pipeline.paired.difference_text`` (``diff_text`` and friends), as the
+analyzer and the studies print theirs: significant figures from the interval, and "n too small to
+resolve" while fewer than ``paired.MIN_PAIRS`` replicates are in.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.pipeline import paired
 from sim.pipeline.explorer import adapter
 
 LEVEL = 0.95
@@ -77,6 +82,16 @@ class TargetRow:
     diff_ci: tuple[float, float] | None
     dp_reach: float | None  # paired difference of P(reach)
     dp_reach_ci: tuple[float, float] | None
+    n: int = 0  # pairs behind the differences
+
+    def diff_text(self) -> tuple[str, str]:
+        """(estimate, interval) of the paired difference of the target-year value, in report units."""
+        unit = " pp" if self.unit == "percent" else ""
+        return _difference(self.diff, self.diff_ci, self.n, unit=unit)
+
+    def dp_reach_text(self) -> tuple[str, str]:
+        """(estimate, interval) of the paired difference of P(reach), in percentage points."""
+        return _difference(self.dp_reach, self.dp_reach_ci, self.n, scale=100, unit=" pp", proportion=True)
 
 
 @dataclass
@@ -88,6 +103,16 @@ class CostRow:
     diff_ci: tuple[float, float] | None
     first_year: int = adapter.COST_YEARS[0]
     last_year: int = adapter.COST_YEARS[1]
+    n: int = 0  # pairs behind the difference
+
+    def diff_text(self) -> tuple[str, str]:
+        """(estimate, interval) of the paired cost difference (亿元)."""
+        return _difference(self.diff, self.diff_ci, self.n)
+
+
+def _difference(value, ci, n: int, **kwargs) -> tuple[str, str]:
+    lo, hi = ci if ci is not None else (None, None)
+    return paired.difference_text(value, lo, hi, n, **kwargs)
 
 
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -158,6 +183,7 @@ def summarise(setting: list[adapter.Replicated], plan: list[adapter.Replicated],
                 diff_ci=diff_ci,
                 dp_reach=dp,
                 dp_reach_ci=dp_ci,
+                n=n,
             )
         )
     cost_s = np.array([r.cost for r in setting])
@@ -166,4 +192,4 @@ def summarise(setting: list[adapter.Replicated], plan: list[adapter.Replicated],
     plan_mean, _ = mean_ci(cost_p)
     diff, diff_ci = mean_ci(cost_s - cost_p)
     fans = {tid: fan(results, tid) for tid in adapter.INDICATORS}
-    return Summary(n, rows, CostRow(mean, ci, plan_mean, diff, diff_ci), fans)
+    return Summary(n, rows, CostRow(mean, ci, plan_mean, diff, diff_ci, n=n), fans)
