@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.model.evaluate import COST_YEARS
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.pipeline.paired import MIN_PAIRS, format_difference, paired_difference, paired_mean_difference
 from sim.pipeline.report import SUMMARY, complete_summary, public_cost, reach, reached_all
@@ -49,6 +50,7 @@ from sim.runtime import atomic
 #: Config fields that identify an ensemble; jobs equal on all of them are merged.
 ENSEMBLE_FIELDS = ("scenario", "end_year", "scale", "seed", "posterior")
 SKIP_DIRS = {".hydra", ".submitit", "analysis", "__pycache__"}
+COST_PERIOD = f"{COST_YEARS[0]}-{str(COST_YEARS[1])[2:]}"  # "2024-26": the years a scenario's cost sums
 
 
 @dataclass
@@ -382,12 +384,12 @@ def paired_markdown(paired: pd.DataFrame, ref: str | None) -> list[str]:
         "",
         "The ensembles share replicates (same numbers, same seeds: common random numbers), so each is compared "
         "with the reference replicate by replicate: Delta P(reach) = P(ensemble) - P(reference), the median of "
-        "the paired differences of the target-year value and of the 2024-26 public cost (all instruments, "
+        f"the paired differences of the target-year value and of the {COST_PERIOD} public cost (all instruments, "
         f"亿元), with 95 % paired-bootstrap intervals; below {MIN_PAIRS} pairs a difference is not resolved "
         "(`sim.pipeline.paired.MIN_PAIRS`).",
         "",
         "| ensemble | target | n pairs | P(ensemble) | P(reference) | Delta P (95 % CI) | "
-        "median difference (95 % CI) | cost difference 2024-26, 亿元 (95 % CI) |",
+        f"median difference (95 % CI) | cost difference {COST_PERIOD}, 亿元 (95 % CI) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for _, r in paired.iterrows():
@@ -421,9 +423,9 @@ def cost_markdown(reach_df: pd.DataFrame, cols: list[str]) -> list[str]:
     per = reach_df.drop_duplicates(subset=cols)
     lines = [
         "",
-        "## Public cost 2024-26",
+        f"## Public cost {COST_PERIOD}",
         "",
-        "All instruments, 亿元 (`report.public_cost`: each replicate's spending summed over 2024-2026); median "
+        f"All instruments, 亿元 (`report.public_cost`: each replicate's spending summed over {COST_PERIOD}); median "
         "and 90 % interval over the ensemble's replicates.",
         "",
         "| " + " | ".join(cols) + " | n | median | 90 % interval |",
