@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
+from sim.model.policy import as_override, is_path
 from sim.pipeline.paired import paired_difference, paired_mean_difference
 from sim.pipeline.report import SUMMARY, complete_summary, reach, reached_all
 from sim.runtime import atomic
@@ -197,6 +198,9 @@ def merge(jobs: list[Job]) -> tuple[pd.DataFrame, list[str], list[str]]:
     if not complete:
         return pd.DataFrame(), [], []
     keys = pd.DataFrame([ensemble_key(j.summary) for j in complete])
+    for c in keys.columns:  # a lever set as a per-year path in some job: every job's setting as its override
+        if keys[c].map(is_path).any():
+            keys[c] = keys[c].map(as_override)
     swept = _swept_keys(jobs)
     varying = [c for c in keys.columns if keys[c].astype(str).nunique() > 1 or c in swept]
     columns = list(dict.fromkeys(["scenario", *varying]))
