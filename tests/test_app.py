@@ -334,7 +334,7 @@ def _bad_values() -> dict[str, str]:
             lo, hi = f.metadata["range"]
             value = hi + abs(hi) + 1
             bad[f"{group}.{f.name}"] = (
-                f"{group}.{f.name}={int(value) if f.type in ('int', int) else float(value)}"
+                f"{group}.{f.name}={int(value) if f.metadata.get('kind', f.type) in ('int', int) else float(value)}"
             )
     top = {f.name for f in fields(SimConfig)} - {"policy", "params"}
     assert top <= set(bad), f"no bad value for {top - set(bad)}"

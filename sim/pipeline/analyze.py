@@ -43,6 +43,7 @@ import pandas as pd
 
 from sim.model.evaluate import COST_YEARS
 from sim.model.outcomes import HEADLINE, TARGETS
+from sim.model.policy import as_override, is_path
 from sim.pipeline.paired import MIN_PAIRS, format_difference, paired_difference, paired_mean_difference
 from sim.pipeline.report import SUMMARY, complete_summary, public_cost, reach, reached_all
 from sim.runtime import atomic
@@ -203,6 +204,9 @@ def merge(jobs: list[Job]) -> tuple[pd.DataFrame, list[str], list[str]]:
     if not complete:
         return pd.DataFrame(), [], []
     keys = pd.DataFrame([ensemble_key(j.summary) for j in complete])
+    for c in keys.columns:  # a lever set as a per-year path in some job: every job's setting as its override
+        if keys[c].map(is_path).any():
+            keys[c] = keys[c].map(as_override)
     swept = _swept_keys(jobs)
     varying = [c for c in keys.columns if keys[c].astype(str).nunique() > 1 or c in swept]
     columns = list(dict.fromkeys(["scenario", *varying]))

@@ -91,11 +91,11 @@ class SimConfig:
         for key, cls in (("policy", PolicyLevers), ("params", BehaviourParams)):
             if not isinstance(getattr(self, key), cls):
                 raise ConfigError(f"{key}: must be a {cls.__name__}")
-        self.policy.validate("policy")
         self.params.validate("params")
         whole("replicates", self.replicates, 1, 10_000_000)
         whole("seed", self.seed, 0)
         RunConfig(end_year=self.end_year, scale=self.scale).validate()
+        self.policy.validate("policy", end_year=self.end_year)  # a lever's path may run to end_year
         whole("jobs", self.jobs, 1, 4096)
         whole("replicate_block", self.replicate_block, 0)
         for key in ("executor", "address", "posterior", "effects"):

@@ -9,7 +9,8 @@ For each headline target, from the first ``n`` replicates of the chosen setting 
 * the paired difference from the plan: the mean of (setting - plan) per replicate with a
   Student-t 95 % interval, for the 2026 value and for reaching the target (the mean of the
   per-replicate differences of the 0/1 reach indicator);
-* the 2024-26 public cost, the same way (mean and t interval; paired difference).
+* the 2024-26 public cost: the median with its interval and the 5 %-95 % range of the replicates, as
+  ``summary.json`` and ``targets.md`` give it, and the paired mean difference from the plan.
 
 The differences print through ``sim.pipeline.paired.difference_text`` (``diff_text`` and friends), as the
 analyzer and the studies print theirs: significant figures from the interval, and "n too small to
@@ -96,10 +97,14 @@ class TargetRow:
 
 @dataclass
 class CostRow:
-    mean: float | None
-    ci: tuple[float, float] | None
-    plan_mean: float | None
-    diff: float | None
+    """The 2024-26 public cost as ``summary.json`` and ``targets.md`` give it (median and 5 %-95 %)."""
+
+    median: float | None
+    median_ci: tuple[float, float] | None  # 95 % Monte Carlo interval of the median
+    p05: float | None  # the 90 % interval of the replicates
+    p95: float | None
+    plan_median: float | None
+    diff: float | None  # mean paired difference, setting - plan
     diff_ci: tuple[float, float] | None
     first_year: int = adapter.COST_YEARS[0]
     last_year: int = adapter.COST_YEARS[1]
@@ -186,10 +191,15 @@ def summarise(setting: list[adapter.Replicated], plan: list[adapter.Replicated],
                 n=n,
             )
         )
-    cost_s = np.array([r.cost for r in setting])
-    cost_p = np.array([r.cost for r in plan])
-    mean, ci = mean_ci(cost_s)
-    plan_mean, _ = mean_ci(cost_p)
-    diff, diff_ci = mean_ci(cost_s - cost_p)
     fans = {tid: fan(results, tid) for tid in adapter.INDICATORS}
-    return Summary(n, rows, CostRow(mean, ci, plan_mean, diff, diff_ci, n=n), fans)
+    return Summary(
+        n, rows, cost_row(np.array([r.cost for r in setting]), np.array([r.cost for r in plan]), n), fans
+    )
+
+
+def cost_row(cost: np.ndarray, plan: np.ndarray, n: int = 0) -> CostRow:
+    """The setting's public cost per replicate against the plan's (paired): quantiles as ``summary.json``
+    computes them (``np.quantile``), the median's interval and the paired mean difference."""
+    p05, p50, p95 = (float(q) for q in np.quantile(cost, [0.05, 0.5, 0.95]))
+    diff, diff_ci = mean_ci(cost - plan)
+    return CostRow(p50, median_ci(cost), p05, p95, float(np.quantile(plan, 0.5)), diff, diff_ci, n=n)
