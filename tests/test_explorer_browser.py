@@ -6,7 +6,8 @@ them with ``python -m sim`` at the same levers, seed, scale and posterior: repli
 explorer is replicate i of that run, so the medians and P(reach) must agree to the precision
 shown, and the direct run's values must lie inside the Monte Carlo intervals the page states.
 It also types bad values (refused with the field's message) and saves a screenshot and the
-measured times under ``results/explorer/``.
+measured times in a temporary folder (the suite writes nothing into the tree), or in the folder
+``EXPLORER_TEST_OUT`` names (e.g. ``EXPLORER_TEST_OUT=results/explorer make test`` to keep them).
 
 Chromium is Debian's package (``make test`` installs it when missing); Playwright drives it via
 ``executable_path`` (Playwright's own browser download is not used). Without Chromium the test
@@ -31,7 +32,6 @@ import pandas as pd
 import pytest
 
 from sim.model.outcomes import HEADLINE
-from sim.paths import RESULTS_DIR
 from sim.pipeline.explorer.engine import DEFAULT_SCALE, DEFAULT_SEED, MIN_ANSWER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +47,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-OUT = RESULTS_DIR / "explorer"
 READ_CELLS = "() => Object.fromEntries([...document.querySelectorAll('[data-testid]')].map(e => [e.dataset.testid, e.innerText]))"
 
 pytestmark = pytest.mark.slow
@@ -221,6 +220,7 @@ def public_cost(ts: pd.DataFrame) -> float:
 def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
     from playwright.sync_api import expect
 
+    out = Path(os.environ.get("EXPLORER_TEST_OUT") or tmp_path / "explorer")  # screenshot and times
     pg = page
     timings: dict[str, float] = {}
     start = time.monotonic()
@@ -254,8 +254,8 @@ def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
     assert levers["voucher_budget"] > 2.0 and levers["fund_size"] > 500.0, levers
     after = wait_complete(pg, [f"{k}={v}" for k, v in levers.items()])
     timings["move_to_complete_s"] = time.monotonic() - moved
-    OUT.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(OUT / "explorer.png"))
+    out.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(out / "explorer.png"))
 
     # the numbers shown changed
     assert shown(after["cost"]) != shown(before["cost"])
@@ -301,7 +301,7 @@ def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
         assert cells(pg)["replicates"] == f"{REPLICATES} / {REPLICATES}"
 
     timings["test_total_s"] = time.monotonic() - start
-    (OUT / "browser_test.json").write_text(
+    (out / "browser_test.json").write_text(
         json.dumps({"replicates": REPLICATES, "levers": levers, **timings}, indent=2)
     )
-    print("explorer browser test:", json.dumps(timings))
+    print(f"explorer browser test ({out}):", json.dumps(timings))
