@@ -480,6 +480,27 @@ def test_registry_evaluates_last_years_accounts(tiny):
     assert not eligible[0]
 
 
+def test_a_valid_hnte_confirms_a_firm_for_the_registry(tiny):
+    """第八条: a firm within the size gates that holds a valid HNTE certificate is confirmed directly, whatever
+    its score, through the model's own path (``registry_eligible`` in ``open_registry``). Evaluated in January
+    2023, a certificate counted to the end of 2023 or of 2022 is still held (the renewal is decided in
+    December); one that ran to 2021 has lapsed. Every test firm scores zero on S&T staff, so the score route
+    is closed; a firm above the size gates is not confirmed even with a certificate."""
+    m = tiny
+    t = m.firms.table
+    for row, valid in enumerate((2023, 2022, 2021, 0)):
+        make_firm(m, row, st_share=0.05, hte_valid_until=valid)
+    make_firm(m, 4, revenue=30000.0, st_share=0.05, hte_valid_until=2023)  # above the 2亿 revenue gate
+    assert c.registry_eligible(m.firms, 2023)[:5].tolist() == [True, True, False, False, False]
+    m.params.techsme_takeup_max = m.params.techsme_takeup_2018 = 1.0
+    m.params.superdeduction_2023 = 0.0  # every eligible firm applies
+    jan_2023 = 48
+    eligible = c.open_registry(m.firms, 2023, jan_2023, np.random.default_rng(0))
+    assert eligible[:5].tolist() == [True, True, False, False, False]
+    months = t.techsme_apply_month[:5]
+    assert (months[:2] > jan_2023).all() and (months[2:] == NO_DATE).all()
+
+
 # ------------------------------------------------------------------ the three reforms (T07)
 def test_backlog_is_itemised_in_the_campaign_only(tiny):
     """A covered unit itemises its backlog during the campaign (to 2023); from 2024 only new achievements
@@ -610,3 +631,28 @@ def test_market_book_keeps_value_count_type_and_local_share():
     assert m.value_local == pytest.approx(4.0 + 14.0)
     m.reset_year()
     assert sum(m.value.values()) == 0 and m.value_local == 0 and not m.value_by_type.any()
+
+
+def test_firms_contracts_are_counted_at_real_scale():
+    """Firms' contracts are drawn at the model's scale and booked at real scale (each one counts 1 / scale),
+    so the real-scale number of contracts firms sold in 2019 does not depend on the share of firms simulated.
+
+    Mean of 3 seeds at scales 0.05 and 0.25 (about 640 and 3,200 contracts drawn): the two means agree within
+    15 % (the seed sd of one run's count is about 7 %, of a 3-seed mean about 4 %). A count not scaled by
+    the firm's weight would differ 5-fold between the two scales."""
+    from sim.model.market import SELLERS
+
+    def firm_contracts(scale: float) -> float:
+        counts = []
+        for seed in range(3):
+            m = InnovationModel(seed=seed, scale=scale, end_year=2019)
+            try:
+                m.run()
+                counts.append(m.market.contracts[SELLERS[0]])
+            finally:
+                release(m)
+        return float(np.mean(counts))
+
+    small, large = firm_contracts(0.05), firm_contracts(0.25)
+    assert SELLERS[0] == "firm" and small > 0
+    assert small == pytest.approx(large, rel=0.15), (small, large)
