@@ -96,7 +96,9 @@ experiments: $(INSTALLED_STUDIES)
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_scale.py $(ARGS)
 
-# Mutation testing of the rules, the market and the instruments (mutmut; slow: hours; not in CI).
+# Mutation testing of the rules, the market and the instruments (mutmut, [tool.mutmut] in pyproject.toml;
+# not in CI). All of them take hours on 2 cores; the rule and market modules alone about an hour:
+#   make mutate ARGS='--max-children 2 "sim.model.agents.certification*" "sim.model.market*"'
 # The score is mutmut's killed / total; `.venv/bin/mutmut results` lists the survivors.
 mutate: $(INSTALLED_DEV)
 	$(PY) -m pip install -q 'mutmut>=3.8'

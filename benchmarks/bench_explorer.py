@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/bench_explorer.py --moves 5 --jobs 2
 
 What a researcher sees after moving a control, without the browser (the browser test records
-the same times through the page, in results/explorer/browser_test.json):
+the same times through the page, in browser_test.json: EXPLORER_TEST_OUT=results/explorer keeps it):
 
 * the plan's 200 replicates from a cold start (worker processes spawned, posterior loaded);
 * for each move: a setting is asked for while the previous one is still growing (as when a

@@ -196,14 +196,43 @@ def test_bad_input_fails_in_one_line(tmp_path, args, key):
     assert not list(tmp_path.rglob("summary.json"))
 
 
-def test_a_replaced_run_does_not_look_complete(run_dir, tmp_path):
-    """Rerunning a folder with another config removes the old summary before running."""
+def test_a_finished_run_is_replaced_only_with_overwrite(tmp_path):
+    """Rerunning a finished folder with other settings once replaced its result after one line. Now it is
+    refused before Hydra touches the folder (one line naming overwrite and what differs, exit 2, every
+    file as it was); with overwrite=true it is replaced, and the old summary is gone while the new run
+    runs. The same settings are still skipped (resume)."""
     out = tmp_path / "r"
     first = sim(*SMALL, f"hydra.run.dir={out}", cwd=tmp_path)
     assert first.returncode == 0
-    second = sim(*SMALL, "seed=5", f"hydra.run.dir={out}", cwd=tmp_path)
-    assert second.returncode == 0 and "skipping" not in second.stdout
+    files = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    refused = sim(*SMALL, "seed=5", "policy.voucher_budget=3", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"config error: overwrite = false: {out} holds a finished run made with other settings "
+        "(policy.voucher_budget: 2.0 -> 3.0; seed: 0 -> 5); to replace it, rerun with overwrite=true, or "
+        "choose another folder (hydra.run.dir=FOLDER; hydra.sweep.dir for -m)"
+    ]
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == files  # .hydra/ included
+    same = sim(*SMALL, f"hydra.run.dir={out}", cwd=tmp_path)
+    assert same.returncode == 0 and "skipping" in same.stdout
+    second = sim(*SMALL, "seed=5", "overwrite=true", f"hydra.run.dir={out}", cwd=tmp_path)
+    assert second.returncode == 0 and "skipping" not in second.stdout, second.stderr
+    assert f"replacing the results in {out}" in second.stderr
     assert json.loads((out / "summary.json").read_text())["seed"] == 5
+
+
+def test_a_sweep_job_is_not_replaced_without_overwrite(tmp_path):
+    """A sweep cannot map its folder's jobs before Hydra numbers them: each job refuses on its own."""
+    from sim.model.params import ConfigError
+    from sim.pipeline.run import SimConfig, execute
+
+    small = dict(replicates=2, scale=0.02, jobs=1, progress=False, plots=False)
+    execute(SimConfig(**small), tmp_path, command=["test"])
+    with pytest.raises(ConfigError, match=r"^overwrite = false: .* \(replicates: 2 -> 3\)"):
+        execute(SimConfig(**{**small, "replicates": 3}), tmp_path, command=["test"])
+    assert json.loads((tmp_path / "summary.json").read_text())["replicates"] == 2
+    execute(SimConfig(**{**small, "replicates": 3, "overwrite": True}), tmp_path, command=["test"])
+    assert json.loads((tmp_path / "summary.json").read_text())["replicates"] == 3
 
 
 @pytest.mark.slow
@@ -326,6 +355,7 @@ def _bad_values() -> dict[str, str]:
         "posterior": "posterior=no_such_posterior.csv",
         "effects": "effects=wild",
         "resume": "resume=maybe",
+        "overwrite": "overwrite=maybe",
         "progress": "progress=maybe",
         "plots": "plots=maybe",
     }

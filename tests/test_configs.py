@@ -196,6 +196,7 @@ def test_fingerprint_covers_every_input_and_no_execution_knob():
         "executor": "local",  # the default: "ray" needs Ray, and must not count either (checked below)
         "address": "local",
         "resume": False,
+        "overwrite": True,
         "progress": False,
         "plots": False,
     }
@@ -208,7 +209,7 @@ def test_fingerprint_covers_every_input_and_no_execution_knob():
     for name, value in changes.items():
         changed = replace(base, **{name: value}).fingerprint(posterior_sha256="a")
         assert (changed == ref) == (name in EXECUTION_KNOBS), name
-    assert set(EXECUTION_KNOBS) == {"jobs", "executor", "address", "resume", "progress", "plots"}
+    assert set(EXECUTION_KNOBS) == {"jobs", "executor", "address", "resume", "overwrite", "progress", "plots"}
 
 
 def test_a_run_config_is_validated_on_construction():

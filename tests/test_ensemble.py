@@ -99,11 +99,12 @@ def test_parameter_sets_are_used(tmp_path):
 
 def test_load_param_sets_without_a_posterior():
     none = ensemble.load_param_sets("none")
-    assert none.sets == [BehaviourParams()] and none.weights is None and none.note.startswith("none")
+    assert none.sets == [BehaviourParams()] and none.weights is None
+    assert none.note.startswith(ensemble.UNCALIBRATED) and not none.calibrated
     fixed = ensemble.load_param_sets("none", replace(BehaviourParams(), patent_lapse=0.05))
     assert fixed.sets[0].patent_lapse == 0.05
     default = ensemble.load_param_sets("default")
-    assert len(default) >= 1 and default.note
+    assert len(default) >= 1 and default.note and default.calibrated
 
 
 def _write_posterior(folder, frame):

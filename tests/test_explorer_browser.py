@@ -8,7 +8,9 @@ run, so the medians, P(reach) and the cost's median and 5 %-95 % range must agre
 precision shown, and the direct run's values must lie inside the Monte Carlo intervals the page
 states. It types bad values (refused with the field's message), then moves the voucher budget's
 start year to 2025 and compares the page with ``python -m sim policy.voucher_budget=[1.0,<value>]``
-(the path the page shows). It saves a screenshot and the measured times under ``results/explorer/``.
+(the path the page shows). It saves a screenshot and the measured times in a temporary folder (the
+suite writes nothing into the tree), or in the folder ``EXPLORER_TEST_OUT`` names (e.g.
+``EXPLORER_TEST_OUT=results/explorer make test`` to keep them).
 
 Chromium is Debian's package (``make test`` installs it when missing); Playwright drives it via
 ``executable_path`` (Playwright's own browser download is not used). Without Chromium the test
@@ -34,7 +36,6 @@ import pytest
 
 from sim.model.outcomes import HEADLINE
 from sim.model.policy import LEVERS as LEVER_DECLARATIONS
-from sim.paths import RESULTS_DIR
 from sim.pipeline.explorer.engine import DEFAULT_SCALE, DEFAULT_SEED, MIN_ANSWER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +51,6 @@ CHROMIUM_FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-OUT = RESULTS_DIR / "explorer"
 LEVERS = list(LEVER_DECLARATIONS)  # the page's lever controls, in order
 READ_CELLS = "() => Object.fromEntries([...document.querySelectorAll('[data-testid]')].map(e => [e.dataset.testid, e.innerText]))"
 
@@ -258,6 +258,7 @@ def pick_start(pg, lever: str, year: int) -> None:
 def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
     from playwright.sync_api import expect
 
+    out = Path(os.environ.get("EXPLORER_TEST_OUT") or tmp_path / "explorer")  # screenshot and times
     pg = page
     timings: dict[str, float] = {}
     start = time.monotonic()
@@ -297,8 +298,8 @@ def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
     assert 2.0 < levers["voucher_budget"] <= 3.0 and 500.0 < levers["fund_size"] <= 750.0, levers
     after = wait_complete(pg, [f"{k}={v}" for k, v in levers.items()])
     timings["move_to_complete_s"] = time.monotonic() - moved
-    OUT.mkdir(parents=True, exist_ok=True)
-    pg.screenshot(path=str(OUT / "explorer.png"))
+    out.mkdir(parents=True, exist_ok=True)
+    pg.screenshot(path=str(out / "explorer.png"))
 
     # the numbers shown changed
     assert shown(after["cost"]) != shown(before["cost"])
@@ -334,7 +335,7 @@ def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
     assert_agrees(late, summary)
 
     timings["test_total_s"] = time.monotonic() - start
-    (OUT / "browser_test.json").write_text(
+    (out / "browser_test.json").write_text(
         json.dumps({"replicates": REPLICATES, "levers": levers, "voucher_path": path, **timings}, indent=2)
     )
-    print("explorer browser test:", json.dumps(timings))
+    print(f"explorer browser test ({out}):", json.dumps(timings))

@@ -67,9 +67,31 @@ def test_mean_and_draws_follow_the_weights(small_posterior):
     picks = post.pick(rng, size=4000)
     assert 4 not in picks  # weight 0: never drawn
     assert np.mean(picks == 0) == pytest.approx(0.4, abs=0.03)  # 3 standard errors at n = 4000
-    assert post.draw(np.random.default_rng(2)) == post.draw(np.random.default_rng(2))
     with pytest.raises(ValueError):
         post.pick(None)
+
+
+def test_a_draw_is_the_row_its_pick_names_with_the_other_parameters_kept(small_posterior):
+    """``draw`` returns the set of the row ``pick`` chose with the same generator, every calibrated column
+    read from that row (not from another row, not the mean), the other fields from ``base``; and draws
+    follow the weights: their mean of each parameter is the weighted mean (within 4 standard errors)."""
+    from dataclasses import replace
+
+    csv, frame = small_posterior
+    post = load_posterior(csv)
+    base = replace(BehaviourParams(), spinoff_share=0.123)
+    for seed in range(20):
+        row = int(post.pick(np.random.default_rng(seed)))
+        drawn = post.draw(np.random.default_rng(seed), base)
+        assert {n: getattr(drawn, n) for n in post.names} == pytest.approx(
+            frame.loc[row, post.names].to_dict()
+        )
+        assert drawn.spinoff_share == 0.123
+    draws = [post.draw(rng) for rng in map(np.random.default_rng, range(3000))]
+    x = np.array([d.bunching_prob for d in draws])
+    w = np.array([0.4, 0.3, 0.2, 0.1, 0.0])
+    assert abs(x.mean() - frame["bunching_prob"] @ w) < 4 * x.std() / np.sqrt(len(x))
+    assert frame.loc[4, "bunching_prob"] not in set(x)  # weight 0: never drawn
 
 
 def test_committed_posterior_is_valid():
@@ -83,6 +105,102 @@ def test_committed_posterior_is_valid():
     assert np.all(x >= space.lo) and np.all(x <= space.hi)  # inside the prior box
     assert post.ess > 20
     assert post.describe()["fit_targets_sha256"]
+
+
+# --------------------------------------------------------------------------- a missing posterior
+@pytest.fixture()
+def no_posterior(tmp_path, monkeypatch):
+    """``sim/data/posterior.csv`` as if deleted (the path every default posterior is read from)."""
+    from sim.data import posterior
+
+    missing = tmp_path / "data" / "posterior.csv"
+    monkeypatch.setattr(posterior, "POSTERIOR_CSV", missing)
+    return missing
+
+
+def test_a_missing_posterior_is_an_error_not_the_defaults(no_posterior):
+    """Deleting posterior.csv once switched ``posterior=default`` silently to the uncalibrated defaults while
+    the outputs still said "posterior default". Now every way to the default posterior refuses, naming the
+    file and the two ways on: ``make calibrate``, or ``posterior=none`` for an uncalibrated run."""
+    from sim.model.policy import PolicyLevers
+    from sim.pipeline import ensemble
+
+    for posterior in ("default", "mean"):
+        with pytest.raises(ensemble.PosteriorUnavailable) as info:
+            ensemble.load_param_sets(posterior)
+        msg = str(info.value)
+        assert msg.startswith(f"posterior={posterior}: no calibrated posterior at {no_posterior}")
+        assert "make calibrate" in msg and "posterior=none" in msg and "\n" not in msg
+    with pytest.raises(ensemble.PosteriorUnavailable):
+        ensemble.plan_replicates(0, range(2))  # the default posterior's weights
+    with pytest.raises(ensemble.PosteriorUnavailable):
+        ensemble.run_ensemble(PolicyLevers(), 1, scale=0.02, progress=False)
+    assert len(ensemble.load_param_sets("none")) == 1  # asked for by name: fine
+
+
+@pytest.mark.parametrize(
+    ("entry", "args"),
+    [("sim", ["replicates=2"]), ("sim.study", ["contrast", "size=smoke"])],
+)
+def test_a_command_without_its_posterior_stops_in_one_line(
+    no_posterior, entry, args, tmp_path, monkeypatch, capsys
+):
+    from sim.pipeline import run
+    from sim.pipeline.study import runner
+
+    main = {"sim": run.cli, "sim.study": runner.main}[entry]
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as info:
+        main([*args, f"hydra.run.dir={tmp_path / 'out'}"])
+    assert info.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        "config error: posterior=default: no calibrated posterior at "
+    )
+    assert str(no_posterior) in lines[0] and "posterior=none" in lines[0]
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_uncalibrated_run_says_so_in_every_output(tmp_path, monkeypatch):
+    """``posterior=none``: summary.json, the targets table's heading, the manifest, the fan charts' titles
+    and the explorer's parameter line all say UNCALIBRATED; a calibrated run's say nothing of the kind."""
+    from matplotlib.figure import Figure
+
+    from sim.pipeline import ensemble, plots, report
+    from sim.pipeline.explorer import adapter
+    from sim.pipeline.run import SimConfig, execute
+
+    titles = []
+    chart = plots.fan_chart
+
+    def spy(*args, **kwargs) -> Figure:
+        fig = chart(*args, **kwargs)
+        titles.append(fig.axes[0].get_title())
+        return fig
+
+    monkeypatch.setattr(plots, "fan_chart", spy)
+    small = dict(replicates=2, scale=0.02, jobs=1, progress=False)
+    for posterior in ("none", "default"):
+        titles.clear()
+        out = tmp_path / posterior
+        execute(SimConfig(posterior=posterior, **small), out, command=["test"])
+        summary = json.loads((out / "summary.json").read_text())
+        manifest = json.loads((out / "manifest.json").read_text())
+        heading = (out / "targets.md").read_text().splitlines()[0]
+        labels = [
+            summary["provenance"]["posterior"],
+            heading,
+            manifest["posterior"]["note"],
+            *titles,
+            adapter.posterior_note(ensemble.load_param_sets(posterior)),
+        ]
+        assert len(titles) == len(report.HEADLINE)
+        if posterior == "none":
+            assert summary["calibrated"] is False and manifest["posterior"]["calibrated"] is False
+            assert all(ensemble.UNCALIBRATED in label for label in labels), labels
+        else:
+            assert summary["calibrated"] is True and manifest["posterior"]["calibrated"] is True
+            assert not any("UNCALIBRATED" in label for label in labels), labels
 
 
 # --------------------------------------------------------------------------- projections

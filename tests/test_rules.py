@@ -336,6 +336,51 @@ def test_hte_failure_sits_out_a_year_and_renewal_is_all_cause(tiny):
         release(big)
 
 
+def test_renewal_first_applications_and_records_of_certify_hte(tiny):
+    """December 2021 on hand-built firms that all qualify (the gates and over 70 points), with no renewals
+    (``hte_recert_rate`` 0) and no one applying or passing on their own (probabilities 0):
+
+    - a certificate counted to 2020 is expiring: it is not renewed, and the firm is not a first applicant
+      either (it is not certified anew); certificates counted to 2021 or 2022 are mid-term: untouched;
+    - a firm without a certificate applies and passes only through the cultivation pool's lifts (apply and
+      pass +1): it is certified to 2023, its first year recorded, and a firm certified before keeps its first
+      year; the returned counts say so;
+    - a Class-II item is used up only by a firm certified without an invention patent."""
+    m = tiny
+    t = m.firms.table
+    make_firm(m, 0, hte_valid_until=2020, hte_first_year=2018)  # expiring
+    make_firm(m, 1, hte_valid_until=2021, hte_first_year=2019)  # mid-term
+    make_firm(m, 2, hte_valid_until=2022, hte_first_year=2020)  # mid-term
+    make_firm(m, 3, inv_patents=0, class2_ip=3, class2_used=1)  # uncertified, core IP from Class-II items
+    make_firm(m, 4, hte_first_year=2015)  # certified before, lapsed: a first application again
+    make_firm(m, 5, inv_patents=0, class2_ip=0, class2_used=0)  # no core IP: never eligible
+    m.params.hte_recert_rate = 0.0
+    m.params.hte_apply_prob = m.params.hte_pass_rate = 0.0
+    m.params.bunching_prob = 0.0
+    rows = 6
+    lift = np.zeros(t.n)
+    lift[:rows] = 1.0
+    out = c.certify_hte(m.firms, 2021, 35, np.random.default_rng(0), apply_lift=lift, pass_lift=lift)
+    assert t.hte_valid_until[:rows].tolist() == [2020, 2021, 2022, 2023, 2023, 0]
+    assert t.hte_first_year[:rows].tolist() == [2018, 2019, 2020, 2021, 2015, 0]
+    assert out["first"][:rows].tolist() == [False, False, False, True, False, False]
+    assert not out["renewed"][:rows].any()
+    assert (out["hte_new"], out["hte_renewed"]) == (2, 0) and out["hte_expiring"] >= 1
+    assert t.class2_used[:rows].tolist() == [0, 0, 0, 2, 0, 0]
+    # without the lifts no one applies: the same firms stay uncertified
+    make_firm(m, 3, inv_patents=0, class2_ip=3, class2_used=1)
+    c.certify_hte(m.firms, 2021, 35, np.random.default_rng(0))
+    assert t.hte_valid_until[3] == 0 and t.class2_used[3] == 1
+    # every qualifying renewal goes through (rate 1): the expiring firm that qualifies, not the one whose
+    # certificate lapses without core IP, and not the mid-term ones
+    make_firm(m, 0, hte_valid_until=2020)
+    make_firm(m, 5, hte_valid_until=2020, inv_patents=0, class2_ip=0)
+    m.params.hte_recert_rate = 1.0
+    out = c.certify_hte(m.firms, 2021, 35, np.random.default_rng(0))
+    assert t.hte_valid_until[:3].tolist() == [2023, 2021, 2022] and t.hte_valid_until[5] == 2020
+    assert out["renewed"][:rows].tolist() == [True, False, False, False, False, False]
+
+
 def firm_scoring_exactly_70(m, row):
     """A firm meeting every gate whose capability is exactly 70: IP 27.5 (an invention patent), conversions
     15.5 (3 a year, band C), R&D organisation 16 (ledger 6, an R&D institution 3 but no cooperation, conversion
@@ -480,6 +525,27 @@ def test_registry_evaluates_last_years_accounts(tiny):
     assert not eligible[0]
 
 
+def test_a_valid_hnte_confirms_a_firm_for_the_registry(tiny):
+    """第八条: a firm within the size gates that holds a valid HNTE certificate is confirmed directly, whatever
+    its score, through the model's own path (``registry_eligible`` in ``open_registry``). Evaluated in January
+    2023, a certificate counted to the end of 2023 or of 2022 is still held (the renewal is decided in
+    December); one that ran to 2021 has lapsed. Every test firm scores zero on S&T staff, so the score route
+    is closed; a firm above the size gates is not confirmed even with a certificate."""
+    m = tiny
+    t = m.firms.table
+    for row, valid in enumerate((2023, 2022, 2021, 0)):
+        make_firm(m, row, st_share=0.05, hte_valid_until=valid)
+    make_firm(m, 4, revenue=30000.0, st_share=0.05, hte_valid_until=2023)  # above the 2亿 revenue gate
+    assert c.registry_eligible(m.firms, 2023)[:5].tolist() == [True, True, False, False, False]
+    m.params.techsme_takeup_max = m.params.techsme_takeup_2018 = 1.0
+    m.params.superdeduction_2023 = 0.0  # every eligible firm applies
+    jan_2023 = 48
+    eligible = c.open_registry(m.firms, 2023, jan_2023, np.random.default_rng(0))
+    assert eligible[:5].tolist() == [True, True, False, False, False]
+    months = t.techsme_apply_month[:5]
+    assert (months[:2] > jan_2023).all() and (months[2:] == NO_DATE).all()
+
+
 # ------------------------------------------------------------------ the three reforms (T07)
 def test_backlog_is_itemised_in_the_campaign_only(tiny):
     """A covered unit itemises its backlog during the campaign (to 2023); from 2024 only new achievements
@@ -610,3 +676,51 @@ def test_market_book_keeps_value_count_type_and_local_share():
     assert m.value_local == pytest.approx(4.0 + 14.0)
     m.reset_year()
     assert sum(m.value.values()) == 0 and m.value_local == 0 and not m.value_by_type.any()
+
+
+def test_firms_contracts_are_counted_at_real_scale():
+    """Firms' contracts are drawn at the model's scale and booked at real scale (each one counts 1 / scale),
+    so the real-scale number of contracts firms sold in 2019 does not depend on the share of firms simulated.
+
+    Mean of 3 seeds at scales 0.05 and 0.25 (about 640 and 3,200 contracts drawn a year): the two means agree
+    within 15 % (the seed sd of one run's count is about 7 %, of a 3-seed mean about 4 %). A count not scaled
+    by the firm's weight would differ 5-fold between the two scales. The same register keeps the value
+    whole: by type it sums to the total, the local part is a share of it near the 38.86 % of 2023
+    (``LOCAL_BUYER_SHARE``; pooled over the six runs within 0.2-0.6: one run's share swings from 0.22 to 0.49
+    with its few largest contracts), and a firm contract is
+    worth on average the lognormal mean of the value draws (within a factor 2: the pooled mean of ~9,600
+    heavy-tailed draws at scale 0.25 has a standard error of ~12 %)."""
+    from sim.model.market import LOCAL_BUYER_SHARE, SELLERS
+
+    def register(scale: float) -> list[dict]:
+        out = []
+        for seed in range(3):
+            m = InnovationModel(seed=seed, scale=scale, end_year=2019)
+            try:
+                m.run()
+                mk = m.market
+                out.append(
+                    {
+                        "contracts": mk.contracts[SELLERS[0]],
+                        "value": mk.value[SELLERS[0]],
+                        "total": sum(mk.value.values()),
+                        "by_type": float(mk.value_by_type.sum()),
+                        "local": mk.value_local,
+                        "mean_value": m.params.contract_value_median
+                        * np.exp(m.params.contract_value_sigma**2 / 2),
+                    }
+                )
+            finally:
+                release(m)
+        return out
+
+    small, large = register(0.05), register(0.25)
+    assert SELLERS[0] == "firm"
+    counts = [np.mean([r["contracts"] for r in runs]) for runs in (small, large)]
+    assert counts[0] > 0 and counts[0] == pytest.approx(counts[1], rel=0.15), counts
+    for r in small + large:
+        assert r["by_type"] == pytest.approx(r["total"], rel=1e-9)
+    local = sum(r["local"] for r in small + large) / sum(r["total"] for r in small + large)
+    assert 0.2 < local < 0.6 and LOCAL_BUYER_SHARE == 0.3886, local
+    per_contract = sum(r["value"] for r in large) / sum(r["contracts"] for r in large)
+    assert 0.5 < per_contract / large[0]["mean_value"] < 2.0, (per_contract, large[0]["mean_value"])

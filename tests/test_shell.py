@@ -8,6 +8,8 @@ Each test runs every command through its real entry point (``python -m sim``: ``
 from __future__ import annotations
 
 import dataclasses
+import errno
+import os
 import re
 
 import pytest
@@ -118,3 +120,97 @@ def test_ctrl_c_before_the_body_says_nothing_was_written(tmp_path, monkeypatch, 
     assert (
         capsys.readouterr().err.strip() == "interrupted before the calibration started; nothing was written"
     )
+
+
+# --------------------------------------------------------------------------- a results folder that takes no files
+@pytest.mark.parametrize("module", list(COMMANDS))
+def test_a_results_folder_under_a_file_is_one_line_exit_2(module, tmp_path, monkeypatch, capsys):
+    """``hydra.run.dir`` inside a file (a misspelled or misplaced results folder): refused before Hydra
+    makes anything, in one line naming the key (Hydra's own error was a traceback and exit 1)."""
+    blocker = tmp_path / "results"
+    blocker.write_text("not a folder")
+    out = blocker / "run"
+    assert _call(module, ["seed=1", f"hydra.run.dir={out}"], tmp_path, monkeypatch) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        f"config error: hydra.run.dir = {out}: {blocker} is a file, not a folder; choose another folder with "
+        "hydra.run.dir=FOLDER"
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results"]
+
+
+@pytest.mark.parametrize("module", list(COMMANDS))
+@pytest.mark.parametrize("err", [errno.EROFS, errno.ENOSPC], ids=["read-only", "full"])
+def test_a_read_only_or_full_results_folder_is_one_line_exit_2(module, err, tmp_path, monkeypatch, capsys):
+    """The folder check writes a probe file where the results go: a read-only or full file system refuses it
+    (simulated here: the tests run as root, whom permission bits do not stop). One line, exit 2, no folder."""
+    import tempfile
+
+    def refuse(*args, **kwargs):
+        raise OSError(err, os.strerror(err))
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    out = tmp_path / "results" / "run"
+    assert _call(module, ["seed=1", f"hydra.run.dir={out}"], tmp_path, monkeypatch) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert lines[0] == (
+        f"config error: hydra.run.dir = {out}: cannot write in {tmp_path} ({os.strerror(err)}); make it "
+        "writable or free space there, or choose another folder with hydra.run.dir=FOLDER"
+    )
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only (0555) folder: simulated above")
+def test_a_read_only_results_folder_really_is_refused(tmp_path, monkeypatch, capsys):
+    ro = tmp_path / "results"
+    ro.mkdir()
+    ro.chmod(0o555)
+    try:
+        assert _call("sim", [f"hydra.run.dir={ro / 'run'}"], tmp_path, monkeypatch) == 2
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert len(lines) == 1 and "Permission denied" in lines[0] and not list(ro.iterdir()), lines
+    finally:
+        ro.chmod(0o755)
+
+
+def test_a_sweep_folder_is_checked_too(tmp_path, monkeypatch, capsys):
+    blocker = tmp_path / "sweeps"
+    blocker.write_text("")
+    out = blocker / "s"
+    assert _call("sim", ["-m", "seed=0,1", f"hydra.sweep.dir={out}"], tmp_path, monkeypatch) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        f"config error: hydra.sweep.dir = {out}: {blocker} is a file, not a folder; choose another folder with "
+        "hydra.sweep.dir=FOLDER"
+    ]
+
+
+@pytest.mark.parametrize("module", list(COMMANDS))
+@pytest.mark.parametrize("err", [errno.ENOSPC, errno.EACCES, errno.EROFS])
+def test_a_write_that_fails_while_the_command_runs_is_one_line_exit_2(
+    module, err, tmp_path, monkeypatch, capsys
+):
+    """The disk fills (or the folder turns read-only) while the body writes: one line saying what failed,
+    what the folder holds and the command to run again; exit 2. Other errors stay tracebacks (bugs)."""
+    holder, _, lead = _entry(module)
+    out = tmp_path / "out"
+
+    def body(cfg, inv):
+        raise OSError(err, os.strerror(err), str(inv.outdir / "timeseries.csv"))
+
+    monkeypatch.setattr(holder, "COMMAND", dataclasses.replace(holder.COMMAND, body=body))
+    args = ["seed=3", f"hydra.run.dir={out}"]
+    assert _call(module, args, tmp_path, monkeypatch) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    noun = holder.COMMAND.noun
+    assert lines[0].startswith(f"error: {os.strerror(err)}: {out / 'timeseries.csv'}; the {noun} stopped: ")
+    assert holder.COMMAND.kept.format(folder=out) in lines[0]
+    assert lines[0].endswith(f"run: python -m {module} {' '.join([*lead, *args])}")
+
+    def bug(cfg, inv):
+        raise OSError(errno.ENOENT, "No such file or directory", "a file the code should have made")
+
+    monkeypatch.setattr(holder, "COMMAND", dataclasses.replace(holder.COMMAND, body=bug))
+    assert _call(module, args, tmp_path, monkeypatch) == 1  # Hydra's report of an error in the code
+    assert "a file the code should have made" in capsys.readouterr().err

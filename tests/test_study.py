@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.model.params import ConfigError
 from sim.paths import REPO_ROOT
 from sim.pipeline.paired import paired_difference, paired_mean_difference
 from sim.pipeline.study import runner
@@ -146,10 +147,32 @@ def test_a_study_resumes_from_its_saved_runs_and_repeats_bit_for_bit(tmp_path, c
         and "reused from the folder's run cache" in (tmp_path / runner.FINDINGS).read_text()
     )
     assert "reused" not in runner.wall_text(60.0, 100, 0)
-    # another study in the same folder does not reuse the runs
-    third = runner.execute(smoke_config(seed=1, chunk=10), tmp_path, command=["test"])
+    # another study in the same finished folder is refused without overwrite ...
+    with pytest.raises(ConfigError, match=r"^overwrite = false: .* finished study .*seed: 0 -> 1"):
+        runner.execute(smoke_config(seed=1, chunk=10), tmp_path, command=["test"])
+    assert findings() == first_findings
+    # ... and with it, does not reuse the runs
+    third = runner.execute(smoke_config(seed=1, chunk=10, overwrite=True), tmp_path, command=["test"])
     assert third["model_runs_this_invocation"] == third["model_runs"]
     assert findings() != first_findings
+
+
+def test_a_finished_study_is_not_replaced_from_the_command_line_without_overwrite(tmp_path, capsys):
+    """The shell's check before Hydra: a finished study of other settings in hydra.run.dir is one line and
+    exit 2, the folder untouched; with overwrite=true the check passes."""
+    out = tmp_path / "study"
+    runner.execute(smoke_config(), out, command=["test"])
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*")}
+    assert runner.COMMAND.precheck(["size=smoke", "seed=3", f"hydra.run.dir={out}"], "contrast").startswith(
+        f"config error: overwrite = false: {out} holds a finished study made with other settings ("
+    )
+    assert (
+        runner.COMMAND.precheck(
+            ["size=smoke", "seed=3", "overwrite=true", f"hydra.run.dir={out}"], "contrast"
+        )
+        is None
+    )
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*")} == before
 
 
 def test_paired_difference_reads_the_pairs():

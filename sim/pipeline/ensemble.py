@@ -7,7 +7,9 @@ random numbers) and a study split over a cluster merges into exactly the ensembl
 one machine would have made.
 
 Unless told otherwise, an ensemble uses the calibrated posterior (``sim/data/posterior.csv``),
-each replicate drawing its parameter set by weight: the same default as ``python -m sim``.
+each replicate drawing its parameter set by weight: the same default as ``python -m sim``. Without
+that file the default is an error (``PosteriorUnavailable``); uncalibrated runs are asked for by name
+(``posterior="none"``) and say so in every output (``UNCALIBRATED``).
 
 Each replicate is one run of the one evaluator (``sim.model.evaluate``: ``replicate_run`` makes it).
 Results are tidy: one row per replicate, indicator and year, with columns
@@ -86,6 +88,10 @@ def plan_replicates(
 
 
 # --------------------------------------------------------------------------- parameter sets
+#: The label of an uncalibrated run (``posterior=none``), in every output that shows its numbers.
+UNCALIBRATED = "UNCALIBRATED (posterior=none: BehaviourParams defaults, not fitted to the 2019-2023 data)"
+
+
 @dataclass
 class ParamSets:
     """Behaviour-parameter sets of an ensemble, their weights, and where they came from."""
@@ -98,6 +104,16 @@ class ParamSets:
     def __len__(self) -> int:
         return len(self.sets)
 
+    @property
+    def calibrated(self) -> bool:
+        """Drawn from (or the mean of) a calibrated posterior; False for ``posterior=none``."""
+        return bool(self.info.get("calibrated", True))
+
+
+def uncalibrated(posterior: str) -> bool:
+    """Whether runs with this ``posterior`` setting use uncalibrated parameters (``none``)."""
+    return posterior == "none"
+
 
 class PosteriorUnavailable(RuntimeError):
     """A posterior was asked for but cannot be used (the message says why and what to do)."""
@@ -108,11 +124,16 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
 
     ``posterior``:
 
-    - ``"none"``: ``params`` alone (the ``BehaviourParams`` defaults plus ``params.*`` overrides);
+    - ``"none"``: ``params`` alone (the ``BehaviourParams`` defaults plus ``params.*`` overrides),
+      uncalibrated: its note and ``info`` say so (``UNCALIBRATED``, ``calibrated: False``);
     - ``"default"``: the calibrated posterior ``sim/data/posterior.csv`` (``sim.data.posterior``),
-      sets drawn by importance weight; ``params`` alone while no posterior has been written;
+      sets drawn by importance weight;
     - ``"mean"``: the posterior's weighted mean set;
     - a path: the posterior written there by ``python -m sim.calibrate``.
+
+    A posterior that is missing, altered or malformed raises ``PosteriorUnavailable`` naming the
+    file and how to get one (``make calibrate``, or ``posterior=none`` for an uncalibrated run):
+    the defaults are never used in its place.
 
     Fields of ``params`` that differ from the defaults (``params.x=...`` overrides) replace
     that field in every set: they fix that uncertainty across the posterior.
@@ -125,29 +146,26 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
         if getattr(params, f.name) != getattr(defaults, f.name)
     }
     fixed_note = f"; fixed by override: {', '.join(sorted(fixed))}" if fixed else ""
-    if posterior == "none":
+    if uncalibrated(posterior):
         return ParamSets(
             [params],
             None,
-            "none: one parameter set (BehaviourParams defaults and overrides)",
-            {"source": "none", "fixed": sorted(fixed)},
+            f"{UNCALIBRATED}: one parameter set (defaults and overrides){fixed_note}",
+            {"source": "none", "calibrated": False, "fixed": sorted(fixed)},
         )
     from sim.data.posterior import POSTERIOR_CSV, PosteriorError, load_posterior
 
     path = Path(posterior) if posterior not in ("default", "mean") else POSTERIOR_CSV
-    if posterior == "default" and not path.is_file():
-        return ParamSets(
-            [params],
-            None,
-            f"default: no calibrated posterior yet ({path.name} missing); one parameter set "
-            f"(BehaviourParams defaults){fixed_note}",
-            {"source": "defaults", "fixed": sorted(fixed)},
+    if not path.is_file():
+        raise PosteriorUnavailable(
+            f"posterior={posterior}: no calibrated posterior at {path}: run `make calibrate` "
+            "(python -m sim.calibrate) to write it, or set posterior=none for an uncalibrated run"
         )
     try:
         post = load_posterior(path)
     except PosteriorError as exc:
         raise PosteriorUnavailable(f"posterior={posterior}: {exc}") from None
-    info = {"source": posterior, **post.describe(), "fixed": sorted(fixed)}
+    info = {"source": posterior, "calibrated": True, **post.describe(), "fixed": sorted(fixed)}
     if posterior == "mean":
         mean = dataclasses.replace(post.mean(params), **fixed).validate()
         return ParamSets([mean], None, f"mean of {post.note()}{fixed_note}", info)

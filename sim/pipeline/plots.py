@@ -155,8 +155,12 @@ def _finish_axes(ax, indicator: str, years: np.ndarray, end_year: int | None) ->
     ax.grid(alpha=0.3)
 
 
-def fan_chart(results: pd.DataFrame, indicator: str, *, end_year: int | None = None) -> Figure:
-    """Median, 50 % and 90 % bands over replicates, observed points, target line. Returns the figure."""
+def fan_chart(
+    results: pd.DataFrame, indicator: str, *, end_year: int | None = None, caveat: str = ""
+) -> Figure:
+    """Median, 50 % and 90 % bands over replicates, observed points, target line. Returns the figure.
+
+    ``caveat``: a second title line (``UNCALIBRATED`` for a ``posterior=none`` run)."""
     t = TARGETS[indicator]
     q = _quantiles(results, indicator)
     years = q.index.to_numpy()
@@ -168,7 +172,11 @@ def fan_chart(results: pd.DataFrame, indicator: str, *, end_year: int | None = N
     _draw_observed(ax, indicator)
     _finish_axes(ax, indicator, years, end_year)
     n = results.loc[results["indicator"] == indicator, "replicate"].nunique()
-    ax.set_title(f"{indicator} {english(t.name)}  ({n} replicates)", fontsize=10)
+    title = f"{indicator} {english(t.name)}  ({n} replicates)"
+    if caveat:
+        ax.set_title(f"{title}\n{caveat}", fontsize=10, color="tab:red")
+    else:
+        ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper left", frameon=False, bbox_to_anchor=(0.0, 0.93))
     fig.tight_layout()
     return fig
@@ -213,14 +221,15 @@ def fan_charts(
     *,
     indicators: Sequence[str] = tuple(HEADLINE),
     end_year: int | None = None,
+    caveat: str = "",
 ) -> list[Path]:
-    """One ``fan_<id>.png`` per indicator present in ``results`` (report units)."""
+    """One ``fan_<id>.png`` per indicator present in ``results`` (report units); ``caveat``: see ``fan_chart``."""
     paths = []
     present = set(results["indicator"].unique())
     for ind in indicators:
         if ind not in present:
             continue
-        fig = fan_chart(results, ind, end_year=end_year)
+        fig = fan_chart(results, ind, end_year=end_year, caveat=caveat)
         paths.append(atomic.save_figure(Path(outdir) / f"fan_{ind}.png", fig))
     return paths
 

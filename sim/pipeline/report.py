@@ -34,6 +34,7 @@ from sim.model.evaluate import COST_YEARS, period_sum
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import FIRST_YEAR
 from sim.pipeline import credibility
+from sim.pipeline.ensemble import UNCALIBRATED, uncalibrated
 from sim.runtime import atomic
 
 Z95 = 1.959963984540054
@@ -206,6 +207,7 @@ def summarise(
         "replicate_block": config["replicate_block"],
         "replicate_range": [first, stop],
         "posterior": config["posterior"],
+        "calibrated": not uncalibrated(config["posterior"]),
         "param_sets": len(posterior) if posterior is not None else 1,
         "policy": config["policy"],
         "levers_changed": changed,
@@ -224,6 +226,12 @@ def summarise(
 
 
 # --------------------------------------------------------------------------- targets table
+def caveat(summary: dict[str, Any]) -> str:
+    """`` — UNCALIBRATED (...)`` for a run on uncalibrated parameters (``posterior=none``), else ``""``:
+    what the targets table's heading and the fan charts' titles add."""
+    return f" — {UNCALIBRATED}" if uncalibrated(summary.get("posterior", "default")) else ""
+
+
 def _fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "n/a"
@@ -238,7 +246,7 @@ def targets_table(summary: dict[str, Any], ids: list[str] | None = None) -> str:
     """Markdown: one row per headline target with 2026 median, 90 % interval, P(reach)."""
     ids = ids or summary.get("headline") or HEADLINE
     lines = [
-        f"# 2026 targets: scenario `{summary['scenario']}`",
+        f"# 2026 targets: scenario `{summary['scenario']}`{caveat(summary)}",
         "",
         f"{summary['replicates']} replicates (seed {summary['seed']}, replicates "
         f"{summary['replicate_range'][0]}-{summary['replicate_range'][1] - 1}), scale {summary['scale']}, "
@@ -341,7 +349,9 @@ def write_run(
     if plots:
         from sim.pipeline import plots as plotting
 
-        written += plotting.fan_charts(outdir, results, end_year=summary["end_year"])
+        written += plotting.fan_charts(
+            outdir, results, end_year=summary["end_year"], caveat=caveat(summary).strip(" —")
+        )
     if started is not None:
         manifest["wall_time_s"] = round(time.time() - started, 3)
     manifest["files"] = sorted(p.name for p in written) + [SUMMARY]

@@ -9,7 +9,8 @@ builds it and its ``__post_init__`` validates every field. The app shell (``sim.
 ``COMMAND`` here) checks the command line before Hydra starts, once per value of every sweep, and
 reads the posterior it names, so bad input exits with one line on stderr, before any folder, job or
 cluster submission exists; on Ctrl-C it prints one line saying what had finished and how to resume,
-and exits 130.
+and exits 130. A folder holding a finished run of other settings is refused (exit 2) unless
+``overwrite=true``: a rerun with the same settings is skipped (``resume``).
 
 The body hands the ``SimConfig`` to ``execute``, which calls ``sim.pipeline.ensemble`` and
 ``sim.pipeline.report``; nothing below it sees Hydra. (A lever *study*, many runs answering one
@@ -38,13 +39,13 @@ from omegaconf import DictConfig, OmegaConf
 
 from sim.model.params import BehaviourParams, ConfigError, RunConfig
 from sim.model.policy import EFFECT_MODES, PolicyLevers
-from sim.runtime.config import as_floats, flag, is_number, whole
+from sim.runtime.config import as_floats, flag, is_number, overwrite_refused, whole
 from sim.runtime.parallel import Executor, check_backend
 from sim.runtime.shell import Command, Invocation
 
 #: Knobs that change how a run is computed, not what it computes (left out of the
 #: fingerprint, so a job rerun with more processes or on Ray still counts as done).
-EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "progress", "plots")
+EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "overwrite", "progress", "plots")
 POSTERIOR_CHOICES = ("default", "none", "mean")
 
 
@@ -72,6 +73,7 @@ class SimConfig:
     posterior: str = "default"  # parameter sets: default | none | mean | path/to/posterior.csv
     effects: str = "sampled"  # lever effects: sampled (each replicate draws its own) | central
     resume: bool = True  # skip the run if its folder already holds a complete summary.json
+    overwrite: bool = False  # replace a finished run of other settings in the output folder
     progress: bool = True  # progress bar on stderr
     plots: bool = True  # fan charts
 
@@ -109,7 +111,7 @@ class SimConfig:
                 f"posterior = {self.posterior!r}: must be one of {', '.join(POSTERIOR_CHOICES)} "
                 "or the path of a posterior.csv written by python -m sim.calibrate"
             )
-        for key in ("resume", "progress", "plots"):
+        for key in ("resume", "overwrite", "progress", "plots"):
             flag(key, getattr(self, key))
         return self
 
@@ -152,6 +154,35 @@ def load_param_sets(cfg: SimConfig):
         raise ConfigError(str(exc)) from None
 
 
+def run_fingerprint(cfg: SimConfig, param_sets=None) -> str:
+    """The fingerprint of the run ``cfg`` makes: its config and the posterior file's sha256."""
+    param_sets = param_sets if param_sets is not None else load_param_sets(cfg)
+    # the posterior file is an input too: a recalibrated posterior makes a different run
+    return cfg.fingerprint(posterior_sha256=param_sets.info.get("sha256"))
+
+
+def check_folder(cfg: SimConfig, outdir: Path, fingerprint: str | None = None) -> None:
+    """A finished run of other settings in ``outdir`` is replaced only with ``overwrite=true``.
+
+    Finished: a complete ``summary.json``. The same settings (the same fingerprint) are fine: the run
+    is skipped (``resume``) or made again to the same numbers. ``ConfigError`` naming ``overwrite``,
+    with the settings that differ, otherwise."""
+    from sim.pipeline import report
+
+    outdir = Path(outdir)
+    done = report.complete_summary(outdir)
+    if done is None or cfg.overwrite:
+        return
+    fingerprint = fingerprint or run_fingerprint(cfg)
+    if done.get("provenance", {}).get("fingerprint") == fingerprint:
+        return
+    try:
+        old = json.loads((outdir / "manifest.json").read_text(encoding="utf-8")).get("config")
+    except (OSError, ValueError, AttributeError):
+        old = None
+    raise overwrite_refused("run", outdir, old, cfg.as_dict(), EXECUTION_KNOBS)
+
+
 def execute(
     cfg: SimConfig,
     outdir: Path,
@@ -169,16 +200,16 @@ def execute(
     started = time.time() if started is None else started
     outdir = Path(outdir)
     param_sets = load_param_sets(cfg)
-    # the posterior file is an input too: a recalibrated posterior makes a different run
-    fingerprint = cfg.fingerprint(posterior_sha256=param_sets.info.get("sha256"))
+    fingerprint = run_fingerprint(cfg, param_sets)
     if cfg.resume:
         done = report.complete_summary(outdir, fingerprint)
         if done is not None:
             print(f"skipping {outdir}: already complete (summary.json, fingerprint {fingerprint})")
             return done
+    check_folder(cfg, outdir, fingerprint)
     stale = outdir / report.SUMMARY
-    if stale.is_file():  # a different run's result: it must not look like this one's while we run
-        print(f"replacing the results of a different run in {outdir}", file=sys.stderr)
+    if stale.is_file():  # a result being replaced: it must not look like this run's while we run
+        print(f"replacing the results in {outdir}", file=sys.stderr)
         stale.unlink()
     plan = ensemble.plan_replicates(
         cfg.seed, range(*cfg.replicate_range), len(param_sets), param_sets.weights
@@ -318,6 +349,7 @@ COMMAND = Command(
     check_key=lambda cfg: (cfg.posterior, json.dumps(asdict(cfg.params), sort_keys=True)),
     multirun=True,
     sweep_progress=_sweep_progress,
+    guard=check_folder,
 )
 
 

@@ -17,6 +17,7 @@ import contextlib
 import dataclasses
 import sys
 from dataclasses import MISSING, fields
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -61,6 +62,38 @@ def as_floats(obj: Any) -> Any:
             if repr(fixed) != repr(v):
                 fixes[f.name] = fixed
     return dataclasses.replace(obj, **fixes) if fixes else obj
+
+
+# --------------------------------------------------------------------------- finished folders
+def changed_settings(old: dict, new: dict, skip: tuple[str, ...] = (), prefix: str = "") -> list[str]:
+    """``key: old -> new`` for each setting that differs between two configs (nested keys dotted);
+    top-level keys in ``skip`` (how a result is computed, not what) are left out."""
+    out = []
+    for key in sorted(set(old) | set(new)):
+        if not prefix and key in skip:
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += changed_settings(a, b, (), f"{prefix}{key}.")
+        elif a != b:
+            out.append(f"{prefix}{key}: {a} -> {b}")
+    return out
+
+
+def overwrite_refused(
+    noun: str, folder, old: dict | None, new: dict, skip: tuple[str, ...] = ()
+) -> ConfigError:
+    """The error of a rerun into a folder holding a finished ``noun`` made with other settings
+    (``old``: its recorded config, if readable): names ``overwrite`` and what differs."""
+    changed = changed_settings(old, new, skip) if isinstance(old, dict) else []
+    if changed:
+        what = "; ".join(changed[:4]) + ("; ..." if len(changed) > 4 else "")
+    else:
+        what = "the posterior file or the data"
+    return ConfigError(
+        f"overwrite = false: {folder} holds a finished {noun} made with other settings ({what}); to replace "
+        "it, rerun with overwrite=true, or choose another folder (hydra.run.dir=FOLDER; hydra.sweep.dir for -m)"
+    )
 
 
 # --------------------------------------------------------------------------- schema lookups
@@ -237,6 +270,15 @@ def _variants(overrides: list[str]) -> list[list[str]]:
     return variants
 
 
+def _output_folder(cfg: DictConfig, multirun: bool) -> Path | None:
+    """The folder Hydra will make for this command line (a sweep's folder for ``-m``), if it resolves here."""
+    try:
+        value = OmegaConf.select(cfg, "hydra.sweep.dir" if multirun else "hydra.run.dir")
+    except Exception:  # noqa: BLE001 - an interpolation only Hydra's runtime resolves: not checked here
+        return None
+    return Path(str(value)) if value else None
+
+
 def check_command_line(
     argv: list[str],
     *,
@@ -244,13 +286,16 @@ def check_command_line(
     schema: type,
     check: Callable[[Any], None] | None = None,
     config_dir: str = CONFIG_DIR,
+    folder_check: Callable[[Any, Path, bool], None] | None = None,
 ) -> str | None:
     """Compose and validate what ``argv`` asks for; return one error line or None.
 
     Every value of every sweep (command line or ``hydra.sweeper.params``) is checked once:
     the composed config is built into ``schema`` (which validates itself), then ``check``
     runs on the object (checks of inputs, such as files, that a dataclass should not read).
-    So a typo or an unusable file fails before a single folder or job exists.
+    So a typo or an unusable file fails before a single folder or job exists. Then
+    ``folder_check(obj, folder, multirun)`` runs once on the first object and the output folder
+    Hydra would make (``hydra.run.dir``, or ``hydra.sweep.dir`` for a sweep), before it exists.
     """
     from hydra import compose, initialize_config_dir
     from hydra._internal.utils import get_args_parser
@@ -274,6 +319,8 @@ def check_command_line(
             checked: set[tuple[str, ...]] = set()
             queue = list(variants)
             first = True
+            folder: Path | None = None
+            first_obj: Any = None
             while queue:
                 variant = queue.pop(0)
                 if tuple(variant) in checked:
@@ -293,11 +340,15 @@ def check_command_line(
                         extra = [f"{k}={v}" for k, v in sweep_params.items()]
                         for ev in _variants(extra):
                             queue.append(variant + ev)
+                    folder = _output_folder(cfg, is_multi)
                 with open_dict(cfg):
                     del cfg["hydra"]
                 obj = build(cfg, schema)
+                first_obj = obj if first_obj is None else first_obj
                 if check is not None:
                     check(obj)
+            if folder_check is not None and folder is not None:
+                folder_check(first_obj, folder, is_multi)
     except Exception as exc:  # noqa: BLE001 - every failure becomes one line
         return one_line(exc, schema)
     finally:

@@ -13,6 +13,11 @@ same way for every command:
 - **the body**: Hydra makes the output folder and the body gets the schema object and an
   ``Invocation`` (folder, command line, start time, Hydra's record); a ``ConfigError`` it raises
   (an input found bad late) is one line and exit 2 too;
+- **the output folder**: before Hydra makes it, the shell checks that it can be written (a read-only,
+  full or misnamed results folder is one line ``config error: hydra.run.dir = ...`` and exit 2) and runs
+  the command's ``guard`` on it (``python -m sim``: a finished run of other settings is not replaced
+  without ``overwrite=true``); a write that fails while the body runs (disk full, permissions) is one
+  line ``error: ...`` saying what the folder holds, and exit 2 too;
 - **Ctrl-C**: one line ``interrupted: ...`` saying what had finished, what the folder holds and the
   command that resumes (or starts it again), and exit 130 (``INTERRUPTED_EXIT``);
 - **provenance**: the command line the outputs record is the one the shell hands over
@@ -25,8 +30,11 @@ Nothing here imports a wing (``sim.pipeline``, ``sim.calibration``): the command
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import shlex
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +43,7 @@ from typing import Any, Callable, Hashable, Iterator, Sequence
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from sim.model.params import ConfigError
 from sim.runtime.config import BAD_INPUT_EXIT, CONFIG_DIR, build, check_command_line, config_errors_exit
 from sim.runtime.parallel import Interrupted, quiet_model_logs
 
@@ -46,6 +55,11 @@ INTERRUPTED_EXIT = 130  # 128 + SIGINT, what a shell reports for Ctrl-C
 #: tracker they share then removes their semaphores and warns "leaked semlock objects": expected, not
 #: shown. (``sys.warnoptions`` is passed to that tracker when it starts.)
 TRACKER_WARNINGS = "ignore::UserWarning:joblib.externals.loky.backend.resource_tracker"
+
+#: A failed write that is the folder's fault, not the code's: no permission, read-only, disk or quota full.
+WRITE_ERRNOS = frozenset({errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: Bytes the folder check writes (and removes) to see that the folder takes files.
+PROBE_BYTES = 64 * 1024
 
 #: Where the running command writes: ``dir`` and ``mode`` (run | multirun), for the Ctrl-C line. Set by
 #: the shell's task (one run) and by ``RecordOutputDir`` (a sweep, whose jobs may run in other processes).
@@ -94,6 +108,9 @@ class Command:
     multirun: bool = False  # accepts -m (a sweep of jobs)
     #: a sweep's (complete, planned) jobs, for the Ctrl-C line of a command that accepts -m
     sweep_progress: Callable[[Path], tuple[int, int]] | None = None
+    #: checks one run's output folder before Hydra writes into it (``ConfigError`` when it must not be
+    #: used, e.g. it holds a finished result of other settings); not run for a sweep's folder
+    guard: Callable[[Any, Path], None] | None = None
 
     def __post_init__(self) -> None:
         from hydra.core.config_store import ConfigStore
@@ -125,7 +142,14 @@ class Command:
             schema=self.schema,
             check=check,
             config_dir=self.config_dir,
+            folder_check=self._check_folder,
         )
+
+    def _check_folder(self, obj: Any, folder: Path, multirun: bool) -> None:
+        """The output folder takes files, and (one run) the command's ``guard`` accepts it."""
+        writable_folder(folder, "hydra.sweep.dir" if multirun else "hydra.run.dir")
+        if self.guard is not None and not multirun:
+            self.guard(obj, folder)
 
     # ------------------------------------------------------------------ Ctrl-C
     def interrupted_line(self, exc: BaseException, argv: Sequence[str], lead: Sequence[str] = ()) -> str:
@@ -208,8 +232,49 @@ class Command:
             "launcher": hc.runtime.choices.get("hydra/launcher"),
             "output_dir": str(outdir),
         }
-        with config_errors_exit():
+        with config_errors_exit(), self._write_errors_exit(outdir, command):
             return self.body(obj, Invocation(outdir, command, started, record))
+
+    @contextlib.contextmanager
+    def _write_errors_exit(self, outdir: Path, command: list[str]) -> Iterator[None]:
+        """A write the folder refuses (disk full, read-only, no permission): one line and exit 2."""
+        try:
+            yield
+        except OSError as exc:
+            if exc.errno not in WRITE_ERRNOS:
+                raise
+            where = f": {exc.filename}" if exc.filename else ""
+            how = "to resume" if self.resumes else "to start it again"
+            again = self._again(command[3:], (), "hydra.run.dir", outdir)
+            print(
+                f"error: {exc.strerror or exc}{where}; the {self.noun} stopped: {self.kept.format(folder=outdir)}; "
+                f"free space or make the folder writable, then {how}, run: {again}",
+                file=sys.stderr,
+            )
+            raise SystemExit(BAD_INPUT_EXIT) from None
+
+
+def writable_folder(folder: Path, key: str = "hydra.run.dir") -> None:
+    """``ConfigError`` naming ``key`` unless files can be written in ``folder`` (or where it will be made):
+    its nearest existing ancestor must be a folder that takes a ``PROBE_BYTES`` file (written, synced and
+    removed: a read-only or full file system fails, also for root, whom permission bits do not stop)."""
+    folder = Path(folder)
+    here = folder.absolute()
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    elsewhere = f"choose another folder with {key}=FOLDER"
+    if not here.is_dir():
+        raise ConfigError(f"{key} = {folder}: {here} is a file, not a folder; {elsewhere}")
+    try:
+        with tempfile.TemporaryFile(dir=here, prefix=".write-check-") as fh:
+            fh.write(b"\0" * PROBE_BYTES)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except OSError as exc:
+        raise ConfigError(
+            f"{key} = {folder}: cannot write in {here} ({exc.strerror or exc}); make it writable or free "
+            f"space there, or {elsewhere}"
+        ) from None
 
 
 def _once_per_key(check: Callable[[Any], None], key: Callable[[Any], Hashable]) -> Callable[[Any], None]:

@@ -44,7 +44,7 @@ from sim.pipeline.study import STUDIES
 from sim.pipeline.study.design import OUTPUTS, RunSpec, outputs
 from sim.runtime import atomic
 from sim.runtime.config import CONFIG_DIR as ROOT_CONFIG_DIR
-from sim.runtime.config import flag, is_number, whole
+from sim.runtime.config import flag, is_number, overwrite_refused, whole
 from sim.runtime.parallel import Executor, check_backend, quiet_model_logs
 from sim.runtime.shell import BAD_INPUT_EXIT, Command, Invocation
 
@@ -58,7 +58,7 @@ MIN_SCALE = [f for f in fields(RunConfig) if f.name == "scale"][0].metadata["ran
     0
 ]  # the model's smallest
 #: Knobs that change how a study is computed, not what it finds (left out of its fingerprint).
-EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "progress", "chunk", "publish")
+EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "overwrite", "progress", "chunk", "publish")
 #: Libraries a study needs beyond the model (the ``studies`` extra of pyproject.toml).
 LIBRARIES = {"sensitivity": ("SALib",), "discovery": ("ema_workbench",), "portfolio": ("pymoo",)}
 #: Package versions recorded in study.json besides the model's.
@@ -126,6 +126,7 @@ class StudyConfig:
     address: str = "auto"  # executor=ray: auto | local | host:port | ray://host:port
     chunk: int = 200  # model runs saved per chunk (resume granularity)
     resume: bool = True  # reuse the model runs already saved in the folder's runs/
+    overwrite: bool = False  # replace a finished study of other settings in the folder
     progress: bool = True  # progress bars on stderr
     publish: bool = False  # copy the findings into experiments/NAME/ (make experiments)
 
@@ -167,7 +168,7 @@ class StudyConfig:
                 f"posterior = {self.posterior!r}: must be default or the path of a posterior.csv written "
                 "by python -m sim.calibrate"
             )
-        for key in ("resume", "progress", "publish"):
+        for key in ("resume", "overwrite", "progress", "publish"):
             flag(key, getattr(self, key))
         if self.publish and self.size != "full":
             raise ConfigError(f"publish = true with size = {self.size}: only a full-size study is published")
@@ -212,6 +213,28 @@ def load_param_sets(cfg: StudyConfig):
         return ensemble.load_param_sets(cfg.posterior)
     except ensemble.PosteriorUnavailable as exc:
         raise ConfigError(str(exc)) from None
+
+
+def study_fingerprint(cfg: StudyConfig, param_sets=None) -> str:
+    """The fingerprint of the study ``cfg`` makes: its config and the posterior file's sha256."""
+    param_sets = param_sets if param_sets is not None else load_param_sets(cfg)
+    return cfg.fingerprint(posterior_sha256=param_sets.info.get("sha256"))
+
+
+def check_folder(cfg: StudyConfig, outdir: Path, fingerprint: str | None = None) -> None:
+    """A finished study (``study.json``) of other settings in ``outdir`` is replaced only with
+    ``overwrite=true``; ``ConfigError`` naming ``overwrite`` and what differs otherwise. The same
+    settings are fine: the study is made again from its saved runs (``resume``), to the same findings."""
+    path = Path(outdir) / STUDY_JSON
+    if cfg.overwrite or not path.is_file():
+        return
+    try:
+        done = json.loads(path.read_text(encoding="utf-8"))
+        recorded = done["provenance"]["fingerprint"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # not a finished study's record
+    if recorded != (fingerprint or study_fingerprint(cfg)):
+        raise overwrite_refused("study", outdir, done.get("config"), cfg.as_dict(), EXECUTION_KNOBS)
 
 
 # --------------------------------------------------------------------------- runs and their cache
@@ -447,7 +470,8 @@ def execute(cfg: StudyConfig, outdir: Path, *, command: list[str], started: floa
     outdir = Path(outdir)
     quiet_model_logs()
     param_sets = load_param_sets(cfg)
-    fingerprint = cfg.fingerprint(posterior_sha256=param_sets.info.get("sha256"))
+    fingerprint = study_fingerprint(cfg, param_sets)
+    check_folder(cfg, outdir, fingerprint)
     (outdir / STUDY_JSON).unlink(missing_ok=True)  # a rerun is unfinished until it finishes
     cache = RunCache(outdir / RUNS_DIR, fingerprint, cfg.resume)
     if cache.reused:
@@ -488,6 +512,7 @@ COMMAND = Command(
     config_name=STUDIES[0],  # main() composes the study named on the command line
     config_dir=STUDY_CONFIG_DIR,
     check=check_inputs,
+    guard=check_folder,
 )
 
 
