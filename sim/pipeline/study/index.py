@@ -46,6 +46,12 @@ def _mix(m: dict | None) -> str:
     return f"{m['cost_100m']:,.1f} 亿元 (P {m['p_reach']:.2f}, {lo:.2f}–{hi:.2f})"
 
 
+def _pm(s: dict, key: str) -> str:
+    """An index with its 95 % half-width when the study recorded one."""
+    conf = s.get(f"{key}_conf")
+    return f"{s[key]:.2f}" if conf is None else f"{s[key]:.2f} ± {conf:.2f}"
+
+
 def _box(t: dict | None) -> str:
     if not t:
         return "not run"
@@ -88,8 +94,8 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         if "undefined" in sv:
             top_lever = dom = sv["undefined"]
         elif sv:
-            top_lever = f"`{sv['top_lever']}` ({sv['top_lever_ST']:.2f})"
-            dom = f"{sv['dominant_uncertainty']} ({sv['dominant_uncertainty_ST']:.2f})"
+            top_lever = f"`{sv['top_lever']}` ({_pm(sv, 'top_lever_ST')})"
+            dom = f"{sv['dominant_uncertainty']} ({_pm(sv, 'dominant_uncertainty_ST')})"
         else:
             top_lever = dom = "not run"
         box = _box(d.get(g)) if d else "not run"
@@ -107,8 +113,9 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         "the one that adds most to P(all five). Intervals, ΔP(reach) and cost per unit of effect: `contrast/`.",
         "- *Largest total Sobol index (sensitivity)*: the lever that explains most of the variance of the 2026 "
         "value when every lever moves between its 2023 level and twice the plan together with every uncertainty.",
-        "- *Dominant uncertainty*: the uncertainty (behaviour posterior, one instrument's lever effects, or the "
-        "model's randomness) with the largest total Sobol index.",
+        "- *Dominant uncertainty*: the uncertainty (a behaviour mechanism of `sim.model.mechanisms`, one "
+        "instrument's lever effects, or the model's randomness) with the largest total Sobol index ± its 95 % "
+        "half-width; `sensitivity/` says what data would narrow it.",
         "- *PRIM box 1*: the uncertainties bounding the futures where the plan misses the target (coverage: share "
         "of the misses inside; density: share of those futures that miss).",
         "- *Cheapest mix*: the cheapest lever mix NSGA-II found with P(reach) >= the goal, checked on fresh "
