@@ -33,7 +33,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_make_experiments_smoke_runs_all_five(tmp_path):
+def test_make_experiments_smoke_runs_every_study(tmp_path):
     """`make experiments SMOKE=1` (what CI runs): every study writes its tables, figures, findings and
     study.json, and the index answers per target."""
     out = subprocess.run(
@@ -71,6 +71,7 @@ def test_make_experiments_smoke_runs_all_five(tmp_path):
         "discovery": {
             "boxes.csv": {"target", "box", "coverage", "density", "uncertainty", "box_lo", "box_hi"}
         },
+        "monitoring": {"monitoring.csv": {"candidate", "goal", "error_rel", "reduction", "share"}},
         "portfolio": {"portfolio.csv": {"cost", "p_all_five"}, "mixes.csv": {"goal", "found"}},
     }
     for name, folder in folders.items():
@@ -369,3 +370,68 @@ def test_emulator_decomposition_recovers_known_sobol_indices():
     mean = rng.random(2000)
     y1, y2 = mean + rng.normal(0, 0.5, 2000), mean + rng.normal(0, 0.5, 2000)
     assert emulator.seed_variance(y1, y2) == pytest.approx(0.25, rel=0.1)
+
+
+def test_preposterior_a_perfect_figure_removes_all_variance_and_an_independent_one_none():
+    """Toy ensembles with known answers (n = 4,000 runs, P(reach) = 0.5, prior variance 0.25):
+
+    - the figure is the reach indicator itself, measured almost exactly: the posterior knows the outcome,
+      the whole variance goes (share 1, to rounding);
+    - the figure is independent of reach, measured with an error as wide as its spread: nothing is learnt;
+      averaged over 5 seeds the share lies within ±0.02 of 0 (leave-one-out leaves a small negative bias of
+      order 1/ESS, ESS ~ 2,000 here; the 95 % half-width of the mean is ~0.005);
+    - the figure agrees with reach in 80 % of the runs: P(reach | figure) is 0.8 or 0.2, the posterior
+      variance 0.8 x 0.2 = 0.16, the reduction 0.25 - 0.16 = 0.09 (tolerance 0.015: ~5 standard errors).
+    """
+    from sim.pipeline.study.monitoring import value_of
+
+    n = 4000
+    rng = np.random.default_rng(5)
+    reach = (rng.random(n) < 0.5).astype(float)
+    table, _ = value_of(reach, np.full(n, 1e-3), reach[:, None])
+    assert table["share"].iloc[0] == pytest.approx(1.0, abs=1e-9)
+    assert table["prior_var"].iloc[0] == pytest.approx(reach.mean() * (1 - reach.mean()), rel=0.01)
+
+    shares = []
+    for seed in range(5):
+        r = np.random.default_rng(seed)
+        y, reach = r.normal(size=n), (r.random(n) < 0.5).astype(float)
+        table, _ = value_of(y, np.ones(n), reach[:, None])
+        shares.append(table["share"].iloc[0])
+        assert table["ess_median"].iloc[0] > 1000
+    assert np.mean(shares) == pytest.approx(0.0, abs=0.02)
+
+    reach = (rng.random(n) < 0.5).astype(float)
+    agree = rng.random(n) < 0.8
+    y = np.where(agree, reach, 1 - reach)
+    table, gain = value_of(y, np.full(n, 1e-3), np.column_stack([reach, 1 - reach]))
+    assert table["reduction"].to_numpy() == pytest.approx([0.09, 0.09], abs=0.015)
+    assert gain.shape == (n, 2)
+    with pytest.raises(ValueError, match="at least 3"):
+        value_of(np.ones(2), np.ones(2), np.ones((2, 1)))
+
+
+def test_monitoring_values_every_candidate_figure_with_a_stated_error(tmp_path):
+    """The monitoring study at a tiny size: every candidate (2024 and 2025 of T01-T05, the registry's
+    mid-year count, enterprise R&D, the HNTE list) is valued for every goal, each with its measurement
+    error and where it comes from; the page says which figure leads per goal."""
+    from sim.pipeline.study.monitoring import GOALS, candidates
+
+    sizes = {"full": runner.Size(), "smoke": runner.Size(scale=0.02, replicates=12)}
+    cfg = runner.StudyConfig(name="monitoring", size="smoke", sizes=sizes, jobs=1, progress=False)
+    doc = runner.execute(cfg, tmp_path, command=["test"])
+    table = pd.read_csv(tmp_path / "monitoring.csv")
+    names = {c.name for c in candidates()}
+    assert {"T01 2024", "T05 2025", "T02_h1 2024", "rd_enterprise 2025", "HNTE list 2024"} <= names
+    assert set(table["candidate"]) == names and set(table["goal"]) == set(GOALS)
+    assert len(table) == len(names) * len(GOALS)
+    assert (table["error_rel"] > 0).all() and table["error_source"].str.contains(
+        "fit_targets|assumption"
+    ).all()
+    assert (table["reduction_lo"] <= table["reduction"]).all() and (
+        table["reduction"] <= table["reduction_hi"]
+    ).all()
+    assert set(doc["findings"]["goals"]) == set(GOALS)
+    text = (tmp_path / runner.FINDINGS).read_text()
+    assert "figure most worth monitoring" in text and "HNTE list" in text
+    assert (tmp_path / "monitoring.png").is_file()

@@ -4,7 +4,8 @@
 Reads each finished study's ``study.json`` and answers, per target: which lever matters most
 (``contrast``: the plan's lever with the largest paired median gain; ``sensitivity``: the lever with
 the largest total-order index), the dominant uncertainty (``sensitivity``), where the plan fails
-(``discovery``'s first box) and the cheapest mix that reaches P >= goal (``portfolio``).
+(``discovery``'s first box), the figure most worth monitoring (``monitoring``) and what it would take
+(``portfolio``).
 """
 
 from __future__ import annotations
@@ -52,6 +53,17 @@ def _pm(s: dict, key: str) -> str:
     return f"{s[key]:.2f}" if conf is None else f"{s[key]:.2f} ± {conf:.2f}"
 
 
+def _watch(s: dict | None) -> str:
+    if not s:
+        return "not run"
+    if "undefined" in s:
+        return s["undefined"]
+    lo, hi = s["reduction_ci95"]
+    share = "" if s.get("share") is None else f"{s['share']:.2f}; "
+    tie = "" if s.get("resolved", True) else f", not resolved from {s['runner_up']}"
+    return f"{s['best']} ({share}reduction {s['reduction']:.3f}, {lo:.3f}–{hi:.3f}{tie})"
+
+
 def _box(t: dict | None) -> str:
     if not t:
         return "not run"
@@ -68,17 +80,18 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
     s = docs.get("sensitivity", {}).get("findings", {})
     d = docs.get("discovery", {}).get("findings", {}).get("targets", {})
     p = docs.get("portfolio", {}).get("findings", {})
+    m = docs.get("monitoring", {}).get("findings", {}).get("goals", {})
     goal = p.get("goal", 0.8)
     lines = [
         "# Lever studies: findings",
         "",
         "What moves P(reach) of the 2026 targets, by how much per 亿元, and under which futures the targets "
         "fail. Each study's folder holds its question, command, findings with their numbers, the commit and "
-        "date that produced them, its tables and figures. Rerun all five: `make experiments` (full size) or "
+        "date that produced them, its tables and figures. Rerun them all: `make experiments` (full size) or "
         "`make experiments SMOKE=1` (a seconds-long check, not a result).",
         "",
-        f"| target | P(reach), plan (frozen_2023) | lever that matters most: contrast (median gain) | lever with the largest total Sobol index | dominant uncertainty (total Sobol index) | where the plan fails (PRIM box 1) | cheapest mix with P >= {goal:g} (validated) |",
-        "|---|---|---|---|---|---|---|",
+        f"| target | P(reach), plan (frozen_2023) | lever that matters most: contrast (median gain) | lever with the largest total Sobol index | dominant uncertainty (total Sobol index) | where the plan fails (PRIM box 1) | figure most worth monitoring (share of the variance of reach it removes) | cheapest mix with P >= {goal:g} (validated) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for g in [*HEADLINE, ALL_FIVE]:
         pr = c.get("p_reach", {})
@@ -99,9 +112,10 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         else:
             top_lever = dom = "not run"
         box = _box(d.get(g)) if d else "not run"
+        watch = _watch(m.get(g)) if m else "not run"
         mix = _mix(p.get("mixes", {}).get(g)) if p else "not run"
         label = "all five" if g == ALL_FIVE else g
-        lines.append(f"| {label} | {reach} | {most} | {top_lever} | {dom} | {box} | {mix} |")
+        lines.append(f"| {label} | {reach} | {most} | {top_lever} | {dom} | {box} | {watch} | {mix} |")
     lines += [
         "",
         "How to read it:",
@@ -118,6 +132,9 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         "half-width; `sensitivity/` says what data would narrow it.",
         "- *PRIM box 1*: the uncertainties bounding the futures where the plan misses the target (coverage: share "
         "of the misses inside; density: share of those futures that miss).",
+        "- *Figure most worth monitoring*: the figure of 2024-25 whose observation (with its measurement error) "
+        "would most reduce the variance of the reach indicator, expected over what it could show (preposterior "
+        "analysis on the plan's runs); `monitoring/` values every candidate.",
         "- *Cheapest mix*: the cheapest lever mix NSGA-II found with P(reach) >= the goal, checked on fresh "
         "replicates (95 % Wilson interval); 2024-26 public cost of all instruments.",
         "",
