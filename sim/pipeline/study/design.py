@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model.evaluate import COST, INSTRUMENT_COSTS, Indicators, ModelRun
+from sim.model.evaluate import COST, INSTRUMENT_COSTS, Indicators, ModelRun, evaluate
 from sim.model.mechanisms import GROUPS, groups_of
 from sim.model.outcomes import HEADLINE, OUTCOMES, TARGETS
 from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR, BehaviourParams
@@ -103,10 +103,27 @@ def replicate_spec(levers: Any, rep: Any) -> RunSpec:
     return RunSpec(levers, rep.param_set, rep.seed, replicate_effects(rep, "sampled"))
 
 
-def outputs(run: Indicators) -> np.ndarray:
+#: What a run can raise at extreme lever settings: the model's numerical limits (e.g. a Poisson mean past
+#: numpy's range with every lever at the top of its range). ``evaluate_or_failure`` returns them as text.
+NUMERICAL_ERRORS = (ValueError, OverflowError, FloatingPointError)
+
+
+def evaluate_or_failure(run: ModelRun) -> Indicators | str:
+    """``sim.model.evaluate.evaluate``, or the text of a numerical failure (``NUMERICAL_ERRORS``): what a
+    search over the levers' full ranges uses, so that a mix the model cannot run is recorded as failed
+    (``outputs``: NaN) instead of stopping the study."""
+    try:
+        return evaluate(run)
+    except NUMERICAL_ERRORS as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def outputs(run: Indicators | str) -> np.ndarray:
     """A run's ``COLUMNS`` as floats: the headline indicators in 2026, the public cost of 2024-2026 and
     each instrument's (``sim.model.evaluate.Indicators``), then every series of ``SERIES`` in each of
-    ``SERIES_YEARS`` (NaN where the run does not report it)."""
+    ``SERIES_YEARS`` (NaN where the run does not report it); every column NaN for a failed run (text)."""
+    if isinstance(run, str):
+        return np.full(len(COLUMNS), np.nan)
     head = np.concatenate([run.at(PLAN_YEAR, HEADLINE), [run.cost()], list(run.costs().values())])
     where = {n: k for k, n in enumerate(run.names)}
     rows = {int(y): k for k, y in enumerate(run.years)}

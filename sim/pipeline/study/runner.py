@@ -43,7 +43,7 @@ from sim.model.evaluate import evaluate
 from sim.model.params import ConfigError, RunConfig
 from sim.paths import REPO_ROOT
 from sim.pipeline.study import STUDIES
-from sim.pipeline.study.design import COLUMNS, RunSpec, outputs, params_of
+from sim.pipeline.study.design import COLUMNS, RunSpec, evaluate_or_failure, outputs, params_of
 from sim.runtime import atomic
 from sim.runtime.config import CONFIG_DIR as ROOT_CONFIG_DIR
 from sim.runtime.config import flag, is_number, whole
@@ -302,6 +302,7 @@ class Context:
         self.cache = cache
         self._used: set[str] = set()  # distinct runs the study's findings rest on (cached or not)
         self.ran = 0  # model runs made by this invocation
+        self.failures: dict[str, str] = {}  # run key -> its numerical failure (evaluate(tolerate=True))
 
     @property
     def runs(self) -> int:
@@ -332,8 +333,11 @@ class Context:
             self.cfg.seed, range(first, first + n), len(self.param_sets), self.param_sets.weights
         )
 
-    def evaluate(self, specs: list[RunSpec], desc: str) -> pd.DataFrame:
-        """The outputs of every run (rows in ``specs`` order, columns ``OUTPUTS``); saved runs are reused."""
+    def evaluate(self, specs: list[RunSpec], desc: str, tolerate: bool = False) -> pd.DataFrame:
+        """The outputs of every run (rows in ``specs`` order, columns ``COLUMNS``); saved runs are reused.
+
+        ``tolerate``: a run that fails numerically (``design.NUMERICAL_ERRORS``) gives a row of NaN and its
+        error in ``failures`` instead of stopping the study (a search over the levers' full ranges)."""
         keys = [s.key(self.scale, self.end_year) for s in specs]
         todo = list(dict.fromkeys(k for k in keys if k not in self.cache.values))
         first = {k: s for k, s in zip(keys, specs)}
@@ -345,7 +349,7 @@ class Context:
             label = f"{desc} [{c + 1}/{n_chunks}]" if n_chunks > 1 else desc
             t0 = time.time()
             out = self.executor.map(
-                evaluate,
+                evaluate_or_failure if tolerate else evaluate,
                 runs,
                 desc=label,
                 unit="run",
@@ -353,6 +357,7 @@ class Context:
                     f"run {part[i]} (seed {first[part[i]].seed}, parameter set {first[part[i]].param_set})"
                 ),
             )
+            self.failures.update((k, run) for k, run in zip(part, out) if isinstance(run, str))
             self.cache.save(part, np.vstack([outputs(run) for run in out]), time.time() - t0, self.machine)
             self.ran += len(part)
         self._used.update(keys)
