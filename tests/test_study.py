@@ -147,6 +147,19 @@ def test_a_study_resumes_from_its_saved_runs_and_repeats_bit_for_bit(tmp_path, c
         and "reused from the folder's run cache" in (tmp_path / runner.FINDINGS).read_text()
     )
     assert "reused" not in runner.wall_text(60.0, 100, 0)
+    # republished from its saved runs alone: the page gives the time the runs took when they were made,
+    # where they ran, and no absolute path of this machine
+    third = runner.execute(cfg, tmp_path, command=["test"])
+    assert third["model_runs_this_invocation"] == 0
+    assert third["runs_wall_time_s"] == second["runs_wall_time_s"] > 0
+    assert third["runs_machines"] == [f"{os.cpu_count()} CPUs, executor local, 1 jobs"]
+    page = (tmp_path / runner.FINDINGS).read_text()
+    minutes = (
+        f"{second['runs_wall_time_s'] / 60:.1f} min wall time for the runs ({third['runs_machines'][0]})"
+    )
+    assert minutes in page
+    for text in (page, (tmp_path / runner.STUDY_JSON).read_text()):
+        assert str(REPO_ROOT) not in text and str(tmp_path) not in text
     # another study in the same folder does not reuse the runs
     third = runner.execute(smoke_config(seed=1, chunk=10), tmp_path, command=["test"])
     assert third["model_runs_this_invocation"] == third["model_runs"]

@@ -76,6 +76,21 @@ def _box(t: dict | None) -> str:
     return f"{names} (coverage {b['coverage']:.2f}, density {b['density']:.2f})"
 
 
+def run_time_text(doc: dict) -> str:
+    """The wall time of the runs that made a study's numbers, where they ran (recorded when they ran: a
+    page republished from saved runs keeps it); a study.json of before that gives its invocation's time."""
+    secs = doc.get("runs_wall_time_s")
+    if secs is None:
+        reused = (
+            " (runs reused from an earlier invocation: their time was not recorded)"
+            if doc.get("model_runs_reused")
+            else ""
+        )
+        return f"{doc['wall_time_s'] / 60:.1f} min{reused}"
+    where = "; ".join(doc.get("runs_machines") or []) or "machine not recorded"
+    return f"{secs / 60:.1f} min ({where})"
+
+
 def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md") -> str:
     c = docs.get("contrast", {}).get("findings", {})
     s = docs.get("sensitivity", {}).get("findings", {})
@@ -145,7 +160,7 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         "",
         "## The studies",
         "",
-        "| study | question | design | made by | wall time |",
+        "| study | question | design | made by | wall time of its runs (machine, executor) |",
         "|---|---|---|---|---|",
     ]
     for name in STUDIES:
@@ -157,8 +172,7 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
         lines.append(
             f"| [{name}]({link(name)}) | {doc['question']} | {doc['design']} | `{commit}`, "
-            f"{doc['provenance']['started'][:10]}, size {doc['size']} | {doc['wall_time_s'] / 60:.1f} min"
-            f"{' (runs reused from an earlier invocation)' if doc.get('model_runs_reused') else ''} |"
+            f"{doc['provenance']['started'][:10]}, size {doc['size']} | {run_time_text(doc)} |"
         )
     return "\n".join(lines) + "\n"
 
