@@ -2,8 +2,8 @@
 # (and, for the explorer's browser test, Debian's chromium, which `make test` installs when missing).
 #   make run ARGS="policy.voucher_budget=3"   (ARGS are appended to the command)
 #   make app ARGS="--port 8800"               (the lever explorer on http://127.0.0.1:8765 by default)
-#   make experiments                          (the five lever studies at full size, published to experiments/)
-#   make experiments SMOKE=1                  (the same five at smoke size: a check, not a result)
+#   make experiments                          (every lever study at full size, published to experiments/)
+#   make experiments SMOKE=1                  (the same at smoke size: a check, not a result)
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -75,9 +75,9 @@ calibrate: $(INSTALLED)
 backtest: $(INSTALLED)
 	$(PY) -m sim.backtest $(ARGS)
 
-# The five lever studies (python -m sim.study NAME; configs/study/). Full size: each ~10-20 min on 2 free
-# cores, findings published to experiments/ (README.md per study and the index). SMOKE=1: smoke size, nothing
-# published; the index goes beside the study folders. Folders: $(STUDY_ROOT)/<date>/<time>_NAME.
+# The lever studies (python -m sim.study NAME; configs/study/). Full size: 8-40 min each on 2 free cores
+# (each config file states its time), findings published to experiments/ (README.md per study and the
+# index). SMOKE=1: smoke size, nothing published; the index goes beside the study folders. Folders: $(STUDY_ROOT)/<date>/<time>_NAME.
 # The studies' names come from the code (sim.pipeline.study.STUDIES), asked when the recipe runs.
 STUDIES     = $(shell $(PY) -m sim.study --list)
 SMOKE      ?=

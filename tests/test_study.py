@@ -34,7 +34,7 @@ def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_make_experiments_smoke_runs_all_five(tmp_path):
+def test_make_experiments_smoke_runs_every_study(tmp_path):
     """`make experiments SMOKE=1` (what CI runs): every study writes its tables, figures, findings and
     study.json, and the index answers per target."""
     out = subprocess.run(
@@ -72,6 +72,7 @@ def test_make_experiments_smoke_runs_all_five(tmp_path):
         "discovery": {
             "boxes.csv": {"target", "box", "coverage", "density", "uncertainty", "box_lo", "box_hi"}
         },
+        "monitoring": {"monitoring.csv": {"candidate", "goal", "error_rel", "reduction", "share"}},
         "portfolio": {"portfolio.csv": {"cost", "p_all_five"}, "mixes.csv": {"goal", "found"}},
     }
     for name, folder in folders.items():
@@ -147,6 +148,18 @@ def test_a_study_resumes_from_its_saved_runs_and_repeats_bit_for_bit(tmp_path, c
         and "reused from the folder's run cache" in (tmp_path / runner.FINDINGS).read_text()
     )
     assert "reused" not in runner.wall_text(60.0, 100, 0)
+    # republished from its saved runs alone: the page gives the time the runs took when they were made,
+    # where they ran, and no absolute path of this machine
+    again = runner.execute(cfg, tmp_path, command=["test"])
+    assert again["model_runs_this_invocation"] == 0
+    assert again["runs_wall_time_s"] == second["runs_wall_time_s"] > 0
+    assert again["runs_machines"] == [f"{os.cpu_count()} CPUs, executor local, 1 jobs"]
+    page = (tmp_path / runner.FINDINGS).read_text()
+    minutes = f"{second['runs_wall_time_s'] / 60:.1f} min wall time for the runs ({again['runs_machines'][0]})"
+    assert minutes in page
+    for text in (page, (tmp_path / runner.STUDY_JSON).read_text()):
+        assert str(REPO_ROOT) not in text and str(tmp_path) not in text
+    first_findings = findings()
     # another study in the same finished folder is refused without overwrite ...
     with pytest.raises(ConfigError, match=r"^overwrite = false: .* finished study .*seed: 0 -> 1"):
         runner.execute(smoke_config(seed=1, chunk=10), tmp_path, command=["test"])
@@ -225,13 +238,18 @@ def test_prim_finds_a_planted_box():
 
 def test_sensitivity_factors_cover_every_lever_and_uncertainty():
     from sim.model.policy import INSTRUMENTS, LEVERS, effect_fields
+    from sim.pipeline.study.design import behaviour_groups, mechanism_label
     from sim.pipeline.study.sensitivity import factors, problem
 
     facs = factors(2.0)
     prob = problem(facs)
     groups = list(dict.fromkeys(prob["groups"]))
-    assert len(groups) == len(LEVERS) + len(INSTRUMENTS) + 2
-    assert prob["num_vars"] == len(LEVERS) + len(effect_fields()) + 2
+    mechanisms = behaviour_groups()
+    # one group per lever, per instrument's effects, per behaviour mechanism, and the seed
+    assert len(groups) == len(LEVERS) + len(INSTRUMENTS) + len(mechanisms) + 1
+    assert prob["num_vars"] == len(LEVERS) + len(effect_fields()) + len(mechanisms) + 1
+    assert {mechanism_label(g) for g in mechanisms} <= set(groups)
+    assert len(mechanisms) >= 5  # demand, entry_growth, certification, rd_behaviour, patenting, reforms
     for f in facs:
         if f["kind"] == "lever":
             name = f["name"].split(":")[1]
@@ -359,3 +377,166 @@ def test_contrast_page_keeps_small_effects_and_says_when_n_is_too_small():
     table, scenarios = _contrast_tables(MIN_PAIRS - 1, 0.004, 0.3)
     text = contrast.markdown(table, scenarios, contrast.summarise(table, scenarios))
     assert f"n too small to resolve: {MIN_PAIRS - 1} pairs < {MIN_PAIRS}" in text
+
+
+def test_emulator_decomposition_recovers_known_sobol_indices():
+    """y = 2 x1 + x2 + noise (x uniform on [0, 1], noise variance s2): Var = (4 + 1) / 12 + s2; the seed's
+    share is s2 / Var, x1's total index 4/12 / Var, x2's 1/12 / Var, x3's 0. Saltelli's estimator at
+    N = 4096 has Monte Carlo errors of about 0.01 here: tolerance 0.03. The seed's variance from repeated
+    runs: 2,000 pairs give it to about 3 % (tolerance 10 %)."""
+    from SALib.sample import sobol as sobol_sample
+
+    from sim.pipeline.study import emulator
+
+    problem = {"num_vars": 3, "names": ["a", "b", "c"], "bounds": [[0.0, 1.0]] * 3, "groups": ["a", "b", "c"]}
+    x = sobol_sample.sample(problem, 4096, calc_second_order=False, scramble=True, seed=1)
+    f = {"T01": 2 * x[:, 0] + x[:, 1]}
+    s2 = 0.25
+    total = 5 / 12 + s2
+    out = emulator.decompose(problem, f, {"T01": s2}, {"T01": 1.5}, seed=0, resamples=50)["T01"]
+    assert out["seed"] == pytest.approx(s2 / total, abs=0.01)
+    assert out["ST"] == pytest.approx([4 / 12 / total, 1 / 12 / total, 0.0], abs=0.03)
+    assert out["S1"] == pytest.approx([4 / 12 / total, 1 / 12 / total, 0.0], abs=0.03)
+    # a reach the inputs barely move (target 5 seed sd above the best run: p(x) <= 3e-7): no group index
+    # of numerical noise (SALib alone gives half-widths of 1e5 there); its variance is the seed's
+    flat = emulator.decompose(problem, f, {"T01": s2}, {"T01": 5.5}, seed=0, resamples=50)["reach_T01"]
+    assert flat["seed"] == 1.0 and not flat["ST"].any() and not flat["ST_conf"].any()
+    rng = np.random.default_rng(0)
+    mean = rng.random(2000)
+    y1, y2 = mean + rng.normal(0, 0.5, 2000), mean + rng.normal(0, 0.5, 2000)
+    assert emulator.seed_variance(y1, y2) == pytest.approx(0.25, rel=0.1)
+
+
+def test_preposterior_a_perfect_figure_removes_all_variance_and_an_independent_one_none():
+    """Toy ensembles with known answers (n = 4,000 runs, P(reach) = 0.5, prior variance 0.25):
+
+    - the figure is the reach indicator itself, measured almost exactly: the posterior knows the outcome,
+      the whole variance goes (share 1, to rounding);
+    - the figure is independent of reach, measured with an error as wide as its spread: nothing is learnt;
+      averaged over 5 seeds the share lies within ±0.02 of 0 (leave-one-out leaves a small negative bias of
+      order 1/ESS, ESS ~ 2,000 here; the 95 % half-width of the mean is ~0.005);
+    - the figure agrees with reach in 80 % of the runs: P(reach | figure) is 0.8 or 0.2, the posterior
+      variance 0.8 x 0.2 = 0.16, the reduction 0.25 - 0.16 = 0.09 (tolerance 0.015: ~5 standard errors).
+    """
+    from sim.pipeline.study.monitoring import value_of
+
+    n = 4000
+    rng = np.random.default_rng(5)
+    reach = (rng.random(n) < 0.5).astype(float)
+    table, _ = value_of(reach, np.full(n, 1e-3), reach[:, None])
+    assert table["share"].iloc[0] == pytest.approx(1.0, abs=1e-9)
+    assert table["prior_var"].iloc[0] == pytest.approx(reach.mean() * (1 - reach.mean()), rel=0.01)
+
+    shares = []
+    for seed in range(5):
+        r = np.random.default_rng(seed)
+        y, reach = r.normal(size=n), (r.random(n) < 0.5).astype(float)
+        table, _ = value_of(y, np.ones(n), reach[:, None])
+        shares.append(table["share"].iloc[0])
+        assert table["ess_median"].iloc[0] > 1000
+    assert np.mean(shares) == pytest.approx(0.0, abs=0.02)
+
+    reach = (rng.random(n) < 0.5).astype(float)
+    agree = rng.random(n) < 0.8
+    y = np.where(agree, reach, 1 - reach)
+    table, gain = value_of(y, np.full(n, 1e-3), np.column_stack([reach, 1 - reach]))
+    assert table["reduction"].to_numpy() == pytest.approx([0.09, 0.09], abs=0.015)
+    assert gain.shape == (n, 2)
+    with pytest.raises(ValueError, match="at least 3"):
+        value_of(np.ones(2), np.ones(2), np.ones((2, 1)))
+
+
+def test_monitoring_values_every_candidate_figure_with_a_stated_error(tmp_path):
+    """The monitoring study at a tiny size: every candidate (2024 and 2025 of T01-T05, the registry's
+    mid-year count, enterprise R&D, the HNTE list) is valued for every goal, each with its measurement
+    error and where it comes from; the page says which figure leads per goal."""
+    from sim.pipeline.study.monitoring import GOALS, candidates
+
+    sizes = {"full": runner.Size(), "smoke": runner.Size(scale=0.02, replicates=12)}
+    cfg = runner.StudyConfig(name="monitoring", size="smoke", sizes=sizes, jobs=1, progress=False)
+    doc = runner.execute(cfg, tmp_path, command=["test"])
+    table = pd.read_csv(tmp_path / "monitoring.csv")
+    names = {c.name for c in candidates()}
+    assert {"T01 2024", "T05 2025", "T02_h1 2024", "rd_enterprise 2025", "HNTE list 2024"} <= names
+    assert set(table["candidate"]) == names and set(table["goal"]) == set(GOALS)
+    assert len(table) == len(names) * len(GOALS)
+    assert (table["error_rel"] > 0).all() and table["error_source"].str.contains(
+        "fit_targets|assumption"
+    ).all()
+    assert (table["reduction_lo"] <= table["reduction"]).all() and (
+        table["reduction"] <= table["reduction_hi"]
+    ).all()
+    assert set(doc["findings"]["goals"]) == set(GOALS)
+    text = (tmp_path / runner.FINDINGS).read_text()
+    assert "figure most worth monitoring" in text and "HNTE list" in text
+    assert (tmp_path / "monitoring.png").is_file()
+
+
+def test_portfolio_names_the_mechanism_planted_in_the_runs():
+    """400 runs whose T05 follows one reforms parameter (rank correlation ~0.9) among 40 unrelated
+    uncertainties: `binding` names the reforms mechanism and that parameter, distinguishable from noise; for
+    all five it reads the target missed most often. With no planted link, nothing is distinguishable
+    (the Bonferroni bound holds with 95 % probability; seed fixed)."""
+    from sim.model.outcomes import HEADLINE, TARGETS
+    from sim.pipeline.study.portfolio import binding
+
+    rng = np.random.default_rng(2)
+    n = 400
+    x = pd.DataFrame(rng.random((n, 40)), columns=[f"effect:voucher_budget.e{k}" for k in range(40)])
+    x["behaviour:nonenterprise_rd_growth"] = rng.random(n)
+    frame = pd.DataFrame({g: np.full(n, 2.0 * TARGETS[g].target) for g in HEADLINE})
+    frame["T05"] = 60 + 10 * x["behaviour:nonenterprise_rd_growth"] + rng.normal(0, 1.5, n)
+    b = binding(frame, x, "T05")
+    assert b["group"] == "behaviour: reforms" and b["uncertainty"] == "nonenterprise_rd_growth"
+    assert b["distinguishable"] and b["rho"] > 0.8
+    every = binding(frame, x, "all_five")
+    assert every["target"] == "T05" and every["group"] == "behaviour: reforms"
+    frame["T05"] = rng.normal(60, 5, n)
+    assert not binding(frame, x, "T05")["distinguishable"]
+
+
+def test_portfolio_reports_a_mix_or_the_best_attainable_for_every_goal(tmp_path):
+    """The portfolio study at a tiny size: for each goal either the cheapest validated mix with P >= goal or
+    the best attainable P with its cost, and what caps it; the search spans the levers' validated ranges
+    (the first population holds every lever at the bottom and at the top of its range)."""
+    from sim.model.policy import LEVERS
+    from sim.pipeline.study.portfolio import GOALS
+
+    sizes = {
+        "full": runner.Size(),
+        "smoke": runner.Size(scale=0.02, replicates=2, population=6, generations=1, validation=2),
+    }
+    cfg = runner.StudyConfig(name="portfolio", size="smoke", sizes=sizes, jobs=1, progress=False, goal=0.99)
+    doc = runner.execute(cfg, tmp_path, command=["test"])
+    mixes = doc["findings"]["mixes"]
+    assert set(mixes) == set(GOALS)
+    for g, m in mixes.items():
+        assert m["found"] != m["none"]
+        assert m["cost_100m"] > 0 and 0 <= m["p_reach"] <= 1, g
+        assert "group" in m["binding"] and m["binding"]["goal"] == g
+    cand = pd.read_csv(tmp_path / "candidates.csv")
+    tops = cand[cand["label"] == "every lever at the top of its range"]
+    assert len(tops) == 1 and all(tops[n].iloc[0] == LEVERS[n].hi for n in LEVERS)
+    text = (tmp_path / runner.FINDINGS).read_text()
+    assert "what caps it" in text and ("best attainable" in text or "cheapest mix" in text)
+
+
+def test_a_numerical_failure_of_a_run_is_recorded_not_fatal_in_a_search(monkeypatch):
+    """evaluate_or_failure returns a run's numerical error as text (what a search over the levers' full
+    ranges meets at their tops: 'lam value too large'); its outputs row is all NaN; other errors propagate."""
+    from sim.pipeline.study import design
+
+    def broken(run):
+        raise ValueError("lam value too large")
+
+    monkeypatch.setattr(design, "evaluate", broken)
+    out = design.evaluate_or_failure(None)
+    assert out == "ValueError: lam value too large"
+    assert np.isnan(design.outputs(out)).all() and len(design.outputs(out)) == len(design.COLUMNS)
+
+    def bug(run):
+        raise KeyError("a bug, not a numerical limit")
+
+    monkeypatch.setattr(design, "evaluate", bug)
+    with pytest.raises(KeyError):
+        design.evaluate_or_failure(None)

@@ -15,7 +15,7 @@ from sim.model.params import BehaviourParams, ConfigError
 from sim.model.policy import LEVERS, effect_fields
 from sim.pipeline.study import load
 from sim.pipeline.study.design import ALL_FIVE, lever_unit
-from sim.pipeline.study.sensitivity import POSTERIOR, factors
+from sim.pipeline.study.sensitivity import factors
 
 
 def test_a_study_run_from_python_reads_back(tmp_path, capsys):
@@ -169,7 +169,7 @@ def test_every_discovery_dimension_has_a_sobol_factor_and_a_drawable_unit():
         assert load.sobol_group(name) in groups, name
         unit = load.uncertainty_unit(name)
         assert unit and all(ord(ch) < 0x2E80 for ch in unit), (name, unit)
-    assert load.sobol_group("behaviour:revenue_growth") == POSTERIOR
+    assert load.sobol_group("behaviour:revenue_growth") == "behaviour: entry_growth"  # its mechanism
     assert load.sobol_group("seed") is None
     assert {f.name for f in fields(BehaviourParams)} >= set(BehaviourParams.calibrated_names())
     with pytest.raises(KeyError, match="not an uncertainty"):

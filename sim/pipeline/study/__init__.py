@@ -2,7 +2,8 @@
 
 ``runner.py`` (the Hydra app, run cache, outputs, publishing), ``design.py`` (lever ranges, one run
 as a task, reach), ``index.py`` (the cross-study table) and the studies: ``contrast.py``,
-``lever_curves.py``, ``sensitivity.py``, ``discovery.py``, ``portfolio.py``. Each study's question
+``lever_curves.py``, ``sensitivity.py`` (with ``emulator.py``), ``discovery.py``, ``monitoring.py``,
+``portfolio.py``. Each study's question
 and designs are in ``configs/study/NAME.yaml``; its committed findings in ``experiments/NAME/``.
 
 ``STUDIES`` is the one list of them (the runner, the index and ``make experiments`` read it:
@@ -10,4 +11,4 @@ and designs are in ``configs/study/NAME.yaml``; its committed findings in ``expe
 """
 
 #: The lever studies, in the order they are run and shown.
-STUDIES = ("contrast", "lever_curves", "sensitivity", "discovery", "portfolio")
+STUDIES = ("contrast", "lever_curves", "sensitivity", "discovery", "monitoring", "portfolio")

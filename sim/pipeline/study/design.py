@@ -1,15 +1,25 @@
-"""What the lever studies share: lever ranges, one model run's spec and outputs, and reach.
+"""What the lever studies share: lever ranges, one model run's spec and outputs, reach, and the
+uncertainties grouped by mechanism.
 
-A study evaluates ``RunSpec`` s: a lever setting, a behaviour-parameter set of the posterior, a
-model seed and the lever effects. Each runs through the one evaluator (``sim.model.evaluate``), and
-keeps ``OUTPUTS``: the five headline indicators in 2026 (report units), the public cost of 2024-2026
-in 亿元 (all instruments) and each instrument's.
+A study evaluates ``RunSpec`` s: a lever setting, a behaviour-parameter set of the posterior (or, for
+``sensitivity``, one posterior particle per mechanism group: ``mixed_params``), a model seed and the
+lever effects. Each runs through the one evaluator (``sim.model.evaluate``), and keeps ``COLUMNS``:
+``OUTPUTS`` (the five headline indicators in 2026 in report units, the public cost of 2024-2026 in 亿元
+of all instruments and each instrument's) and every other reported series in ``SERIES_YEARS``
+(``"contracts@2024"``: what ``monitoring`` observes and ``portfolio`` reads the caps from).
 Common random numbers: studies that compare lever settings give every setting the same replicates
 (``sim.pipeline.ensemble.plan_replicates``), so differences come from the levers alone.
+
+Lever ranges: ``lever_range`` (from 0 or the 2023 level to a multiple of the plan) and the full
+validated range ``[Lever.lo, Lever.hi]`` through ``lever_at`` / ``lever_position``, a plan-anchored
+scale (0 = lo, 0.5 = the plan, 1 = hi; geometric above the plan where the range is wide), so that a
+search or a curve spends its points where they matter and still reaches the top of a range 50 x the
+plan.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping
@@ -19,14 +29,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model.evaluate import COST, INSTRUMENT_COSTS, Indicators, ModelRun
-from sim.model.outcomes import HEADLINE, TARGETS
-from sim.model.params import PLAN_YEAR
-from sim.model.policy import LEVERS, PolicyLevers, effects_row
+from sim.model.evaluate import COST, INSTRUMENT_COSTS, Indicators, ModelRun, evaluate
+from sim.model.mechanisms import GROUPS, groups_of
+from sim.model.outcomes import HEADLINE, OUTCOMES, TARGETS
+from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR, BehaviourParams
+from sim.model.policy import INSTRUMENTS, LEVERS, PolicyLevers, effects_row
 from sim.pipeline.plots import english
 
 COSTS = list(INSTRUMENT_COSTS.values())  # 亿元, public cost 2024-2026 of each instrument
 OUTPUTS: list[str] = [*HEADLINE, COST, *COSTS]
+#: Every reported series that is not spending (``sim.model.outcomes.OUTCOMES``, read when imported: a
+#: series the model adds is kept without a change here).
+SERIES: list[str] = [k for k, o in OUTCOMES.items() if o.kind != "cost"]
+#: Years of ``SERIES`` a study run keeps: the last data year, the two years a researcher can observe
+#: next, and the plan year.
+SERIES_YEARS: tuple[int, ...] = tuple(range(LAST_BASE_YEAR, PLAN_YEAR + 1))
+#: What a study keeps of each run: ``OUTPUTS`` then ``series@year`` for ``SERIES`` x ``SERIES_YEARS``.
+COLUMNS: list[str] = [*OUTPUTS, *(f"{s}@{y}" for s in SERIES for y in SERIES_YEARS)]
 ALL_FIVE = "all_five"  # every headline target reached in the same replicate
 #: Targets and what one "unit of effect" is for cost-effectiveness (亿元 per unit), per target.
 EFFECT_UNITS = {
@@ -52,7 +71,7 @@ class RunSpec:
     """One model run of a study: levers, parameter set (index into the posterior), seed, effects."""
 
     levers: Any  # PolicyLevers
-    param_set: int
+    param_set: int | tuple[int, ...]  # a posterior set, or one particle per mechanism group (mixed_params)
     seed: int
     effects: Any  # LeverEffects
 
@@ -65,7 +84,9 @@ class RunSpec:
         a lever's path hashes as given (a mapping's years as JSON keys)."""
         d = {
             "levers": asdict(self.levers),
-            "param_set": int(self.param_set),
+            "param_set": (
+                int(self.param_set) if np.isscalar(self.param_set) else [int(p) for p in self.param_set]
+            ),
             "seed": int(self.seed),
             "effects": effects_row(self.effects),
             "scale": float(scale),
@@ -82,10 +103,37 @@ def replicate_spec(levers: Any, rep: Any) -> RunSpec:
     return RunSpec(levers, rep.param_set, rep.seed, replicate_effects(rep, "sampled"))
 
 
-def outputs(run: Indicators) -> np.ndarray:
-    """A run's ``OUTPUTS`` as floats: the headline indicators in 2026, the public cost of 2024-2026 and
-    each instrument's (``sim.model.evaluate.Indicators``)."""
-    return np.concatenate([run.at(PLAN_YEAR, HEADLINE), [run.cost()], list(run.costs().values())])
+#: What a run can raise at extreme lever settings: the model's numerical limits (e.g. a Poisson mean past
+#: numpy's range with every lever at the top of its range). ``evaluate_or_failure`` returns them as text.
+NUMERICAL_ERRORS = (ValueError, OverflowError, FloatingPointError)
+
+
+def evaluate_or_failure(run: ModelRun) -> Indicators | str:
+    """``sim.model.evaluate.evaluate``, or the text of a numerical failure (``NUMERICAL_ERRORS``): what a
+    search over the levers' full ranges uses, so that a mix the model cannot run is recorded as failed
+    (``outputs``: NaN) instead of stopping the study."""
+    try:
+        return evaluate(run)
+    except NUMERICAL_ERRORS as exc:
+        return f"{type(exc).__name__}: {exc}"
+
+
+def outputs(run: Indicators | str) -> np.ndarray:
+    """A run's ``COLUMNS`` as floats: the headline indicators in 2026, the public cost of 2024-2026 and
+    each instrument's (``sim.model.evaluate.Indicators``), then every series of ``SERIES`` in each of
+    ``SERIES_YEARS`` (NaN where the run does not report it); every column NaN for a failed run (text)."""
+    if isinstance(run, str):
+        return np.full(len(COLUMNS), np.nan)
+    head = np.concatenate([run.at(PLAN_YEAR, HEADLINE), [run.cost()], list(run.costs().values())])
+    where = {n: k for k, n in enumerate(run.names)}
+    rows = {int(y): k for k, y in enumerate(run.years)}
+    series = np.full((len(SERIES), len(SERIES_YEARS)), np.nan)
+    for i, name in enumerate(SERIES):
+        if name in where:
+            for j, year in enumerate(SERIES_YEARS):
+                if year in rows:
+                    series[i, j] = run.values[rows[year], where[name]]
+    return np.concatenate([head, series.ravel()])
 
 
 # --------------------------------------------------------------------------- levers
@@ -117,6 +165,48 @@ def lever_range(name: str, factor: float, lower: str = "zero") -> tuple[float, f
     return (max(lo, lv.lo), min(hi, lv.hi))
 
 
+#: A lever whose validated top is more than this many times its plan value is spaced geometrically above
+#: the plan (``lever_at``): linear steps would put every point but one far past anything plausible.
+WIDE_RANGE = 4.0
+
+
+def lever_at(name: str, u: float) -> float:
+    """The lever's value at position ``u`` in [0, 1] of its full validated range ``[Lever.lo, Lever.hi]``,
+    plan-anchored: 0 = lo, 0.5 = the plan, 1 = hi; linear below the plan, geometric above it when the range
+    is wide (hi > ``WIDE_RANGE`` x plan), linear otherwise. Typed and clipped by ``lever_value``."""
+    lv = LEVERS[name]
+    u = min(max(float(u), 0.0), 1.0)
+    lo, hi, plan = float(lv.lo), float(lv.hi), min(max(float(lv.plan), lv.lo), lv.hi)
+    if u <= 0.5:
+        x = lo + (plan - lo) * 2 * u
+    elif plan > 0 and hi > WIDE_RANGE * plan:
+        x = plan * (hi / plan) ** (2 * u - 1)
+    else:
+        x = plan + (hi - plan) * (2 * u - 1)
+    return lever_value(name, x)
+
+
+def lever_position(name: str, value: float) -> float:
+    """The inverse of ``lever_at``: the position in [0, 1] of ``value`` on the lever's validated range."""
+    lv = LEVERS[name]
+    lo, hi, plan = float(lv.lo), float(lv.hi), min(max(float(lv.plan), lv.lo), lv.hi)
+    v = min(max(float(value), lo), hi)
+    if v <= plan:
+        return 0.5 * (v - lo) / (plan - lo) if plan > lo else 0.5
+    if plan > 0 and hi > WIDE_RANGE * plan:
+        return 0.5 + 0.5 * np.log(v / plan) / np.log(hi / plan)
+    return 0.5 + 0.5 * (v - plan) / (hi - plan)
+
+
+def lever_scale_text() -> str:
+    """How ``lever_at`` spaces the levers, for the pages."""
+    return (
+        "each lever over its full validated range [lo, hi] (`Lever.lo`, `Lever.hi`), on a plan-anchored scale: "
+        "position 0 = lo, 0.5 = the plan, 1 = hi; linear below the plan, geometric (log) above it where hi > "
+        f"{WIDE_RANGE:g} x the plan"
+    )
+
+
 def lever_unit(name: str) -> str:
     """The lever's unit in English (figures: the default fonts have no CJK glyphs)."""
     return english(LEVERS[name].unit)
@@ -138,3 +228,77 @@ def fmt_value(tid: str, v: float, diff: bool = False) -> str:
     if TARGETS[tid].unit == "percent":
         return f"{v:+.2f} pp" if diff else f"{v:.2f} %"
     return f"{v:+,.0f}" if diff else f"{v:,.0f}"
+
+
+# --------------------------------------------------------------------------- uncertainties by mechanism
+def behaviour_groups() -> dict[str, list[str]]:
+    """The calibrated behaviour parameters (``BehaviourParams`` with a prior) by mechanism
+    (``sim.model.mechanisms.groups_of``), in ``GROUPS`` order."""
+    return groups_of(BehaviourParams.calibrated_names())
+
+
+def mechanism_label(group: str) -> str:
+    """A mechanism group's name for tables: ``entry_growth`` -> ``behaviour: entry_growth``."""
+    return f"behaviour: {group}"
+
+
+def mechanism_text(group: str) -> tuple[str, str]:
+    """(what the mechanism is, the data that would narrow it) from ``GROUPS``."""
+    return GROUPS[group]
+
+
+def mixed_params(param_sets: Any, picks: Any) -> BehaviourParams:
+    """A behaviour-parameter set made of one posterior particle per mechanism group: group ``k`` of
+    ``behaviour_groups()`` takes its parameters from particle ``picks[k]`` (the rest from the first pick).
+
+    The approximation ``sensitivity`` states: correlations inside a mechanism are the posterior's, those
+    between mechanisms are dropped (each group's marginal is the posterior's)."""
+    groups = list(behaviour_groups().values())
+    if len(picks) != len(groups):
+        raise ValueError(f"mixed_params: {len(picks)} picks for {len(groups)} mechanism groups")
+    sets = param_sets.sets
+    values = {name: getattr(sets[int(p)], name) for p, names in zip(picks, groups) for name in names}
+    return dataclasses.replace(sets[int(picks[0])], **values)
+
+
+def params_of(param_sets: Any, spec: RunSpec) -> BehaviourParams:
+    """The behaviour parameters a run spec names: one posterior set, or one particle per mechanism."""
+    if np.isscalar(spec.param_set):
+        return param_sets.sets[int(spec.param_set)]
+    return mixed_params(param_sets, spec.param_set)
+
+
+def effect_group(key: str) -> str:
+    """The group of a lever effect (``voucher_budget.additionality`` -> ``voucher_budget effects``)."""
+    return f"{key.split('.', 1)[0]} effects"
+
+
+def uncertainty_group(column: str) -> str:
+    """The group of an uncertainty column of ``uncertainty_frame``: a mechanism or an instrument's effects."""
+    kind, name = column.split(":", 1)
+    if kind == "behaviour":
+        from sim.model.mechanisms import mechanism_of
+
+        return mechanism_label(mechanism_of(name))
+    return effect_group(name)
+
+
+def uncertainty_frame(param_sets: Any, reps: list) -> pd.DataFrame:
+    """One row per replicate: its lever effects (``effect:KEY``) and its calibrated behaviour parameters
+    (``behaviour:NAME``); columns that never vary are dropped (they bound nothing)."""
+    from sim.pipeline.ensemble import replicate_effects
+
+    names = BehaviourParams.calibrated_names()
+    rows = []
+    for r in reps:
+        row = {f"effect:{k}": v for k, v in effects_row(replicate_effects(r, "sampled")).items()}
+        params = param_sets.sets[r.param_set]
+        row.update({f"behaviour:{k}": float(getattr(params, k)) for k in names})
+        rows.append(row)
+    x = pd.DataFrame(rows)
+    return x.loc[:, x.nunique() > 1]
+
+
+def instrument_names() -> list[str]:
+    """The instruments' names, in ``INSTRUMENTS`` order (one effect group each)."""
+    return [cls.name for cls in INSTRUMENTS]

@@ -16,7 +16,15 @@ all failures inside the box; density: share of futures inside the box that fail 
 sample); qp: the quasi-p-value of each restriction (flagged weak above ``QP_WEAK``).
 The model's own randomness (the seed) is not a dimension: it is part of why density stays below 1.
 
-Table ``boxes.csv``: one row per target, box and restricted uncertainty. Figure ``boxes.png``.
+By mechanism (``mechanisms.csv``): every uncertainty belongs to a group, a behaviour mechanism of
+``sim.model.mechanisms`` (``design.uncertainty_group``) or one instrument's effects; a group's share of
+the extra-trees feature scores of failure (the scores sum to 1 over all uncertainties) says how much of
+what predicts failure lies in it, and the page names the data that would narrow the leading mechanism.
+A group of many parameters gets some share by chance: ``dims_share`` (its share of the dimensions) is
+the share it would get if nothing in it mattered.
+
+Table ``boxes.csv``: one row per target, box and restricted uncertainty (``group``: its mechanism or
+instrument). Figure ``boxes.png``.
 """
 
 from __future__ import annotations
@@ -28,9 +36,9 @@ import numpy as np
 import pandas as pd
 
 from sim.model.outcomes import HEADLINE
-from sim.model.params import BehaviourParams
-from sim.model.policy import effect_fields, effects_row, scenario
-from sim.pipeline.study.design import ALL_FIVE, reached, replicate_spec
+from sim.model.policy import effect_fields, scenario
+from sim.pipeline.study.design import ALL_FIVE, reached, replicate_spec, uncertainty_frame, uncertainty_group
+from sim.pipeline.study.sensitivity import narrowed_by
 from sim.runtime import atomic
 
 GOALS = [*HEADLINE, ALL_FIVE]
@@ -41,23 +49,6 @@ SCREEN_SEED = 0  # the extra-trees' seed: the same sample gives the same screen
 MAX_BOXES = 2
 PEEL_ALPHA = 0.05
 QP_WEAK = 0.05  # restrictions with a larger quasi-p-value are flagged as weak
-
-
-def uncertainty_frame(ctx, reps) -> pd.DataFrame:
-    """One row per replicate: its lever effects and its behaviour parameters (the fitted ones)."""
-    from dataclasses import asdict
-
-    from sim.pipeline.ensemble import replicate_effects
-
-    names = BehaviourParams.calibrated_names()
-    rows = []
-    for r in reps:
-        row = {f"effect:{k}": v for k, v in effects_row(replicate_effects(r, "sampled")).items()}
-        params = asdict(ctx.param_sets.sets[r.param_set])
-        row.update({f"behaviour:{k}": float(params[k]) for k in names})
-        rows.append(row)
-    x = pd.DataFrame(rows)
-    return x.loc[:, x.nunique() > 1]  # a parameter fixed in every set cannot bound a box
 
 
 def choose(traj: pd.DataFrame, base: float) -> int | None:
@@ -71,6 +62,38 @@ def choose(traj: pd.DataFrame, base: float) -> int | None:
     if score.max() <= 0:
         return None
     return int(score.idxmax())
+
+
+def feature_scores(x: pd.DataFrame, fail: np.ndarray) -> pd.Series:
+    """Extra-trees feature scores of failure over every uncertainty (ema_workbench; they sum to 1)."""
+    from ema_workbench.analysis import feature_scoring
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return feature_scoring.get_ex_feature_scores(x, fail.astype(int), random_state=SCREEN_SEED)[0].iloc[
+            :, 0
+        ]
+
+
+def group_scores(x: pd.DataFrame, fail: np.ndarray) -> pd.DataFrame:
+    """Per uncertainty group: its share of the feature scores of failure, its share of the dimensions,
+    and its best single predictor; sorted by share (empty when the target never or always fails)."""
+    if fail.sum() in (0, fail.size):
+        return pd.DataFrame(columns=["group", "score_share", "dims_share", "top_uncertainty"])
+    scores = feature_scores(x, fail)
+    groups = pd.Series({c: uncertainty_group(c) for c in x.columns})
+    rows = []
+    for g, cols in groups.groupby(groups).groups.items():
+        sc = scores.reindex(cols).fillna(0.0)
+        rows.append(
+            {
+                "group": g,
+                "score_share": float(sc.sum()),
+                "dims_share": len(cols) / x.shape[1],
+                "top_uncertainty": str(sc.idxmax()),
+            }
+        )
+    return pd.DataFrame(rows).sort_values("score_share", ascending=False).reset_index(drop=True)
 
 
 def screen(x: pd.DataFrame, fail: np.ndarray) -> list[str]:
@@ -153,15 +176,23 @@ def run(ctx):
     reps = ctx.replicates(ctx.design.replicates)
     plan = scenario("plan")
     out = ctx.evaluate([replicate_spec(plan, r) for r in reps], "discovery")
-    x = uncertainty_frame(ctx, reps)
+    x = uncertainty_frame(ctx.param_sets, reps)
     reach = reached(out)
-    rows, summary = [], {}
+    rows, summary, mech_rows = [], {}, []
     for g in GOALS:
         fail = (reach[g] == 0).to_numpy()
         base = float(fail.mean())
         boxes = find_boxes(x, fail)
+        by_group = group_scores(x, fail)
+        mech_rows += [{"target": g, **r} for r in by_group.to_dict("records")]
+        lead = by_group.iloc[0] if not by_group.empty else None
         summary[g] = {
             "failure_rate": base,
+            "dominant_group": None if lead is None else lead["group"],
+            "dominant_group_share": None if lead is None else float(lead["score_share"]),
+            "dominant_group_dims_share": None if lead is None else float(lead["dims_share"]),
+            "dominant_group_top": None if lead is None else lead["top_uncertainty"],
+            "narrowed_by": None if lead is None else narrowed_by(lead["group"]),
             "boxes": [
                 {k: v for k, v in b.items() if k != "dims"}
                 | {"restrictions": [{d["uncertainty"]: [d["box_lo"], d["box_hi"]]} for d in b["dims"]]}
@@ -180,6 +211,7 @@ def run(ctx):
                         "mass": b["mass"],
                         "n_in_box": b["n_in_box"],
                         **d,
+                        "group": uncertainty_group(d["uncertainty"]),
                     }
                 )
     cols = [
@@ -196,15 +228,24 @@ def run(ctx):
         "sample_lo",
         "sample_hi",
         "qp",
+        "group",
     ]
     table = pd.DataFrame(rows, columns=cols)
+    mechanisms = pd.DataFrame(
+        mech_rows, columns=["target", "group", "score_share", "dims_share", "top_uncertainty"]
+    )
     figures = [figure(table, summary, ctx.outdir / "boxes.png", len(reps))]
     n_eff = len(effect_fields())
     return Findings(
         summary={"n": len(reps), "dimensions": list(x.columns), "targets": summary},
-        tables={"boxes": table},
+        tables={"boxes": table, "mechanisms": mechanisms},
         figures=figures,
         markdown=markdown(table, summary, len(reps)),
+        precision=(
+            f"{len(reps):,} futures: a box's coverage and density are shares of that sample (a density of 0.5 "
+            f"over 100 futures has a 95 % half-width of about 0.10); restrictions with qp > {QP_WEAK} are "
+            "flagged weak."
+        ),
         design=f"the plan on {len(reps):,} replicates = {len(reps):,} runs at scale {ctx.scale}; PRIM over "
         f"{x.shape[1]} uncertainties ({sum(c.startswith('effect:') for c in x.columns)} of the {n_eff} lever "
         f"effects and {sum(c.startswith('behaviour:') for c in x.columns)} calibrated behaviour parameters "
@@ -257,6 +298,22 @@ def markdown(table: pd.DataFrame, summary: dict, n: int) -> str:
             lines.append(
                 f"| {g} | {s['failure_rate']:.2f} | {b['box']} | {b['coverage']:.2f} | {b['density']:.2f} | {text} |"
             )
+    lines += [
+        "",
+        "**By mechanism**: the group holding the largest share of the extra-trees scores of failure (share "
+        "of the dimensions in brackets: what it would hold by chance), and the data that would narrow it:",
+        "",
+        "| target | leading group (score share; by chance) | its best predictor | what would narrow it |",
+        "|---|---|---|---|",
+    ]
+    for g, s in summary.items():
+        if s.get("dominant_group") is None:
+            continue
+        lines.append(
+            f"| {g} | {s['dominant_group']} ({s['dominant_group_share']:.2f}; {s['dominant_group_dims_share']:.2f}) "
+            f"| `{s['dominant_group_top'].split(':', 1)[1]}` | {s['narrowed_by']} |"
+        )
+    lines += ["", "Every group and target: `mechanisms.csv`."]
     return "\n".join(lines)
 
 

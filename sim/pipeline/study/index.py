@@ -4,7 +4,8 @@
 Reads each finished study's ``study.json`` and answers, per target: which lever matters most
 (``contrast``: the plan's lever with the largest paired median gain; ``sensitivity``: the lever with
 the largest total-order index), the dominant uncertainty (``sensitivity``), where the plan fails
-(``discovery``'s first box) and the cheapest mix that reaches P >= goal (``portfolio``).
+(``discovery``'s first box), the figure most worth monitoring (``monitoring``) and what it would take
+(``portfolio``).
 """
 
 from __future__ import annotations
@@ -34,16 +35,34 @@ def load(folders: list[Path]) -> dict[str, dict]:
 def _mix(m: dict | None) -> str:
     if not m:
         return "not run"
-    if m.get("none"):
-        if m.get("validated"):
-            return (
-                "none: the cheapest candidates fell below the goal on fresh replicates ("
-                + ", ".join(f"P {t['p']:.2f} at {t['cost']:,.1f} 亿元" for t in m["validated"])
-                + ")"
-            )
-        return "none found within the levers' ranges"
+    if "p_reach_ci95" not in m:  # a study.json of before the best attainable was reported
+        return "none found within the levers' ranges" if m.get("none") else "not run"
     lo, hi = m["p_reach_ci95"]
-    return f"{m['cost_100m']:,.1f} 亿元 (P {m['p_reach']:.2f}, {lo:.2f}–{hi:.2f})"
+    text = f"{m['cost_100m']:,.1f} 亿元 (P {m['p_reach']:.2f}, {lo:.2f}–{hi:.2f})"
+    if m.get("none"):
+        text = f"none; best attainable: {text}"
+    b = m.get("binding") or {}
+    if b.get("group"):
+        on = "" if b["target"] == b.get("goal") else f", on {b['target']}"
+        text += f"; capped by {b['group']} (`{b['uncertainty']}`{on})"
+    return text
+
+
+def _pm(s: dict, key: str) -> str:
+    """An index with its 95 % half-width when the study recorded one."""
+    conf = s.get(f"{key}_conf")
+    return f"{s[key]:.2f}" if conf is None else f"{s[key]:.2f} ± {conf:.2f}"
+
+
+def _watch(s: dict | None) -> str:
+    if not s:
+        return "not run"
+    if "undefined" in s:
+        return s["undefined"]
+    lo, hi = s["reduction_ci95"]
+    share = "" if s.get("share") is None else f"{s['share']:.2f}; "
+    tie = "" if s.get("resolved", True) else f", not resolved from {s['runner_up']}"
+    return f"{s['best']} ({share}reduction {s['reduction']:.3f}, {lo:.3f}–{hi:.3f}{tie})"
 
 
 def _box(t: dict | None) -> str:
@@ -57,22 +76,38 @@ def _box(t: dict | None) -> str:
     return f"{names} (coverage {b['coverage']:.2f}, density {b['density']:.2f})"
 
 
+def run_time_text(doc: dict) -> str:
+    """The wall time of the runs that made a study's numbers, where they ran (recorded when they ran: a
+    page republished from saved runs keeps it); a study.json of before that gives its invocation's time."""
+    secs = doc.get("runs_wall_time_s")
+    if secs is None:
+        reused = (
+            " (runs reused from an earlier invocation: their time was not recorded)"
+            if doc.get("model_runs_reused")
+            else ""
+        )
+        return f"{doc['wall_time_s'] / 60:.1f} min{reused}"
+    where = "; ".join(doc.get("runs_machines") or []) or "machine not recorded"
+    return f"{secs / 60:.1f} min ({where})"
+
+
 def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md") -> str:
     c = docs.get("contrast", {}).get("findings", {})
     s = docs.get("sensitivity", {}).get("findings", {})
     d = docs.get("discovery", {}).get("findings", {}).get("targets", {})
     p = docs.get("portfolio", {}).get("findings", {})
+    m = docs.get("monitoring", {}).get("findings", {}).get("goals", {})
     goal = p.get("goal", 0.8)
     lines = [
         "# Lever studies: findings",
         "",
         "What moves P(reach) of the 2026 targets, by how much per 亿元, and under which futures the targets "
         "fail. Each study's folder holds its question, command, findings with their numbers, the commit and "
-        "date that produced them, its tables and figures. Rerun all five: `make experiments` (full size) or "
+        "date that produced them, its tables and figures. Rerun them all: `make experiments` (full size) or "
         "`make experiments SMOKE=1` (a seconds-long check, not a result).",
         "",
-        f"| target | P(reach), plan (frozen_2023) | lever that matters most: contrast (median gain) | lever with the largest total Sobol index | dominant uncertainty (total Sobol index) | where the plan fails (PRIM box 1) | cheapest mix with P >= {goal:g} (validated) |",
-        "|---|---|---|---|---|---|---|",
+        f"| target | P(reach), plan (frozen_2023) | lever that matters most: contrast (median gain) | lever with the largest total Sobol index | dominant uncertainty (total Sobol index) | where the plan fails (PRIM box 1) | figure most worth monitoring (share of the variance of reach it removes) | what it would take: cheapest mix with P >= {goal:g}, or the best attainable (validated) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for g in [*HEADLINE, ALL_FIVE]:
         pr = c.get("p_reach", {})
@@ -88,14 +123,15 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         if "undefined" in sv:
             top_lever = dom = sv["undefined"]
         elif sv:
-            top_lever = f"`{sv['top_lever']}` ({sv['top_lever_ST']:.2f})"
-            dom = f"{sv['dominant_uncertainty']} ({sv['dominant_uncertainty_ST']:.2f})"
+            top_lever = f"`{sv['top_lever']}` ({_pm(sv, 'top_lever_ST')})"
+            dom = f"{sv['dominant_uncertainty']} ({_pm(sv, 'dominant_uncertainty_ST')})"
         else:
             top_lever = dom = "not run"
         box = _box(d.get(g)) if d else "not run"
+        watch = _watch(m.get(g)) if m else "not run"
         mix = _mix(p.get("mixes", {}).get(g)) if p else "not run"
         label = "all five" if g == ALL_FIVE else g
-        lines.append(f"| {label} | {reach} | {most} | {top_lever} | {dom} | {box} | {mix} |")
+        lines.append(f"| {label} | {reach} | {most} | {top_lever} | {dom} | {box} | {watch} | {mix} |")
     lines += [
         "",
         "How to read it:",
@@ -107,18 +143,24 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         "the one that adds most to P(all five). Intervals, ΔP(reach) and cost per unit of effect: `contrast/`.",
         "- *Largest total Sobol index (sensitivity)*: the lever that explains most of the variance of the 2026 "
         "value when every lever moves between its 2023 level and twice the plan together with every uncertainty.",
-        "- *Dominant uncertainty*: the uncertainty (behaviour posterior, one instrument's lever effects, or the "
-        "model's randomness) with the largest total Sobol index.",
+        "- *Dominant uncertainty*: the uncertainty (a behaviour mechanism of `sim.model.mechanisms`, one "
+        "instrument's lever effects, or the model's randomness) with the largest total Sobol index ± its 95 % "
+        "half-width; `sensitivity/` says what data would narrow it.",
         "- *PRIM box 1*: the uncertainties bounding the futures where the plan misses the target (coverage: share "
         "of the misses inside; density: share of those futures that miss).",
-        "- *Cheapest mix*: the cheapest lever mix NSGA-II found with P(reach) >= the goal, checked on fresh "
-        "replicates (95 % Wilson interval); 2024-26 public cost of all instruments.",
+        "- *Figure most worth monitoring*: the figure of 2024-25 whose observation (with its measurement error) "
+        "would most reduce the variance of the reach indicator, expected over what it could show (preposterior "
+        "analysis on the plan's runs); `monitoring/` values every candidate.",
+        "- *Cheapest mix*: the cheapest lever mix NSGA-II found, over each lever's full validated range, with "
+        "P(reach) >= the goal, checked on fresh replicates (95 % Wilson interval; 2024-26 public cost of all "
+        "instruments); when none gets there, the best attainable P(reach) and its cost; and the mechanism that "
+        "caps it (the uncertainty group most rank-correlated with the target's 2026 value in that mix's runs).",
         "",
         "Sobol indices for T01–T05 are those of the 2026 value; for all five, of reaching all five (0/1).",
         "",
         "## The studies",
         "",
-        "| study | question | design | made by | wall time |",
+        "| study | question | design | made by | wall time of its runs (machine, executor) |",
         "|---|---|---|---|---|",
     ]
     for name in STUDIES:
@@ -130,8 +172,7 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
         lines.append(
             f"| [{name}]({link(name)}) | {doc['question']} | {doc['design']} | `{commit}`, "
-            f"{doc['provenance']['started'][:10]}, size {doc['size']} | {doc['wall_time_s'] / 60:.1f} min"
-            f"{' (runs reused from an earlier invocation)' if doc.get('model_runs_reused') else ''} |"
+            f"{doc['provenance']['started'][:10]}, size {doc['size']} | {run_time_text(doc)} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -1,14 +1,18 @@
-"""Study ``lever_curves``: each lever from 0 to well past the plan, the others at the plan.
+"""Study ``lever_curves``: each lever over its full validated range, the others at the plan.
 
-Design (``sizes.<size>``: ``points``, ``replicates``, ``scale``): for every lever, its value at each
-multiple in ``points`` of the plan's value (1.0 = the plan, shared by all levers), on the same
-``replicates`` replicates (common random numbers: the curves are paired along their length).
-Runs: (levers x (points - 1) + 1) x replicates.
+Design (``sizes.<size>``: ``positions``, ``replicates``, ``scale``): for every lever, its value at each
+position of ``positions`` on its validated range ``[Lever.lo, Lever.hi]`` (``design.lever_at``: 0 = lo,
+0.5 = the plan, shared by all levers, 1 = hi; geometric above the plan where the range is wide), on the
+same ``replicates`` replicates (common random numbers: the curves are paired along their length).
+Runs: (levers x (positions - 1) + 1) x replicates. Few points, many replicates: each point's P(reach)
+is resolved (200 replicates: Wilson half-width <= 0.07, paired changes tighter), the shape between
+points is not.
 
 Figures: one ``curve_<lever>.png`` per lever: P(reach) with 95 % Wilson bands (top) and the 2026 median
 with the 90 % band of replicates (bottom), one panel per target, against the total public cost
 2024-26 in 亿元 of the mix. Tables: ``curves.csv`` (every point), ``marginal.csv`` (per lever and
-target: ΔP and Δcost from 0 to the plan and from the plan to the top of the range).
+target: ΔP with its 95 % paired bootstrap interval, Δcost and Δmedian from the bottom of the range to
+the plan and from the plan to the top). ``factor`` in the tables: the value as a multiple of the plan's.
 """
 
 from __future__ import annotations
@@ -18,14 +22,16 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.policy import LEVERS, scenario
+from sim.pipeline.paired import paired_mean_difference
 from sim.pipeline.report import wilson
 from sim.pipeline.study.design import (
     ALL_FIVE,
     COST,
     COST_LABEL,
     fmt_value,
+    lever_at,
+    lever_scale_text,
     lever_unit,
-    lever_value,
     reached,
     replicate_spec,
     with_levers,
@@ -40,22 +46,25 @@ def run(ctx):
 
     reps = ctx.replicates(ctx.design.replicates)
     plan = scenario("plan")
-    points = ctx.design.points
-    settings = []  # (lever, factor, value, levers)
-    for name, lever in LEVERS.items():
-        for f in points:
-            value = lever_value(name, f * lever.plan)
-            settings.append((name, f, value, with_levers(plan, **{name: value})))
+    positions = ctx.design.positions
+    settings = []  # (lever, position, value, levers)
+    for name in LEVERS:
+        for pos in positions:
+            value = lever_at(name, pos)
+            settings.append((name, pos, value, with_levers(plan, **{name: value})))
     specs = [replicate_spec(levers, r) for *_, levers in settings for r in reps]
     out = ctx.evaluate(specs, "lever_curves")
     n = len(reps)
     rows = []
-    for k, (name, f, value, _) in enumerate(settings):
-        frame = out.iloc[k * n : (k + 1) * n]
+    reaches = {}
+    for k, (name, pos, value, _) in enumerate(settings):
+        frame = out.iloc[k * n : (k + 1) * n].reset_index(drop=True)
         reach = reached(frame)
+        reaches[(name, pos)] = reach
         base = {
             "lever": name,
-            "factor": f,
+            "position": pos,
+            "factor": value / LEVERS[name].plan if LEVERS[name].plan else float("nan"),
             "value": value,
             "unit": LEVERS[name].unit,
             "cost_mean": float(frame[COST].mean()),
@@ -71,29 +80,57 @@ def run(ctx):
                 row.update(median=q50, p05=q05, p95=q95)
             rows.append(row)
     curves = pd.DataFrame(rows)
-    marginal = marginal_table(curves)
+    marginal = marginal_table(curves, reaches)
     figures = [figure(curves, name, ctx.outdir / f"curve_{name}.png") for name in LEVERS]
     summary = summarise(curves, marginal)
+    summary["precision"] = precision(curves, marginal)
     return Findings(
         summary=summary,
         tables={"curves": curves, "marginal": marginal},
         figures=figures,
-        markdown=markdown(marginal, summary, points, ctx.cfg.range_factor),
-        design=f"{len(LEVERS)} levers x {len(points)} values ({', '.join(f'{p:g}' for p in points)} x the "
-        f"plan's value; the plan point shared) x {n} paired replicates = "
-        f"{(len(LEVERS) * (len(points) - 1) + 1) * n:,} distinct runs at scale {ctx.scale}.",
+        markdown=markdown(marginal, summary, positions),
+        design=f"{len(LEVERS)} levers x {len(positions)} positions ({', '.join(f'{p:g}' for p in positions)}) "
+        f"of {lever_scale_text()}; the plan point shared; x {n} paired replicates = "
+        f"{(len(LEVERS) * (len(positions) - 1) + 1) * n:,} distinct runs at scale {ctx.scale}.",
+        precision=(
+            f"{n} paired replicates per point: largest 95 % Wilson half-width of a point's P(reach) "
+            f"{summary['precision']['max_wilson_half_width']:.3f}; largest 95 % half-width of a paired ΔP over "
+            f"half a range (bottom to plan, plan to top) {summary['precision']['max_dp_half_width']:.3f}."
+        ),
     )
 
 
-def marginal_table(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per lever and target: ΔP and Δmedian and Δcost from the lowest value to the plan, and plan to the top."""
+def precision(curves: pd.DataFrame, marginal: pd.DataFrame) -> dict:
+    """The largest Wilson half-width of a point's P(reach), and of a paired ΔP over half a range."""
+    halves = pd.concat(
+        [(marginal[f"dp_{t}_hi"] - marginal[f"dp_{t}_lo"]) / 2 for t in ("below", "above")], ignore_index=True
+    )
+    return {
+        "max_wilson_half_width": float(((curves["p_hi"] - curves["p_lo"]) / 2).max()),
+        "max_dp_half_width": float(halves.max()),
+    }
+
+
+def marginal_table(curves: pd.DataFrame, reaches: dict | None = None) -> pd.DataFrame:
+    """Per lever and target: ΔP (with its paired 95 % interval when ``reaches`` holds each point's reach
+    per replicate, keyed by (lever, position)), Δmedian and Δcost from the lowest value to the plan, and
+    from the plan to the top."""
     rows = []
     for (lever, g), t in curves.groupby(["lever", "target"], sort=False):
-        t = t.sort_values("factor").set_index("factor")
+        t = t.sort_values("position").set_index("position")
         lo, hi = t.index.min(), t.index.max()
-        row = {"lever": lever, "target": g, "from_factor": lo, "to_factor": hi}
-        for tag, a, b in (("below", lo, 1.0), ("above", 1.0, hi)):
+        row = {
+            "lever": lever,
+            "target": g,
+            "from_factor": t.loc[lo, "factor"],
+            "to_factor": t.loc[hi, "factor"],
+        }
+        for tag, a, b in (("below", lo, 0.5), ("above", 0.5, hi)):
             row[f"dp_{tag}"] = t.loc[b, "p_reach"] - t.loc[a, "p_reach"]
+            if reaches is not None:
+                _, row[f"dp_{tag}_lo"], row[f"dp_{tag}_hi"] = paired_mean_difference(
+                    reaches[(lever, b)][g], reaches[(lever, a)][g]
+                )
             row[f"dcost_{tag}"] = t.loc[b, "cost_mean"] - t.loc[a, "cost_mean"]
             row[f"dmedian_{tag}"] = (t.loc[b, "median"] - t.loc[a, "median"]) if g != ALL_FIVE else np.nan
         rows.append(row)
@@ -111,7 +148,7 @@ def summarise(curves: pd.DataFrame, marginal: pd.DataFrame) -> dict:
             "dcost_full_range": float(top["dcost_below"] + top["dcost_above"]),
             "dp_above_plan": float(top["dp_above"]),
         }
-    plan = curves[curves["factor"] == 1.0].drop_duplicates("target").set_index("target")
+    plan = curves[curves["position"] == 0.5].drop_duplicates("target").set_index("target")
     return {
         "plan_p_reach": {g: float(plan.loc[g, "p_reach"]) for g in GOALS},
         "plan_cost_100m": float(plan["cost_mean"].iloc[0]),
@@ -119,10 +156,10 @@ def summarise(curves: pd.DataFrame, marginal: pd.DataFrame) -> dict:
     }
 
 
-def markdown(marginal: pd.DataFrame, summary: dict, points: list[float], factor: float) -> str:
+def markdown(marginal: pd.DataFrame, summary: dict, positions: list[float]) -> str:
     lines = [
-        f"Each lever runs from {points[0]:g} to {points[-1]:g} x its plan value (others at the plan); the plan "
-        f"itself costs {summary['plan_cost_100m']:,.1f} 亿元 in 2024-26 (mean over replicates) and reaches "
+        f"Each lever runs over positions {', '.join(f'{p:g}' for p in positions)} of {lever_scale_text()} "
+        f"(others at the plan); the plan itself costs {summary['plan_cost_100m']:,.1f} 亿元 in 2024-26 (mean over replicates) and reaches "
         + ", ".join(f"{g} with P = {p:.2f}" for g, p in summary["plan_p_reach"].items())
         + ".",
         "",
@@ -138,7 +175,8 @@ def markdown(marginal: pd.DataFrame, summary: dict, points: list[float], factor:
         )
     lines += [
         "",
-        "**Beyond the plan, per lever** (plan to the top of the range: ΔP(reach) per target, Δcost):",
+        "**Beyond the plan, per lever** (plan to the top of the validated range: ΔP(reach) per target with its "
+        "95 % paired interval, Δcost):",
         "",
         "| lever | Δcost (亿元) | "
         + " | ".join(f"ΔP {g}" for g in GOALS)
@@ -151,7 +189,7 @@ def markdown(marginal: pd.DataFrame, summary: dict, points: list[float], factor:
         m = m.set_index("target")
         lines.append(
             f"| `{lever}` | {m['dcost_above'].iloc[0]:+,.1f} | "
-            + " | ".join(f"{m.loc[g, 'dp_above']:+.2f}" for g in GOALS)
+            + " | ".join(_dp_cell(m.loc[g]) for g in GOALS)
             + " | "
             + " | ".join(fmt_value(g, m.loc[g, "dmedian_above"], True) for g in HEADLINE)
             + " |"
@@ -160,10 +198,17 @@ def markdown(marginal: pd.DataFrame, summary: dict, points: list[float], factor:
     return "\n".join(lines)
 
 
+def _dp_cell(row) -> str:
+    """ΔP above the plan with its paired interval (when the table has it)."""
+    if "dp_above_lo" in row and not pd.isna(row["dp_above_lo"]):
+        return f"{row['dp_above']:+.2f} ({row['dp_above_lo']:+.2f}–{row['dp_above_hi']:+.2f})"
+    return f"{row['dp_above']:+.2f}"
+
+
 def figure(curves: pd.DataFrame, lever: str, path):
     from matplotlib.figure import Figure
 
-    c = curves[curves["lever"] == lever].sort_values("factor")
+    c = curves[curves["lever"] == lever].sort_values("position")
     fig = Figure(figsize=(3.1 * len(HEADLINE), 5.6))
     axes = fig.subplots(2, len(HEADLINE), sharex=True)
     allfive = c[c["target"] == ALL_FIVE]
@@ -176,7 +221,7 @@ def figure(curves: pd.DataFrame, lever: str, path):
         )
         ax.plot(x, t["p_reach"], "o-", color="tab:blue", ms=3, label=f"P({g} > target)")
         ax.plot(allfive["cost_mean"], allfive["p_reach"], "--", color="grey", lw=1, label="P(all five)")
-        plan = t[t["factor"] == 1.0]
+        plan = t[t["position"] == 0.5]
         ax.plot(plan["cost_mean"], plan["p_reach"], "*", color="tab:red", ms=10, label="the plan")
         ax.set_ylim(-0.03, 1.03)
         ax.set_title(f"{g} > {TARGETS[g].target:,g} ({TARGETS[g].unit_label})", fontsize=9)

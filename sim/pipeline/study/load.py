@@ -284,14 +284,16 @@ def sobol_ranking(table: pd.DataFrame) -> pd.DataFrame:
 # --------------------------------------------------------------------------- discovery
 def sobol_group(uncertainty: str) -> str | None:
     """The ``sensitivity`` factor a ``discovery`` dimension belongs to: ``effect:INSTRUMENT.name`` ->
-    "INSTRUMENT effects", ``behaviour:name`` -> the behaviour posterior; None for anything else."""
-    from sim.pipeline.study.sensitivity import POSTERIOR
+    "INSTRUMENT effects", ``behaviour:name`` -> its mechanism ("behaviour: certification",
+    ``sim.model.mechanisms``); None for anything else."""
+    from sim.pipeline.study.design import uncertainty_group
 
     kind, _, name = uncertainty.partition(":")
-    if kind == "effect" and "." in name:
-        return f"{name.split('.')[0]} effects"
-    if kind == "behaviour" and name:
-        return POSTERIOR
+    if (kind == "effect" and "." in name) or (kind == "behaviour" and name):
+        try:
+            return uncertainty_group(uncertainty)
+        except KeyError:
+            return None
     return None
 
 

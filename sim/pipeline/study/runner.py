@@ -26,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
+import os
+import re
 import shutil
 import sys
 import time
@@ -41,7 +43,7 @@ from sim.model.evaluate import evaluate
 from sim.model.params import ConfigError, RunConfig
 from sim.paths import REPO_ROOT
 from sim.pipeline.study import STUDIES
-from sim.pipeline.study.design import OUTPUTS, RunSpec, outputs
+from sim.pipeline.study.design import COLUMNS, RunSpec, evaluate_or_failure, outputs, params_of
 from sim.runtime import atomic
 from sim.runtime.config import CONFIG_DIR as ROOT_CONFIG_DIR
 from sim.runtime.config import flag, is_number, overwrite_refused, whole
@@ -60,9 +62,15 @@ MIN_SCALE = [f for f in fields(RunConfig) if f.name == "scale"][0].metadata["ran
 #: Knobs that change how a study is computed, not what it finds (left out of its fingerprint).
 EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "overwrite", "progress", "chunk", "publish")
 #: Libraries a study needs beyond the model (the ``studies`` extra of pyproject.toml).
-LIBRARIES = {"sensitivity": ("SALib",), "discovery": ("ema_workbench",), "portfolio": ("pymoo",)}
+LIBRARIES = {
+    "sensitivity": ("SALib", "sklearn"),
+    "discovery": ("ema_workbench",),
+    "portfolio": ("pymoo",),
+}
 #: Package versions recorded in study.json besides the model's.
-STUDY_PACKAGES = ("SALib", "ema_workbench", "pymoo")
+STUDY_PACKAGES = ("SALib", "ema_workbench", "pymoo", "scikit-learn")
+#: Sensitivity methods: Saltelli's design on the model itself, or on an emulator fitted to model runs.
+METHODS = ("model", "emulator")
 
 
 # --------------------------------------------------------------------------- schema
@@ -77,10 +85,13 @@ class Size:
     replicates: int = (
         100  # contrast: per arm; lever_curves: per point; discovery: the sample; portfolio: per candidate
     )
-    points: list[float] = field(
-        default_factory=lambda: [0.0, 0.5, 1.0, 1.5, 2.0, 3.0]
-    )  # lever_curves: x plan
-    base_samples: int = 64  # sensitivity: Saltelli base sample N (runs = N x (groups + 2))
+    # lever_curves: positions on each lever's validated range (design.lever_at: 0 = lo, 0.5 = plan, 1 = hi)
+    positions: list[float] = field(default_factory=lambda: [0.0, 0.5, 0.75, 1.0])
+    base_samples: int = 64  # sensitivity: Saltelli base sample N (model: runs = N x (groups + 2))
+    method: str = (
+        "model"  # sensitivity: model | emulator (Saltelli on an emulator fitted to `replicates` runs)
+    )
+    pairs: int = 0  # sensitivity (emulator): training runs repeated with a second seed (the seed's share)
     population: int = 24  # portfolio: NSGA-II population
     generations: int = 6  # portfolio: NSGA-II generations
     validation: int = 200  # portfolio: fresh replicates re-evaluating each chosen mix
@@ -98,13 +109,21 @@ class Size:
         whole(f"{key}.population", self.population, 4, 100_000)
         whole(f"{key}.generations", self.generations, 1, 10_000)
         whole(f"{key}.validation", self.validation, 2, 1_000_000)
-        pts = list(self.points)
-        if len(pts) < 2 or not all(is_number(p) and 0 <= p <= 20 for p in pts) or 1.0 not in pts:
+        whole(f"{key}.pairs", self.pairs, 0, 1_000_000)
+        if self.method not in METHODS:
+            raise ConfigError(f"{key}.method = {self.method!r}: must be one of {', '.join(METHODS)}")
+        if self.method == "emulator" and not 2 <= self.pairs <= self.replicates:
             raise ConfigError(
-                f"{key}.points = {pts!r}: must be at least two multiples of the plan's value in [0, 20], "
-                "including 1.0 (the plan)"
+                f"{key}.pairs = {self.pairs}: the emulator needs 2 to replicates ({self.replicates}) runs "
+                "repeated with a second seed (they measure the model's own randomness)"
             )
-        self.points = sorted(float(p) for p in pts)
+        pts = list(self.positions)
+        if len(pts) < 2 or not all(is_number(p) and 0 <= p <= 1 for p in pts) or 0.5 not in pts:
+            raise ConfigError(
+                f"{key}.positions = {pts!r}: must be at least two positions in [0, 1] on each lever's "
+                "validated range (0 = its lowest value, 0.5 = the plan, 1 = its highest), including 0.5"
+            )
+        self.positions = sorted(float(p) for p in pts)
         return self
 
 
@@ -242,12 +261,16 @@ class RunCache:
     """Model runs of a study folder, saved in chunks (``runs/chunk-*.npz``) as they finish.
 
     ``runs/FINGERPRINT`` names the study the runs belong to; a folder of another study's runs is
-    cleared before use. Each chunk holds the runs' keys (``RunSpec.key``) and outputs.
+    cleared before use. Each chunk holds the runs' keys (``RunSpec.key``), outputs (``COLUMNS``), the
+    wall time the chunk took (``seconds``) and where it ran (``machine``: CPUs and executor), so a page
+    made from saved runs still reports the time of the runs that made its numbers.
     """
 
     def __init__(self, folder: Path, fingerprint: str, resume: bool):
         self.folder = Path(folder)
         self.values: dict[str, np.ndarray] = {}
+        self.seconds: dict[str, float] = {}  # wall seconds per run (its chunk's time / its runs)
+        self.machine: dict[str, str] = {}  # where each run was made
         stamp = self.folder / "FINGERPRINT"
         if self.folder.is_dir() and (
             not resume or not stamp.is_file() or stamp.read_text().strip() != fingerprint
@@ -258,22 +281,34 @@ class RunCache:
         for path in sorted(self.folder.glob("chunk-*.npz")):
             try:
                 with np.load(path, allow_pickle=False) as z:
-                    keys, vals = z["keys"], z["values"]
+                    keys, vals = [str(k) for k in z["keys"]], z["values"]
+                    seconds = float(z["seconds"]) if "seconds" in z else np.nan
+                    machine = str(z["machine"]) if "machine" in z else "unknown"
             except (OSError, ValueError, KeyError):
                 continue  # a damaged chunk is simply run again
-            if vals.shape[1] != len(OUTPUTS):
-                continue
-            self.values.update(zip(map(str, keys), vals))
+            if vals.shape[1] != len(COLUMNS):
+                continue  # runs of another version of the study code: run again
+            self.values.update(zip(keys, vals))
+            self.seconds.update((k, seconds / len(keys)) for k in keys)
+            self.machine.update((k, machine) for k in keys)
         self.reused = len(self.values)
         self._n = len(list(self.folder.glob("chunk-*.npz")))
 
-    def save(self, keys: list[str], values: np.ndarray) -> None:
+    def save(self, keys: list[str], values: np.ndarray, seconds: float = np.nan, machine: str = "") -> None:
         path = self.folder / f"chunk-{self._n:05d}.npz"
         self._n += 1
         with atomic.atomic_path(path) as tmp:
             with open(tmp, "wb") as fh:
-                np.savez(fh, keys=np.array(keys), values=values)
+                np.savez(
+                    fh,
+                    keys=np.array(keys),
+                    values=values,
+                    seconds=np.float64(seconds),
+                    machine=np.str_(machine),
+                )
         self.values.update(zip(keys, values))
+        self.seconds.update((k, seconds / len(keys)) for k in keys)
+        self.machine.update((k, machine) for k in keys)
 
 
 class Context:
@@ -290,10 +325,28 @@ class Context:
         self.cache = cache
         self._used: set[str] = set()  # distinct runs the study's findings rest on (cached or not)
         self.ran = 0  # model runs made by this invocation
+        self.failures: dict[str, str] = {}  # run key -> its numerical failure (evaluate(tolerate=True))
 
     @property
     def runs(self) -> int:
         return len(self._used)
+
+    def run_time(self) -> dict[str, Any]:
+        """The wall time of the runs the findings rest on, as recorded when each was made (saved runs
+        included), and where they were made."""
+        secs = [self.cache.seconds.get(k, np.nan) for k in self._used]
+        known = [s for s in secs if not np.isnan(s)]
+        machines = sorted({self.cache.machine.get(k, "unknown") for k in self._used})
+        return {
+            "seconds": float(sum(known)) if known else None,
+            "runs_timed": len(known),
+            "runs": len(secs),
+            "machines": machines,
+        }
+
+    def params_of(self, spec: RunSpec):
+        """The behaviour parameters of a run spec (a posterior set, or a particle per mechanism group)."""
+        return params_of(self.param_sets, spec)
 
     def replicates(self, n: int, first: int = 0):
         """Replicates ``first .. first+n-1`` of the study (seed, parameter set, effects seed)."""
@@ -303,8 +356,11 @@ class Context:
             self.cfg.seed, range(first, first + n), len(self.param_sets), self.param_sets.weights
         )
 
-    def evaluate(self, specs: list[RunSpec], desc: str) -> pd.DataFrame:
-        """The outputs of every run (rows in ``specs`` order, columns ``OUTPUTS``); saved runs are reused."""
+    def evaluate(self, specs: list[RunSpec], desc: str, tolerate: bool = False) -> pd.DataFrame:
+        """The outputs of every run (rows in ``specs`` order, columns ``COLUMNS``); saved runs are reused.
+
+        ``tolerate``: a run that fails numerically (``design.NUMERICAL_ERRORS``) gives a row of NaN and its
+        error in ``failures`` instead of stopping the study (a search over the levers' full ranges)."""
         keys = [s.key(self.scale, self.end_year) for s in specs]
         todo = list(dict.fromkeys(k for k in keys if k not in self.cache.values))
         first = {k: s for k, s in zip(keys, specs)}
@@ -312,13 +368,11 @@ class Context:
         n_chunks = -(-len(todo) // chunk)
         for c in range(n_chunks):
             part = todo[c * chunk : (c + 1) * chunk]
-            runs = [
-                first[k].model_run(self.param_sets.sets[first[k].param_set], self.scale, self.end_year)
-                for k in part
-            ]
+            runs = [first[k].model_run(self.params_of(first[k]), self.scale, self.end_year) for k in part]
             label = f"{desc} [{c + 1}/{n_chunks}]" if n_chunks > 1 else desc
+            t0 = time.time()
             out = self.executor.map(
-                evaluate,
+                evaluate_or_failure if tolerate else evaluate,
                 runs,
                 desc=label,
                 unit="run",
@@ -326,10 +380,22 @@ class Context:
                     f"run {part[i]} (seed {first[part[i]].seed}, parameter set {first[part[i]].param_set})"
                 ),
             )
-            self.cache.save(part, np.vstack([outputs(run) for run in out]))
+            self.failures.update((k, run) for k, run in zip(part, out) if isinstance(run, str))
+            self.cache.save(part, np.vstack([outputs(run) for run in out]), time.time() - t0, self.machine)
             self.ran += len(part)
         self._used.update(keys)
-        return pd.DataFrame(np.vstack([self.cache.values[k] for k in keys]), columns=OUTPUTS)
+        if not keys:
+            return pd.DataFrame(columns=COLUMNS, dtype=float)
+        return pd.DataFrame(np.vstack([self.cache.values[k] for k in keys]), columns=COLUMNS)
+
+    @property
+    def machine(self) -> str:
+        """Where this invocation's runs are made: the machine's CPUs and the executor."""
+        d = self.executor.describe()
+        where = f"executor {d['backend']}, {d['jobs']} jobs"
+        if d["backend"] == "ray":
+            where = f"executor ray ({d.get('address', 'auto')}), {d['jobs']} jobs"
+        return f"{os.cpu_count()} CPUs, {where}"
 
 
 @dataclass
@@ -341,6 +407,7 @@ class Findings:
     figures: list[Path]
     markdown: str  # the findings section (numbers in it come from ``summary``)
     design: str  # one line: what was run (counts)
+    precision: str = ""  # one line: the precision the design achieved (interval widths)
 
 
 # --------------------------------------------------------------------------- provenance and outputs
@@ -354,13 +421,34 @@ def provenance(cfg: StudyConfig, param_sets, command: list[str], fingerprint: st
     code = [c for c in git.get("changes") or [] if not c[3:].startswith(f"{EXPERIMENTS_DIR.name}/")]
     if git.get("dirty") is not None:
         record["git"] = {**git, "dirty": bool(code), "changes": code}
-    return {
-        "fingerprint": fingerprint,
-        **record,
-        "data": prov.data_hash(),
-        "posterior": {"note": param_sets.note, **param_sets.info},
-        "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
-    }
+    return scrub_paths(
+        {
+            "fingerprint": fingerprint,
+            **record,
+            "data": prov.data_hash(),
+            "posterior": {"note": param_sets.note, **param_sets.info},
+            "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
+        }
+    )
+
+
+#: An absolute path up to the repository's own top-level folders (``/any/checkout/sim/data/x.csv``):
+#: published pages name files relative to the repository, never the folder of the machine that made them.
+_ABSOLUTE = re.compile(
+    r"(?<![\w.])/[^\s'\"`]*?/(?=(" + "|".join(re.escape(p.name) for p in REPO_ROOT.iterdir()) + r")(/|\b))"
+)
+
+
+def scrub_paths(obj: Any) -> Any:
+    """``obj`` with every absolute path into a checkout made relative to the repository (``/work/x/sim/a`` ->
+    ``sim/a``) and the working folder dropped: what a committed page may show."""
+    if isinstance(obj, dict):
+        return {k: scrub_paths(v) for k, v in obj.items() if k != "cwd"}
+    if isinstance(obj, (list, tuple)):
+        return [scrub_paths(v) for v in obj]
+    if isinstance(obj, str):
+        return _ABSOLUTE.sub("", obj.replace(str(REPO_ROOT) + os.sep, ""))
+    return obj
 
 
 def _commit_line(prov: dict) -> str:
@@ -370,27 +458,47 @@ def _commit_line(prov: dict) -> str:
     return f"commit `{commit}`{dirty}"
 
 
-def wall_text(wall: float, runs: int, reused: int) -> str:
-    """The wall time, saying when it is that of a resumed invocation (its runs came from the run cache)."""
-    text = f"{wall / 60:.1f} min wall time"
+def wall_text(wall: float, runs: int, reused: int, run_time: dict | None = None) -> str:
+    """The wall time of the runs that made the numbers (recorded in the run cache when each chunk was made,
+    so a republication from saved runs reports it, not its own seconds) with the machine and executor, and
+    this invocation's when it differs."""
+    rt = run_time or {}
+    where = "; ".join(rt.get("machines") or []) or "unknown machine"
+    if rt.get("seconds") is None:
+        text = f"run time not recorded (runs saved by an older version); this invocation {wall / 60:.1f} min"
+    else:
+        text = f"{rt['seconds'] / 60:.1f} min wall time for the runs ({where})"
+        if rt.get("runs_timed", runs) < rt.get("runs", runs):
+            text += f", {rt['runs_timed']:,} of {rt['runs']:,} runs timed"
     if reused:
-        text += f" ({reused:,} of the {runs:,} runs reused from the folder's run cache, made earlier)"
+        text += (
+            f"; {reused:,} of the {runs:,} runs reused from the folder's run cache, made earlier "
+            f"(this invocation {wall / 60:.1f} min)"
+        )
     return text
 
 
 def findings_markdown(
-    cfg: StudyConfig, f: Findings, prov: dict, wall: float, runs: int, reused: int = 0
+    cfg: StudyConfig,
+    f: Findings,
+    prov: dict,
+    wall: float,
+    runs: int,
+    reused: int = 0,
+    run_time: dict | None = None,
 ) -> str:
     date = prov["started"][:10]
     figs = "\n".join(f"![{p.stem}]({p.name})" for p in f.figures)
+    precision = f"**Precision.** {f.precision.strip()}\n\n" if f.precision.strip() else ""
     return (
         f"# Study `{cfg.name}`\n\n"
         f"**Question.** {cfg.question.strip()}\n\n"
         f"**Command.** `{prov['command']}`\n\n"
         f"**Made by** {_commit_line(prov)} on {date}; size `{cfg.size}`, scale {cfg.run_scale}, seed "
-        f"{cfg.seed}, {runs:,} model runs, {wall_text(wall, runs, reused)}. Posterior: "
-        f"{prov['posterior']['note']}.\n\n"
+        f"{cfg.seed}, {runs:,} model runs. Posterior: {prov['posterior']['note']}.\n\n"
+        f"**Run time.** {wall_text(wall, runs, reused, run_time)}.\n\n"
         f"**Design.** {f.design}\n\n"
+        f"{precision}"
         f"## Findings\n\n{f.markdown.strip()}\n\n" + (f"## Figures\n\n{figs}\n" if figs else "")
     )
 
@@ -400,7 +508,10 @@ def write_outputs(cfg: StudyConfig, outdir: Path, f: Findings, prov: dict, start
     files = []
     for name, table in f.tables.items():
         files.append(atomic.write_csv(outdir / f"{name}.csv", table))
-    text = findings_markdown(cfg, f, prov, wall, ctx.runs, reused=max(0, ctx.runs - ctx.ran))
+    run_time = ctx.run_time()
+    text = scrub_paths(
+        findings_markdown(cfg, f, prov, wall, ctx.runs, reused=max(0, ctx.runs - ctx.ran), run_time=run_time)
+    )
     files.append(atomic.write_text(outdir / FINDINGS, text))
     doc = {
         "study": cfg.name,
@@ -410,10 +521,14 @@ def write_outputs(cfg: StudyConfig, outdir: Path, f: Findings, prov: dict, start
         "seed": cfg.seed,
         "config": cfg.as_dict(),
         "design": f.design,
+        "precision": f.precision,
         "model_runs": ctx.runs,
         "model_runs_this_invocation": ctx.ran,
         "model_runs_reused": ctx.runs - ctx.ran if ctx.runs >= ctx.ran else 0,
         "wall_time_s": round(wall, 1),
+        "runs_wall_time_s": None if run_time["seconds"] is None else round(run_time["seconds"], 1),
+        "runs_machines": run_time["machines"],
+        "cpus": os.cpu_count(),
         "executor": ctx.executor.describe(),
         "findings": f.summary,
         "files": sorted(p.name for p in [*files, *f.figures]),
