@@ -377,36 +377,40 @@ class BehaviourParams(Validated):
         "history identifies only jointly with demand growth",
         prior=(0.3, 1.0),
     )
-    contract_demand_growth: float = spec(
-        0.15,
-        "yearly growth of demand for Shaanxi technology to 2023 (fades to demand_growth_longrun)",
+    national_growth_persistence: float = spec(
+        0.56,
+        "persistence (AR(1) coefficient) of the national technology market's yearly log growth after 2023",
         -0.5,
-        1,
-        "assumption: 61% of Shaanxi value is bought outside the province (lr5.cn 2023); the national market "
-        "grew 22,398 -> 47,791 亿 2019-22 (+29%/yr, shaanxi_history_to_2023.csv)",
-        prior=(0.05, 0.30),
+        0.99,
+        "the AR(1) of the national seller-side value 2000-2023 (the yearbook panel): posterior median 0.56, "
+        "10-90 % 0.23-0.82 (docs/peers.md); the prior is that interval. A projection uncertainty: nothing "
+        "before 2024 identifies it in Shaanxi's data",
+        prior=(0.23, 0.82),
     )
-    demand_growth_longrun: float = spec(
-        0.05,
-        "yearly growth of demand for technology in the long run",
+    national_growth_longrun: float = spec(
+        0.14,
+        "long-run yearly log growth of the national technology market (value)",
         -0.2,
         0.5,
-        "assumption: about nominal GDP growth (Shaanxi GDP +4.3% real in 2023, shaanxi_history_to_2023.csv)",
-    )
-    demand_shock_2020: float = spec(
-        0.9,
-        "2020 demand for technology relative to trend (COVID-19 year)",
-        0.3,
-        1.5,
-        "assumption: T01 grew 22% in 2020 (1,467.83 -> 1,795) against 30%+ in 2021-23",
-        prior=(0.7, 1.1),
+        "from nominal GDP growth (0.076 a year 2016-2023: contract value cannot outgrow the economy for ever) "
+        "to the national 2000-2023 mean (0.20: no saturation yet) (docs/peers.md); a projection uncertainty",
+        prior=(0.076, 0.20),
     )
     contract_value_median: float = spec(
         50.0,
-        "万元, median contract value in 2019",
+        "万元, median contract value in the first simulated year",
         0,
         10000,
         "mechanisms.md §2.2: mean ~591万 (2023), median guessed 30-80万 (only rate x value is identified by T01)",
+    )
+    contract_value_growth: float = spec(
+        0.12,
+        "yearly log growth of the median contract value to 2023 (fades after, trend_halflife)",
+        -0.5,
+        1,
+        "the panel: Shaanxi's mean value per contract 294万 (2017), 277万 (2019), 591万 (2023): +0.19 a year "
+        "2019-2023 while the count grew 0.07 a year; fitted through the contract counts",
+        prior=(0.0, 0.3),
     )
     contract_value_sigma: float = spec(
         2.2,

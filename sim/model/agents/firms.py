@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.model import trends
 from sim.model.agents.mesa_bulk import deregister_many, new_agents, reserve_ids
 from sim.model.agents.patents import GRANT_LAG_SHARES
 from sim.model.agents.table import ColumnTable
@@ -29,7 +30,8 @@ from sim.model.agents.thresholds import (
     above_scale,
     hte_rd_threshold,
 )
-from sim.model.params import MONTHS, BehaviourParams, StartState
+from sim.model.drivers import NOMINAL_GDP_GROWTH
+from sim.model.params import FIRST_YEAR, MONTHS, BehaviourParams, StartState
 from sim.model.sampling import weighted_rows
 
 NO_DATE = -(10**6)  # "never" for month columns
@@ -330,11 +332,19 @@ class FirmPopulation:
         self.table.col("patent_productivity")[:] = 1.0
 
     def refresh_growth(self, month: int) -> None:
-        """Expected growth from age, refreshed once a year (young firms grow faster)."""
+        """Expected growth from age, refreshed once a year (young firms grow faster).
+
+        The drift is ``revenue_growth`` to 2023, fading after (``trend_halflife``) to the rate at which the
+        firms' summed revenue grows with nominal GDP (a lognormal's mean grows volatility^2 / 2 faster than
+        its median): innovation firms outgrew the economy over 2019-2023, not for ever.
+        """
         t, p = self.table, self.p
         n = t.n
+        year = FIRST_YEAR + month // MONTHS
+        longrun = NOMINAL_GDP_GROWTH - p.revenue_volatility**2 / 2
+        drift = trends.growth_rate(year, p.revenue_growth, longrun, p.trend_halflife)
         age = (month - t.birth_month[:n]) / MONTHS
-        t.growth_base[:n] = p.revenue_growth + YOUNG_GROWTH * np.exp(-age / YOUNG_GROWTH_YEARS)
+        t.growth_base[:n] = drift + YOUNG_GROWTH * np.exp(-age / YOUNG_GROWTH_YEARS)
 
     def grow(self, month: int, rng, boost: np.ndarray) -> None:
         """Revenue moves by a log random walk: age-based drift plus instruments' ``boost`` (log a year)."""
