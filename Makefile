@@ -78,7 +78,8 @@ backtest: $(INSTALLED)
 # The five lever studies (python -m sim.study NAME; configs/study/). Full size: each ~10-20 min on 2 free
 # cores, findings published to experiments/ (README.md per study and the index). SMOKE=1: smoke size, nothing
 # published; the index goes beside the study folders. Folders: $(STUDY_ROOT)/<date>/<time>_NAME.
-STUDIES    := contrast lever_curves sensitivity discovery portfolio
+# The studies' names come from the code (sim.pipeline.study.STUDIES), asked when the recipe runs.
+STUDIES     = $(shell $(PY) -m sim.study --list)
 SMOKE      ?=
 STUDY_ROOT ?= results/studies
 STUDY_SIZE := $(if $(SMOKE),smoke,full)

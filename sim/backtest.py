@@ -1,5 +1,5 @@
 """``python -m sim.backtest``: rolling-origin backtest against naive forecasters (``make backtest``);
-code in ``sim/calibration/backtest.py``."""
+code in ``sim/calibration/backtest/``."""
 
 from sim.calibration.backtest import main
 

@@ -52,7 +52,7 @@ def make_job(
     complete: bool = True,
 ) -> Path:
     levers = {**asdict(scenario("plan")), "voucher_budget": voucher_budget}
-    study = {
+    config = {
         "scenario": "plan",
         "policy": levers,
         "replicates": n,
@@ -69,10 +69,10 @@ def make_job(
         "params": asdict(BehaviourParams()),
     }
     results = fake_results(block * n, n, level)
-    summary = report.summarise(results, study=study, fingerprint=f"f{voucher_budget}-{block}")
+    summary = report.summarise(results, config=config, fingerprint=f"f{voucher_budget}-{block}")
     plan = ensemble.plan_replicates(0, range(block * n, block * n + n))
     manifest = provenance.manifest(
-        study=study,
+        config=config,
         plan=plan,
         command=["test"],
         hydra=None,
@@ -121,7 +121,7 @@ def test_merges_a_sweep_into_reach_per_lever_value(tmp_path):
         assert (out / name).is_file(), name
 
 
-def test_blocks_of_one_study_merge_into_one_ensemble(tmp_path):
+def test_blocks_of_one_ensemble_merge_into_one(tmp_path):
     for block in range(3):
         make_job(tmp_path / str(block), block=block, n=10)
     a = analyze.analyze(tmp_path, plots=False)
@@ -211,7 +211,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path):
 def make_scenario_job(path: Path, name: str, *, level: float, seed_offset: int = 0, n: int = 40) -> Path:
     """A complete job of scenario ``name`` (every lever as the scenario sets it) on replicates 0..n-1."""
     levers = asdict(scenario(name))
-    study = {
+    config = {
         "scenario": name,
         "policy": levers,
         "replicates": n,
@@ -244,9 +244,9 @@ def make_scenario_job(path: Path, name: str, *, level: float, seed_offset: int =
                     }
                 )
     results = pd.DataFrame(rows)
-    summary = report.summarise(results, study=study, fingerprint=f"{name}-{seed_offset}")
+    summary = report.summarise(results, config=config, fingerprint=f"{name}-{seed_offset}")
     manifest = provenance.manifest(
-        study=study,
+        config=config,
         plan=plan,
         command=["test"],
         hydra=None,
@@ -273,7 +273,8 @@ def test_a_scenario_sweep_gets_scenario_charts_overlays_and_paired_differences(t
         assert (out / f"fan_{tid}.png").is_file()
     paired = pd.read_csv(out / "paired.csv")
     assert set(paired["indicator"]) == {*HEADLINE, "all_five"}
-    assert set(paired["study"]) == {"scenario=frozen_2023"} and set(paired["reference"]) == {"scenario=plan"}
+    assert set(paired["ensemble"]) == {"scenario=frozen_2023"}
+    assert set(paired["reference"]) == {"scenario=plan"}
     t01 = paired[paired["indicator"] == "T01"].iloc[0]
     # the same replicate noise in both: frozen - plan = -0.03 x target x 1 (2026) exactly, every pair
     assert t01["delta_median"] == pytest.approx(-0.03 * TARGETS["T01"].target)

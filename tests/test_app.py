@@ -1,6 +1,6 @@
 """The app as a researcher runs it: ``python -m sim ...`` in a subprocess.
 
-Small studies (5 % scale, a few replicates) keep each run to seconds.
+Small runs (5 % scale, a few replicates) keep each to seconds.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def test_targets_md(run_dir):
 
 def test_manifest(run_dir):
     m = json.loads((run_dir[0] / "manifest.json").read_text())
-    for key in ["seeds", "git", "packages", "python", "data", "command", "wall_time_s", "hydra", "study"]:
+    for key in ["seeds", "git", "packages", "python", "data", "command", "wall_time_s", "hydra", "config"]:
         assert key in m, key
     assert m["seeds"]["root_seed"] == 0 and len(m["seeds"]["replicates"]) == 3
     assert set(m["git"]) >= {"commit", "dirty"}
@@ -146,7 +146,7 @@ def test_bad_input_fails_in_one_line(tmp_path, args, key):
     assert not list(tmp_path.rglob("summary.json"))
 
 
-def test_a_replaced_study_does_not_look_complete(run_dir, tmp_path):
+def test_a_replaced_run_does_not_look_complete(run_dir, tmp_path):
     """Rerunning a folder with another config removes the old summary before running."""
     out = tmp_path / "r"
     first = sim(*SMALL, f"hydra.run.dir={out}", cwd=tmp_path)
@@ -198,7 +198,7 @@ def test_submitit_local_sweep(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (sweep / ".submitit").is_dir()
     ranges = sorted(json.loads((sweep / j / "summary.json").read_text())["replicate_range"][0] for j in "01")
-    assert ranges == [0, 3]  # two blocks of one study
+    assert ranges == [0, 3]  # two blocks of one ensemble
     merged = sim(str(sweep), module="sim.analyze", cwd=tmp_path)
     assert merged.returncode == 0, merged.stderr
     reach = pd.read_csv(sweep / "analysis" / "reach.csv")

@@ -1,4 +1,4 @@
-"""The rolling-origin backtest (sim/calibration/backtest.py): data cut-off, scoring, verdicts, config, command."""
+"""The rolling-origin backtest (sim/calibration/backtest/): data cut-off, scoring, verdicts, config, command."""
 
 import json
 import os
@@ -13,7 +13,7 @@ import scoringrules as sr
 
 from sim.calibration import backtest, scores
 from sim.calibration.backtest import BacktestConfig
-from sim.calibration.calibrate import CalibrateConfig
+from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import FitTargets
 from sim.model.params import ConfigError
 
@@ -83,6 +83,35 @@ def test_model_rows_use_the_replicates():
     assert r["covered90"]
 
 
+def test_the_90_percent_interval_is_the_5_and_95_percent_quantiles():
+    """Hand-made draws 1, 2, ..., 100 (equal weights: quantile q interpolates at (k - 0.5) / 100): the model's
+    90 % interval is [5.5, 95.5], not the 10 %-90 % [10.5, 90.5]; the interval score and the coverage use it.
+    A naive forecaster's interval is its predictive's 5 % and 95 % quantiles (z = -+1.6449)."""
+    members = np.arange(1.0, 101.0)
+    assert backtest.model_band(members).tolist() == [5.5, 50.5, 95.5]
+    ensemble = {ind: {y: members for y in range(2018, 2024)} for ind in backtest.INDICATORS}
+    obs = _obs({ind: [93.0] * 5 + [100.0] for ind in backtest.INDICATORS})  # 2018-2023
+    rows = pd.DataFrame(backtest.model_rows(2021, ensemble, obs)).set_index(["indicator", "year"])
+    inside, above = rows.loc[("T01", 2022)], rows.loc[("T01", 2023)]
+    assert (inside["lo90"], inside["median"], inside["hi90"]) == (5.5, 50.5, 95.5)
+    assert inside["covered90"] and not above["covered90"]  # 93 is inside [5.5, 95.5], not [10.5, 90.5]
+    # interval score of 100 above the interval: width 90 + (2 / 0.1) x (100 - 95.5) = 180, relative 1.8
+    assert inside["is90_rel"] == pytest.approx(90 / 93) and above["is90_rel"] == pytest.approx(1.8)
+    growth = 1.3 ** np.arange(6)
+    obs = _obs(
+        {ind: list(1000.0 * growth * (1 + 0.01 * (-1) ** np.arange(6))) for ind in backtest.INDICATORS}
+    )
+    fits, _ = backtest.naive_forecasts(2021, obs)
+    naive = pd.DataFrame(backtest.naive_rows(2021, fits, obs))
+    for name in ("linear", "loglinear"):
+        p = fits[("T01", name)]
+        row = naive[(naive["indicator"] == "T01") & (naive["forecaster"] == name) & (naive["horizon"] == 1)]
+        z = 1.6448536269514722  # the standard normal's 95 % quantile
+        lo, hi = p.mu[0] - z * p.sigma[0], p.mu[0] + z * p.sigma[0]
+        expected = (np.exp(lo), np.exp(hi)) if p.log else (lo, hi)
+        assert (row["lo90"].item(), row["hi90"].item()) == pytest.approx(expected, rel=1e-12)
+
+
 def test_goal_verdicts_compare_on_common_origins():
     """gm11 has no 2020 forecast: the model is compared with it on 2021 only, where it wins."""
     rows = []
@@ -134,16 +163,19 @@ def test_config_files_compose():
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    backtest.register_configs()
+    from sim.runtime.config import build
+
+    command = backtest.COMMAND
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=backtest.CONFIG_DIR, version_base="1.3", job_name="test"):
-            full = backtest.config_from_dict(compose(backtest.CONFIG_NAME))
-            smoke = backtest.config_from_dict(compose(backtest.CONFIG_NAME, overrides=["size=smoke"]))
+        with initialize_config_dir(config_dir=command.config_dir, version_base="1.3", job_name="test"):
+            full = build(compose(command.config_name), BacktestConfig)
+            smoke = build(compose(command.config_name, overrides=["size=smoke"]), BacktestConfig)
     finally:
         GlobalHydra.instance().clear()
+    assert type(full) is BacktestConfig and isinstance(full.calibration, backtest.CalibrationBudget)
     assert full.docs and full.origins == [2020, 2021, 2022] and full.replicates >= 200
-    assert not smoke.docs and smoke.calibration.keys() == full.calibration.keys()
+    assert not smoke.docs and smoke.calibration.n_design < full.calibration.n_design
 
 
 def _run(args, cwd):

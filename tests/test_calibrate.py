@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from sim.calibration import abc, fitreport
-from sim.calibration.calibrate import CalibrateConfig, calibrate, posterior_csv_bytes, posterior_frame
+from sim.calibration.calibrate import calibrate, posterior_csv_bytes, posterior_frame
+from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import FIT_YEARS, OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, load_points
 from sim.data.posterior import load_posterior
 from sim.model.params import BehaviourParams, ConfigError
@@ -229,18 +230,17 @@ def test_config_file_composes_and_is_checked():
     from hydra.errors import ConfigCompositionException
     from omegaconf import OmegaConf
 
-    from sim.calibration.calibrate import CONFIG_DIR, CONFIG_NAME, register_configs
+    from sim.calibration.calibrate import COMMAND
 
-    register_configs()
     GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3", job_name="test"):
-            cfg = compose(CONFIG_NAME)
+        with initialize_config_dir(config_dir=COMMAND.config_dir, version_base="1.3", job_name="test"):
+            cfg = compose(COMMAND.config_name)
             obj = OmegaConf.to_object(cfg)
             assert obj.n_keep >= 200  # the committed posterior keeps at least 200 sets
             assert obj.seed is not None
             with pytest.raises(ConfigCompositionException):
-                compose(CONFIG_NAME, overrides=["n_keeep=5"])  # misspelled key
+                compose(COMMAND.config_name, overrides=["n_keeep=5"])  # misspelled key
     finally:
         GlobalHydra.instance().clear()
     with pytest.raises(ConfigError, match="n_keep"):

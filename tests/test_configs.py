@@ -11,8 +11,10 @@ from hydra.core.global_hydra import GlobalHydra
 from omegaconf import OmegaConf
 
 from sim.model.policy import SCENARIOS, scenario
-from sim.pipeline.run import CONFIG_DIR, precheck, study_from_cfg
+from sim.pipeline.run import COMMAND, SimConfig, precheck
+from sim.runtime.config import build
 
+CONFIG_DIR = COMMAND.config_dir
 CONFIGS = Path(CONFIG_DIR)
 POLICIES = sorted(p.stem for p in (CONFIGS / "policy").glob("*.yaml"))
 EXPERIMENTS = sorted(p.stem for p in (CONFIGS / "experiment").glob("*.yaml"))
@@ -24,7 +26,7 @@ def composer():
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3", job_name="test"):
         yield lambda overrides=(), hydra=False: compose(
-            "config", overrides=list(overrides), return_hydra_config=hydra
+            COMMAND.config_name, overrides=list(overrides), return_hydra_config=hydra
         )
     GlobalHydra.instance().clear()
 
@@ -37,19 +39,17 @@ def _task(cfg):
     return cfg
 
 
-def test_default_config_is_the_plan_study(composer):
-    study = study_from_cfg(composer())
-    assert study.scenario == "plan"
-    assert study.policy == scenario("plan")
-    assert (study.replicates, study.seed, study.end_year, study.scale, study.jobs) == (200, 0, 2026, 1.0, 2)
-    assert study.replicates >= 200  # P(reach) to about +-0.07
+def test_default_config_is_the_plan_run(composer):
+    run = build(composer(), SimConfig)
+    assert run.scenario == "plan"
+    assert run.policy == scenario("plan")
+    assert (run.replicates, run.seed, run.end_year, run.scale, run.jobs) == (200, 0, 2026, 1.0, 2)
+    assert run.replicates >= 200  # P(reach) to about +-0.07
 
 
 def test_config_lists_every_schema_knob():
     """config.yaml shows researchers every run knob (the schema holds the defaults too)."""
     from dataclasses import fields
-
-    from sim.pipeline.run import SimConfig
 
     text = (CONFIGS / "config.yaml").read_text()
     for f in fields(SimConfig):
@@ -59,8 +59,8 @@ def test_config_lists_every_schema_knob():
 
 @pytest.mark.parametrize("name", POLICIES)
 def test_policy_files_compose(composer, name):
-    study = study_from_cfg(composer([f"policy={name}"]))
-    assert study.scenario == name
+    run = build(composer([f"policy={name}"]), SimConfig)
+    assert run.scenario == name
 
 
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
@@ -77,7 +77,7 @@ def test_policy_files_agree_with_sim_policy(composer, name):
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiments_compose_and_carry_their_command(composer, name):
     cfg = composer([f"experiment={name}"], hydra=True)
-    study_from_cfg(_task(cfg))
+    build(_task(cfg), SimConfig)
     text = (CONFIGS / "experiment" / f"{name}.yaml").read_text()
     header = [ln for ln in text.splitlines() if ln.startswith("#")]
     assert any(ln.startswith("# Command: python -m sim") and f"experiment={name}" in ln for ln in header), (
@@ -119,10 +119,10 @@ def test_every_lever_is_an_override(composer):
             "params.bunching_prob=0.3",
         ]
     )
-    study = study_from_cfg(cfg)
-    assert study.policy.voucher_budget == 3.0 and study.policy.fund_size == 250.0
-    assert study.policy.incubators == 500 and study.policy.reform_units == 200
-    assert study.params.bunching_prob == 0.3
+    run = build(cfg, SimConfig)
+    assert run.policy.voucher_budget == 3.0 and run.policy.fund_size == 250.0
+    assert run.policy.incubators == 500 and run.policy.reform_units == 200
+    assert run.params.bunching_prob == 0.3
 
 
 @pytest.mark.parametrize(
@@ -178,11 +178,11 @@ def test_fingerprint_covers_every_input_and_no_execution_knob():
 
     from sim.model.params import BehaviourParams
     from sim.model.policy import PolicyLevers
-    from sim.pipeline.run import EXECUTION_KNOBS, SimConfig
+    from sim.pipeline.run import EXECUTION_KNOBS
 
     base = SimConfig()
     ref = base.fingerprint(posterior_sha256="a")
-    assert base.fingerprint(posterior_sha256="b") != ref  # a recalibrated posterior is another study
+    assert base.fingerprint(posterior_sha256="b") != ref  # a recalibrated posterior is another run
     changes = {
         "scenario": "frozen_2023",
         "replicates": 7,
@@ -211,10 +211,9 @@ def test_fingerprint_covers_every_input_and_no_execution_knob():
     assert set(EXECUTION_KNOBS) == {"jobs", "executor", "address", "resume", "progress", "plots"}
 
 
-def test_a_study_is_validated_on_construction():
+def test_a_run_config_is_validated_on_construction():
     from sim.model.params import ConfigError
     from sim.model.policy import PolicyLevers
-    from sim.pipeline.run import SimConfig
 
     with pytest.raises(ConfigError, match="scale = 0.0: allowed range"):
         SimConfig(scale=0.0)
@@ -222,17 +221,15 @@ def test_a_study_is_validated_on_construction():
         SimConfig(policy=PolicyLevers(voucher_budget=-1.0))
     with pytest.raises(ConfigError, match="executor = 'spark'"):
         SimConfig(executor="spark")
-    study = SimConfig(scale=1)
-    assert isinstance(study.scale, float) and study.fingerprint() == SimConfig(scale=1.0).fingerprint()
+    run = SimConfig(scale=1)
+    assert isinstance(run.scale, float) and run.fingerprint() == SimConfig(scale=1.0).fingerprint()
 
 
 def test_composed_config_is_the_schema_object(composer):
     """Hydra builds the very dataclass the code runs on (OmegaConf.to_object): no second declaration."""
-    from sim.pipeline.run import SimConfig
-
-    study = study_from_cfg(composer(["replicates=7"]))
-    assert type(study) is SimConfig and study.replicates == 7
-    assert study == SimConfig(replicates=7)  # config.yaml and the dataclass defaults agree
+    run = build(composer(["replicates=7"]), SimConfig)
+    assert type(run) is SimConfig and run.replicates == 7
+    assert run == SimConfig(replicates=7)  # config.yaml and the dataclass defaults agree
 
 
 def test_minus_zero_is_zero(composer):
@@ -240,13 +237,13 @@ def test_minus_zero_is_zero(composer):
     import json
     import math
 
-    study = study_from_cfg(composer(["policy.voucher_budget=-0.0", "policy.rd_subsidy_rate=-0.0"]))
-    zero = study_from_cfg(composer(["policy.voucher_budget=0", "policy.rd_subsidy_rate=0"]))
+    run = build(composer(["policy.voucher_budget=-0.0", "policy.rd_subsidy_rate=-0.0"]), SimConfig)
+    zero = build(composer(["policy.voucher_budget=0", "policy.rd_subsidy_rate=0"]), SimConfig)
     for lever in ("voucher_budget", "rd_subsidy_rate"):
-        value = getattr(study.policy, lever)
+        value = getattr(run.policy, lever)
         assert value == 0 and math.copysign(1.0, value) == 1.0
-    assert study.fingerprint() == zero.fingerprint()
-    assert "-0.0" not in json.dumps(study.as_dict())
+    assert run.fingerprint() == zero.fingerprint()
+    assert "-0.0" not in json.dumps(run.as_dict())
 
 
 def test_calibration_config_has_one_declaration_of_each_knob():
@@ -254,7 +251,7 @@ def test_calibration_config_has_one_declaration_of_each_knob():
     from dataclasses import fields
 
     from sim.calibration.abc import ABCSettings
-    from sim.calibration.calibrate import CalibrateConfig
+    from sim.calibration.config import CalibrateConfig
 
     raw = OmegaConf.load(CONFIGS / "calibrate.yaml")
     for f in fields(CalibrateConfig):

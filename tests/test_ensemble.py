@@ -27,7 +27,7 @@ def plan_results():
 def test_replicate_draws_depend_only_on_seed_and_index():
     whole = ensemble.plan_replicates(7, range(10), n_param_sets=5)
     block = ensemble.plan_replicates(7, range(4, 8), n_param_sets=5)
-    assert block == whole[4:8]  # a study split into blocks is the same study
+    assert block == whole[4:8]  # a run split into blocks is the same ensemble
     assert len({r.seed for r in whole}) == 10
     assert [r.seed for r in ensemble.plan_replicates(8, range(10), 5)] != [r.seed for r in whole]
 
@@ -173,7 +173,7 @@ def test_wilson_interval():
     assert hi - 0.5 == pytest.approx(0.068, abs=2e-3)
 
 
-def _study(**kw):
+def _config(**kw):
     base = {
         "scenario": "plan",
         "policy": {**scenario("plan").__dict__},
@@ -193,7 +193,7 @@ def _study(**kw):
 
 def test_summary_schema(plan_results):
     s = report.summarise(
-        plan_results, study=_study(), fingerprint="abc", posterior=ensemble.load_param_sets("none")
+        plan_results, config=_config(), fingerprint="abc", posterior=ensemble.load_param_sets("none")
     )
     json.dumps(s, allow_nan=False)
     assert (s["scenario"], s["replicates"], s["seed"]) == ("plan", 4, 0)
@@ -223,7 +223,7 @@ def test_p_reach_is_the_share_above_the_target():
         for tid in HEADLINE
         for r, v in enumerate([TARGETS[tid].target - 1, TARGETS[tid].target, TARGETS[tid].target + 1, 0])
     ]
-    s = report.summarise(pd.DataFrame(rows), study=_study(), fingerprint="x")
+    s = report.summarise(pd.DataFrame(rows), config=_config(), fingerprint="x")
     assert all(s["indicators"][t]["p_reach"] == 0.25 for t in HEADLINE)
     table = report.targets_table(s)
     assert "| > 6,000 (2026) |" in table and ">=" not in table and "value > target" in table
@@ -243,7 +243,7 @@ def test_summary_statistics_of_a_hand_built_table():
         for year in (2025, 2026)
         for r, v in enumerate(values)
     ]
-    s = report.summarise(pd.DataFrame(rows), study=_study(), fingerprint="x")
+    s = report.summarise(pd.DataFrame(rows), config=_config(), fingerprint="x")
     for tid in HEADLINE:
         for year in ("2025", "2026"):
             stats = s["indicators"][tid]["by_year"][year]
@@ -257,7 +257,7 @@ def test_no_p_reach_when_the_target_year_is_not_simulated():
         {"replicate": 0, "seed": 0, "param_set": 0, "year": 2025, "indicator": tid, "value": 1.0}
         for tid in HEADLINE
     ]
-    s = report.summarise(pd.DataFrame(rows), study=_study(end_year=2025), fingerprint="x")
+    s = report.summarise(pd.DataFrame(rows), config=_config(end_year=2025), fingerprint="x")
     assert s["indicators"]["T01"]["p_reach"] is None
     assert "n/a" in report.targets_table(s)
 
@@ -265,7 +265,7 @@ def test_no_p_reach_when_the_target_year_is_not_simulated():
 def test_targets_table_has_a_row_per_headline_target(plan_results):
     s = report.summarise(
         plan_results,
-        study=_study(policy={**scenario("plan").__dict__, "voucher_budget": 3.0}),
+        config=_config(policy={**scenario("plan").__dict__, "voucher_budget": 3.0}),
         fingerprint="x",
     )
     table = report.targets_table(s)

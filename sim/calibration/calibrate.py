@@ -12,18 +12,16 @@ Config: ``configs/calibrate.yaml``. Writes
 * the fit report in the run folder (``results/calibration/<date>/<time>/report.md`` + figures),
   copied to ``docs/calibration_report.md`` and ``docs/calibration_figures/``.
 
-Hydra stays here; ``calibrate()`` takes a plain ``CalibrateConfig``.
+The command is a ``Command`` of the app shell (``sim.runtime.shell``: checks before any folder,
+Ctrl-C, the command line recorded); ``calibrate()`` takes a plain ``CalibrateConfig``
+(``sim/calibration/config.py``).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
-import platform
-import shlex
-import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,60 +29,21 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import report as fit_report
-from sim.calibration.abc import (
-    ABCResult,
-    ABCSettings,
-    ParamSpace,
-    Runner,
-    SimTask,
-    check_scale,
-    model_seed,
-    run_abc,
-)
+from sim.calibration.abc import ABCResult, ParamSpace, Runner, SimTask, model_seed, run_abc
+from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import (
     CONTEXT_INDICATORS,
     FIT_INDICATORS,
     FIT_YEARS,
     FitTargets,
 )
-from sim.model.params import BehaviourParams, ConfigError
-from sim.paths import CONFIG_DIR as CONFIG_PATH
+from sim.model.params import BehaviourParams
 from sim.paths import DATA_DIR, DOCS_DIR, POSTERIOR_CSV
 from sim.runtime import atomic
-from sim.runtime.config import config_errors_exit, flag, whole
-from sim.runtime.parallel import check_backend
+from sim.runtime.shell import Command, Invocation, command_line
 
-CONFIG_DIR = str(CONFIG_PATH)
-CONFIG_NAME = "calibrate"
 PPC_ROUND = 1000  # round index of the posterior-predictive runs in ``model_seed`` (apart from ABC rounds)
 FLOAT_FORMAT = "%.10g"  # posterior.csv: 10 significant digits, fixed so the file is byte-reproducible
-
-
-@dataclass
-class CalibrateConfig(ABCSettings):
-    """Schema of ``configs/calibrate.yaml`` and the object ``calibrate()`` runs on: the ABC's knobs
-    (``ABCSettings``, declared there once) plus how to run and what to write. Validated on construction."""
-
-    jobs: int = 2  # worker processes (executor=ray address=local: its CPUs)
-    executor: str = "local"  # where the runs go: local | ray
-    address: str = "auto"  # executor=ray: auto | local | host:port | ray://host:port
-    ppc: bool = True  # posterior-predictive check (one run per accepted set) and fit report
-    ppc_scale: float = 1.0  # scale of the check: the projections' scale
-    write_posterior: bool = True  # copy posterior.csv/json into sim/data (the committed posterior)
-    posterior_path: str = ""  # where to write it; empty = sim/data/posterior.csv
-    docs: bool = True  # copy the report to docs/calibration_report.md (+ docs/calibration_figures)
-    progress: bool = True  # progress bars on stderr
-
-    def validate(self) -> "CalibrateConfig":
-        super().validate()
-        whole("jobs", self.jobs, 1, 4096)
-        check_backend(self.executor, self.address)
-        check_scale("ppc_scale", self.ppc_scale)
-        for key in ("ppc", "write_posterior", "docs", "progress"):
-            flag(key, getattr(self, key))
-        if not isinstance(self.posterior_path, str):
-            raise ConfigError(f"posterior_path = {self.posterior_path!r}: must be a path or empty")
-        return self
 
 
 # --------------------------------------------------------------------------- files
@@ -137,15 +96,14 @@ def _finite(x):
 
 def _provenance(cfg: CalibrateConfig, result: ABCResult, command: list[str], started: float) -> dict:
     from sim.data import history
-    from sim.runtime.provenance import git_info, package_versions
+    from sim.runtime.provenance import record
 
     r = result
     values, weights, dist = r.population()
     return {
         "kind": "qinchuangyuan behaviour-parameter posterior (ABC)",
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": shlex.join(command),
-        "cwd": os.getcwd(),
+        **record(command),
         "seed": cfg.seed,
         "config": asdict(cfg),
         "method": {
@@ -190,11 +148,6 @@ def _provenance(cfg: CalibrateConfig, result: ABCResult, command: list[str], sta
             "inputs_hash": inputs_hash(),
             "inputs_hash_method": "sim.data.history.data_hash scheme over sim/data/*.csv|json|npz except posterior.*",
         },
-        "git": git_info(),
-        "packages": package_versions(),
-        "python": sys.version.split()[0],
-        "platform": platform.platform(),
-        "cpus": os.cpu_count(),
         "wall_time_s": round(time.time() - started, 1),
     }
 
@@ -245,7 +198,7 @@ def calibrate(
     cfg.validate()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    command = command if command is not None else [sys.executable, "-m", "sim.calibrate", *sys.argv[1:]]
+    command = command if command is not None else command_line("sim.calibrate")
     space = ParamSpace.from_priors()
     targets = FitTargets.default(cfg.through_year)
     log(
@@ -281,46 +234,22 @@ def calibrate(
     return {"result": result, "posterior": frame, "provenance": prov, "written": written, "fit": fit}
 
 
-def register_configs() -> None:
-    from hydra.core.config_store import ConfigStore
+def _body(cfg: CalibrateConfig, inv: Invocation) -> dict:
+    return calibrate(cfg, inv.outdir, command=inv.command, started=inv.started)
 
-    ConfigStore.instance().store(name="calibrate_schema", node=CalibrateConfig)
+
+COMMAND = Command(
+    module="sim.calibrate",
+    noun="calibration",
+    schema=CalibrateConfig,
+    body=_body,
+    kept="a calibration writes its posterior and report only when it completes, so nothing was written",
+)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m sim.calibrate``: one-line errors before any folder exists, then Hydra; exit 130 on Ctrl-C."""
-    import hydra
-    from hydra.core.hydra_config import HydraConfig
-
-    from sim.runtime.config import build, check_command_line
-    from sim.runtime.parallel import Interrupted, quiet_model_logs
-
-    register_configs()
-    started = time.time()
-    argv = sys.argv[1:] if argv is None else argv
-
-    @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name=CONFIG_NAME)
-    def _app(dcfg) -> None:
-        quiet_model_logs()
-        with config_errors_exit():
-            cfg = build(dcfg, CalibrateConfig)
-        out_dir = Path(HydraConfig.get().runtime.output_dir)
-        calibrate(cfg, out_dir, started=started)
-
-    try:
-        error = check_command_line(argv, config_name=CONFIG_NAME, schema=CalibrateConfig)
-        if error is not None:
-            print(error, file=sys.stderr)
-            raise SystemExit(2)
-        _app()
-    except KeyboardInterrupt as exc:
-        what = str(exc) if isinstance(exc, Interrupted) else "interrupted"
-        print(
-            f"{what}; a calibration writes its posterior and report only when it completes, so nothing "
-            "was written; rerun the same command to start it again",
-            file=sys.stderr,
-        )
-        raise SystemExit(130) from None
+    """``python -m sim.calibrate``: the app shell runs ``COMMAND``."""
+    COMMAND.main(argv)
 
 
 if __name__ == "__main__":

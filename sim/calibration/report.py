@@ -8,18 +8,15 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from sim.calibration import fitreport
 from sim.calibration.abc import ABCResult
+from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import CONTEXT_INDICATORS, FIT_YEARS, REPORT_INDICATORS
 from sim.runtime import atomic
-
-if TYPE_CHECKING:  # pragma: no cover
-    from sim.calibration.calibrate import CalibrateConfig
 
 
 def render_report(

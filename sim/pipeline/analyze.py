@@ -6,20 +6,20 @@ Every job folder (one with ``.hydra/`` or ``summary.json``) is listed: complete 
 still running) and jobs the sweep planned but never started (from ``multirun.yaml``)
 are reported by name, never dropped silently.
 
-Jobs of the same study (same scenario, levers, parameters, seed, years, scale,
-posterior) that differ only in ``replicate_block`` are merged into one ensemble.
+Jobs of the same ensemble (same scenario, levers, parameters, seed, years, scale,
+posterior) that differ only in ``replicate_block`` are merged into one.
 Writes to ``DIR/analysis/``:
 
-- ``timeseries.csv``: tidy table of all jobs (job, study columns that vary, replicate,
+- ``timeseries.csv``: tidy table of all jobs (job, config columns that vary, replicate,
   seed, param_set, year, indicator, value);
 - ``reach.csv`` and ``reach.md``: P(reach) with 95 % Wilson interval, median and 90 %
-  interval per study and target;
+  interval per ensemble and target;
 - ``jobs.csv``: every job with its status;
-- ``paired.csv`` (and a section of ``reach.md``): when the studies share replicates (same replicate
-  numbers with the same seeds: common random numbers), each study minus the reference study (the plan
+- ``paired.csv`` (and a section of ``reach.md``): when the ensembles share replicates (same replicate
+  numbers with the same seeds: common random numbers), each ensemble minus the reference ensemble (the plan
   when it is there, else the first) replicate by replicate: Delta P(reach) and the median difference of
   the target-year value, with 95 % paired-bootstrap intervals (``sim.pipeline.paired``);
-- ``fan_<target>.png``: the fan charts of every study overlaid (median and 90 % band each);
+- ``fan_<target>.png``: the fan charts of every ensemble overlaid (median and 90 % band each);
 - ``scenarios.png``: P(reach) per scenario, when the scenario varies;
 - ``lever_response_<key>.png``: P(reach) against each key the sweep varied itself (not the levers a
   scenario sweep changes along with the scenario: those differences belong to the scenario).
@@ -42,8 +42,8 @@ from sim.pipeline.paired import paired_difference, paired_mean_difference
 from sim.pipeline.report import SUMMARY, complete_summary, reach, reached_all
 from sim.runtime import atomic
 
-#: Study fields that identify an ensemble; jobs equal on all of them are merged.
-STUDY_FIELDS = ("scenario", "end_year", "scale", "seed", "posterior")
+#: Config fields that identify an ensemble; jobs equal on all of them are merged.
+ENSEMBLE_FIELDS = ("scenario", "end_year", "scale", "seed", "posterior")
 SKIP_DIRS = {".hydra", ".submitit", "analysis", "__pycache__"}
 
 
@@ -171,17 +171,17 @@ def _natural(name: str) -> list:
 
 
 # --------------------------------------------------------------------------- merging
-def study_key(summary: dict[str, Any]) -> dict[str, Any]:
-    """Flat study description: scenario, run knobs, ``policy.*`` and ``params.*``."""
-    # the study's root seed is ``root_seed``: ``seed`` is each replicate's own seed in the tidy table
-    key = {("root_seed" if f == "seed" else f): summary.get(f) for f in STUDY_FIELDS}
+def ensemble_key(summary: dict[str, Any]) -> dict[str, Any]:
+    """Flat description of a job's ensemble: scenario, run knobs, ``policy.*`` and ``params.*``."""
+    # the ensemble's root seed is ``root_seed``: ``seed`` is each replicate's own seed in the tidy table
+    key = {("root_seed" if f == "seed" else f): summary.get(f) for f in ENSEMBLE_FIELDS}
     key.update({f"policy.{k}": v for k, v in (summary.get("policy") or {}).items()})
     key.update({f"params.{k}": v for k, v in (summary.get("params") or {}).items()})
     return key
 
 
 def _swept_keys(jobs: list[Job]) -> set[str]:
-    """Study columns a sweep varied (from every job's overrides, complete or not)."""
+    """Config columns a sweep varied (from every job's overrides, complete or not)."""
     values: dict[str, set[str]] = {}
     for j in jobs:
         for o in j.overrides:
@@ -192,11 +192,11 @@ def _swept_keys(jobs: list[Job]) -> set[str]:
 
 
 def merge(jobs: list[Job]) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Tidy table of all complete jobs; returns (table, varying study columns, warnings)."""
+    """Tidy table of all complete jobs; returns (table, varying config columns, warnings)."""
     complete = [j for j in jobs if j.status == "complete"]
     if not complete:
         return pd.DataFrame(), [], []
-    keys = pd.DataFrame([study_key(j.summary) for j in complete])
+    keys = pd.DataFrame([ensemble_key(j.summary) for j in complete])
     swept = _swept_keys(jobs)
     varying = [c for c in keys.columns if keys[c].astype(str).nunique() > 1 or c in swept]
     columns = list(dict.fromkeys(["scenario", *varying]))
@@ -212,7 +212,7 @@ def merge(jobs: list[Job]) -> tuple[pd.DataFrame, list[str], list[str]]:
     if dup.any():
         twice = table.loc[dup, ["job", "replicate"]].drop_duplicates()
         warnings.append(
-            f"{twice['replicate'].nunique()} replicates appear in more than one job of the same study "
+            f"{twice['replicate'].nunique()} replicates appear in more than one job of the same ensemble "
             f"(e.g. jobs {sorted(twice['job'].unique())[:5]}); kept the first copy"
         )
         table = table.loc[~dup].reset_index(drop=True)
@@ -220,7 +220,7 @@ def merge(jobs: list[Job]) -> tuple[pd.DataFrame, list[str], list[str]]:
 
 
 def reach_table(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """P(reach), interval, median and 90 % range per study and target (report units)."""
+    """P(reach), interval, median and 90 % range per ensemble and target (report units)."""
     rows = []
     if table.empty:
         return pd.DataFrame()
@@ -276,9 +276,11 @@ def _label(values: dict[str, Any], columns: list[str]) -> str:
     return ", ".join(f"{c}={values[c]}" for c in columns) if columns else "all jobs"
 
 
-def study_groups(table: pd.DataFrame, columns: list[str], label_cols: list[str]) -> dict[str, pd.DataFrame]:
-    """label -> tidy results of one study (a group of jobs equal on ``columns``), labelled by ``label_cols``
-    (the scenario and the swept keys; ``columns`` when that would not tell the studies apart)."""
+def ensemble_groups(
+    table: pd.DataFrame, columns: list[str], label_cols: list[str]
+) -> dict[str, pd.DataFrame]:
+    """label -> tidy results of one ensemble (a group of jobs equal on ``columns``), labelled by ``label_cols``
+    (the scenario and the swept keys; ``columns`` when that would not tell the ensembles apart)."""
     keyed = [
         (dict(zip(columns, values if isinstance(values, tuple) else (values,))), grp)
         for values, grp in table.groupby(columns, sort=True, dropna=False)
@@ -290,7 +292,7 @@ def study_groups(table: pd.DataFrame, columns: list[str], label_cols: list[str])
 
 
 def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | None]:
-    """Each study minus the reference, on the replicates they share with the same seeds (else not paired)."""
+    """Each ensemble minus the reference, on the replicates they share with the same seeds (else not paired)."""
     if len(groups) < 2:
         return pd.DataFrame(), None
     labels = list(groups)
@@ -316,7 +318,7 @@ def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | N
         a, b = values.loc[common], ref_values.loc[common]
         for tid in [t for t in HEADLINE if t in a.columns and t in b.columns]:
             d = paired_difference(a[tid].to_numpy(), b[tid].to_numpy(), TARGETS[tid].target)
-            rows.append({"study": label, "reference": ref, "indicator": tid, **d})
+            rows.append({"ensemble": label, "reference": ref, "indicator": tid, **d})
         ra_all, rb_all = reached_all(groups[label]), reached_all(groups[ref])
         shared = ra_all.index.intersection(rb_all.index).intersection(common)
         if len(shared):
@@ -324,7 +326,7 @@ def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | N
             m, lo, hi = paired_mean_difference(ra.to_numpy(), rb.to_numpy())
             rows.append(
                 {
-                    "study": label,
+                    "ensemble": label,
                     "reference": ref,
                     "indicator": "all_five",
                     "n": len(shared),
@@ -337,7 +339,7 @@ def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | N
             )
     table = pd.DataFrame(rows)
     if not table.empty:
-        table = table.rename(columns={"p_a": "p_study", "p_b": "p_reference"})
+        table = table.rename(columns={"p_a": "p_ensemble", "p_b": "p_reference"})
     return table, ref
 
 
@@ -348,11 +350,11 @@ def paired_markdown(paired: pd.DataFrame, ref: str | None) -> list[str]:
         "",
         f"## Paired differences from `{ref}`",
         "",
-        "The studies share replicates (same numbers, same seeds: common random numbers), so each is compared "
-        "with the reference replicate by replicate: Delta P(reach) = P(study) - P(reference) and the median of "
+        "The ensembles share replicates (same numbers, same seeds: common random numbers), so each is compared "
+        "with the reference replicate by replicate: Delta P(reach) = P(ensemble) - P(reference) and the median of "
         "the paired differences of the target-year value, with 95 % paired-bootstrap intervals.",
         "",
-        "| study | target | n pairs | P(study) | P(reference) | Delta P (95 % CI) | median difference (95 % CI) |",
+        "| ensemble | target | n pairs | P(ensemble) | P(reference) | Delta P (95 % CI) | median difference (95 % CI) |",
         "|---|---|---|---|---|---|---|",
     ]
     for _, r in paired.iterrows():
@@ -363,7 +365,7 @@ def paired_markdown(paired: pd.DataFrame, ref: str | None) -> list[str]:
             fmt = (lambda v: f"{v:+.2f}") if TARGETS[tid].unit == "percent" else (lambda v: f"{v:+,.0f}")
             med = f"{fmt(r['delta_median'])} ({fmt(r['delta_median_lo'])} – {fmt(r['delta_median_hi'])})"
         lines.append(
-            f"| {r['study']} | {tid} | {r['n']} | {r['p_study']:.2f} | {r['p_reference']:.2f} | "
+            f"| {r['ensemble']} | {tid} | {r['n']} | {r['p_ensemble']:.2f} | {r['p_reference']:.2f} | "
             f"{r['delta_p']:+.2f} ({r['delta_p_lo']:+.2f} – {r['delta_p_hi']:+.2f}) | {med} |"
         )
     return lines
@@ -392,7 +394,7 @@ def _status_lines(jobs: list[Job]) -> list[str]:
 def reach_markdown(
     analysis: Analysis, warnings: list[str], paired: pd.DataFrame | None = None, ref: str | None = None
 ) -> str:
-    lines = [f"# P(reach) by study: {analysis.root}", "", *_status_lines(analysis.jobs), ""]
+    lines = [f"# P(reach) by ensemble: {analysis.root}", "", *_status_lines(analysis.jobs), ""]
     lines += [f"Warning: {w}" for w in warnings]
     r = analysis.reach
     if r.empty:
@@ -450,7 +452,7 @@ def analyze(root: str | Path, out: str | Path | None = None, plots: bool = True)
         files.append(atomic.write_csv(out / "timeseries.csv", table))
         files.append(atomic.write_csv(out / "reach.csv", reach_df))
         label_cols = (["scenario"] if "scenario" in varying else []) + lever_axes(table, varying)
-        groups = study_groups(table, columns, label_cols)
+        groups = ensemble_groups(table, columns, label_cols)
         paired, ref = paired_table(groups)
         if not paired.empty:
             files.append(atomic.write_csv(out / "paired.csv", paired))

@@ -200,7 +200,7 @@ def fan_charts(
 
 
 def axis_label(key: str) -> str:
-    """An axis label for a study column: ``policy.<lever>`` or ``params.<name>`` with its unit, else the key."""
+    """An axis label for a config column: ``policy.<lever>`` or ``params.<name>`` with its unit, else the key."""
     from dataclasses import fields
 
     from sim.model.params import BehaviourParams

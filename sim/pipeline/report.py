@@ -170,42 +170,42 @@ def spending_summary(results: pd.DataFrame) -> dict[str, Any]:
 def summarise(
     results: pd.DataFrame,
     *,
-    study: dict[str, Any],
+    config: dict[str, Any],
     fingerprint: str,
     posterior: Any = None,
 ) -> dict[str, Any]:
-    """The summary.json dict for a run's tidy results (report units)."""
+    """The summary.json dict for a run's tidy results (report units); ``config``: ``SimConfig.as_dict()``."""
     from sim.model.policy import SCENARIOS, scenario
 
     present = set(results["indicator"].unique())
     indicators = {
-        tid: indicator_summary(results, tid, study["end_year"]) for tid in TARGETS if tid in present
+        tid: indicator_summary(results, tid, config["end_year"]) for tid in TARGETS if tid in present
     }
     missing = [h for h in HEADLINE if h not in present]
     if missing:
         raise ValueError(f"the model produced no values for headline indicators {missing}")
     changed = None
-    if study["scenario"] in SCENARIOS:
-        named = scenario(study["scenario"]).__dict__
-        changed = {k: v for k, v in study["policy"].items() if named.get(k) != v}
-    first, stop = study["first_replicate"], study["first_replicate"] + study["replicates"]
+    if config["scenario"] in SCENARIOS:
+        named = scenario(config["scenario"]).__dict__
+        changed = {k: v for k, v in config["policy"].items() if named.get(k) != v}
+    first, stop = config["first_replicate"], config["first_replicate"] + config["replicates"]
     return {
-        "scenario": study["scenario"],
+        "scenario": config["scenario"],
         "replicates": int(results["replicate"].nunique()),
-        "seed": study["seed"],
+        "seed": config["seed"],
         "indicators": indicators,
         "headline": list(HEADLINE),
-        "end_year": study["end_year"],
-        "scale": study["scale"],
-        "replicate_block": study["replicate_block"],
+        "end_year": config["end_year"],
+        "scale": config["scale"],
+        "replicate_block": config["replicate_block"],
         "replicate_range": [first, stop],
-        "posterior": study["posterior"],
+        "posterior": config["posterior"],
         "param_sets": len(posterior) if posterior is not None else 1,
-        "policy": study["policy"],
+        "policy": config["policy"],
         "levers_changed": changed,
-        "effects": study.get("effects", "sampled"),
+        "effects": config.get("effects", "sampled"),
         "spending": spending_summary(results),
-        "params": study["params"],
+        "params": config["params"],
         "provenance": {
             "fingerprint": fingerprint,
             "posterior": posterior.note if posterior is not None else "none",
@@ -289,7 +289,7 @@ def _cost_lines(summary: dict[str, Any]) -> list[str]:
 
 # --------------------------------------------------------------------------- run folder
 def complete_summary(outdir: Path, fingerprint: str | None = None) -> dict[str, Any] | None:
-    """The folder's summary.json if it is complete (and made by the same study), else None."""
+    """The folder's summary.json if it is complete (and made by the same run config), else None."""
     path = Path(outdir) / SUMMARY
     if not path.is_file():
         return None

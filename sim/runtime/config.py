@@ -1,12 +1,13 @@
-"""Config checks shared by the Hydra apps (``python -m sim``, ``python -m sim.calibrate``).
+"""Config checks of the four commands (``sim.runtime.shell`` runs them before Hydra makes a folder).
 
-Each app declares one dataclass schema that Hydra composes against and the code runs on
+Each command declares one dataclass schema that Hydra composes against and the code runs on
 (``OmegaConf.to_object``); the dataclass validates itself in ``__post_init__``. Here:
 
 - ``check_command_line``: compose the command line once per value of every sweep and build the
   schema object (plus any extra check, e.g. reading the posterior file), before Hydra makes a
   folder, so bad input exits with one line and leaves nothing behind;
-- ``one_line``: any config error (ours, Hydra's, OmegaConf's) as one line naming the key;
+- ``one_line``: any config error (ours, Hydra's, OmegaConf's) as one line naming the key (a schema
+  dataclass may say why a key is not there: ``fixed_keys``, name -> reason, as a class attribute);
 - small validators (``whole``, ``as_floats``) the schemas share.
 """
 
@@ -24,6 +25,7 @@ from sim.model.params import ConfigError
 from sim.paths import CONFIG_DIR as PATHS_CONFIG_DIR
 
 CONFIG_DIR = str(PATHS_CONFIG_DIR)
+BAD_INPUT_EXIT = 2  # the exit status of a command given bad input
 
 
 # --------------------------------------------------------------------------- validators
@@ -46,7 +48,7 @@ def flag(key: str, value: Any) -> bool:
 
 
 def as_floats(obj: Any) -> Any:
-    """``obj`` with its float fields as floats and ``-0.0`` as ``0.0``, so one study prints and hashes
+    """``obj`` with its float fields as floats and ``-0.0`` as ``0.0``, so one run prints and hashes
     alike however it was written (``policy.voucher_budget=-0.0`` is the lever at 0; ``2`` from Python
     is ``2.0`` from the command line)."""
     if not dataclasses.is_dataclass(obj):
@@ -81,8 +83,7 @@ def check_keys(cfg: DictConfig, schema: type, path: str = "") -> None:
     names = [f.name for f in fields(node)]
     expected, present = set(names), set(cfg.keys())
     for key in sorted(present - expected):
-        full = f"{path}.{key}" if path else key
-        raise ConfigError(f"{full}: unknown key; {path or 'the top level'} accepts: {', '.join(names)}")
+        raise ConfigError(unknown_key(schema, f"{path}.{key}" if path else key))
     for key in sorted(expected - present):
         full = f"{path}.{key}" if path else key
         raise ConfigError(f"{full}: missing; it cannot be removed")
@@ -94,12 +95,13 @@ def check_keys(cfg: DictConfig, schema: type, path: str = "") -> None:
 
 @contextlib.contextmanager
 def config_errors_exit() -> Iterator[None]:
-    """A command's bad input: one line ``config error: ...`` on stderr and exit status 2, no traceback."""
+    """A command's bad input: one line ``config error: ...`` on stderr and exit status 2
+    (``BAD_INPUT_EXIT``), no traceback."""
     try:
         yield
     except ConfigError as exc:
         print(f"config error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
+        raise SystemExit(BAD_INPUT_EXIT) from None
 
 
 def build(cfg: DictConfig, schema: type) -> Any:
@@ -122,9 +124,15 @@ def _field_hint(schema: type, full_key: str) -> str:
     return f"must be {kind}"
 
 
-def _allowed_keys(schema: type, parent: str) -> str:
+def unknown_key(schema: type, full_key: str) -> str:
+    """'calibration.n_keeep: unknown key; calibration accepts: ...' (or why the key is not configurable)."""
+    parent, _, name = full_key.rpartition(".")
     node = schema_node(schema, parent)
-    return ", ".join(f.name for f in fields(node)) if node is not None else ""
+    why = getattr(node, "fixed_keys", {}).get(name) if node is not None else None
+    if why:
+        return f"{full_key}: {why}, not configurable here"
+    allowed = ", ".join(f.name for f in fields(node)) if node is not None else ""
+    return f"{full_key}: unknown key; {parent or 'the top level'} accepts: {allowed}"
 
 
 # --------------------------------------------------------------------------- one-line errors
@@ -147,11 +155,7 @@ def one_line(exc: BaseException, schema: type) -> str:
             return f"config error: {group}={option}: no such config; available: {options or '(none)'}"
         return f"config error: {str(mce).splitlines()[0]}"
     if isinstance(cause, (ConfigAttributeError, ConfigKeyError)) and getattr(cause, "full_key", None):
-        key = cause.full_key
-        parent = key.rpartition(".")[0]
-        allowed = _allowed_keys(schema, parent)
-        where = parent or "the top level"
-        return f"config error: {key}: unknown key; {where} accepts: {allowed}"
+        return f"config error: {unknown_key(schema, str(cause.full_key))}"
     if isinstance(cause, ValidationError) and getattr(cause, "full_key", None):
         msg = (cause.msg or str(cause)).splitlines()[0]
         hint = _field_hint(schema, cause.full_key)

@@ -1,4 +1,6 @@
-"""manifest.json: how a run was made (seeds, code version, packages, data, command, time)."""
+"""How an output was made: ``record`` (what every command's output says: command line, code version,
+packages, machine) and ``manifest`` (a ``python -m sim`` run's manifest.json: that, plus seeds, data,
+Hydra's record and time)."""
 
 from __future__ import annotations
 
@@ -67,6 +69,20 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
     return versions
 
 
+def record(command: Sequence[str], packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
+    """What every command's output records of how it was made: the command line (``sim.runtime.shell``
+    hands it over), the working folder, the code version, the packages and the machine."""
+    return {
+        "command": shlex.join(command),
+        "cwd": os.getcwd(),
+        "git": git_info(),
+        "packages": package_versions(packages),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+    }
+
+
 def data_hash() -> dict[str, str]:
     """Hash of the data files the model reads (``sim.data.history.data_hash``)."""
     from sim.data import history
@@ -76,7 +92,7 @@ def data_hash() -> dict[str, str]:
 
 def manifest(
     *,
-    study: dict[str, Any],
+    config: dict[str, Any],
     plan: Sequence[Any],
     command: Sequence[str],
     hydra: dict | None,
@@ -86,14 +102,15 @@ def manifest(
     executor: dict[str, Any] | None = None,
     wall_time_s: float | None = None,
 ) -> dict[str, Any]:
-    """The manifest dict; the run's writer adds the wall time and file list when writing."""
+    """The manifest dict of a run (``config``: ``SimConfig.as_dict()``); the run's writer adds the wall
+    time and file list when writing."""
     from sim.runtime.parallel import SEED_RULE
 
     return {
-        "study": study,
+        "config": config,
         "fingerprint": fingerprint,
         "seeds": {
-            "root_seed": study["seed"],
+            "root_seed": config["seed"],
             "rule": SEED_RULE,
             "replicates": [
                 {
@@ -107,17 +124,11 @@ def manifest(
         },
         "executor": executor,
         "posterior": {"note": posterior.note, **posterior.info} if posterior is not None else None,
-        "git": git_info(),
-        "packages": package_versions(),
-        "python": sys.version.split()[0],
+        **record(command),
         "python_executable": sys.executable,
-        "platform": platform.platform(),
         "host": socket.gethostname(),
-        "cpus": os.cpu_count(),
         "data": data_hash(),
-        "command": shlex.join(command),
         "argv": list(command),
-        "cwd": os.getcwd(),
         "hydra": hydra,
         "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
         "wall_time_s": wall_time_s if wall_time_s is not None else round(time.time() - started, 3),

@@ -14,11 +14,11 @@ import sys
 from pathlib import Path
 
 from sim.model.outcomes import HEADLINE
+from sim.pipeline.study import STUDIES
 from sim.pipeline.study.design import ALL_FIVE, fmt_value
 from sim.runtime import atomic
 
 STUDY_JSON = "study.json"
-ORDER = ("contrast", "lever_curves", "sensitivity", "discovery", "portfolio")
 
 
 def load(folders: list[Path]) -> dict[str, dict]:
@@ -121,7 +121,7 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         "| study | question | design | made by | wall time |",
         "|---|---|---|---|---|",
     ]
-    for name in ORDER:
+    for name in STUDIES:
         doc = docs.get(name)
         if doc is None:
             lines.append(f"| {name} | – | not run | – | – |")

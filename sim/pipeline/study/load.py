@@ -49,7 +49,7 @@ def config(name: str, size: str = "smoke", overrides: Iterable[str] = ()) -> run
     if name not in runner.STUDIES:
         raise ConfigError(f"study {name!r}: no such study; studies: {', '.join(runner.STUDIES)}")
     argv = [f"size={size}", *overrides]
-    error = runner.precheck(name, argv)  # one line naming the key, as the command line says it
+    error = runner.COMMAND.precheck(argv, name)  # one line naming the key, as the command line says it
     if error is not None:
         raise ConfigError(error.removeprefix("config error: "))
     GlobalHydra.instance().clear()

@@ -1,11 +1,11 @@
 """The study runner: ``python -m sim.study NAME [size=smoke|full] [key=value ...]``.
 
-A Hydra app like ``python -m sim`` (schema ``StudyConfig``): each study is ``configs/study/NAME.yaml``
-(its question and designs per ``size``) on top of the shared knobs of ``configs/study/_base.yaml``;
-Hydra composes ``NAME`` from ``configs/study/``. It
+A command of the app shell like ``python -m sim`` (``sim.runtime.shell``; schema ``StudyConfig``):
+each study is ``configs/study/NAME.yaml`` (its question and designs per ``size``) on top of the shared
+knobs of ``configs/study/_base.yaml``; Hydra composes ``NAME`` from ``configs/study/``. It
 
 1. checks the command line before anything runs (every key against the schema, the posterior file,
-   the study's libraries): bad input exits 2 with one line, and no folder is made;
+   the study's libraries): bad input exits 2 with one line, and no folder is made (the shell);
 2. runs the study's design (``sim.pipeline.study.<NAME>.run``) through the project's one parallel
    runner (``sim.runtime.parallel.Executor``: ``executor=local jobs=N`` or ``executor=ray``);
    model runs are saved in chunks under ``runs/`` as they finish, so a study that was stopped
@@ -17,7 +17,8 @@ Hydra composes ``NAME`` from ``configs/study/``. It
    ``experiments/NAME/`` (README.md) and rewrites the index ``experiments/README.md``.
 
 ``python -m sim.study index [--out FILE] FOLDER...`` writes the cross-study table of finished study
-folders (``make experiments`` writes it beside the study folders).
+folders (``make experiments`` writes it beside the study folders); ``python -m sim.study --list``
+prints the studies' names (``STUDIES``, which ``make experiments`` runs).
 """
 
 from __future__ import annotations
@@ -25,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-import shlex
 import shutil
 import sys
 import time
@@ -39,20 +39,20 @@ import pandas as pd
 
 from sim.model.params import ConfigError, RunConfig
 from sim.paths import REPO_ROOT
+from sim.pipeline.study import STUDIES
 from sim.pipeline.study.design import OUTPUTS, RunSpec, run_task
 from sim.runtime import atomic
 from sim.runtime.config import CONFIG_DIR as ROOT_CONFIG_DIR
-from sim.runtime.config import build, check_command_line, config_errors_exit, flag, is_number, whole
-from sim.runtime.parallel import Executor, Interrupted, check_backend, quiet_model_logs
+from sim.runtime.config import flag, is_number, whole
+from sim.runtime.parallel import Executor, check_backend, quiet_model_logs
+from sim.runtime.shell import BAD_INPUT_EXIT, Command, Invocation
 
 STUDY_CONFIG_DIR = str(Path(ROOT_CONFIG_DIR) / "study")  # one file per study, plus _base.yaml
-STUDIES = ("contrast", "lever_curves", "sensitivity", "discovery", "portfolio")
 SIZES = ("full", "smoke")
 STUDY_JSON = "study.json"
 FINDINGS = "findings.md"
 RUNS_DIR = "runs"
 EXPERIMENTS_DIR = REPO_ROOT / "experiments"
-INTERRUPTED_EXIT = 130
 MIN_SCALE = [f for f in fields(RunConfig) if f.name == "scale"][0].metadata["range"][
     0
 ]  # the model's smallest
@@ -109,7 +109,7 @@ class Size:
 
 @dataclass
 class StudyConfig:
-    """Schema of ``configs/study.yaml`` + ``configs/study/NAME.yaml``; the object the runner uses."""
+    """Schema of ``configs/study/_base.yaml`` + ``configs/study/NAME.yaml``; the object the runner uses."""
 
     name: str = "contrast"  # which study (set by configs/study/NAME.yaml)
     question: str = ""  # the question the study answers (its config file states it)
@@ -193,15 +193,6 @@ class StudyConfig:
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
-def register_configs() -> None:
-    from hydra.core.config_store import ConfigStore
-
-    ConfigStore.instance().store(name="study_schema", node=StudyConfig)
-
-
-register_configs()
-
-
 def check_libraries(cfg: StudyConfig) -> None:
     for lib in LIBRARIES.get(cfg.name, ()):
         try:
@@ -220,20 +211,6 @@ def load_param_sets(cfg: StudyConfig):
         return ensemble.load_param_sets(cfg.posterior)
     except ensemble.PosteriorUnavailable as exc:
         raise ConfigError(str(exc)) from None
-
-
-def precheck(name: str, argv: list[str]) -> str | None:
-    """One error line for a bad command line of study ``name`` (before any folder or run), or None."""
-
-    def inputs(cfg: StudyConfig) -> None:
-        check_libraries(cfg)
-        load_param_sets(cfg)
-
-    if "-m" in argv or "--multirun" in argv:
-        return "config error: python -m sim.study runs one study: -m (multirun) is not supported"
-    return check_command_line(
-        argv, config_name=name, schema=StudyConfig, check=inputs, config_dir=STUDY_CONFIG_DIR
-    )
 
 
 # --------------------------------------------------------------------------- runs and their cache
@@ -353,18 +330,16 @@ class Findings:
 def provenance(cfg: StudyConfig, param_sets, command: list[str], fingerprint: str, started: float) -> dict:
     from sim.runtime import provenance as prov
 
-    git = prov.git_info()
+    record = prov.record(command, (*prov.PACKAGES, *STUDY_PACKAGES))
+    git = record["git"]
     # the studies' own published findings (experiments/) are outputs, not code: a study published before
     # this one does not make this one's code uncommitted
     code = [c for c in git.get("changes") or [] if not c[3:].startswith(f"{EXPERIMENTS_DIR.name}/")]
     if git.get("dirty") is not None:
-        git = {**git, "dirty": bool(code), "changes": code}
+        record["git"] = {**git, "dirty": bool(code), "changes": code}
     return {
         "fingerprint": fingerprint,
-        "command": shlex.join(command),
-        "git": git,
-        "packages": prov.package_versions((*prov.PACKAGES, *STUDY_PACKAGES)),
-        "python": sys.version.split()[0],
+        **record,
         "data": prov.data_hash(),
         "posterior": {"note": param_sets.note, **param_sets.info},
         "started": datetime.fromtimestamp(started, timezone.utc).isoformat(timespec="seconds"),
@@ -499,69 +474,55 @@ def execute(cfg: StudyConfig, outdir: Path, *, command: list[str], started: floa
     return doc
 
 
-_OUTPUT: dict[str, Path] = {}
+def check_inputs(cfg: StudyConfig) -> None:
+    """The study's inputs before it runs: its libraries are installed and the posterior reads."""
+    check_libraries(cfg)
+    load_param_sets(cfg)
 
 
-def _command(argv: list[str]) -> list[str]:
-    return ["python", "-m", "sim.study", *argv]
+def _body(cfg: StudyConfig, inv: Invocation) -> dict:
+    return execute(cfg, inv.outdir, command=inv.command, started=inv.started)
+
+
+COMMAND = Command(
+    module="sim.study",
+    noun="study",
+    schema=StudyConfig,
+    body=_body,
+    kept=f"the runs of its finished chunks are saved in {{folder}}/{RUNS_DIR}",
+    resumes=True,
+    config_name=STUDIES[0],  # main() composes the study named on the command line
+    config_dir=STUDY_CONFIG_DIR,
+    check=check_inputs,
+)
 
 
 def main(argv: list[str] | None = None) -> None:
-    """``python -m sim.study NAME [overrides]`` (or ``index FOLDER...``)."""
+    """``python -m sim.study NAME [overrides]`` (or ``index FOLDER...``, or ``--list``)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "index":
         from sim.pipeline.study.index import main as index_main
 
         raise SystemExit(index_main(argv[1:]))
+    if argv[:1] == ["--list"]:
+        print(" ".join(STUDIES))
+        return
     usage = f"usage: python -m sim.study NAME [size=smoke|full] [key=value ...]; NAME: {', '.join(STUDIES)}"
     if not argv or argv[0] in ("-h", "--help"):
         print(usage + "\n       python -m sim.study index FOLDER...  (the cross-study table)")
-        print("Config: configs/study.yaml and configs/study/NAME.yaml; --cfg job prints the composed config.")
-        raise SystemExit(0 if argv else 2)
+        print("       python -m sim.study --list  (the studies' names)")
+        print(
+            "Config: configs/study/_base.yaml and configs/study/NAME.yaml; --cfg job prints the composed config."
+        )
+        raise SystemExit(0 if argv else BAD_INPUT_EXIT)
     name, overrides = argv[0], argv[1:]
     if "=" in name or name.startswith("-"):
         print(
             f"config error: the first argument must name the study ({', '.join(STUDIES)}); {usage}",
             file=sys.stderr,
         )
-        raise SystemExit(2)
+        raise SystemExit(BAD_INPUT_EXIT)
     if name not in STUDIES:
         print(f"config error: study {name!r}: no such study; studies: {', '.join(STUDIES)}", file=sys.stderr)
-        raise SystemExit(2)
-    error = precheck(name, overrides)
-    if error is not None:
-        print(error, file=sys.stderr)
-        raise SystemExit(2)
-    started = time.time()
-    import hydra
-    from hydra.core.hydra_config import HydraConfig
-
-    @hydra.main(version_base="1.3", config_path=STUDY_CONFIG_DIR, config_name=name)
-    def _app(dcfg) -> None:
-        with config_errors_exit():
-            cfg = build(dcfg, StudyConfig)
-        outdir = Path(HydraConfig.get().runtime.output_dir)
-        _OUTPUT["dir"] = outdir
-        execute(cfg, outdir, command=_command(argv), started=started)
-
-    sys.argv = [sys.argv[0], *overrides]
-    try:
-        _app()
-    except KeyboardInterrupt as exc:
-        folder = _OUTPUT.get("dir")
-        what = (
-            f"{exc.done} of {exc.total} runs of a chunk had finished; "
-            if isinstance(exc, Interrupted)
-            else ""
-        )
-        if folder is None:
-            print("interrupted before the study started; nothing was written", file=sys.stderr)
-        else:
-            kept = [a for a in argv if not a.startswith("hydra.run.dir=")]
-            again = shlex.join(_command([*kept, f"hydra.run.dir={folder}"]))
-            print(
-                f"interrupted: {what}the finished chunks are saved in {folder / RUNS_DIR}; to resume "
-                f"run: {again}",
-                file=sys.stderr,
-            )
-        raise SystemExit(INTERRUPTED_EXIT) from None
+        raise SystemExit(BAD_INPUT_EXIT)
+    COMMAND.main(overrides, config_name=name, lead=[name])
