@@ -6,7 +6,7 @@
 Three figures, CPU seconds per replicate (user + system: on a shared machine, far steadier than
 wall time), one process (jobs=1), the calibrated posterior's sets:
 
-- ``bare``: ``sim.model.run_replicate`` for each replicate (build, run, annual indicators);
+- ``bare``: ``sim.model.evaluate.evaluate`` for each replicate (build, run, annual indicators);
 - ``ensemble``: ``sim.pipeline.ensemble.run_ensemble`` over the same replicates (adds the
   per-replicate packing, the tidy table, the progress bar);
 - ``app marginal``: ``python -m sim`` (plots off) with ``--replicates`` and with 2 replicates,
@@ -15,7 +15,8 @@ wall time), one process (jobs=1), the calibrated posterior's sets:
 
 Each figure is the median of ``--repeats`` runs, bare and ensemble interleaved so a drifting
 machine load hits both alike. The same script runs against an older tree of the project with
-``PYTHONPATH=<that tree>`` (it uses only APIs both have), for before/after comparisons.
+``PYTHONPATH=<that tree>`` (before the one evaluator: ``sim.model.run_replicate``), for before/after
+comparisons.
 """
 
 from __future__ import annotations
@@ -35,22 +36,33 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def bare_run():
+    """The bare model run of this tree: ``run(levers, params, seed, scale)``."""
+    try:
+        from sim.model.evaluate import ModelRun, evaluate
+    except ImportError:  # a tree from before the one evaluator
+        from sim.model import run_replicate
+
+        return lambda levers, params, seed, scale: run_replicate(
+            levers=levers, params=params, seed=seed, scale=scale
+        )
+    return lambda levers, params, seed, scale: evaluate(ModelRun(levers, params, None, seed, scale))
+
+
 def in_process(replicates: int, scale: float, repeats: int) -> tuple[float, float]:
-    from sim.model import run_replicate
     from sim.model.policy import scenario
     from sim.pipeline import ensemble
 
     sets = ensemble.load_param_sets("default")
     plan = ensemble.plan_replicates(0, range(replicates), len(sets), sets.weights)
     levers = scenario("plan")
-    run_replicate(
-        levers=levers, params=sets.sets[plan[0].param_set], seed=plan[0].seed, scale=scale
-    )  # warm up
+    run = bare_run()
+    run(levers, sets.sets[plan[0].param_set], plan[0].seed, scale)  # warm up
     bare, ens = [], []
     for _ in range(repeats):
         t0 = time.process_time()
         for rep in plan:
-            run_replicate(levers=levers, params=sets.sets[rep.param_set], seed=rep.seed, scale=scale)
+            run(levers, sets.sets[rep.param_set], rep.seed, scale)
         bare.append((time.process_time() - t0) / replicates)
         t0 = time.process_time()
         ensemble.run_ensemble(levers, plan, param_sets=sets.sets, scale=scale, jobs=1, progress=False)

@@ -29,7 +29,8 @@ def one_run(scale: float, seed: int) -> dict:
     import gc
 
     from sim.data.posterior import load_posterior
-    from sim.model import InnovationModel, release
+    from sim.model import InnovationModel
+    from sim.model.evaluate import release
 
     params = load_posterior().mean()  # the calibrated population, not the priors' centre
     gc.collect()

@@ -3,8 +3,8 @@
     .venv/bin/python benchmarks/bench_study.py                 # scale 0.25, 24 runs, one process
     .venv/bin/python benchmarks/bench_study.py --runs 48 --scale 0.25
 
-Runs the contrast study's task (``sim.pipeline.study.design.run_task``: one model run to 2026 and its
-outputs) on the first replicates of the plan in this process, and reports CPU seconds per run (user +
+Runs the contrast study's task (``sim.model.evaluate.evaluate``: one model run to 2026, and its
+``sim.pipeline.study.design.outputs``) on the first replicates of the plan in this process, and reports CPU seconds per run (user +
 system: steadier than wall time on a shared machine) and the wall time a study of 2,000 such runs would
 take on 2 free cores (CPU time / 2; the studies keep both busy). The full studies' measured wall times
 are in each ``study.json`` (``wall_time_s``) and in ``experiments/README.md``.
@@ -28,9 +28,10 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=0.25)
     args = parser.parse_args()
 
+    from sim.model.evaluate import evaluate
     from sim.model.policy import scenario
     from sim.pipeline.ensemble import load_param_sets, plan_replicates
-    from sim.pipeline.study.design import replicate_spec, run_task
+    from sim.pipeline.study.design import outputs, replicate_spec
     from sim.runtime.parallel import quiet_model_logs
 
     quiet_model_logs()
@@ -38,12 +39,11 @@ def main() -> None:
     reps = plan_replicates(0, range(args.runs), len(sets), sets.weights)
     plan = scenario("plan")
     specs = [replicate_spec(plan, r) for r in reps]
-    run_task(
-        (plan, sets.sets[specs[0].param_set], specs[0].seed, specs[0].effects, args.scale, 2026)
-    )  # warm up
+    runs = [s.model_run(sets.sets[s.param_set], args.scale, 2026) for s in specs]
+    outputs(evaluate(runs[0]))  # warm up
     c0, w0 = cpu(), time.perf_counter()
-    for s in specs:
-        run_task((s.levers, sets.sets[s.param_set], s.seed, s.effects, args.scale, 2026))
+    for run in runs:
+        outputs(evaluate(run))
     c, w = cpu() - c0, time.perf_counter() - w0
     per = c / args.runs
     print(

@@ -36,11 +36,11 @@ def test_through_year_drops_later_points_and_shortens_the_runs():
 
 def test_levers_do_not_matter_before_2024():
     """The backtest projects to 2023 with any levers: up to 2023 the model follows the historical path."""
-    from sim.model import run_replicate
+    from sim.model.evaluate import ModelRun, evaluate
     from sim.model.policy import scenario
 
-    a = run_replicate(levers=scenario("plan"), seed=3, end_year=2023, scale=0.02)
-    b = run_replicate(levers=scenario("frozen_2023"), seed=3, end_year=2023, scale=0.02)
+    a = evaluate(ModelRun(levers=scenario("plan"), seed=3, end_year=2023, scale=0.02)).frame()
+    b = evaluate(ModelRun(levers=scenario("frozen_2023"), seed=3, end_year=2023, scale=0.02)).frame()
     pd.testing.assert_frame_equal(a, b)
 
 

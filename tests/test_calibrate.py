@@ -272,7 +272,7 @@ def test_docs_prior_table_matches_params():
 def test_outputs_from_tidy_matches_each_replicates_annual_table():
     """An ensemble's tidy table gives, per replicate, the array ``outputs_from_annual`` gives for its run."""
     from sim.calibration.targets import outputs_from_annual, outputs_from_tidy
-    from sim.model import run_replicate
+    from sim.model.evaluate import ModelRun, evaluate
     from sim.model.policy import PolicyLevers
     from sim.pipeline import ensemble
 
@@ -283,14 +283,16 @@ def test_outputs_from_tidy_matches_each_replicates_annual_table():
     got = outputs_from_tidy(tidy)
     assert got.shape == (2, len(OUTPUT_INDICATORS), len(OUTPUT_YEARS))
     for k, rep in enumerate(plan):
-        annual = run_replicate(
-            levers=PolicyLevers(),
-            params=BehaviourParams(),
-            seed=rep.seed,
-            end_year=2023,
-            scale=0.02,
-            effects=ensemble.replicate_effects(rep),
-        )
+        annual = evaluate(
+            ModelRun(
+                levers=PolicyLevers(),
+                params=BehaviourParams(),
+                seed=rep.seed,
+                end_year=2023,
+                scale=0.02,
+                effects=ensemble.replicate_effects(rep),
+            )
+        ).frame()
         np.testing.assert_array_equal(got[k], outputs_from_annual(annual))
     assert not np.array_equal(got[0], got[1])
 

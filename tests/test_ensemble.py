@@ -297,18 +297,15 @@ def test_python_entry_points_default_to_the_calibrated_posterior():
 
 def test_tidy_table_equals_a_per_replicate_melt(plan_results):
     """The table built once from arrays has the rows, order and types of melting each replicate's table."""
-    from sim.model import run_replicate as run_model
+    from sim.model.evaluate import ModelRun, evaluate
 
     posterior = ensemble.load_param_sets("default")
     parts = []
     for rep in ensemble.plan_replicates(0, range(4)):
-        annual = run_model(
-            levers=scenario("plan"),
-            params=posterior.sets[rep.param_set],
-            seed=rep.seed,
-            scale=SCALE,
-            effects=ensemble.replicate_effects(rep),
+        run = ModelRun(
+            scenario("plan"), posterior.sets[rep.param_set], ensemble.replicate_effects(rep), rep.seed, SCALE
         )
+        annual = evaluate(run).frame()
         long = annual.reset_index().melt(id_vars="year", var_name="indicator", value_name="value")
         long.insert(0, "param_set", rep.param_set)
         long.insert(0, "seed", rep.seed)

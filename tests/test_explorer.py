@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats as sstats
 
+from sim.model.evaluate import Indicators
 from sim.model.outcomes import HEADLINE
 from sim.model.params import spec
 from sim.model.policy import PolicyLevers
@@ -113,7 +114,7 @@ def fake(values: dict[str, float], rep: int, cost: float) -> adapter.Replicated:
     """A replicate whose 2026 values are ``values`` (earlier years: half of them)."""
     annual = pd.DataFrame({tid: [v / 2, v] for tid, v in values.items()}, index=[2025, 2026])
     return adapter.Replicated(
-        ensemble.tidy([ensemble.Replicate(rep, rep, 0, rep)], [ensemble.indicators(annual)]), cost
+        ensemble.tidy([ensemble.Replicate(rep, rep, 0, rep)], [Indicators.of(annual)]), cost
     )
 
 
@@ -154,9 +155,7 @@ def test_fan_chart_options_are_strict_json():
             {t: [np.nan if t == "T01" else 1.0 + i, 2.0 + i] for t in HEADLINE}, index=[2018, 2026]
         )
         reps.append(
-            adapter.Replicated(
-                ensemble.tidy([ensemble.Replicate(i, i, 0, i)], [ensemble.indicators(annual)]), 1.0
-            )
+            adapter.Replicated(ensemble.tidy([ensemble.Replicate(i, i, 0, i)], [Indicators.of(annual)]), 1.0)
         )
     s = stats.summarise(reps, reps, 2026)
     for tid in HEADLINE:

@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import InnovationModel, release, run_replicate
+from sim.model import InnovationModel
+from sim.model.evaluate import ModelRun, evaluate, release
 from sim.model.outcomes import OUTCOMES
 from sim.model.policy import INSTRUMENTS, LEVERS, PolicyLevers, tech_credit, vouchers
 
@@ -42,7 +43,7 @@ def with_lever(name: str, value) -> PolicyLevers:
 
 
 def run(levers, seed: int, end_year: int = 2026) -> pd.DataFrame:
-    return run_replicate(levers=levers, seed=seed, scale=SCALE, end_year=end_year)
+    return evaluate(ModelRun(levers=levers, seed=seed, scale=SCALE, end_year=end_year)).frame()
 
 
 @pytest.fixture(scope="module")
@@ -154,13 +155,23 @@ def test_budgets_are_spent_at_real_scale(plan_model):
 
 
 def test_effects_reach_the_run():
-    """A model built with drawn effects uses them: more voucher additionality, more voucher contracts."""
+    """A model built with drawn effects uses them: more voucher additionality, more technologies bought.
+
+    Read on the buyers (``tech_bought``: +1,900 of ~8,000 at this lever, run-to-run sd ~250), not on
+    T01_service, whose voucher part (about +30亿) is within one run's noise of the whole market (~150亿 at
+    scale 0.05): a one-seed T01 comparison flips with any change to the random path."""
     from sim.model.policy import LeverEffects
     from sim.model.policy import vouchers as v
 
     low = LeverEffects(voucher_budget=v.Effects(additionality=0.5, registered_share=0.3))
     high = LeverEffects(voucher_budget=v.Effects(additionality=0.8, registered_share=0.6))
     levers = with_lever("voucher_budget", 40.0)
-    a = run_replicate(levers=levers, seed=4, scale=SCALE, effects=low).loc[2026, "T01_service"]
-    b = run_replicate(levers=levers, seed=4, scale=SCALE, effects=high).loc[2026, "T01_service"]
-    assert b > a
+    bought = []
+    for effects in (low, high):
+        m = InnovationModel(levers=levers, seed=4, scale=SCALE, effects=effects)
+        try:
+            m.run()
+            bought.append(int(m.firms.table.col("tech_bought").sum()))
+        finally:
+            release(m)
+    assert bought[1] > 1.1 * bought[0]

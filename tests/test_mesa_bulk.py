@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 from mesa.agent import AgentSet
 
-from sim.model import InnovationModel, release
+from sim.model import InnovationModel
 from sim.model.agents import mesa_bulk
 from sim.model.agents.firms import Firm
+from sim.model.evaluate import release
 
 
 class Thing(mesa.Agent):

@@ -4,13 +4,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.model import InnovationModel, release, run_replicate
+from sim.model import InnovationModel
 from sim.model.agents.capital import Fund
 from sim.model.agents.carriers import Incubator
 from sim.model.agents.certification import above_scale
 from sim.model.agents.firms import Firm
 from sim.model.agents.intermediaries import ProofOfConceptCentre, RoadshowOrganiser, TechTransferInstitution
 from sim.model.agents.universities import Institution
+from sim.model.evaluate import ModelRun, evaluate, release
 from sim.model.outcomes import OUTCOMES
 from sim.model.policy import scenario
 
@@ -122,17 +123,17 @@ def test_contract_values_sum_to_T01(model):
 
 
 def test_same_seed_bit_identical_and_seeds_differ():
-    a = run_replicate(seed=11, scale=SMALL, end_year=2021)
-    b = run_replicate(seed=11, scale=SMALL, end_year=2021)
+    a = evaluate(ModelRun(seed=11, scale=SMALL, end_year=2021)).frame()
+    b = evaluate(ModelRun(seed=11, scale=SMALL, end_year=2021)).frame()
     pd.testing.assert_frame_equal(a, b, check_exact=True)
-    c = run_replicate(seed=12, scale=SMALL, end_year=2021)
+    c = evaluate(ModelRun(seed=12, scale=SMALL, end_year=2021)).frame()
     assert not np.allclose(a[["T01", "T02", "T03"]].loc[2021], c[["T01", "T02", "T03"]].loc[2021])
 
 
 def test_history_does_not_depend_on_the_scenario():
     """2019-2023 follow the historical lever path whatever the scenario, so calibration is scenario-free."""
-    a = run_replicate(levers=scenario("plan"), seed=2, scale=SMALL, end_year=2023)
-    b = run_replicate(levers=scenario("frozen_2023"), seed=2, scale=SMALL, end_year=2023)
+    a = evaluate(ModelRun(levers=scenario("plan"), seed=2, scale=SMALL, end_year=2023)).frame()
+    b = evaluate(ModelRun(levers=scenario("frozen_2023"), seed=2, scale=SMALL, end_year=2023)).frame()
     pd.testing.assert_frame_equal(a, b, check_exact=True)
 
 
@@ -144,8 +145,8 @@ def test_plan_lifts_firm_counts_over_frozen():
     diffs = {"T02": [], "T03": []}
     levels = {"T02": [], "T03": []}
     for seed in range(6):
-        plan = run_replicate(levers=scenario("plan"), seed=seed, scale=0.1)
-        frozen = run_replicate(levers=scenario("frozen_2023"), seed=seed, scale=0.1)
+        plan = evaluate(ModelRun(levers=scenario("plan"), seed=seed, scale=0.1)).frame()
+        frozen = evaluate(ModelRun(levers=scenario("frozen_2023"), seed=seed, scale=0.1)).frame()
         for k in diffs:
             diffs[k].append(plan.loc[2026, k] - frozen.loc[2026, k])
             levels[k].append(frozen.loc[2026, k])
@@ -204,7 +205,11 @@ def test_rd_award_raises_enterprise_rd():
 
     diffs = []
     for seed in range(3):
-        none = run_replicate(levers=replace(PolicyLevers(), rd_subsidy_rate=0.0), seed=seed, scale=SMALL)
-        high = run_replicate(levers=replace(PolicyLevers(), rd_subsidy_rate=0.5), seed=seed, scale=SMALL)
+        none = evaluate(
+            ModelRun(levers=replace(PolicyLevers(), rd_subsidy_rate=0.0), seed=seed, scale=SMALL)
+        ).frame()
+        high = evaluate(
+            ModelRun(levers=replace(PolicyLevers(), rd_subsidy_rate=0.5), seed=seed, scale=SMALL)
+        ).frame()
         diffs.append(high.loc[2026, "rd_enterprise_all"] / none.loc[2026, "rd_enterprise_all"] - 1)
     assert np.mean(diffs) > 0.02, diffs

@@ -112,6 +112,66 @@ def test_script_without_a_main_guard_runs_an_ensemble_in_processes(tmp_path):
     assert proc.stdout.splitlines() == ["script body runs", "replicates 3"]  # the body ran once
 
 
+# --------------------------------------------------------------------------- submit (the explorer's door)
+def _pid(_: object) -> int:
+    return os.getpid()
+
+
+def test_submit_runs_in_a_worker_and_close_cancels_what_has_not_started():
+    """``submit`` always uses a worker process (the caller's threads stay free), its future carries the
+    task's own error, and ``close`` cancels the tasks still waiting and lets the running ones finish."""
+    ex = parallel.Executor("local", jobs=1, progress=False)
+    try:
+        assert ex.submit(_pid, None).result(timeout=120) != os.getpid()
+        with pytest.raises(ValueError, match="math domain error"):
+            ex.submit(math.sqrt, -1.0).result(timeout=60)
+        futures = [ex.submit(time.sleep, 0.5) for _ in range(6)]
+        deadline = time.monotonic() + 60
+        while not (futures[0].running() or futures[0].done()) and time.monotonic() < deadline:
+            time.sleep(0.01)  # the first one is handed to the worker
+    finally:
+        ex.close()
+    assert all(f.done() for f in futures)
+    assert not futures[0].cancelled() and futures[-1].cancelled()
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting to be reaped counts as ended)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_workers_end_with_a_killed_parent(tmp_path):
+    """A killed app or calibration leaves no idle workers behind (loky's would wait WORKER_IDLE_TIMEOUT)."""
+    script = tmp_path / "killed.py"
+    script.write_text(
+        textwrap.dedent(
+            """
+            import os, signal
+            from sim.runtime.parallel import Executor
+
+            ex = Executor("local", jobs=1, progress=False)
+            print(ex.submit(lambda _: os.getpid(), None).result(timeout=120), flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True, timeout=300)
+    worker = int(proc.stdout.split()[0])
+    try:
+        deadline = time.monotonic() + 10  # the worker looks for its parent once a second
+        while _alive(worker) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert not _alive(worker), "the worker outlived its killed parent"
+    finally:
+        if _alive(worker):
+            os.kill(worker, 9)
+
+
 # --------------------------------------------------------------------------- Ray
 #: Ray binds its head to the machine's network address even when asked for 127.0.0.1, unless its
 #: "cluster" mode is off (RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0, read when ray is imported; the constant
@@ -172,6 +232,14 @@ def test_a_failed_ray_task_is_named(ray_head):
             match=r"^replicate [01] \(seed \d+, parameter set 0\) failed: AttributeError",
         ):
             ensemble.run_ensemble(scenario("plan"), plan, param_sets=[broken], executor=ex, **RAY_STUDY)
+
+
+def test_submit_on_ray(ray_head):
+    """The explorer's door works on Ray too: a Ray task's future, with the task's own error."""
+    with parallel.Executor("ray", progress=False) as ex:
+        assert ex.submit(math.sqrt, 4.0).result(timeout=120) == 2.0
+        with pytest.raises(ValueError, match="math domain error"):
+            ex.submit(math.sqrt, -1.0).result(timeout=120)
 
 
 def test_the_app_runs_on_ray_with_executor_ray(ray_head, tmp_path):

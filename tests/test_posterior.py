@@ -93,7 +93,7 @@ HEADLINE = ("T01", "T02", "T03", "T04", "T05")
 
 def _projections(post, mean_only: bool) -> dict[str, np.ndarray]:
     """T01-T05 in 2026 for replicates 0..N-1; replicate i draws its set (by weight) and seed from i."""
-    from sim.model import run_replicate
+    from sim.model.evaluate import ModelRun, evaluate
 
     mean = post.mean()
     out = {k: [] for k in HEADLINE}
@@ -101,7 +101,9 @@ def _projections(post, mean_only: bool) -> dict[str, np.ndarray]:
         pick, seed = np.random.SeedSequence([0, i]).spawn(2)
         params = mean if mean_only else post.draw(np.random.default_rng(pick))
         model_seed = int(seed.generate_state(1)[0])
-        annual = run_replicate(params=params, seed=model_seed, end_year=2026, scale=PROJECTION_SCALE)
+        annual = evaluate(
+            ModelRun(params=params, seed=model_seed, end_year=2026, scale=PROJECTION_SCALE)
+        ).frame()
         for k in HEADLINE:
             out[k].append(float(annual.loc[2026, k]))
     return {k: np.array(v) for k, v in out.items()}

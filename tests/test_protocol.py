@@ -160,7 +160,8 @@ class ToyGrants(Instrument):
 
 TOY_RUN = """
 import json
-from sim.model import InnovationModel, release
+from sim.model import InnovationModel
+from sim.model.evaluate import release
 from sim.model.policy import PolicyLevers
 from sim.model.policy.toy import ToyGrants
 

@@ -5,6 +5,7 @@ never rises with revenue, and growth never costs capability points.
 """
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,16 +19,31 @@ SETTINGS = settings(max_examples=200, deadline=None)
 
 
 @SETTINGS
-@given(share, share, share, count, count, count)
-def test_techsme_score_never_falls_with_more_of_anything(st_share, rd, extra, inv, class2, more):
-    base, _ = c.techsme_score(np.array([st_share]), np.array([rd]), np.array([inv]), np.array([class2]))
-    up, _ = c.techsme_score(
-        np.array([min(1.0, st_share + extra)]),
-        np.array([min(1.0, rd + extra)]),
-        np.array([inv + more]),
-        np.array([class2 + more]),
+@given(share, share, share, share, count, count, count)
+def test_techsme_score_never_falls_with_more_of_anything(st_share, rd, rd_costs, extra, inv, class2, more):
+    def score(*args):
+        return c.techsme_score(*(np.array([x]) for x in args))[0][0]
+
+    base = score(st_share, rd, rd_costs, inv, class2)
+    up = score(
+        min(1.0, st_share + extra),
+        min(1.0, rd + extra),
+        min(1.0, rd_costs + extra),
+        inv + more,
+        class2 + more,
     )
-    assert up[0] >= base[0] and 0 <= base[0] <= 100
+    assert up >= base and 0 <= base <= 100
+    assert base >= score(st_share, rd, 0.0, inv, class2)  # a second basis for R&D never costs points
+
+
+@SETTINGS
+@given(st.floats(0.0, 100.0, allow_nan=False), st.floats(1.0, 1e5, allow_nan=False))
+def test_total_costs_basis_never_beats_sales_on_the_models_costs(intensity, revenue):
+    """On the model's cost reading (non-R&D costs 90 % of revenue) R&D / costs = s / (0.9 + s): the cost basis,
+    whose bands are 5x the sales bands, never scores more, so the registry is as before the 2022 check."""
+    rd = intensity * revenue
+    on_costs = c.banded(rd / c.total_costs(revenue, rd), c.RD_COSTS_BANDS)
+    assert on_costs <= c.banded(intensity, c.RD_SALES_BANDS)
 
 
 @SETTINGS
@@ -58,18 +74,20 @@ def test_growth_points_are_monotone_and_bounded(a, b):
     rate,
     rate,
     st.floats(0, 30, allow_nan=False),
+    st.integers(1, 3),
 )
 def test_capability_is_bounded_and_monotone_in_conversions(
-    inv, class2, conv, rd, st_share, coop, sales, assets, more
+    inv, class2, conv, rd, st_share, coop, sales, assets, more, years
 ):
     a = np.array
 
-    def score(conversions):
+    def score(conversions, years=3):
         return c.hte_capability(
             a([inv]),
             a([class2]),
             a([conversions]),
-            a([rd]),
+            a([years]),
+            a([[rd] * 3]),
             a([st_share]),
             a([coop]),
             a([sales]),
@@ -78,6 +96,8 @@ def test_capability_is_bounded_and_monotone_in_conversions(
 
     assert 0 <= score(conv) <= 100
     assert score(conv + more) >= score(conv)
+    # the same conversions over fewer years of accounts are a higher yearly mean: never fewer points
+    assert score(conv, years=years) >= score(conv, years=3)
 
 
 @SETTINGS
@@ -97,3 +117,15 @@ def test_hte_eligibility_never_lost_by_more_rd(intensity, revenue, factor):
         return bool(c.hte_eligible(np.array([75.0]), **state)[0])
 
     assert ok(intensity * factor) >= ok(intensity)
+
+
+@SETTINGS
+@given(st.just(0.0) | st.floats(1.0, 1e6), st.floats(1.0, 1e6), st.floats(0.0, 1e6), st.floats(0.01, 100.0))
+def test_growth_is_read_over_the_accounts_a_firm_has(x0, x1, x2, k):
+    """A first year at 0 scores the last two years (按后两年计算): growing firms get points whatever their age;
+    a second year at 0 scores 0; the rate does not depend on the unit of money."""
+    young = float(c.growth_rate(0.0, x1, x2))
+    assert young == pytest.approx(x2 / x1 - 1)
+    assert (c.growth_points(young) > 0) == (young > 0) and (young > 0) == (x2 > x1 * (1 + 1e-12))
+    assert float(c.growth_rate(x0, 0.0, x2)) == 0.0
+    assert float(c.growth_rate(k * x0, k * x1, k * x2)) == pytest.approx(float(c.growth_rate(x0, x1, x2)))

@@ -7,9 +7,10 @@ that each test firm has exactly the state the rule is about.
 import numpy as np
 import pytest
 
-from sim.model import InnovationModel, release
+from sim.model import InnovationModel
 from sim.model.agents import certification as c
-from sim.model.agents.firms import NO_DATE, SECTOR_INDUSTRY, SECTOR_SERVICES
+from sim.model.agents.firms import NO_DATE, SECTOR_ICT, SECTOR_INDUSTRY, SECTOR_SCITECH
+from sim.model.evaluate import release
 from sim.model.indicators import enterprise_rd_100m
 from sim.model.params import BehaviourParams
 
@@ -68,19 +69,25 @@ def test_core_ip_one_unused_class2_item():
 def test_growth_rate_and_bands():
     """Growth is scored on 1/2 (x2/x1 + x1/x0) - 1, net assets and sales separately, 10 points each."""
     assert c.growth_rate(100.0, 110.0, 121.0) == pytest.approx(0.10)
-    assert c.growth_rate(0.0, 110.0, 121.0) == 0.0  # no history, no growth score
+    # 工作指引: "第一年末净资产或销售收入为0的, 按后两年计算; 第二年末...为0的, 按0分计算"
+    assert c.growth_rate(0.0, 110.0, 143.0) == pytest.approx(0.30)  # two years of accounts: x2/x1 - 1
+    assert c.growth_rate(0.0, 0.0, 121.0) == 0.0  # a single year of accounts: 0 points
+    assert c.growth_rate(100.0, 0.0, 121.0) == 0.0  # a zero second year: 0 points
     points = c.growth_points(np.array([0.40, 0.35, 0.30, 0.03, 0.0, -0.1]))
     assert points.tolist() == [9.5, 9.5, 7.5, 1.5, 0.0, 0.0]
 
 
-def score(conversions_3y=15, inv=1, class2=0, rd_last=200.0, st=0.25, coop=True, sales=0.4, assets=0.4):
+def score(
+    conversions_3y=15, years=3, inv=1, class2=0, rd_last=200.0, st=0.25, coop=True, sales=0.4, assets=0.4
+):
     a = np.array
     return float(
         c.hte_capability(
             a([inv]),
             a([class2]),
             a([conversions_3y]),
-            a([rd_last]),
+            a([years]),
+            a([[rd_last] * 3]),
             a([st]),
             a([coop]),
             a([sales]),
@@ -91,40 +98,96 @@ def score(conversions_3y=15, inv=1, class2=0, rd_last=200.0, st=0.25, coop=True,
 
 def test_capability_blocks():
     top = score()
-    assert top == pytest.approx(c.IP_EXPERT_POINTS + c.IP_CLASS1_POINTS + 27.5 + 19.0 + 19.0)
-    assert score(conversions_3y=0) == pytest.approx(top - 27.5)  # no conversions: no points
+    organisation = 6 + 3 + 3 + 2 + 1 + 4  # the four items; 1 of 2 for an open platform (no state)
+    assert top == pytest.approx(c.IP_EXPERT_POINTS + c.IP_CLASS1_POINTS + 27.5 + organisation + 19.0)
+    assert score(conversions_3y=0) == pytest.approx(top - 27.5 - 2.0)  # no conversion points, no system
     assert score(conversions_3y=6) == pytest.approx(top - 27.5 + 9.5)  # 2 a year: band D
+    # a firm with two years of accounts averages over two (实际经营期不满三年的按实际经营时间计算)
+    assert score(conversions_3y=6, years=2) == pytest.approx(top - 27.5 + 15.5)  # 3 a year: band C
+    assert score(conversions_3y=3, years=1) == pytest.approx(top - 27.5 + 15.5)
     assert score(sales=0.0) == pytest.approx(top - 9.5)  # the two growth rates score separately
     assert score(inv=0, class2=0) == pytest.approx(top - c.IP_EXPERT_POINTS - c.IP_CLASS1_POINTS)
     assert score(coop=False) == pytest.approx(top - 3.0)
     assert score() <= 100
 
 
+def test_organisation_scores_the_guidelines_four_items():
+    """6 + 6 + 4 + 4 (工作指引): the R&D ledger kept each year operated, an institution and cooperation, a
+    conversion system (and 1 of 2 for an open platform, which has no state), talent policies."""
+    a = np.array
+    rows = [  # rd_years, operating years, S&T staff, cooperation, conversions -> points
+        ([100, 100, 100], 3, 0.25, True, 6, 6 + 3 + 3 + 2 + 1 + 4),
+        ([100, 0, 0], 3, 0.25, True, 6, 3 + 3 + 3 + 2 + 1 + 4),  # R&D ledger in one year of three
+        ([0, 0, 0], 3, 0.25, True, 6, 0 + 3 + 3 + 2 + 1 + 4),
+        ([100, 100, 0], 2, 0.25, True, 6, 6 + 3 + 3 + 2 + 1 + 4),  # a two-year firm with R&D in both
+        ([100, 100, 100], 3, 0.25, True, 0, 6 + 3 + 3 + 0 + 1 + 4),  # no conversion, no conversion system
+        ([50, 50, 50], 3, 0.10, True, 6, 6 + 0 + 3 + 2 + 1 + 4),  # no R&D institution
+        ([100, 100, 100], 3, 0.25, False, 6, 6 + 3 + 0 + 2 + 1 + 4),  # no cooperation
+    ]
+    rd, years, staff, coop, conv, expected = (a(col) for col in zip(*rows))
+    assert c.organisation_points(rd, years, staff, coop, conv).tolist() == expected.tolist()
+
+
+def test_organisation_reads_firm_state(tiny):
+    """Through hte_state: equity raised is not cooperation with research institutions (it was, before); a
+    firm that reported R&D in one year of three keeps half the ledger points."""
+    m = tiny
+    for row in range(3):
+        make_firm(m, row, tech_bought=0, incubator=-1, funding_total=0.0, funded_month=NO_DATE)
+        m.firms.table.rev_hist[row] = 1000.0  # flat: no growth points either way
+        m.firms.table.rd_hist[row] = 60.0
+    m.firms.table.funding_total[1], m.firms.table.funded_month[1] = 600.0, 6  # a round in July 2019
+    m.firms.table.rd_hist[2, 1:] = 0.0  # R&D reported in 2021 only
+    m.params.conversion_rd_cost = 1e9
+    capability = c.hte_state(m.firms, 2022, 47)["capability"][:3]
+    assert capability[1] == pytest.approx(capability[0])
+    assert capability[0] - capability[2] == pytest.approx(3.0)
+
+
 # ------------------------------------------------------------------ registry scoring
 def test_techsme_score_bands():
     score_, staff = c.techsme_score(
-        np.array([0.30, 0.12, 0.05]), np.array([0.06, 0.025, 0.0]), np.array([1, 0, 0]), np.array([0, 4, 2])
+        np.array([0.30, 0.12, 0.05]),
+        np.array([0.06, 0.025, 0.0]),
+        np.array([0.0, 0.0, 0.0]),
+        np.array([1, 0, 0]),
+        np.array([0, 4, 2]),
     )
     assert list(staff) == [20, 4, 0]
     assert list(score_) == [20 + 50 + 30, 4 + 10 + 24, 0 + 0 + 12]
 
 
-def techsme(staff=50, revenue=5000.0, assets=5000.0, st=0.3, rd=0.06, inv=1, class2=0, hte=False):
+def test_techsme_rd_scores_on_sales_or_total_costs():
+    """国科发政〔2022〕16号 第七条(二): R&D / sales (2-6 %) or R&D / total costs (10-30 %), the firm's choice."""
+    rd_costs = np.array([0.0999, 0.10, 0.15, 0.2, 0.25, 0.30, 0.9])
+    score_, _ = c.techsme_score(np.zeros(7), np.full(7, 0.01), rd_costs, np.zeros(7, int), np.zeros(7, int))
+    assert score_.tolist() == [0, 10, 20, 30, 40, 50, 50]
+    score_, _ = c.techsme_score([0.0], [0.05], [0.12], [0], [0])  # the better basis counts: sales (40)
+    assert score_.tolist() == [40]
+
+
+def techsme(staff=50, revenue=5000.0, assets=5000.0, st=0.3, rd=0.06, inv=1, class2=0, hte=False, costs=0.0):
     a = lambda x: np.array([x])  # noqa: E731
     return bool(
-        c.techsme_eligible(a(staff), a(revenue), a(assets), a(st), a(rd), a(inv), a(class2), a(hte))[0]
+        c.techsme_eligible(
+            a(staff), a(revenue), a(assets), a(st), a(rd), a(costs), a(inv), a(class2), a(hte)
+        )[0]
     )
 
 
 def test_techsme_size_gates_and_score():
     assert techsme()
+    assert techsme(staff=500, revenue=20000.0, assets=20000.0)  # 第六条(二): "不超过"
     assert not techsme(staff=501)
     assert not techsme(revenue=20001.0)
     assert not techsme(assets=20001.0)
     assert not techsme(st=0.12, rd=0.045, inv=0, class2=4)  # 4 + 30 + 24 = 58 < 60
     assert techsme(st=0.16, rd=0.045, inv=0, class2=4)  # 8 + 30 + 24 = 62
+    assert not techsme(st=0.3, rd=0.01, inv=0, class2=2)  # 20 + 0 + 12 on sales ...
+    assert techsme(st=0.3, rd=0.01, costs=0.2, inv=0, class2=2)  # ... 20 + 30 + 12 on total costs
     assert not techsme(st=0.05, rd=0.07, inv=1)  # a zero S&T-staff score fails ...
-    assert techsme(st=0.05, rd=0.0, inv=0, hte=True)  # ... unless a valid HNTE confirms it directly
+    assert techsme(st=0.05, rd=0.0, inv=0, hte=True)  # ... unless a valid HNTE confirms it directly (第八条)
+    assert not techsme(staff=501, hte=True)  # direct confirmation still needs the size gates
 
 
 def test_takeup_s_curve_and_the_2023_super_deduction():
@@ -176,10 +239,25 @@ def test_zjtx_gates():
 
 
 def test_above_scale_by_sector():
-    """Industry's bar is 2,000万, the technology services' 1,000万 (T16a counts both)."""
-    sector = np.array([SECTOR_INDUSTRY, SECTOR_INDUSTRY, SECTOR_SERVICES, SECTOR_SERVICES])
-    revenue = np.array([1999.0, 2000.0, 999.0, 1000.0])
-    assert c.above_scale(sector, revenue).tolist() == [False, True, False, True]
+    """NBS bars: industry 2,000万; 信息传输、软件和信息技术服务业 2,000万; 科学研究和技术服务业 1,000万."""
+    sector = np.array([SECTOR_INDUSTRY] * 2 + [SECTOR_ICT] * 2 + [SECTOR_SCITECH] * 2)
+    revenue = np.array([1999.0, 2000.0, 1999.0, 2000.0, 999.0, 1000.0])
+    assert c.above_scale(sector, revenue).tolist() == [False, True, False, True, False, True]
+
+
+def test_entrants_split_into_the_service_sectors():
+    """Firms drawn at entry: industry at ``manufacturing_share``, services half ICT, half S&T services (the
+    sample sd of a share over ~5,000 firms is < 0.01: 0.03 tolerance)."""
+    m = InnovationModel(seed=3, scale=0.05, end_year=2019)
+    try:
+        t = m.firms.table
+        sector = t.sector[: t.n]
+        services = sector != SECTOR_INDUSTRY
+        assert abs((~services).mean() - m.start.manufacturing_share) < 0.03
+        assert abs((sector[services] == SECTOR_ICT).mean() - 0.5) < 0.03
+        assert set(np.unique(sector)) == {SECTOR_INDUSTRY, SECTOR_SCITECH, SECTOR_ICT}
+    finally:
+        release(m)
 
 
 # ------------------------------------------------------------------ calendar rules on a tiny model
@@ -258,6 +336,112 @@ def test_hte_failure_sits_out_a_year_and_renewal_is_all_cause(tiny):
         release(big)
 
 
+def firm_scoring_exactly_70(m, row):
+    """A firm meeting every gate whose capability is exactly 70: IP 27.5 (an invention patent), conversions
+    15.5 (3 a year, band C), R&D organisation 16 (ledger 6, an R&D institution 3 but no cooperation, conversion
+    system 2 and platform 1, talent 4), growth 5.5 + 5.5 (sales and net assets +20 % a year)."""
+    t = m.firms.table
+    make_firm(m, row, conv_hist=3, st_share=0.3, tech_bought=0, incubator=-1, funding_total=0.0)
+    t.funded_month[row] = NO_DATE
+    t.rev_hist[row] = [1440.0, 1200.0, 1000.0, 800.0, 700.0]
+    t.rd_hist[row] = t.rev_hist[row, :3] * 0.06
+    m.params.conversion_rd_cost = 1e9  # conversions from R&D projects negligible: 3 a year from the history
+
+
+def test_hte_pass_mark_through_the_model(tiny, monkeypatch):
+    """certify_hte applies the one rule function: a firm at exactly 70 is not certified, one point more is."""
+    m = tiny
+    t = m.firms.table
+    for row in (0, 1):
+        firm_scoring_exactly_70(m, row)
+    m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
+    st = c.hte_state(m.firms, 2019, 11)
+    assert st["capability"][:2].tolist() == [70.0, 70.0]
+    assert c.hte_gates(**st["gates"])[:2].all()
+    calls, rule = [], c.hte_eligible
+
+    def spy(capability, **gates):
+        calls.append(capability)
+        return rule(capability, **gates)
+
+    monkeypatch.setattr(c, "hte_eligible", spy)
+    lift = np.zeros(t.n)
+    lift[1] = 1.0
+    c.certify_hte(m.firms, 2019, 11, np.random.default_rng(0), score_lift=lift)
+    assert calls, "certify_hte must decide eligibility through hte_eligible"
+    assert t.hte_valid_until[0] == 0 and t.hte_valid_until[1] == 2021
+
+
+def young_firm(m, row, first_year_revenue=1000.0, growth=0.4):
+    """A firm founded in January 2020 that meets every HNTE gate in December 2022: two accounting years
+    (2020, 2021) growing by ``growth``, an invention patent, 3 conversions a year, no equity raised."""
+    t = m.firms.table
+    make_firm(m, row, conv_hist=[3, 3, 0], funding_total=0.0, tech_bought=0, incubator=-1)
+    t.birth_month[row] = 12  # January 2020
+    t.funded_month[row] = NO_DATE
+    t.rev_hist[row] = [first_year_revenue * (1 + growth), first_year_revenue, 0.0, 0.0, 0.0]
+    t.rd_hist[row] = t.rev_hist[row, :3] * 0.06
+    m.params.conversion_rd_cost = 1e9
+
+
+def test_young_firm_scores_growth_over_its_two_years(tiny):
+    """A firm with two years of accounts is scored on them (按后两年计算), sales and net assets alike, through
+    hte_state; with its 2 x 9.5 growth points it is certified (without them it scores below 70)."""
+    m = tiny
+    t = m.firms.table
+    young_firm(m, 0)
+    young_firm(m, 1, growth=0.0)  # the same firm without growth
+    st = c.hte_state(m.firms, 2022, 47)
+    assert st["sales_growth"][0] == pytest.approx(0.4) and st["net_asset_growth"][0] == pytest.approx(0.4)
+    assert st["sales_growth"][1] == 0.0 and st["capability"][0] - st["capability"][1] == pytest.approx(19.0)
+    m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
+    c.certify_hte(m.firms, 2022, 47, np.random.default_rng(0))
+    assert t.hte_valid_until[0] == 2024 and t.hte_valid_until[1] == 0
+
+
+def test_a_founding_part_year_scores_as_reported_for_sales_but_not_for_net_assets(tiny):
+    """A firm founded in July 2020 with a steady 1,000万 a year reports 500 for 2020: sales growth is read on
+    the accounts as reported (+100 %, the guideline does not annualise), net assets, a year-end stock, on
+    the yearly rate (no growth)."""
+    m = tiny
+    young_firm(m, 0, growth=0.0)
+    t = m.firms.table
+    t.birth_month[0] = 18  # July 2020
+    t.rev_hist[0, :3] = [1000.0, 500.0, 0.0]
+    st = c.hte_state(m.firms, 2022, 47)
+    assert st["sales_growth"][0] == pytest.approx(1.0) and st["net_asset_growth"][0] == pytest.approx(0.0)
+
+
+def test_conversions_are_averaged_over_the_years_a_firm_operated(tiny):
+    """实际经营期不满三年的按实际经营时间计算: 6 conversions in a firm's two years are 3 a year (band C, 15.5);
+    the same 6 over an older firm's three years are 2 a year (band D, 9.5). Founding years count as years."""
+    dec_2022 = 2022
+    born = np.array([-100, 12, 23, 24])  # 2010, January 2020, December 2020, January 2021
+    assert c.operating_years(born, dec_2022).tolist() == [3, 2, 2, 1]
+    m = tiny
+    young_firm(m, 0)
+    young_firm(m, 1)
+    m.firms.table.birth_month[1] = -100  # the same accounts, but an old firm: three years to average over
+    m.firms.table.rd_hist[1, 2] = 1.0  # (with R&D in 2019 too, so that its R&D ledger scores in full)
+    capability = c.hte_state(m.firms, dec_2022, 47)["capability"]
+    assert capability[0] - capability[1] == pytest.approx(15.5 - 9.5)
+
+
+def test_net_assets_count_equity_raised_within_the_three_years(tiny):
+    """Net assets follow revenue plus the equity of a round from the year end after it closed: a round in
+    2021 lifts only the last of the three values read in December 2022; one in 2022 (after the accounts) none."""
+    m = tiny
+    t = m.firms.table
+    for row, funded in enumerate((42, 30, 18, NO_DATE)):  # July 2022, July 2021, July 2020, never
+        make_firm(m, row, funding_total=600.0, asset_ratio=1.0)
+        t.rev_hist[row, :3] = 1000.0
+        t.funded_month[row] = funded
+    net = c.net_assets_hist(m.firms, 2022)[:4]
+    assert net.tolist() == [[500.0] * 3, [1100.0, 500.0, 500.0], [1100.0, 1100.0, 500.0], [500.0] * 3]
+    growth = c.hte_state(m.firms, 2022, 47)["net_asset_growth"][:4]
+    assert growth == pytest.approx([0.0, 0.6, 0.6, 0.0])  # 1/2 (1100/500 + 1) - 1, 1/2 (1 + 1100/500) - 1
+
+
 def test_class2_item_backs_one_application(tiny):
     m = tiny
     t = m.firms.table
@@ -296,6 +480,28 @@ def test_registry_evaluates_last_years_accounts(tiny):
     assert not eligible[0]
 
 
+# ------------------------------------------------------------------ the three reforms (T07)
+def test_backlog_is_itemised_in_the_campaign_only(tiny):
+    """A covered unit itemises its backlog during the campaign (to 2023); from 2024 only new achievements
+    (T07 is a flow after the 2023 stock-take), and a backlog left over stays outside 单列管理."""
+    from sim.model.agents.universities import OTHER_UNIT
+
+    m = tiny
+    m.params.itemise_rate = 1.0  # the whole backlog, so that the campaign year is exact
+    unit = next(u for u in m.institutions if u.group == OTHER_UNIT)
+    unit.achievement_rate = 0.0  # no new achievements: only the backlog can move
+    unit.achievements, unit.itemised, unit.itemised_total = 1000, 0, 0
+    rng = np.random.default_rng(0)
+    unit.step_year(2023, reformed=True, hazard=0.0, reform_multiplier=2.0, rng=rng)
+    assert unit.itemised_total == 1000 and unit.achievements == 0
+    unit.achievements = 500  # a backlog left at the end of the campaign
+    unit.step_year(2024, reformed=True, hazard=0.0, reform_multiplier=2.0, rng=rng)
+    assert unit.itemised_total == 1000 and unit.achievements == 500
+    unit.achievement_rate = 30.0  # 30 new achievements a year (Poisson: 0 or > 100 has odds < 1e-12)
+    unit.step_year(2025, reformed=True, hazard=0.0, reform_multiplier=2.0, rng=rng)
+    assert 1000 < unit.itemised_total < 1100 and unit.achievements == 500
+
+
 # ------------------------------------------------------------------ patents and T05 scope
 def test_patent_applied_in_2024_is_granted_in_2025_or_2026(tiny):
     m = tiny
@@ -317,12 +523,11 @@ def test_t05_counts_the_survey_scope_only(tiny):
     t.alive[:] = False
     make_firm(m, 0, revenue=5000.0, rd_real_last=500.0)  # above-scale industrial: in scope
     make_firm(m, 1, revenue=800.0, rd_real_last=100.0)  # small: outside the R&D survey
-    make_firm(
-        m, 2, revenue=1500.0, rd_real_last=50.0, sector=SECTOR_SERVICES
-    )  # above-scale services: in scope
+    make_firm(m, 2, revenue=1500.0, rd_real_last=50.0, sector=SECTOR_SCITECH)  # above-scale S&T services
+    make_firm(m, 3, revenue=1500.0, rd_real_last=30.0, sector=SECTOR_ICT)  # below the software bar (2,000万)
     scale = m.scale
     assert enterprise_rd_100m(m) == pytest.approx((500.0 + 50.0) / scale / 1e4)
-    assert enterprise_rd_100m(m, survey_scope=False) == pytest.approx(650.0 / scale / 1e4)
+    assert enterprise_rd_100m(m, survey_scope=False) == pytest.approx(680.0 / scale / 1e4)
 
 
 def test_class2_grows_with_rd_and_shares_move_both_ways(tiny):

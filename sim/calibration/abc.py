@@ -109,20 +109,15 @@ class SimTask:
 
 
 def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
-    """One model run -> (outputs array (indicator, year), error message or None)."""
-    from sim.model import run_replicate
+    """One model run (``sim.model.evaluate``) -> (outputs array (indicator, year), error message or None)."""
+    from sim.model.evaluate import ModelRun, evaluate
     from sim.model.policy import sample_effects
 
     try:  # lever effects drawn from the run's seed: the posterior integrates over their uncertainty
-        annual = run_replicate(
-            levers=None,
-            params=task.params,
-            seed=task.seed,
-            end_year=task.end_year,
-            scale=task.scale,
-            effects=sample_effects(task.seed),
+        run = evaluate(
+            ModelRun(None, task.params, sample_effects(task.seed), task.seed, task.scale, task.end_year)
         )
-        return outputs_from_annual(annual), None
+        return outputs_from_annual(run.frame()), None
     except Exception as exc:  # a failed run counts as infinitely far from the data
         return np.full((len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)), np.nan), f"{type(exc).__name__}: {exc}"
 

@@ -1,5 +1,8 @@
-"""The model wing: the Mesa model, its agents, the market, the policy instruments, parameters, outcomes."""
+"""The model wing: the Mesa model, its agents, the market, the policy instruments, parameters, outcomes.
 
-from sim.model.model import InnovationModel, release, run_replicate
+One model run from its inputs to its outcomes: ``sim.model.evaluate`` (``evaluate(ModelRun(...))``).
+"""
 
-__all__ = ["InnovationModel", "release", "run_replicate"]
+from sim.model.model import InnovationModel
+
+__all__ = ["InnovationModel"]

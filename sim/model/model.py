@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model import trends
-from sim.model.agents import certification, mesa_bulk
+from sim.model.agents import certification
 from sim.model.agents.capital import CapitalMarket
 from sim.model.agents.carriers import IncubationSystem
 from sim.model.agents.firms import ORIGIN_SPINOFF, FirmPopulation
@@ -252,22 +252,3 @@ def gc_paused():
     finally:
         if was_enabled:
             gc.enable()
-
-
-def release(model: mesa.Model) -> None:
-    """Free a finished model: Mesa 3.3.1 keeps every model alive through Agent._ids (mesa#3179)."""
-    mesa_bulk.release(model)
-
-
-def run_replicate(
-    levers=None, params=None, seed: int = 0, end_year: int = 2026, scale: float = 1.0, effects=None
-) -> pd.DataFrame:
-    """Build, run and release one model; return its annual indicators."""
-    model = InnovationModel(
-        levers=levers, params=params, seed=seed, end_year=end_year, scale=scale, effects=effects
-    )
-    try:
-        model.run()
-        return model.annual_indicators()
-    finally:
-        release(model)

@@ -9,6 +9,7 @@ one machine would have made.
 Unless told otherwise, an ensemble uses the calibrated posterior (``sim/data/posterior.csv``),
 each replicate drawing its parameter set by weight: the same default as ``python -m sim``.
 
+Each replicate is one run of the one evaluator (``sim.model.evaluate``: ``replicate_run`` makes it).
 Results are tidy: one row per replicate, indicator and year, with columns
 ``replicate, seed, param_set, year, indicator, value``.
 """
@@ -23,6 +24,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.model.evaluate import Indicators, ModelRun, evaluate
 from sim.model.params import BehaviourParams, ConfigError
 from sim.model.policy import EFFECT_MODES, PolicyLevers, effects_row, make_effects
 from sim.runtime.parallel import SEED_RULE, Executor, seed_of  # noqa: F401 (SEED_RULE: the rule's text)
@@ -156,44 +158,17 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
 
 
 # --------------------------------------------------------------------------- replicates
-@dataclass(frozen=True)
-class Indicators:
-    """One replicate's annual indicators as plain arrays (cheap to pickle back from a worker)."""
-
-    years: np.ndarray  # (n_years,) int
-    names: tuple[str, ...]  # (n_indicators,)
-    values: np.ndarray  # (n_years, n_indicators) float
-
-
-def indicators(annual: pd.DataFrame) -> Indicators:
-    """A model's annual indicator table (index year, one column per indicator) as ``Indicators``."""
-    values = annual.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-    return Indicators(annual.index.to_numpy(dtype=np.int64), tuple(map(str, annual.columns)), values)
-
-
 def replicate_effects(rep: Replicate, mode: str = "sampled"):
     """The replicate's lever effects: drawn from its ``effects_seed`` (``sampled``) or ``central``."""
     return make_effects(mode, rep.effects_seed)
 
 
-def run_replicate(task: tuple) -> Indicators:
-    """One model run (built, run and released by ``sim.model.run_replicate``).
-
-    ``task`` = ``(levers, params, replicate, end_year, scale, effects)``; ``effects`` is the mode
-    (``sampled`` or ``central``).
-    """
-    from sim.model import run_replicate as run_model
-
-    levers, params, rep, end_year, scale, effects = task
-    annual = run_model(
-        levers=levers,
-        params=params,
-        seed=rep.seed,
-        end_year=end_year,
-        scale=scale,
-        effects=replicate_effects(rep, effects),
-    )
-    return indicators(annual)
+def replicate_run(
+    levers: PolicyLevers, params: BehaviourParams, rep: Replicate, scale: float, end_year: int, effects: str
+) -> ModelRun:
+    """The model run of replicate ``rep`` under ``levers``: its seed, the given parameter set (the one
+    ``rep.param_set`` names) and its lever effects (``effects``: ``sampled`` or ``central``)."""
+    return ModelRun(levers, params, replicate_effects(rep, effects), rep.seed, scale, end_year)
 
 
 def effects_table(plan: Sequence[Replicate], mode: str = "sampled") -> pd.DataFrame:
@@ -274,9 +249,9 @@ def run_ensemble(
     plan = list(plan)
     if plan and max(r.param_set for r in plan) >= len(sets):
         raise ValueError("a replicate names a parameter set that was not given")
-    tasks = [(levers, sets[r.param_set], r, end_year, scale, effects) for r in plan]
+    tasks = [replicate_run(levers, sets[r.param_set], r, scale, end_year, effects) for r in plan]
     executor = executor or Executor("local", jobs=jobs, progress=progress)
     runs = executor.map(
-        run_replicate, tasks, desc=desc or "replicates", unit="replicate", label=lambda k: plan[k].label()
+        evaluate, tasks, desc=desc or "replicates", unit="replicate", label=lambda k: plan[k].label()
     )
     return tidy(plan, runs)

@@ -26,6 +26,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.model.evaluate import COST_YEARS, period_sum
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import FIRST_YEAR
 from sim.runtime import atomic
@@ -124,20 +125,14 @@ def indicator_summary(results: pd.DataFrame, indicator: str, end_year: int) -> d
     return entry
 
 
-COST_YEARS = (2024, 2026)  # the plan's years: the public cost of a scenario is its 2024-26 total
-
-
 def public_cost(results: pd.DataFrame, column: str = "spend_total") -> pd.Series:
     """Per replicate (index): ``column`` (``spend_total`` or a ``spend_<instrument>``, 亿元) summed over
-    ``COST_YEARS``: a scenario's public cost. NaN for replicates whose run ended before 2024."""
-    lo, hi = COST_YEARS
+    ``COST_YEARS`` (``sim.model.evaluate.period_sum``): a scenario's public cost. NaN for replicates
+    whose run ended before 2024."""
     wide = results[results["indicator"] == column].pivot_table(
         index="replicate", columns="year", values="value"
     )
-    years = [y for y in wide.columns if lo <= y <= hi]
-    if not years:
-        return pd.Series(np.nan, index=wide.index, name=column)
-    return wide[years].sum(axis=1).rename(column)
+    return pd.Series(period_sum(wide.columns, wide.to_numpy().T), index=wide.index, name=column)
 
 
 def spending_summary(results: pd.DataFrame) -> dict[str, Any]:

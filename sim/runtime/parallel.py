@@ -1,4 +1,4 @@
-"""One parallel runner for ensembles, calibration and studies.
+"""One parallel runner for ensembles, studies, the calibration, the backtest and the explorer.
 
 ``Executor.map(fn, tasks)`` runs ``fn(task)`` for every task and returns the results in task
 order, whatever the backend and whatever order the tasks finish in, so a result never
@@ -7,13 +7,18 @@ stderr), re-raises a failed task's error naming the task (``TaskFailed``: "repli
 …, parameter set 3) failed: …"), and on Ctrl-C stops its workers and raises ``Interrupted``
 saying how many tasks had finished.
 
+``Executor.submit(fn, task)`` runs one task in a worker and returns its ``Future``: for callers
+that choose each next task as results arrive (the explorer's scheduler); ``close`` cancels
+those not started. The model tasks are ``sim.model.evaluate.evaluate`` of a ``ModelRun``.
+
 Backends:
 
 - ``local``: ``jobs=1`` runs in this process; ``jobs>1`` uses loky's reusable process pool
   (the pool joblib uses). Unlike ``multiprocessing``'s spawn start it does not re-import the
   caller's ``__main__``, so a script without an ``if __name__ == "__main__":`` guard works, and
   its workers are kept between calls (a calibration's thousands of runs share them).
-  Workers ignore SIGINT: Ctrl-C reaches the parent, which stops them.
+  Workers ignore SIGINT (Ctrl-C reaches the parent, which stops them) and exit when the
+  parent is gone.
 - ``ray``: tasks on a Ray cluster (``pip install '.[ray]'``). ``address="auto"`` joins the
   cluster this machine belongs to (``ray start --head`` / ``ray start --address=…``),
   ``"host:port"`` or ``"ray://host:port"`` a given one, ``"local"`` starts a private Ray
@@ -33,11 +38,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
 import re
 import signal
 import sys
 import threading
-from concurrent.futures import FIRST_COMPLETED, wait
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
@@ -178,14 +185,24 @@ def _frozen_here():
         gc.unfreeze()
 
 
-def _ignore_sigint() -> None:
-    """Worker initialiser: Ctrl-C is the parent's to handle (it stops the workers)."""
+def _init_worker(parent: int) -> None:
+    """Local worker initialiser: Ctrl-C is the parent's to handle (it stops the workers), and the worker
+    exits within a second of its parent's end (loky's idle workers would otherwise outlive a killed
+    parent by ``WORKER_IDLE_TIMEOUT``)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 # --------------------------------------------------------------------------- the runner
 class Executor:
-    """Runs tasks on one backend; use as a context manager to keep its workers for several ``map`` calls.
+    """Runs tasks on one backend (``map``: a batch, in task order; ``submit``: one task, as a future); use
+    as a context manager to keep its workers for several calls.
 
     ``jobs``: worker processes of the local backend (1: this process), or the CPUs of a
     private Ray instance (``address="local"``); a Ray cluster schedules on all its CPUs.
@@ -198,6 +215,9 @@ class Executor:
         self.address = address
         self.progress = progress
         self._ray_started = False
+        self._ray_task = None
+        self._submitted: dict[Future, Any] = {}  # ``submit``'s tasks not finished yet -> their Ray ref
+        self._lock = threading.Lock()
 
     def __enter__(self) -> "Executor":
         return self
@@ -206,8 +226,19 @@ class Executor:
         self.close()
 
     def close(self) -> None:
-        """Disconnect from (or stop the private) Ray instance this executor started; local workers stay
-        (loky keeps them for the next call and ends them when idle or at exit)."""
+        """Cancel the tasks ``submit`` sent that have not started (locally the running ones finish; on Ray
+        every one is cancelled), then disconnect from (or stop the private) Ray instance this executor
+        started. Local workers stay (loky keeps them for the next call and ends them when idle, at exit,
+        or when this process is gone)."""
+        with self._lock:
+            submitted = dict(self._submitted)
+        for fut, ref in submitted.items():
+            fut.cancel()
+            if ref is not None:  # a Ray future's cancel does not reach its task
+                import ray
+
+                ray.cancel(ref)
+        wait(submitted)
         if self._ray_started:
             import ray
 
@@ -249,6 +280,49 @@ class Executor:
                 self._map_loky(fn, tasks, results, bar, label, unit)
         return results
 
+    # ------------------------------------------------------------------ submit
+    def submit(self, fn: Callable[[Any], Any], task: Any) -> Future:
+        """``fn(task)`` in a worker process; returns its ``concurrent.futures.Future``.
+
+        For callers that choose each next task as results arrive (the explorer's scheduler keeps
+        ``jobs`` tasks in flight, newest setting first). Unlike ``map`` it always runs in a worker,
+        also with ``jobs=1``, so the caller's threads stay free; it shows no progress bar, and the
+        future's exception is the task's own. ``close`` cancels the tasks that have not started.
+        """
+        ref = None
+        if self.backend == "ray":
+            ray = self._connect_ray()
+            ref = self._remote(ray).remote(fn, task)
+            fut = ref.future()
+        else:
+            fut = self._local_pool().submit(_worker_task, fn, task)
+        with self._lock:
+            self._submitted[fut] = ref
+        fut.add_done_callback(self._forget)
+        return fut
+
+    def _forget(self, fut: Future) -> None:
+        with self._lock:
+            self._submitted.pop(fut, None)
+
+    def _local_pool(self):
+        """loky's reusable pool of ``jobs`` workers (a broken or resized pool is replaced by a new one)."""
+        from joblib.externals.loky import get_reusable_executor
+
+        return get_reusable_executor(
+            max_workers=self.jobs,
+            timeout=WORKER_IDLE_TIMEOUT,
+            initializer=_init_worker,
+            initargs=(os.getpid(),),
+        )
+
+    def _remote(self, ray):
+        """``_worker_task`` as a Ray remote function (made once per executor)."""
+        if self._ray_task is None:
+            self._ray_task = ray.remote(num_cpus=1, max_retries=0)(_worker_task)
+        return self._ray_task
+
+    # ------------------------------------------------------------------ map backends
     @staticmethod
     def _map_here(fn, tasks, results, bar, label, unit) -> None:
         k = 0
@@ -266,11 +340,7 @@ class Executor:
     def _map_loky(self, fn, tasks, results, bar, label, unit) -> None:
         """Keep ``jobs + 1`` tasks in flight (one queued behind the running ones): every submitted task
         is then in loky's call queue, which its kill-workers shutdown (Ctrl-C) handles cleanly."""
-        from joblib.externals.loky import get_reusable_executor
-
-        pool = get_reusable_executor(
-            max_workers=self.jobs, timeout=WORKER_IDLE_TIMEOUT, initializer=_ignore_sigint
-        )
+        pool = self._local_pool()
         queue = iter(enumerate(tasks))
         running: dict = {}
 
@@ -325,7 +395,7 @@ class Executor:
 
     def _map_ray(self, fn, tasks, results, bar, label, unit) -> None:
         ray = self._connect_ray()
-        remote = ray.remote(num_cpus=1, max_retries=0)(_worker_task)
+        remote = self._remote(ray)
         refs = [remote.remote(fn, task) for task in tasks]
         index = {ref: k for k, ref in enumerate(refs)}
         pending = list(refs)

@@ -20,24 +20,43 @@ import numpy as np
 
 from sim.model.agents.firms import BUNCH_WINDOW, NO_DATE
 from sim.model.agents.thresholds import (  # noqa: F401 (part of the rules' vocabulary)
+    ABOVE_SCALE_BARS,
     ABOVE_SCALE_REVENUE,
-    ABOVE_SCALE_SERVICES_REVENUE,
     HTE_RD_BANDS,
+    SECTOR_ICT,
     SECTOR_INDUSTRY,
+    SECTOR_SCITECH,
     above_scale,
     hte_rd_threshold,
 )
-from sim.model.params import MONTHS
+from sim.model.params import FIRST_YEAR, MONTHS
 
-# ---- tech-SME evaluation (国科发政〔2017〕115号; mechanisms.md §1.1)
+# ---- tech-SME evaluation (科技型中小企业评价办法, 国科发政〔2022〕16号; articles cited below. Its gates,
+# indicators and direct routes read as in the 2017 text, 国科发政〔2017〕115号, which mechanisms.md §1.1 quotes
+# from reposts: the corpus holds no official copy of either)
+# 第六条(二): "职工总数不超过500人、年销售收入不超过2亿元、资产总额不超过2亿元"
 TECHSME_MAX_STAFF = 500
 TECHSME_MAX_REVENUE = 20000.0  # 万元 (2亿)
 TECHSME_MAX_ASSETS = 20000.0  # 万元 (2亿)
-TECHSME_PASS_SCORE = 60
+TECHSME_PASS_SCORE = 60  # 第六条(五): score >= 60 and an S&T-staff score above 0
+# 第七条: S&T staff 20, R&D input 50, IP 30; bands include their lower edge ("30%(含)以上")
 ST_STAFF_BANDS = ([0.10, 0.15, 0.20, 0.25, 0.30], [0, 4, 8, 12, 16, 20])  # S&T staff share -> points
+# 第七条(二): "企业从以下两个指标中选择一个指标进行评分": R&D / sales revenue, or R&D / total costs
+# (成本费用支出总额); a firm picks the basis that scores higher
 RD_SALES_BANDS = ([0.02, 0.03, 0.04, 0.05, 0.06], [0, 10, 20, 30, 40, 50])  # R&D / sales -> points
+RD_COSTS_BANDS = ([0.10, 0.15, 0.20, 0.25, 0.30], [0, 10, 20, 30, 40, 50])  # R&D / total costs -> points
+# Total costs, which the firm state does not hold: non-R&D costs at 90% of revenue plus the R&D (assumption:
+# a 5-6% margin after R&D, about that of above-scale industry). On it R&D / costs = s / (0.9 + s) for an
+# R&D intensity s, and the cost basis never scores more than the sales basis (its bands are 5x higher).
+NON_RD_COST_SHARE = 0.9
 CLASS2_POINTS = [0, 6, 12, 18, 24]  # 0..4+ Class-II IP; any Class-I (invention patent) -> 30
 CLASS1_POINTS = 30
+# 第八条, direct confirmation of a firm within the gates of 第六条(一)-(四): (一) a valid HNTE certificate;
+# (二) a national S&T award in the last five years, among the first three units; (三) a recognised R&D
+# institution at provincial or ministerial level or above; (四) led an international, national or industry
+# standard in the last five years. The firm state has only (一): awards, recognised R&D institutions and
+# standards are not modelled, so firms confirmed by (二)-(四) alone are missed (they must score instead).
+
 # Registry batches run through the year: 13,154 of ~21,000 were registered by 30 June 2023 (baogaosu 2023;
 # DERIVATIONS.md). Model: one batch a month from February to September, equally likely (5 of 8 by June).
 REGISTRY_BATCH_MONTHS = tuple(range(2, 10))  # months of the year (1 = January)
@@ -48,6 +67,7 @@ HTE_MIN_HIGHTECH_SHARE = 0.60
 HTE_MIN_AGE_YEARS = 1
 HTE_PASS_MARK = 70  # "70分以上(不含70分)": strictly above 70
 HTE_VALID_YEARS = 3  # a certificate granted in December of Y counts at the ends of Y, Y+1, Y+2
+HTE_ACCOUNT_YEARS = 3  # an application reads the three accounting years before it ("近三个会计年度")
 # Capability score (工作指引 2016): IP 30, conversion of results 30, R&D organisation 20, growth 20.
 # IP quantity (8): one Class-I item 7-8; Class-II 5+ 5-6, 3-4 3-4, 1-2 1-2, none 0 (mid-band points).
 IP_CLASS1_POINTS = 7.5
@@ -55,26 +75,38 @@ IP_CLASS2_BANDS = ([1, 3, 5], [0.0, 1.5, 3.5, 5.5])
 # Our reading of the expert-judged IP items (technical advancement 8, support to the core products 8,
 # way of acquisition 6): a firm applying with its own IP scores 7 + 7 + 6.
 IP_EXPERT_POINTS = 20.0
-# Conversions (30), on the yearly average over 3 years: >=5 A 25-30, >=4 B 19-24, >=3 C 13-18,
+# Conversions (30), on the yearly average over 3 years or the years a younger firm operated
+# ("实际经营期不满三年的按实际经营时间计算"; ``operating_years``): >=5 A 25-30, >=4 B 19-24, >=3 C 13-18,
 # >=2 D 7-12, >=1 E 1-6, 0 F 0 (mid-band points). A conversion here (our reading of 科技成果转化): an IP
 # item obtained, a technology acquired, or an R&D project put into a product, one per
 # ``BehaviourParams.conversion_rd_cost`` of R&D.
 CONVERSION_BANDS = ([1, 2, 3, 4, 5], [0.0, 3.5, 9.5, 15.5, 21.5, 27.5])
-# R&D organisation (20): management system 6 and incentives 4 (documented by every applicant, our reading:
-# full marks); an R&D institution 6 (5 with R&D >= 100万 a year or S&T staff >= 20%, else 2);
-# industry-academia cooperation 4 (4 with a technology acquired in 3 years or an incubator or fund link, else 1).
-ORG_DOCUMENTED, ORG_INSTITUTION, ORG_NO_INSTITUTION, ORG_COOPERATION, ORG_NO_COOPERATION = (
-    10.0,
-    5.0,
-    2.0,
-    4.0,
-    1.0,
-)
+# R&D organisation (20): the guideline's four items, judged by experts (工作指引, 研究开发组织管理水平).
+# Our mapping from firm state (``organisation_points``), item by item:
+# 1. "制定了企业研究开发的组织管理制度, 建立了研发投入核算体系, 编制了研发费用辅助账" (<= 6): 6 when the firm
+#    reported R&D in every year it operated in the three (the super-deduction and the application's special
+#    audit need the auxiliary ledger each year), 3 when in some of them, 0 in none (reading);
+# 2. "设立了内部科学技术研究开发机构并具备相应的科研条件, 与国内外研究开发机构开展多种形式产学研合作" (<= 6):
+#    3 for an R&D institution (R&D >= 100万 in the last year or S&T staff >= 20%: assumption) and 3 for
+#    cooperation with research institutions (a technology acquired while converting: contracts, vouchers and
+#    licences, many of them from universities and institutes; or incubation in a carrier, many of them
+#    university parks: reading; equity investors are not research institutions);
+# 3. "建立了科技成果转化的组织实施与激励奖励制度, 建立开放式的创新创业平台" (<= 4): 2 for the conversion system
+#    when the firm converted a result in the three years (reading: the rewards are paid on conversions);
+#    1 of 2 for an open platform to every firm (no state for it: assumption, the mid-point);
+# 4. "建立了科技人员的培养进修、职工技能培训、优秀人才引进, 以及人才绩效评价奖励制度" (<= 4): written policies
+#    that every applicant files (reading: full marks).
+ORG_LEDGER_POINTS = 6.0  # item 1, R&D in every year operated (half in some)
+ORG_INSTITUTION_POINTS, ORG_COOPERATION_POINTS = 3.0, 3.0  # item 2
+ORG_CONVERSION_POINTS, ORG_PLATFORM_POINTS = 2.0, 1.0  # item 3
+ORG_TALENT_POINTS = 4.0  # item 4
 ORG_RD_INSTITUTION = 100.0  # 万元 a year
+ORG_ST_INSTITUTION = 0.2  # S&T staff share
 # Growth (20): net-asset growth 10 and sales growth 10, each on 1/2 (x2/x1 + x1/x0) - 1 over the three
-# accounting years: >=35% 9-10, >=25% 7-8, >=15% 5-6, >=5% 3-4, >0 1-2, <=0 0 (mid-band points).
+# accounting years (``growth_rate``: young firms and zero years as the guideline says):
+# >=35% 9-10, >=25% 7-8, >=15% 5-6, >=5% 3-4, >0 1-2, <=0 0 (mid-band points).
 GROWTH_BANDS = ([0.05, 0.15, 0.25, 0.35], [1.5, 3.5, 5.5, 7.5, 9.5])  # for growth > 0; 0 points at or below 0
-NET_ASSET_SHARE = 0.5  # net assets / assets (assumption), so equity raised moves net-asset growth
+NET_ASSET_SHARE = 0.5  # net assets / assets (assumption), plus the equity raised (``net_assets_hist``)
 HTE_CORE_IP_CLASS2 = 1  # one Class-II item not yet used for a certification counts as core IP
 
 # ---- gazelle (陕西省瞪羚企业培育认定实施方案; mechanisms.md §1.3)
@@ -100,10 +132,15 @@ def banded(values, bands) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- tech-SME registry
-def techsme_score(st_share, rd_sales, inv_patents, class2_ip) -> tuple[np.ndarray, np.ndarray]:
-    """Total score (0-100) and the S&T-staff score of the tech-SME evaluation."""
+def techsme_score(st_share, rd_sales, rd_costs, inv_patents, class2_ip) -> tuple[np.ndarray, np.ndarray]:
+    """Total score (0-100) and the S&T-staff score of the tech-SME evaluation (第七条).
+
+    R&D input is scored on R&D / sales or R&D / total costs, whichever gives more points.
+    """
     staff_pts = banded(np.asarray(st_share), ST_STAFF_BANDS)
-    rd_pts = banded(np.asarray(rd_sales), RD_SALES_BANDS)
+    rd_pts = np.maximum(
+        banded(np.asarray(rd_sales), RD_SALES_BANDS), banded(np.asarray(rd_costs), RD_COSTS_BANDS)
+    )
     ip_pts = np.where(
         np.asarray(inv_patents) >= 1, CLASS1_POINTS, np.asarray(CLASS2_POINTS)[np.minimum(class2_ip, 4)]
     )
@@ -111,12 +148,18 @@ def techsme_score(st_share, rd_sales, inv_patents, class2_ip) -> tuple[np.ndarra
 
 
 def techsme_eligible(
-    staff, revenue, assets, st_share, rd_sales, inv_patents, class2_ip, hte_valid
+    staff, revenue, assets, st_share, rd_sales, rd_costs, inv_patents, class2_ip, hte_valid
 ) -> np.ndarray:
-    """Size gates and (score >= 60 with a positive staff score, or direct confirmation by a valid HNTE)."""
+    """The size gates (第六条), and a score >= 60 with a positive staff score or direct confirmation (第八条:
+    of its four routes only a valid HNTE is in the firm state)."""
     size_ok = (staff <= TECHSME_MAX_STAFF) & (revenue <= TECHSME_MAX_REVENUE) & (assets <= TECHSME_MAX_ASSETS)
-    score, staff_pts = techsme_score(st_share, rd_sales, inv_patents, class2_ip)
+    score, staff_pts = techsme_score(st_share, rd_sales, rd_costs, inv_patents, class2_ip)
     return size_ok & (((score >= TECHSME_PASS_SCORE) & (staff_pts > 0)) | hte_valid)
+
+
+def total_costs(revenue, rd) -> np.ndarray:
+    """成本费用支出总额 of a firm, 万元: non-R&D costs in proportion to revenue, plus its R&D (assumption)."""
+    return NON_RD_COST_SHARE * np.asarray(revenue) + np.asarray(rd)
 
 
 def techsme_takeup(year: int, p) -> float:
@@ -149,6 +192,7 @@ def _accounts(firms, n: int) -> dict:
         "rev": rev,
         "rd": rd,
         "rd_sales": np.divide(rd, rev, out=np.zeros(n), where=rev > 0),
+        "rd_costs": np.divide(rd, total_costs(rev, rd), out=np.zeros(n), where=rev + rd > 0),
         "staff": np.maximum(1.0, rev / t.productivity[:n]),
         "assets": rev * t.asset_ratio[:n],
     }
@@ -166,6 +210,7 @@ def registry_eligible(firms, year: int) -> np.ndarray:
         a["assets"],
         t.st_share[:n],
         a["rd_sales"],
+        a["rd_costs"],
         t.inv_patents[:n],
         t.class2_ip[:n],
         hte_valid,
@@ -210,14 +255,22 @@ def seed_registry(firms, rng, share: float) -> int:
 
 # --------------------------------------------------------------------------- HNTE
 def growth_rate(x0, x1, x2) -> np.ndarray:
-    """The guideline's growth rate 1/2 (x2/x1 + x1/x0) - 1 over three accounting years (0 without history)."""
-    x0, x1, x2 = (np.asarray(v, dtype=float) for v in (x0, x1, x2))
-    ok = (x0 > 0) & (x1 > 0)
-    r = 0.5 * (
-        np.divide(x2, x1, out=np.zeros_like(x2), where=ok)
-        + np.divide(x1, x0, out=np.zeros_like(x1), where=ok)
-    )
-    return np.where(ok, r - 1.0, 0.0)
+    """The guideline's growth rate over three accounting years, ``x0`` the first and ``x2`` the last.
+
+    1/2 (x2/x1 + x1/x0) - 1 (工作指引, 企业成长性), with its two special cases: "第一年末净资产或销售收入
+    为0的, 按后两年计算" (x0 = 0: the rate over the last two years, x2/x1 - 1) and "第二年末净资产或销售收入为0的,
+    按0分计算" (x1 = 0: no points, returned as a rate of 0). With "实际经营期不满三年的按实际经营时间计算"
+    this scores a firm with two years of accounts on those two and one with a single year at 0. Our reading
+    where the text is silent: a negative value (net liabilities) is treated as 0, a ratio to it having no
+    meaning; a first year of a few months counts as reported (the guideline does not annualise).
+    """
+    x0, x1, x2 = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (x0, x1, x2)))
+    second = x1 > 0
+    three_years = second & (x0 > 0)
+    last_two = np.divide(x2, x1, out=np.zeros(x1.shape), where=second)
+    first_two = np.divide(x1, x0, out=np.zeros(x1.shape), where=three_years)
+    rate = np.where(three_years, 0.5 * (last_two + first_two), last_two) - 1.0
+    return np.where(second, rate, 0.0)
 
 
 def growth_points(rate) -> np.ndarray:
@@ -226,23 +279,58 @@ def growth_points(rate) -> np.ndarray:
     return np.where(rate > 0, banded(rate, GROWTH_BANDS), 0.0)
 
 
+def conversion_points(conversions_3y, operating_years) -> np.ndarray:
+    """Points for conversions (30) on their yearly mean over the years of accounts the firm has (1-3)."""
+    years = np.clip(np.asarray(operating_years), 1, HTE_ACCOUNT_YEARS)
+    return banded(np.asarray(conversions_3y) / years, CONVERSION_BANDS)
+
+
+def organisation_points(rd_years, operating_years, st_share, cooperation, conversions_3y) -> np.ndarray:
+    """Points for R&D organisation (20): the guideline's four items (6 + 6 + 4 + 4) from firm state.
+
+    ``rd_years``: reported R&D of the three accounting years (last first); ``operating_years``: how many of
+    them the firm operated in; ``cooperation``: a link to research institutions. The mapping is documented
+    at ``ORG_LEDGER_POINTS``.
+    """
+    rd_years = np.asarray(rd_years, dtype=float)
+    years = np.clip(np.asarray(operating_years), 1, HTE_ACCOUNT_YEARS)
+    operated = np.arange(HTE_ACCOUNT_YEARS) < years[..., None]
+    with_rd = ((rd_years > 0) & operated).sum(axis=-1)
+    ledger = np.where(with_rd >= years, ORG_LEDGER_POINTS, np.where(with_rd > 0, ORG_LEDGER_POINTS / 2, 0.0))
+    institution = (rd_years[..., 0] >= ORG_RD_INSTITUTION) | (np.asarray(st_share) >= ORG_ST_INSTITUTION)
+    converts = np.asarray(conversions_3y) >= 1
+    return (
+        ledger
+        + ORG_INSTITUTION_POINTS * institution
+        + ORG_COOPERATION_POINTS * np.asarray(cooperation, dtype=bool)
+        + ORG_CONVERSION_POINTS * converts
+        + ORG_PLATFORM_POINTS
+        + ORG_TALENT_POINTS
+    )
+
+
 def hte_capability(
-    inv_patents, class2_free, conversions_3y, rd_last, st_share, cooperation, sales_growth, net_asset_growth
+    inv_patents,
+    class2_free,
+    conversions_3y,
+    operating_years,
+    rd_years,
+    st_share,
+    cooperation,
+    sales_growth,
+    net_asset_growth,
 ) -> np.ndarray:
     """Innovation-capability score (0-100): IP 30, conversions 30, R&D organisation 20, growth 20.
 
-    ``conversions_3y``: conversions over the three accounting years (their yearly mean is scored).
+    ``conversions_3y``: conversions over the three accounting years; ``operating_years``: how many of those
+    years the firm operated (``operating_years``), over which their yearly mean is taken; ``rd_years``:
+    reported R&D in each of the three years (last first).
     """
     inv_patents, class2_free = np.asarray(inv_patents), np.asarray(class2_free)
     quantity = np.where(inv_patents >= 1, IP_CLASS1_POINTS, banded(class2_free, IP_CLASS2_BANDS))
     ip = np.where((inv_patents >= 1) | (class2_free >= 1), IP_EXPERT_POINTS + quantity, 0.0)
-    conversion = banded(np.asarray(conversions_3y) / 3.0, CONVERSION_BANDS)
-    institution = np.where(
-        (np.asarray(rd_last) >= ORG_RD_INSTITUTION) | (np.asarray(st_share) >= 0.2),
-        ORG_INSTITUTION,
-        ORG_NO_INSTITUTION,
-    )
-    organisation = ORG_DOCUMENTED + institution + np.where(cooperation, ORG_COOPERATION, ORG_NO_COOPERATION)
+    conversion = conversion_points(conversions_3y, operating_years)
+    organisation = organisation_points(rd_years, operating_years, st_share, cooperation, conversions_3y)
     growth = growth_points(sales_growth) + growth_points(net_asset_growth)
     return ip + conversion + organisation + growth
 
@@ -277,8 +365,46 @@ def hte_eligible(capability, **gates) -> np.ndarray:
     return hte_gates(**gates) & (np.asarray(capability) > HTE_PASS_MARK)
 
 
+def account_year_ends(year: int) -> np.ndarray:
+    """The months (since January 2019) that close the three accounting years ending ``year - 1``, last first."""
+    return (year - 1 - np.arange(HTE_ACCOUNT_YEARS) - FIRST_YEAR) * MONTHS + MONTHS - 1
+
+
+def operating_years(birth_month, year: int) -> np.ndarray:
+    """How many of the three accounting years ending ``year - 1`` a firm operated in (0-3).
+
+    "实际经营期不满三年的按实际经营时间计算" (工作指引): averages over three years are taken over these. Our
+    reading: a year in which the firm was founded counts as one, its accounts being one of those reported.
+    """
+    founded = np.asarray(birth_month)[..., None]
+    return (founded <= account_year_ends(year)).sum(axis=-1)
+
+
+def net_assets_hist(firms, year: int) -> np.ndarray:
+    """Net assets at the ends of the three accounting years ending ``year - 1`` (``[:, 0]`` the last), 万元.
+
+    ``NET_ASSET_SHARE`` of assets (the year's revenue at its yearly rate x asset ratio), plus the equity
+    raised from the year end after the last round when that round closed within the three years.
+    Assumptions: net assets are a year-end stock, so a founding year's revenue counts at its yearly rate
+    (a firm founded in July does not have half its assets); equity raised earlier has been spent (on R&D:
+    ``FirmPopulation.receive_equity``); a firm's rounds (``funding_total`` is cumulative) all count from
+    its last one.
+    """
+    t = firms.table
+    n = t.n
+    year_ends = account_year_ends(year)
+    months = np.clip(year_ends[None, :] - t.birth_month[:n, None] + 1, 0, MONTHS)  # operated in each year
+    revenue = t.rev_hist[:n, :HTE_ACCOUNT_YEARS]
+    yearly_rate = np.divide(revenue * MONTHS, months, out=np.zeros_like(revenue), where=months > 0)
+    funded = t.funded_month[:n, None]
+    raised = (funded > year_ends[-1] - MONTHS) & (funded <= year_ends[None, :])
+    base = NET_ASSET_SHARE * t.asset_ratio[:n, None] * yearly_rate
+    return base + np.where(raised, t.funding_total[:n, None], 0.0)
+
+
 def hte_state(firms, year: int, month: int) -> dict:
-    """The gates' inputs and the capability score of every firm, on the three years ending ``year - 1``."""
+    """The gates' inputs and the capability score of every firm, on the three years ending ``year - 1``
+    (with the two growth rates the score reads)."""
     t = firms.table
     n = t.n
     rev = t.rev_hist[:n, 0]
@@ -294,27 +420,28 @@ def hte_state(firms, year: int, month: int) -> dict:
         "class2_free": class2_free,
     }
     sales_growth = growth_rate(t.rev_hist[:n, 2], t.rev_hist[:n, 1], rev)
-    equity_3y = np.where((month - t.funded_month[:n]) < 3 * MONTHS, t.funding_total[:n], 0.0)
-    net_assets_0 = NET_ASSET_SHARE * t.asset_ratio[:n] * t.rev_hist[:n, 2]
-    net_asset_growth = sales_growth + np.divide(
-        equity_3y, 2 * net_assets_0, out=np.zeros(n), where=net_assets_0 > 0
-    )
-    acquired = (t.tech_bought[:n] > 0) & (
-        t.conv_hist[:n].sum(axis=1) > 0
-    )  # a technology bought, recently active
-    cooperation = acquired | (t.incubator[:n] >= 0) | (equity_3y > 0)
+    net_assets = net_assets_hist(firms, year)
+    net_asset_growth = growth_rate(net_assets[:, 2], net_assets[:, 1], net_assets[:, 0])
+    acquired = (t.tech_bought[:n] > 0) & (t.conv_hist[:n].sum(axis=1) > 0)  # bought, recently converting
+    cooperation = acquired | (t.incubator[:n] >= 0)
     conversions = t.conv_hist[:n].sum(axis=1) + t.rd_hist[:n].sum(axis=1) / firms.p.conversion_rd_cost
     capability = hte_capability(
         t.inv_patents[:n],
         class2_free,
         conversions,
-        t.rd_hist[:n, 0],
+        operating_years(t.birth_month[:n], year),
+        t.rd_hist[:n],
         t.st_share[:n],
         cooperation,
         sales_growth,
         net_asset_growth,
     )
-    return {"gates": gates, "capability": capability}
+    return {
+        "gates": gates,
+        "capability": capability,
+        "sales_growth": sales_growth,
+        "net_asset_growth": net_asset_growth,
+    }
 
 
 def hte_apply_share(year: int, p) -> float:
@@ -338,18 +465,15 @@ def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0
     st = hte_state(firms, year, month)
     u_apply, u_pass, u_audit = rng.random(n), rng.random(n), rng.random(n)
     audit_relabel(st["gates"], firms.seekers() & live, u_audit < p.bunching_prob)
-    gates = hte_gates(**st["gates"])
-    passes_review = st["capability"] + score_lift > HTE_PASS_MARK
+    eligible = hte_eligible(st["capability"] + score_lift, **st["gates"])
     expiring = live & (t.hte_valid_until[:n] == year - 1)
-    qualify = expiring & gates & passes_review
+    qualify = expiring & eligible
     share = qualify.sum() / max(expiring.sum(), 1)
     renew = qualify & (u_apply < min(1.0, p.hte_recert_rate / max(share, 1e-9)))
     # Applicants score themselves first (consultants pre-score the 工作指引): firms that meet the gates and
     # the 70-point mark apply; the review then fails some (``hte_pass_rate``), and they sit out a year.
     can_apply = live & (t.hte_valid_until[:n] < year - 1) & (t.hte_failed_year[:n] != year - 1)
-    applies = (
-        can_apply & gates & passes_review & (u_apply < np.minimum(hte_apply_share(year, p) + apply_lift, 1.0))
-    )
+    applies = can_apply & eligible & (u_apply < np.minimum(hte_apply_share(year, p) + apply_lift, 1.0))
     new = applies & (u_pass < np.minimum(p.hte_pass_rate + pass_lift, 1.0))
     t.hte_failed_year[:n] = np.where(applies & ~new, year, t.hte_failed_year[:n])
     granted = renew | new

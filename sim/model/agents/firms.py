@@ -25,8 +25,9 @@ from sim.model.agents.patents import GRANT_LAG_SHARES
 from sim.model.agents.table import ColumnTable
 from sim.model.agents.thresholds import (
     ABOVE_SCALE_REVENUE,
+    SECTOR_ICT,
     SECTOR_INDUSTRY,
-    SECTOR_SERVICES,
+    SECTOR_SCITECH,
     above_scale,
     hte_rd_threshold,
 )
@@ -58,6 +59,10 @@ HIGHTECH_NOISE = 0.03  # sd of the yearly change of the high-tech revenue share 
 ST_BASE, ST_PER_RD, ST_REVERSION, ST_NOISE = 0.08, 3.0, 0.2, 0.02  # S&T staff share drifts to 0.08 + 3 x R&D
 # intensity (a firm at 5% R&D tends to 23% S&T staff), closing a fifth of the gap a year (assumption)
 HISTORY_YEARS = 5  # revenue history kept for the gazelle 4-year growth
+# Service firms are in 信息传输、软件和信息技术服务业 or 科学研究和技术服务业 (thresholds.py), half in each
+# (assumption: the corpus has no breakdown of Shaanxi's innovation firms by service 门类); the two differ in
+# their above-scale bar (2,000万 and 1,000万).
+ICT_SHARE_OF_SERVICES = 0.5
 # Bunching at the HNTE R&D notch (Chen, Liu, Suarez Serrato & Xu, AER 2021; mechanisms.md §1.2). Our
 # reading of their figures: the excess mass sits in the first bin above each notch and the missing mass
 # reaches about 1.5 points below the 5% notch, i.e. 30% of the threshold.
@@ -68,7 +73,7 @@ HIGHTECH_GATE, HIGHTECH_BAND = 0.6, 0.15  # firms at 45-60% high-tech revenue ma
 FIRM_COLUMNS = {
     "alive": (np.bool_, False),
     "birth_month": (np.int32, 0),
-    "sector": (np.int8, SECTOR_SERVICES),
+    "sector": (np.int8, SECTOR_SCITECH),  # thresholds.SECTOR_*: industry or a service 门类
     "city": (np.int8, CITY_XIAN),
     "origin": (np.int8, ORIGIN_OTHER),
     "revenue": (np.float64, 0.0),  # 万元 a year, current rate
@@ -203,10 +208,10 @@ class FirmPopulation:
         birth = month - (age_months if age_months is not None else np.zeros(k, dtype=np.int64))
         young = origin != ORIGIN_OTHER or age_months is None
         st_share = rng.beta(3.0, 4.0, k) if young else rng.beta(2.0, 5.0, k)  # assumption: mean 0.43 / 0.29
-        if sector is None:
-            sector = np.where(
-                rng.random(k) < self.start.manufacturing_share, SECTOR_INDUSTRY, SECTOR_SERVICES
-            )
+        if sector is None:  # one uniform draw decides industry or services and the service 门类
+            u, industry = rng.random(k), self.start.manufacturing_share
+            ict = u < industry + (1.0 - industry) * ICT_SHARE_OF_SERVICES
+            sector = np.where(u < industry, SECTOR_INDUSTRY, np.where(ict, SECTOR_ICT, SECTOR_SCITECH))
         rows = self.table.add_rows(
             k,
             alive=True,

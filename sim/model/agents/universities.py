@@ -2,7 +2,8 @@
 
 Ordinary Mesa agents (about 350) that act once a year (``Institutions.step_year``): R&D grows,
 job-related achievements accrue, units under the three reforms bring their achievements under separate
-management (单列管理: new ones at once, the earlier backlog at ``itemise_rate`` a year) and transfer
+management (单列管理: new ones at once; the earlier backlog at ``itemise_rate`` a year during the
+campaign to 2023, after which only new achievements are itemised) and transfer
 them at the commercialisation hazard, transfers by reformed units found spin-offs, and invention
 patents are granted with the examination lag. Intermediaries move more achievements out of the stocks
 (``take_transfers``). Their monthly contract sales are drawn by the market from ``rd`` and ``supply``.
@@ -30,6 +31,12 @@ INSTITUTE_ACHIEVEMENT_FACTOR = (
 OTHER_UNIT_ACHIEVEMENTS = 20.0  # achievements a year per hospital or SOE lab (assumption)
 RESEARCHERS_PER_100M = 200  # R&D full-time equivalents per 亿元 of R&D (assumption: ~50万 per FTE-year)
 STOCK_YEARS_2018 = 4.0  # job-related achievements held at end-2018, in years of output (assumption)
+# Itemisation (单列管理) of the backlog was a campaign: the pilots from 2021 and, after the Dec-2022 十条措施,
+# the covered units in 2023 itemised their accumulated stock (53,205 by June 2023, 84,372 by January 2024;
+# mechanisms.md §6.2). From 2024 covered units, old or new, itemise the flow of their new achievements only
+# (``new_achievements``, at the fitted ``achievements_per_100m``); a backlog left over stays outside
+# separate management (our reading of the series: no second stock-take is reported).
+ITEMISATION_CAMPAIGN_LAST_YEAR = 2023
 
 
 class Institution(mesa.Agent):
@@ -83,7 +90,7 @@ class Institution(mesa.Agent):
         new = int(rng.poisson(self.new_achievements()))
         self.reformed = reformed
         if reformed:
-            moved = int(rng.binomial(self.achievements, p.itemise_rate))  # the backlog flows in
+            moved = self.itemise_backlog(year, p.itemise_rate, rng)
             self.achievements -= moved
             self.itemised += new + moved
             self.itemised_total += new + moved
@@ -110,6 +117,13 @@ class Institution(mesa.Agent):
         )
         self.pending += rng.multinomial(applied, GRANT_LAG_SHARES)
         self.patents += granted - int(rng.binomial(self.patents, p.patent_lapse))
+
+    def itemise_backlog(self, year: int, rate: float, rng) -> int:
+        """Achievements of earlier years brought under separate management this year: ``rate`` of the
+        backlog during the campaign (to ``ITEMISATION_CAMPAIGN_LAST_YEAR``), none after it."""
+        if year > ITEMISATION_CAMPAIGN_LAST_YEAR:
+            return 0
+        return int(rng.binomial(self.achievements, rate))
 
     def take_transfers(self, k: int, rng, spinoff_share: float) -> tuple[int, int]:
         """Intermediaries move up to ``k`` more achievements out of this unit: (transferred, spin-offs)."""

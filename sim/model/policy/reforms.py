@@ -3,7 +3,8 @@
 Mechanics, each January: the reforms cover the first ``reform_units`` units in the plan's order
 (provincial universities and institutes, then ministry universities, central institutes, hospitals and
 SOE labs; ``sim/model/agents/universities.py``). A covered unit brings new job-related achievements
-under separate management at once and its earlier backlog at ``itemise_rate`` a year, transfers them
+under separate management at once and, during the campaign to 2023, its earlier backlog at
+``itemise_rate`` a year (from 2024 only the new flow is itemised), transfers them
 at the commercialisation hazard (calibrated: the 2023 counts identify it), founds spin-offs from its
 transfers, and sells ``supply_multiplier`` times as many development and service contracts; units not
 covered transfer at the hazard divided by that multiplier. Coverage that falls back (a scenario

@@ -6,11 +6,12 @@ through this module, so a change of those interfaces is mended here. What it rel
 * ``sim.model.policy.PolicyLevers``: one dataclass field per lever, metadata ``unit``,
   ``range`` (lo, hi) and ``source``; int fields are counts. New fields appear as controls.
 * ``sim.model.policy.SCENARIOS`` / ``scenario(name)``: the named scenarios.
-* ``sim.model.run_replicate(levers=, params=, seed=, end_year=, scale=, effects=)``: the
-  annual indicator table (index year, columns T01-T05 and ``spend_<instrument>`` in 亿元);
-  ``effects`` comes from the replicate's ``effects_seed`` (``sampled``) or is ``central``.
-* ``sim.pipeline.ensemble.plan_replicates`` / ``load_param_sets``: the replicate plan of a
-  study (seed and posterior parameter set of each replicate), as ``python -m sim`` draws it.
+* ``sim.model.evaluate``: the one evaluator; a replicate's run (``ModelRun``) returns its
+  ``Indicators`` (T01-T05 and the public cost of 2024-2026, ``COST_YEARS``).
+* ``sim.pipeline.ensemble.plan_replicates`` / ``load_param_sets`` / ``replicate_run``: the
+  replicate plan of a study (seed, posterior parameter set and lever-effects seed of each
+  replicate) and a replicate's run, as ``python -m sim`` makes them; ``effects`` is drawn from
+  the replicate's ``effects_seed`` (``sampled``) or ``central``.
 * ``sim.pipeline.report.indicator_summary`` and ``reach``: quantiles and P(reach), as in
   ``summary.json``; ``sim.pipeline.plots.fan_chart``: the fan chart of the run folders.
 """
@@ -26,16 +27,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model.outcomes import HEADLINE, SPENDING, TARGETS
-from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR, ConfigError
-from sim.model.policy import EFFECT_MODES, SCENARIOS, PolicyLevers, make_effects, scenario
+from sim.model.evaluate import COST_YEARS, Indicators, ModelRun, evaluate  # noqa: F401 (the engine's)
+from sim.model.outcomes import HEADLINE, TARGETS
+from sim.model.params import ConfigError
+from sim.model.policy import EFFECT_MODES, SCENARIOS, PolicyLevers, scenario
 from sim.paths import REPO_ROOT
 from sim.pipeline import ensemble, report
 from sim.pipeline.plots import english
 
 BASELINE = "plan"  # the paired difference is taken from this scenario
 EFFECTS = EFFECT_MODES  # lever effects: sampled per replicate (the default, as python -m sim) | central
-COST_YEARS = (LAST_BASE_YEAR + 1, PLAN_YEAR)  # the plan's years, 2024-2026 inclusive
 INDICATORS = tuple(HEADLINE)  # T01-T05
 
 
@@ -126,6 +127,18 @@ def replicate_plan(seed: int, n: int, sets: ensemble.ParamSets) -> list[ensemble
     return ensemble.plan_replicates(seed, range(n), len(sets), sets.weights)
 
 
+def model_run(
+    levers: PolicyLevers,
+    sets: ensemble.ParamSets,
+    rep: ensemble.Replicate,
+    scale: float,
+    effects: str,
+    end_year: int,
+) -> ModelRun:
+    """Replicate ``rep`` under ``levers``, as ``python -m sim`` runs it (for ``sim.model.evaluate``)."""
+    return ensemble.replicate_run(levers, sets.sets[rep.param_set], rep, scale, end_year, effects)
+
+
 @dataclass(frozen=True)
 class Replicated:
     """What the explorer keeps of one replicate: the headline indicators (tidy rows) and its cost."""
@@ -133,27 +146,10 @@ class Replicated:
     results: pd.DataFrame  # tidy, columns as ``sim.pipeline.ensemble.COLUMNS``, T01-T05 only
     cost: float  # public spending 2024-2026 over every instrument, 亿元
 
-
-def run_one(
-    levers: PolicyLevers, params, rep: ensemble.Replicate, scale: float, effects: str, end_year: int
-) -> Replicated:
-    """One replicate (runs in a worker process)."""
-    from sim.model import run_replicate
-
-    drawn = make_effects(effects, rep.effects_seed)
-    annual = run_replicate(
-        levers=levers, params=params, seed=rep.seed, end_year=end_year, scale=scale, effects=drawn
-    )
-    return Replicated(
-        ensemble.tidy([rep], [ensemble.indicators(annual[list(INDICATORS)])]), public_cost(annual)
-    )
-
-
-def public_cost(annual: pd.DataFrame) -> float:
-    """Public spending 2024-2026 over every instrument (亿元): the sum of the instruments' ``spend_*`` columns."""
-    spend = [c for c in SPENDING if c in annual.columns]
-    years = (annual.index >= COST_YEARS[0]) & (annual.index <= COST_YEARS[1])
-    return float(annual.loc[years, spend].to_numpy().sum())
+    @classmethod
+    def of(cls, rep: ensemble.Replicate, run: Indicators) -> "Replicated":
+        """From the replicate's run (``sim.model.evaluate.evaluate``)."""
+        return cls(ensemble.tidy([rep], [run.select(INDICATORS)]), run.cost())
 
 
 # --------------------------------------------------------------------------- reports

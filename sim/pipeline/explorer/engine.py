@@ -1,6 +1,7 @@
 """The explorer's background ensemble: replicates stream in while the page stays live.
 
-One ``Engine`` per server process holds a pool of worker processes and a scheduler thread.
+One ``Engine`` per server process holds a scheduler thread and submits replicates to the
+project's parallel runner (``sim.runtime.parallel.Executor.submit``: its worker processes).
 A page that shows a setting (levers + effects) *follows* it: ``follow`` registers the
 setting and yields a new ``Snapshot`` each time more replicates have arrived. The scheduler
 keeps every worker busy with the replicates still missing, newest setting first: for each
@@ -17,19 +18,18 @@ used settings dropped beyond ``MAX_SETTINGS``), so returning to a setting is imm
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import os
 import threading
 import time
 from collections import OrderedDict
-from concurrent.futures import CancelledError, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import CancelledError
 from dataclasses import dataclass
 from typing import Any, Iterator
 
 from sim.model.params import RunConfig
 from sim.model.policy import PolicyLevers
 from sim.pipeline.explorer import adapter, stats
+from sim.runtime.parallel import Executor
 
 DEFAULT_SCALE = 0.1  # one agent per 10 real firms: ~0.1 s a replicate (see docs/explorer.md)
 DEFAULT_REPLICATES = 200
@@ -115,7 +115,7 @@ class Engine:
         self._cond = threading.Condition()
         self._closed = False
         self._version = 0  # counts finished replicates: followers wait for it to change
-        self._pool: ProcessPoolExecutor | None = None
+        self._executor = Executor("local", jobs=self.jobs, progress=False)
         self._thread = threading.Thread(target=self._schedule, name="explorer-scheduler", daemon=True)
         self._thread.start()
 
@@ -245,34 +245,20 @@ class Engine:
                 if self._closed:
                     return
                 self._inflight.add(task)
-                if self._pool is None:
-                    self._pool = ProcessPoolExecutor(
-                        max_workers=self.jobs,
-                        mp_context=multiprocessing.get_context("spawn"),
-                        initializer=_exit_with_parent,
-                        initargs=(os.getpid(),),
-                    )
-                pool = self._pool
             setting, i = task
-            rep = self.plan[i]
             try:
-                fut = pool.submit(
-                    adapter.run_one,
-                    setting.to_levers(),
-                    self.sets.sets[rep.param_set],
-                    rep,
-                    self.scale,
-                    setting.effects,
-                    self.end_year,
+                run = adapter.model_run(
+                    setting.to_levers(), self.sets, self.plan[i], self.scale, setting.effects, self.end_year
                 )
-            except (RuntimeError, BrokenProcessPool) as exc:  # pool shut down or broken
+                fut = self._executor.submit(adapter.evaluate, run)
+            except Exception as exc:  # noqa: BLE001 - the run could not be made or taken: shown on the page
                 self._finish(task, None, exc)
                 continue
             fut.add_done_callback(lambda f, task=task: self._collect(task, f))
 
     def _collect(self, task: tuple[Setting, int], fut) -> None:
         try:
-            self._finish(task, fut.result(), None)
+            self._finish(task, adapter.Replicated.of(self.plan[task[1]], fut.result()), None)
         except CancelledError:
             self._finish(task, None, None)
         except Exception as exc:  # noqa: BLE001 - shown on the page, never raised into the pool thread
@@ -290,11 +276,7 @@ class Engine:
                 self._evict()
             elif exc is not None and not self._closed:
                 rep = self.plan[i]
-                self._errors[setting] = (
-                    f"replicate {rep.index} (seed {rep.seed}, parameter set {rep.param_set}) failed: {exc!r}"
-                )
-                if isinstance(exc, BrokenProcessPool):
-                    self._pool = None  # a new pool for the next task
+                self._errors[setting] = f"{rep.label()} failed: {exc!r}"
             self._version += 1
             self._cond.notify_all()
 
@@ -309,24 +291,12 @@ class Engine:
 
     # ------------------------------------------------------------------ lifetime
     def close(self) -> None:
+        """Stop scheduling; replicates not started are cancelled, running ones finish."""
         with self._cond:
             self._closed = True
-            pool, self._pool = self._pool, None
             self._cond.notify_all()
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+        self._executor.close()
         self._thread.join(timeout=5)
-
-
-def _exit_with_parent(parent: int) -> None:
-    """In a worker: exit when the server process is gone (killed servers leave no idle workers)."""
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1.0)
-        os._exit(0)
-
-    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 _ENGINE: Engine | None = None

@@ -1,8 +1,9 @@
-"""What the lever studies share: lever ranges, one model run as a task, its outputs, and reach.
+"""What the lever studies share: lever ranges, one model run's spec and outputs, and reach.
 
 A study evaluates ``RunSpec`` s: a lever setting, a behaviour-parameter set of the posterior, a
-model seed and the lever effects. A run returns ``OUTPUTS``: the five headline indicators in 2026
-(report units), the public cost of 2024-2026 in 亿元 (all instruments) and each instrument's.
+model seed and the lever effects. Each runs through the one evaluator (``sim.model.evaluate``), and
+keeps ``OUTPUTS``: the five headline indicators in 2026 (report units), the public cost of 2024-2026
+in 亿元 (all instruments) and each instrument's.
 Common random numbers: studies that compare lever settings give every setting the same replicates
 (``sim.pipeline.ensemble.plan_replicates``), so differences come from the levers alone.
 """
@@ -17,14 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from sim.model.outcomes import HEADLINE, SPENDING, TARGETS
+from sim.model.evaluate import COST, INSTRUMENT_COSTS, Indicators, ModelRun
+from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import PLAN_YEAR
 from sim.model.policy import LEVERS, PolicyLevers, effects_row
 from sim.pipeline.plots import english
-from sim.pipeline.report import COST_YEARS
 
-COST = "cost"  # 亿元, public cost 2024-2026, all instruments
-COSTS = [f"cost_{s.removeprefix('spend_')}" for s in SPENDING]
+COSTS = list(INSTRUMENT_COSTS.values())  # 亿元, public cost 2024-2026 of each instrument
 OUTPUTS: list[str] = [*HEADLINE, COST, *COSTS]
 ALL_FIVE = "all_five"  # every headline target reached in the same replicate
 #: Targets and what one "unit of effect" is for cost-effectiveness (亿元 per unit), per target.
@@ -55,6 +55,10 @@ class RunSpec:
     seed: int
     effects: Any  # LeverEffects
 
+    def model_run(self, params: Any, scale: float, end_year: int) -> ModelRun:
+        """The run for the one evaluator (``params``: the parameter set ``param_set`` names)."""
+        return ModelRun(self.levers, params, self.effects, self.seed, scale, end_year)
+
     def key(self, scale: float, end_year: int) -> str:
         """Hash of everything the run's outputs depend on (the posterior file is in the study fingerprint)."""
         d = {
@@ -76,18 +80,10 @@ def replicate_spec(levers: Any, rep: Any) -> RunSpec:
     return RunSpec(levers, rep.param_set, rep.seed, replicate_effects(rep, "sampled"))
 
 
-def run_task(task: tuple) -> np.ndarray:
-    """Worker: one model run -> ``OUTPUTS`` as floats. ``task = (levers, params, seed, effects, scale, end_year)``."""
-    from sim.model import run_replicate
-
-    levers, params, seed, effects, scale, end_year = task
-    annual = run_replicate(
-        levers=levers, params=params, seed=seed, end_year=end_year, scale=scale, effects=effects
-    )
-    lo, hi = COST_YEARS
-    spend = annual.loc[lo:hi, SPENDING].sum()
-    head = annual.loc[PLAN_YEAR, HEADLINE].to_numpy(dtype=float)
-    return np.concatenate([head, [float(spend.sum())], spend.to_numpy(dtype=float)])
+def outputs(run: Indicators) -> np.ndarray:
+    """A run's ``OUTPUTS`` as floats: the headline indicators in 2026, the public cost of 2024-2026 and
+    each instrument's (``sim.model.evaluate.Indicators``)."""
+    return np.concatenate([run.at(PLAN_YEAR, HEADLINE), [run.cost()], list(run.costs().values())])
 
 
 # --------------------------------------------------------------------------- levers

@@ -35,13 +35,6 @@ from sim.runtime import atomic
 GOALS = [*HEADLINE, ALL_FIVE]
 
 
-def _lever_cost_column(lever: str) -> str:
-    from sim.model.policy import INSTRUMENTS
-
-    cls = next(c for c in INSTRUMENTS if c.lever.name == lever)
-    return f"cost_{cls.name}"
-
-
 def run(ctx):
     from sim.pipeline.study.runner import Findings
 
@@ -66,7 +59,7 @@ def run(ctx):
             "value": value,
             "unit": LEVERS[name].unit,
             "cost_mean": float(frame[COST].mean()),
-            "lever_cost_mean": float(frame[_lever_cost_column(name)].mean()),
+            "lever_cost_mean": float(frame[f"cost_{name}"].mean()),
             "n": n,
         }
         for g in GOALS:

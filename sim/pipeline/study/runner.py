@@ -37,10 +37,11 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from sim.model.evaluate import evaluate
 from sim.model.params import ConfigError, RunConfig
 from sim.paths import REPO_ROOT
 from sim.pipeline.study import STUDIES
-from sim.pipeline.study.design import OUTPUTS, RunSpec, run_task
+from sim.pipeline.study.design import OUTPUTS, RunSpec, outputs
 from sim.runtime import atomic
 from sim.runtime.config import CONFIG_DIR as ROOT_CONFIG_DIR
 from sim.runtime.config import flag, is_number, whole
@@ -288,28 +289,21 @@ class Context:
         n_chunks = -(-len(todo) // chunk)
         for c in range(n_chunks):
             part = todo[c * chunk : (c + 1) * chunk]
-            tasks = [
-                (
-                    first[k].levers,
-                    self.param_sets.sets[first[k].param_set],
-                    first[k].seed,
-                    first[k].effects,
-                    self.scale,
-                    self.end_year,
-                )
+            runs = [
+                first[k].model_run(self.param_sets.sets[first[k].param_set], self.scale, self.end_year)
                 for k in part
             ]
             label = f"{desc} [{c + 1}/{n_chunks}]" if n_chunks > 1 else desc
             out = self.executor.map(
-                run_task,
-                tasks,
+                evaluate,
+                runs,
                 desc=label,
                 unit="run",
                 label=lambda i, part=part: (
                     f"run {part[i]} (seed {first[part[i]].seed}, parameter set {first[part[i]].param_set})"
                 ),
             )
-            self.cache.save(part, np.vstack(out))
+            self.cache.save(part, np.vstack([outputs(run) for run in out]))
             self.ran += len(part)
         self._used.update(keys)
         return pd.DataFrame(np.vstack([self.cache.values[k] for k in keys]), columns=OUTPUTS)
