@@ -21,16 +21,20 @@ import numpy as np
 import pandas as pd
 
 from sim.data.history import PARTIAL_SUFFIX, load_fit_targets
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR
 
-FIT_YEARS = tuple(range(2019, 2024))
+FIT_YEARS = tuple(range(FIRST_YEAR, LAST_BASE_YEAR + 1))
 #: Indicators in the distance (ids of ``sim.model.outcomes.OUTCOMES``), with what each informs.
 FIT_INDICATORS = (
-    "T01",  # technology contract turnover, 亿元
+    "T01",  # technology contract turnover, 亿元 (the yearbook's seller-side value, every year)
+    "contracts",  # their count: separates the growth of the count from that of the value per contract
     "T02",  # tech-SME registry, firms admitted in the year
     "T03",  # high-tech enterprises, valid certificates
+    "hte_recognised",  # certificates granted in the year (the recognition lists): entry into HNTE
     "T04",  # invention patents held
+    "patents_granted",  # granted in the year: the flow into T04 (propensity, lags, lapses apart)
     "T05",  # enterprise share of R&D, percent
-    "rd_nonenterprise",  # 亿元: T05's denominator's other part (pins university and institute R&D)
+    "rd_total",  # 亿元, every year: with T05 it pins enterprise and non-enterprise R&D
     "reform_itemised",  # three reforms, cumulative at end-2023
     "reform_transferred",
     "reform_spinoffs",
@@ -39,13 +43,13 @@ FIT_INDICATORS = (
     "zjtx_cumulative",  # 专精特新 recognised by 2023: zjtx_apply_prob
     "hte_revenue",  # 2020 revenue of high-tech enterprises: firm size and growth
 )
-#: Compared in the report, not in the distance: enterprise R&D is T05 again once non-enterprise
-#: R&D is fitted (T05 = e / (e + n)), so fitting it too would count the same fact twice.
-CONTEXT_INDICATORS = ("rd_enterprise",)
+#: Compared in the report, not in the distance: enterprise and non-enterprise R&D are T05 and rd_total again
+#: (T05 = e / (e + n), rd_total = e + n), so fitting them too would count the same facts twice.
+CONTEXT_INDICATORS = ("rd_enterprise", "rd_nonenterprise")
 REPORT_INDICATORS = FIT_INDICATORS + CONTEXT_INDICATORS
 #: What each simulation returns (fit and context indicators, and more), years 2018 (start state) to 2023.
-OUTPUT_INDICATORS = REPORT_INDICATORS + ("firms_alive", "contracts")
-OUTPUT_YEARS = tuple(range(2018, FIT_YEARS[-1] + 1))
+OUTPUT_INDICATORS = REPORT_INDICATORS + ("firms_alive",)
+OUTPUT_YEARS = tuple(range(FIRST_YEAR - 1, FIT_YEARS[-1] + 1))
 #: Floor on the model-noise sd, relative to the observed value: keeps a deterministic output
 #: (e.g. non-enterprise R&D of 2019, fixed by the start state) from getting a zero floor.
 MIN_RELATIVE_NOISE = 0.002

@@ -7,7 +7,8 @@ Three groups, in EMA-Workbench vocabulary, plus the run settings:
 * uncertainties: the behavioural parameters here (``BehaviourParams``, each uncertain one with a
   calibration prior) and the lever effects (``sim.model.policy.LeverEffects``, drawn per replicate
   from literature ranges);
-* ``StartState``: the 2018 year-end anchors and structural facts (sourced, not calibrated);
+* ``StartState``: the anchors of the year end before ``FIRST_YEAR`` and structural facts (sourced, not
+  calibrated);
 * ``RunConfig``: how a single run is made (years, scale).
 
 Every class validates itself on construction (``__post_init__``): an out-of-range value raises
@@ -19,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-FIRST_YEAR = 2019  # first simulated year; the start state is the 2018 year end
+FIRST_YEAR = 2017  # first simulated year; the start state is the 2016 year end (the earliest year the
+# start state can be anchored on official figures: HNTE stock, invention patents, R&D; DERIVATIONS.md)
+REGISTRY_FIRST_YEAR = 2018  # Shaanxi's first tech-SME evaluation (4,301 firms; sxworker 2022)
 LAST_BASE_YEAR = 2023  # last year of official data; projection starts in 2024
 PLAN_YEAR = 2026  # the plan's target year
 MAX_END_YEAR = 2035
@@ -98,14 +101,15 @@ class BehaviourParams(Validated):
     _prefix = "params"
 
     # --- firm population
-    entry_2019: float = spec(
-        6500.0,
-        "new innovation-relevant firms founded in 2019 (real units, spin-offs and pushed firms apart)",
+    entry_start: float = spec(
+        5500.0,
+        "new innovation-relevant firms founded in the first simulated year, 2017 (real units, spin-offs and "
+        "pushed firms apart)",
         0,
         10**6,
         "assumption: 2018 stock 30,000 (StartState) grows with the tech-SME and HNTE counts net of exit "
         "(mechanisms.md §5.2 exit 5-10%/yr)",
-        prior=(3500.0, 11000.0),
+        prior=(2500.0, 10000.0),
     )
     entry_growth: float = spec(
         0.08,
@@ -303,7 +307,7 @@ class BehaviourParams(Validated):
     )
     hte_apply_prob: float = spec(
         0.4,
-        "per year, eligible uncertified firms that apply for HNTE, 2019",
+        "per year, eligible uncertified firms that apply for HNTE, first simulated year",
         0,
         1,
         "assumption",
@@ -344,7 +348,7 @@ class BehaviourParams(Validated):
     # --- technology market (T01)
     contract_rate: float = spec(
         0.5,
-        "contracts a year sold by a firm with 100万 yuan of R&D a year (3-year mean), 2019 demand",
+        "contracts a year sold by a firm with 100万 yuan of R&D a year (3-year mean), first-year demand",
         0,
         100,
         "assumption, calibrated to T01",
@@ -421,7 +425,7 @@ class BehaviourParams(Validated):
     )
     univ_contract_rate: float = spec(
         6.0,
-        "development and service contracts a year per 亿元 of institution R&D, 2019 demand",
+        "development and service contracts a year per 亿元 of institution R&D, first-year demand",
         0,
         10**4,
         "calibrated to the universities' and institutes' 7.06% of 2022 value (snkjb 2023-01-31); start "
@@ -491,42 +495,44 @@ class RunConfig(Validated):
 
 @dataclass(frozen=True)
 class StartState(Validated):
-    """The 2018 year-end state the run starts from, and fixed structural facts.
-
-    Not levers and not calibrated: sourced anchors or stated assumptions.
+    """The state at the end of 2016 (the year before ``FIRST_YEAR``) the run starts from, and fixed
+    structural facts. Not levers and not calibrated: sourced anchors or stated assumptions.
     Money at firm level is in 万元 (10^4 yuan).
     """
 
-    firms_2018: int = spec(
-        30000,
-        "innovation-relevant firms alive at end-2018",
+    firms_start: int = spec(
+        24000,
+        "innovation-relevant firms alive at end-2016",
         1,
         10**7,
-        "assumption: 3,138 HNTE + 4,301 registered tech SMEs (2018) are a minority of the candidates",
+        "assumption: 1,829 HNTE (2016) are a minority of the candidates; the calibrated entry flow carries "
+        "the population to the 2018-2023 registry and HNTE counts",
     )
-    hte_2018: int = spec(3138, "valid HNTE certificates, end-2018", 0, 10**6, "sxmknk.com.cn/sxzx/11296.html")
-    patents_2018: int = spec(
-        39800,
-        "invention patents held, end-2018",
+    hte_start: int = spec(
+        1829, "valid HNTE certificates, end-2016", 0, 10**6, "m.4yczj.cn: 从2016年的1829家增长到2020年的6198家"
+    )
+    patents_start: int = spec(
+        27599,
+        "invention patents held, end-2016",
         0,
         10**7,
-        "derived: 10.3 per 10,000 people (china.com.cn 2020-01-10) x ~3,864万 residents (DERIVATIONS.md)",
+        "China Statistical Yearbook on S&T: Shaanxi invention patents in force 2016 (the panel)",
     )
-    firm_patent_share_2018: float = spec(
+    firm_patent_share_start: float = spec(
         0.55,
         "share of invention patents held by firms",
         0,
         1,
         "mechanisms.md §9: universities and institutes hold ~40-50% (guess)",
     )
-    rd_enterprise_2018: float = spec(
-        267.3,
-        "亿元, enterprise R&D in 2018 (statistical scope, real part)",
+    rd_enterprise_start: float = spec(
+        189.2,
+        "亿元, enterprise R&D in 2016 (statistical scope, real part)",
         0,
         10**5,
-        "derived: 532.42 total R&D 2018 (china.com.cn 2020-01-10) - 265.1 non-enterprise (283.35 in 2019 "
-        "deflated by its 2019-23 growth of 6.9%/yr, shyushe.cn, sx.sina.cn); the start state's above-scale "
-        "firms are scaled to it so every run starts from the observed level",
+        "derived: 419.56 total R&D 2016 (the panel; niita.cn) - 230.4 non-enterprise (283.35 in 2019 deflated "
+        "by its 2019-23 growth of 6.9%/yr); enterprise-funded R&D gives 190.6 (301.23 x 185.7 / 293.5, the "
+        "panel): DERIVATIONS.md. The start state's above-scale firms are scaled to it",
     )
     rd_nonenterprise_2019: float = spec(
         283.35,

@@ -14,12 +14,12 @@ from typing import Any
 
 from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import FIT_YEARS
-from sim.model.params import ConfigError
+from sim.model.params import FIRST_YEAR, ConfigError
 from sim.runtime.config import is_number, unknown_key, whole
 
 INDICATORS = ("T01", "T02", "T03", "T04", "T05")
 LAST_YEAR = FIT_YEARS[-1]  # the last year with data: projections end here
-FIRST_DATA_YEAR = 2018  # the naive forecasters' window starts at the model's start state
+FIRST_DATA_YEAR = FIRST_YEAR - 1  # the naive forecasters' window starts at the model's start state
 ORIGIN_RANGE = (2020, LAST_YEAR - 1)
 #: Calibration settings the backtest sets itself (per origin), not the user.
 CALIBRATION_FIXED = ("seed", "jobs", "through_year", "write_posterior", "posterior_path", "docs", "progress")

@@ -177,11 +177,12 @@ class FirmPopulation:
         self.p = params
         self.start = start
         self.scale = scale
-        capacity = int(start.firms_2018 * scale * 2.5) + 64
+        capacity = int(start.firms_start * scale * 3.0) + 64
         self.table = ColumnTable(FIRM_COLUMNS, capacity)
         self._views: list = []  # Firm agents made so far for live firms (see ``sync_agents``)
         self._view_rows = np.empty(0, dtype=np.int64)  # their rows
         self._synced = 0  # rows below this have been looked at by ``sync_agents``
+        self.patents_granted = 0  # invention patents granted to firms in the last closed year (model scale)
         self._hazard_key = None
         self._hazard = np.zeros(0)
 
@@ -236,10 +237,10 @@ class FirmPopulation:
         return rows
 
     # ------------------------------------------------------------------ start state
-    def seed_2018(self, rng) -> None:
-        """The incumbent population at end-2018, with revenue and R&D histories."""
+    def seed_start(self, rng) -> None:
+        """The incumbent population at the start (end-2016), with revenue and R&D histories."""
         s = self.start
-        k = int(round(s.firms_2018 * self.scale))
+        k = int(round(s.firms_start * self.scale))
         age = rng.exponential(6.0 * MONTHS, k).astype(np.int64) + MONTHS  # assumption: mean age 7 years
         rows = self._add(k, -1, rng, ORIGIN_OTHER, s.revenue_median, s.revenue_sigma, age_months=age)
         self._backfill_history(rows, age)
@@ -277,17 +278,17 @@ class FirmPopulation:
         return k
 
     def assign_initial_patents(self, rng, total: float) -> None:
-        """Spread the firms' end-2018 invention-patent stock by R&D; applications in flight likewise."""
+        """Spread the firms' start invention-patent stock by R&D; applications in flight likewise."""
         t = self.table
         n = t.n
         rd = t.rd_hist[:n, 0]
         w = np.power(np.maximum(rd, 1e-9), self.p.patent_elasticity) * t.alive[:n]
         t.inv_patents[:n] = rng.poisson(total * self.scale * w / w.sum())
-        yearly = self.applications(t.rd_real_last[:n] * t.alive[:n], year=2018)
-        in_flight = np.cumsum(GRANT_LAG_SHARES[::-1])[::-1]  # to be granted in 2019, 2020 (2017-18 filings)
+        yearly = self.applications(t.rd_real_last[:n] * t.alive[:n], year=FIRST_YEAR - 1)
+        in_flight = np.cumsum(GRANT_LAG_SHARES[::-1])[::-1]  # granted in the first two years (earlier filings)
         for k, share in enumerate(in_flight):
-            t.pat_pending[:n, k] = rng.poisson(yearly * share)  # slot 0: granted at the end of 2019
-        # conversions of 2016-2018 (IP obtained at the same rates), for the HNTE capability score
+            t.pat_pending[:n, k] = rng.poisson(yearly * share)  # slot 0: granted at the end of the first year
+        # conversions of the three years before the start (IP obtained at the same rates), for the HNTE score
         age = (-1 - t.birth_month[:n]) / MONTHS
         class2 = CLASS2_RATE * np.sqrt(t.rd_real_last[:n] / CLASS2_RD_REFERENCE)
         for y in range(t.conv_hist.shape[1]):
@@ -474,6 +475,7 @@ class FirmPopulation:
         n = t.n
         live = t.alive[:n]
         granted = t.pat_pending[:n, 0] * live
+        self.patents_granted = int(granted.sum())  # this year's grants (model scale), for the indicators
         t.inv_patents[:n] += granted
         t.conv_ytd[:n] += granted
         t.pat_pending[:n, :-1] = t.pat_pending[:n, 1:]

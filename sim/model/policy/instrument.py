@@ -20,7 +20,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR, PLAN_YEAR
+
+#: The start state's year (the year end the run starts from): ``start`` hooks build to their lever's level then
+START_YEAR = FIRST_YEAR - 1
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.model import InnovationModel
@@ -48,7 +51,7 @@ class Lever:
     section: str = ""
 
     def __post_init__(self):
-        missing = [y for y in range(2019, LAST_BASE_YEAR + 1) if y not in self.history]
+        missing = [y for y in range(FIRST_YEAR, LAST_BASE_YEAR + 1) if y not in self.history]
         if missing:
             raise ValueError(f"lever {self.name}: no history for {missing}")
 
@@ -146,7 +149,7 @@ class Instrument:
 
     Actions (return nothing):
 
-    * ``start()``: on the 2018 start state, before the 2018 registry is seeded;
+    * ``start()``: on the start state (end of ``START_YEAR``), before the first month;
     * ``open_year(year)``: January, after the universities' year;
     * ``act(month, year)``: every month, after the technology market and before exits;
     * ``close_year(year, results)``: December, after certification (``results``: the year's
@@ -194,7 +197,7 @@ class Instrument:
 
     # ------------------------------------------------------------------ actions
     def start(self) -> None:
-        """The 2018 start state."""
+        """The start state (end of ``START_YEAR``)."""
 
     def open_year(self, year: int) -> None:
         """January."""
