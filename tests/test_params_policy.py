@@ -36,7 +36,7 @@ from sim.model.rng import Streams
         (BehaviourParams, "bunching_prob", 2.0, "params.bunching_prob"),
         (RunConfig, "end_year", 2036, "end_year"),
         (RunConfig, "end_year", 2018, "[2019, 2035]"),
-        (StartState, "firms_2018", 0, "firms_2018"),
+        (StartState, "firms_start", 0, "firms_start"),
     ],
 )
 def test_bad_values_cannot_be_constructed(cls, field, bad, words):

@@ -63,22 +63,20 @@ class Emulator:
         self.poly = PolynomialFeatures(2, include_bias=False)
         x = self.poly.fit_transform(u)
         folds = KFold(min(self.folds, len(u)), shuffle=True, random_state=self.seed)
-        cv = np.empty_like(y)
-        self.models = []
+        # one ridge regression for all the data points (they share the inputs: one decomposition per fold),
+        # each with its own penalty
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # ill-conditioned folds at small alphas: RidgeCV picks another
-            for i in range(y.shape[1]):
-                model = RidgeCV(alphas=self.alphas)
-                cv[:, i] = cross_val_predict(model, x, y[:, i], cv=folds)
-                self.models.append(model.fit(x, y[:, i]))
+            model = RidgeCV(alphas=self.alphas, alpha_per_target=True)
+            cv = cross_val_predict(model, x, y, cv=folds)
+            self.model = model.fit(x, y)
         resid = y - cv
         self.var = resid.var(axis=0, ddof=1)
         self.r2 = 1.0 - self.var / np.maximum(y.var(axis=0, ddof=1), 1e-300)
         return self
 
     def predict(self, u: np.ndarray) -> np.ndarray:
-        x = self.poly.transform(u)
-        return np.column_stack([m.predict(x) for m in self.models])
+        return self.model.predict(self.poly.transform(u))
 
 
 @dataclass
