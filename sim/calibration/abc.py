@@ -350,7 +350,8 @@ def _history_match(space, fitted: FitTargets, s: "ABCSettings", runner: Runner, 
 
     keep = fitted.fitted
     obs = fitted.observed[keep]
-    var_obs = (fitted.half_width[keep] / np.abs(obs)) ** 2
+    # the data's half-width and the model discrepancy, relative (the emulators' variance holds the noise)
+    var_obs = (fitted.half_width[keep] ** 2 + fitted.discrepancy[keep] ** 2) / obs**2
 
     def simulate_wave(wave: int, u: np.ndarray) -> np.ndarray:
         seeds = [model_seed(s.seed, 1000 + wave, i) for i in range(len(u))]
@@ -376,15 +377,12 @@ def _history_match(space, fitted: FitTargets, s: "ABCSettings", runner: Runner, 
 
 
 def _design_from(nroy: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` design points from the history-matched region's sample (resampled with a small jitter when it
-    holds fewer)."""
+    """``n`` design points from the history-matched region's sample."""
+    from sim.calibration.history_matching import spread_sample
+
     if len(nroy) == 0:
         raise RuntimeError("history matching ruled out the whole prior box: the model cannot reproduce the data")
-    if len(nroy) >= n:
-        return nroy[rng.choice(len(nroy), size=n, replace=False)]
-    extra = nroy[rng.choice(len(nroy), size=n - len(nroy))]
-    jitter = rng.standard_normal(extra.shape) * 0.01
-    return np.r_[nroy, np.clip(extra + jitter, 0.0, 1.0)]
+    return spread_sample(nroy, n, rng)
 
 
 def run_abc(

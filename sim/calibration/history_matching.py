@@ -161,7 +161,7 @@ def history_match(
     nroy = u
     for w in range(waves + 1):
         if w > 0:
-            u = nroy[rng.choice(len(nroy), size=min(runs, len(nroy)), replace=False)]
+            u = spread_sample(nroy, runs, rng)
         t0 = time.perf_counter()
         sim = np.asarray(simulate(w, u), dtype=float)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -197,6 +197,16 @@ def history_match(
     return HistoryMatch(done, nroy, list(labels), cut)
 
 
+def spread_sample(points: np.ndarray, n: int, rng: np.random.Generator, jitter: float = 0.01) -> np.ndarray:
+    """``n`` of ``points`` (all of them, and jittered copies when there are fewer than ``n``)."""
+    if len(points) == 0:
+        raise ValueError("no points to sample from")
+    if len(points) >= n:
+        return points[rng.choice(len(points), size=n, replace=False)]
+    extra = points[rng.choice(len(points), size=n - len(points))]
+    return np.r_[points, np.clip(extra + rng.standard_normal(extra.shape) * jitter, 0.0, 1.0)]
+
+
 def _inside(emulator: Emulator, u: np.ndarray, log_obs, var_obs, cut: float) -> np.ndarray:
     imp = implausibility(emulator.predict(u), emulator.var, log_obs, var_obs)
     return kth_largest(imp) < cut
@@ -207,17 +217,16 @@ def _screen(emulator, seeds_u, log_obs, var_obs, cut, want, rng, dim):
     emulators do not rule them out. Returns (points, candidates screened, estimated NROY share of the box)."""
     want_pool = 20 * want
     pool, tried, uniform_in, uniform_tried = [], 0, 0, 0
-    spread = np.clip(np.std(seeds_u, axis=0), 0.02, 0.3)
-    weights = None
+    # centres: the training runs the emulators put closest to the data (the best tenth, at least 20), with
+    # a spread of half theirs
+    imp = implausibility(emulator.predict(seeds_u), emulator.var, log_obs, var_obs)
+    score = kth_largest(imp)
+    best = np.argsort(score)[: max(20, len(score) // 10)]
+    spread = np.clip(0.5 * np.std(seeds_u[best], axis=0), 0.01, 0.2)
     for _ in range(MAX_BATCHES):
         n_uni = int(BATCH * UNIFORM_SHARE)
         uni = rng.random((n_uni, dim))
-        if weights is None:  # centres: training runs, closest to the data first
-            imp = implausibility(emulator.predict(seeds_u), emulator.var, log_obs, var_obs)
-            score = kth_largest(imp)
-            weights = np.exp(-0.5 * np.minimum(score, 50.0) ** 2 / 4.0)
-            weights = weights / weights.sum() if weights.sum() > 0 else None
-        centres = seeds_u[rng.choice(len(seeds_u), size=BATCH - n_uni, p=weights)]
+        centres = seeds_u[best[rng.integers(len(best), size=BATCH - n_uni)]]
         local = np.clip(centres + rng.standard_normal(centres.shape) * spread, 0.0, 1.0)
         cand = np.r_[uni, local]
         ok = _inside(emulator, cand, log_obs, var_obs, cut)

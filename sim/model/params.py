@@ -140,7 +140,7 @@ class BehaviourParams(Validated):
         1,
         10**6,
         "assumption; fitted through the registry and HNTE counts (entrants must grow into their size gates)",
-        prior=(60.0, 500.0),
+        prior=(30.0, 500.0),
     )
     revenue_growth: float = spec(
         0.05,
@@ -149,7 +149,7 @@ class BehaviourParams(Validated):
         1,
         "assumption: HTE revenue grew 25.25%/yr 2016-20 (m.4yczj.cn), largely through entry and new "
         "certificates; incumbents slower",
-        prior=(0.0, 0.15),
+        prior=(0.0, 0.2),
     )
     revenue_volatility: float = spec(0.30, "sd of log revenue growth a year", 0, 3, "assumption")
     trend_halflife: float = spec(
@@ -157,9 +157,10 @@ class BehaviourParams(Validated):
         "years: half-life of the 2019-23 momentum (demand, entry and patent-propensity growth) after 2023",
         0.5,
         50,
-        "assumption: recent growth rates fade towards their long-run values; not identified by "
-        "2019-2023 (a projection uncertainty)",
-        prior=(2.0, 10.0),
+        "recent growth rates fade towards their long-run values; not identified by 2017-2023 (a projection "
+        "uncertainty). Peers (docs/peers.md): in provinces that reached Shaanxi's level earlier, deviations of "
+        "growth from its long-run rate halved in 0.6-2.6 years (R&D, patents, contracts); widened to 1-8",
+        prior=(1.0, 8.0),
     )
     # --- R&D
     rd_intensity_median: float = spec(
@@ -168,7 +169,7 @@ class BehaviourParams(Validated):
         0,
         1,
         "assumption: HNTE thresholds 3-5% (mechanisms.md §1.2); incubatees 6.68% (Torch 2021)",
-        prior=(0.018, 0.045),
+        prior=(0.015, 0.06),
     )
     rd_drift: float = spec(
         0.0,
@@ -176,7 +177,7 @@ class BehaviourParams(Validated):
         -1,
         1,
         "assumption: enterprise R&D grew 12%/yr 2019-23 (301.23 -> 480.53 亿, shyushe.cn, sx.sina.cn)",
-        prior=(-0.08, 0.06),
+        prior=(-0.12, 0.06),
     )
     rd_size_elasticity: float = spec(
         -0.25,
@@ -185,7 +186,7 @@ class BehaviourParams(Validated):
         0.5,
         "assumption: intensity falls with size; HNTE 2018 revenue 7,188亿 over 3,138 firms (large firms "
         "carry revenue) while enterprise R&D was ~300亿",
-        prior=(-0.45, 0.1),
+        prior=(-0.7, 0.1),
     )
     bunching_prob: float = spec(
         0.5,
@@ -228,7 +229,7 @@ class BehaviourParams(Validated):
         0.5,
         "assumption: Shaanxi's stock grew 17-23%/yr 2019-23 (fit_targets.csv) while R&D grew ~10%/yr: "
         "patenting per yuan rose (subsidies, examination capacity); range 0-15%/yr",
-        prior=(0.0, 0.15),
+        prior=(0.0, 0.3),
     )
     patent_lapse: float = spec(
         0.045,
@@ -313,14 +314,31 @@ class BehaviourParams(Validated):
         "assumption",
         prior=(0.1, 0.9),
     )
-    hte_apply_growth: float = spec(
-        0.15,
-        "yearly growth of the HNTE application propensity to 2023 (fades after, trend_halflife)",
-        -0.5,
-        1,
-        "assumption: the provincial push to certify (2022 科技型企业创新发展倍增计划: HNTE > 12,000 by 2024, "
-        "shaanxi_history_to_2023.csv); the stock grew 37%/yr 2020-23",
-        prior=(0.0, 0.5),
+    hte_push_midyear: float = spec(
+        2021.5,
+        "year, midpoint of the provincial HNTE certification push (a logistic in time)",
+        2010,
+        2035,
+        "the 2021 Qinchuangyuan launch and the 2022 倍增计划 (HNTE > 12,000 by 2024); the recognition lists "
+        "accelerated from 2020 (the panel)",
+        prior=(2018.5, 2024.0),
+    )
+    hte_push_speed: float = spec(
+        1.0,
+        "per year, steepness of the HNTE certification push",
+        0.01,
+        10,
+        "assumption",
+        prior=(0.3, 3.0),
+    )
+    hte_push_score: float = spec(
+        5.0,
+        "capability points the push adds to applications at its height (prepared documentation)",
+        0,
+        30,
+        "assumption: the 工作指引's expert-judged items (IP advancement and support 16, conversions, "
+        "organisation) leave consultant-prepared applications room of about 10 points",
+        prior=(0.0, 12.0),
     )
     hte_pass_rate: float = spec(
         0.92,
@@ -359,9 +377,9 @@ class BehaviourParams(Validated):
         "elasticity of a firm's contract sales to its R&D (3-year mean)",
         0,
         2,
-        "assumption: technology sold comes from technology made; < 1 as small firms sell services beyond "
-        "their R&D (mechanisms.md §2)",
-        prior=(0.3, 0.9),
+        "assumption: technology sold comes from technology made; near or below 1 as small firms sell "
+        "services beyond their R&D (mechanisms.md §2)",
+        prior=(0.3, 1.2),
     )
     hte_seller_lift: float = spec(
         0.5,
@@ -405,7 +423,9 @@ class BehaviourParams(Validated):
         "万元, median contract value in the first simulated year",
         0,
         10000,
-        "mechanisms.md §2.2: mean ~591万 (2023), median guessed 30-80万 (only rate x value is identified by T01)",
+        "mechanisms.md §2.2: mean ~591万 (2023), median guessed 30-80万; identified with the contract counts "
+        "(the panel) beside T01",
+        prior=(15.0, 150.0),
     )
     contract_value_growth: float = spec(
         0.12,
@@ -463,7 +483,7 @@ class BehaviourParams(Validated):
         0,
         10**4,
         "assumption, sized to 84,372 itemised achievements at 145 units in Jan 2024 (lr5.cn); fitted",
-        prior=(100.0, 320.0),
+        prior=(100.0, 480.0),
     )
     spinoff_share: float = spec(
         0.08,

@@ -438,11 +438,24 @@ def hte_state(firms, year: int, month: int) -> dict:
     }
 
 
-def hte_apply_share(year: int, p) -> float:
-    """Share of eligible uncertified firms applying in ``year``: rising with the provincial push to 2023."""
-    from sim.model import trends
+def hte_push(year: int, p) -> float:
+    """The provincial certification push in ``year``, from 0 to 1: a logistic in time, midpoint
+    ``hte_push_midyear``, steepness ``hte_push_speed`` (the 2021 Qinchuangyuan launch and the 2022
+    科技型企业创新发展倍增计划, which set HNTE > 12,000 by 2024: the recognition lists grew 1,883 -> 7,526 over
+    2019-2023, the panel). It saturates: a campaign cannot push for ever."""
+    return float(1.0 / (1.0 + np.exp(-p.hte_push_speed * (year - p.hte_push_midyear))))
 
-    return min(1.0, p.hte_apply_prob * trends.level(year, p.hte_apply_growth, 0.0, p.trend_halflife))
+
+def hte_apply_share(year: int, p) -> float:
+    """Share of eligible uncertified firms applying in ``year``: from ``hte_apply_prob`` towards all of them
+    with the push."""
+    return p.hte_apply_prob + (1.0 - p.hte_apply_prob) * hte_push(year, p)
+
+
+def push_score(year: int, p) -> float:
+    """Capability points the push adds to applications: documentation prepared with consultants and the
+    cultivation pools for the 工作指引's expert-judged items (up to ``hte_push_score``)."""
+    return p.hte_push_score * hte_push(year, p)
 
 
 def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0, score_lift=0.0) -> dict:
@@ -459,7 +472,7 @@ def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0
     st = hte_state(firms, year, month)
     u_apply, u_pass, u_audit = rng.random(n), rng.random(n), rng.random(n)
     audit_relabel(st["gates"], firms.seekers() & live, u_audit < p.bunching_prob)
-    eligible = hte_eligible(st["capability"] + score_lift, **st["gates"])
+    eligible = hte_eligible(st["capability"] + score_lift + push_score(year, p), **st["gates"])
     expiring = live & (t.hte_valid_until[:n] == year - 1)
     qualify = expiring & eligible
     share = qualify.sum() / max(expiring.sum(), 1)
