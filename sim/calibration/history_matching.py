@@ -178,7 +178,7 @@ def history_match(
             region_y = np.r_[region_y[inside], y[good]]
         emulator = Emulator(seed=seed + w).fit(region_u, region_y)
         wave.r2, wave.em_sd = emulator.r2, np.sqrt(emulator.var)
-        nroy, tried, share = _screen(emulator, region_u, log_obs, var_obs, cut, runs, rng, dim)
+        kept, tried, share = _screen(emulator, region_u, log_obs, var_obs, cut, runs, rng, dim)
         wave.candidates_tried, wave.nroy_share = tried, share
         mean = emulator.predict(region_u)
         imp = implausibility(mean, emulator.var, log_obs, var_obs)
@@ -188,12 +188,16 @@ def history_match(
         wave.wall_s = time.perf_counter() - t0
         log(
             f"history matching wave {w}: {len(u)} runs, emulator median R2 {np.median(emulator.r2):.2f}, "
-            f"NROY {share:.2e} of the box ({len(nroy)} points kept of {tried:,} screened); hardest: "
+            f"NROY {share:.2e} of the box ({len(kept)} points kept of {tried:,} screened); hardest: "
             + ", ".join(f"{k} {v:.1f}" for k, v in wave.hardest[:3])
         )
-        if len(nroy) == 0:
-            log(f"history matching: no point of the box is within the cut {cut} after wave {w}")
+        if len(kept) == 0:  # the data conflict at this cut: keep the last region that held points
+            log(
+                f"history matching: wave {w}'s emulators rule out every point at the cut {cut}; the ABC starts "
+                f"from wave {w - 1}'s region"
+            )
             break
+        nroy = kept
     return HistoryMatch(done, nroy, list(labels), cut)
 
 
