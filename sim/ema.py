@@ -96,7 +96,7 @@ class ExperimentFunction:
         or ``<lever>.<effect>``, so a row of EMA's ``experiments`` table without its ``scenario``,
         ``policy`` and ``model`` columns works); missing inputs keep their defaults, unknown ones are refused.
         """
-        kinds = {f.name: f.type for f in fields(PolicyLevers)}
+        kinds = {f.name: f.metadata["kind"] for f in fields(PolicyLevers)}
         calibrated = set(BehaviourParams.calibrated_names()) if self.param_sets is None else set()
         effect_keys = {k for k, _ in effect_fields()}
         levers, behaviour, effects, unknown = {}, {}, {}, []
@@ -179,7 +179,7 @@ def ema_model(
     levers = []
     for f in fields(PolicyLevers):
         lo, hi = f.metadata["range"]
-        if f.type in (int, "int"):
+        if f.metadata["kind"] is int:
             levers.append(IntegerParameter(f.name, int(lo), int(hi), default=int(f.default)))
         else:
             levers.append(RealParameter(f.name, float(lo), float(hi), default=float(f.default)))

@@ -42,6 +42,26 @@ def fake_results(first: int, n: int, level: float) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def spending(results: pd.DataFrame, cost: float) -> pd.DataFrame:
+    """``results`` with a ``spend_total`` row per replicate and year: a third of ``cost`` (亿元) in each of
+    2024-26 plus a third of the replicate's own noise (``replicate % 7``, the same in every job), nothing
+    before: replicate r costs ``cost + r % 7`` over 2024-26."""
+    reps = results.drop_duplicates("replicate")[["replicate", "seed"]]
+    rows = [
+        {
+            "replicate": r.replicate,
+            "seed": r.seed,
+            "param_set": 0,
+            "year": year,
+            "indicator": "spend_total",
+            "value": (cost + r.replicate % 7) / 3 if year >= 2024 else 0.0,
+        }
+        for r in reps.itertuples()
+        for year in range(2018, 2027)
+    ]
+    return pd.concat([results, pd.DataFrame(rows)], ignore_index=True)
+
+
 def make_job(
     path: Path,
     *,
@@ -50,8 +70,12 @@ def make_job(
     n: int = 20,
     level: float = 1.0,
     complete: bool = True,
+    cost: float | None = None,
+    fund_size: float | None = None,
 ) -> Path:
     levers = {**asdict(scenario("plan")), "voucher_budget": voucher_budget}
+    if fund_size is not None:
+        levers["fund_size"] = fund_size
     config = {
         "scenario": "plan",
         "policy": levers,
@@ -69,7 +93,9 @@ def make_job(
         "params": asdict(BehaviourParams()),
     }
     results = fake_results(block * n, n, level)
-    summary = report.summarise(results, config=config, fingerprint=f"f{voucher_budget}-{block}")
+    if cost is not None:
+        results = spending(results, cost)
+    summary = report.summarise(results, config=config, fingerprint=f"f{voucher_budget}-{fund_size}-{block}")
     plan = ensemble.plan_replicates(0, range(block * n, block * n + n))
     manifest = provenance.manifest(
         config=config,
@@ -83,6 +109,7 @@ def make_job(
     (path / ".hydra").mkdir(parents=True, exist_ok=True)
     (path / ".hydra" / "overrides.yaml").write_text(
         f"- policy.voucher_budget={voucher_budget}\n- replicate_block={block}\n"
+        + (f"- policy.fund_size={fund_size}\n" if fund_size is not None else "")
     )
     report.write_run(path, results, summary, manifest, plots=False)
     if not complete:
@@ -290,3 +317,69 @@ def test_runs_without_shared_seeds_are_not_paired(tmp_path):
     analyze.analyze(tmp_path, plots=False)
     assert not (tmp_path / "analysis" / "paired.csv").exists()
     assert "Paired differences" not in (tmp_path / "analysis" / "reach.md").read_text()
+
+
+def test_each_run_has_its_cost_and_paired_runs_their_cost_difference(tmp_path):
+    """Two lever values on the same 50 replicates: every replicate costs 12 亿元 more with 4 亿元 of
+    vouchers a year than with none (the synthetic spending), so the paired cost difference is exactly
+    +12 with a zero-width interval, beside Delta P and the median difference; each run's cost is the
+    median and 90 % range of ``report.public_cost`` (spend_total summed over 2024-26)."""
+    make_job(tmp_path / "0", voucher_budget=0.0, level=1.0, n=50, cost=30.0)
+    make_job(tmp_path / "1", voucher_budget=4.0, level=1.05, n=50, cost=42.0)
+    a = analyze.analyze(tmp_path, plots=False)
+    out = tmp_path / "analysis"
+    reach = pd.read_csv(out / "reach.csv")
+    for budget, cost in ((0.0, 30.0), (4.0, 42.0)):
+        ts = a.timeseries[a.timeseries["policy.voucher_budget"] == budget]
+        per_rep = report.public_cost(ts)
+        rows = reach[reach["policy.voucher_budget"] == budget]
+        assert rows["cost_p50"].tolist() == pytest.approx([per_rep.median()] * len(rows))
+        assert rows["cost_p05"].iloc[0] == pytest.approx(per_rep.quantile(0.05))
+        assert per_rep.median() == pytest.approx(cost + 3)  # cost + the median replicate noise (0..6)
+    paired = pd.read_csv(out / "paired.csv")
+    assert len(paired) == len(HEADLINE) + 1
+    assert paired["delta_cost"].tolist() == pytest.approx([12.0] * len(paired))
+    assert paired["delta_cost_lo"].tolist() == pytest.approx([12.0] * len(paired))
+    assert paired["delta_cost_hi"].tolist() == pytest.approx([12.0] * len(paired))
+    assert paired["resolved"].all()  # 50 pairs >= MIN_PAIRS
+    text = (out / "reach.md").read_text()
+    assert "## Public cost 2024-26" in text and "| plan | 4.0 | 50 | 45.0 |" in text
+    t01 = next(ln for ln in text.splitlines() if ln.startswith("| policy.voucher_budget=4.0 | T01 |"))
+    assert t01.endswith("| +12 (+12 – +12) |")
+
+
+def test_small_paired_samples_say_they_cannot_resolve_a_difference(tmp_path):
+    """With 10 pairs the analyzer prints the estimate and "n too small to resolve", not an interval
+    that looks like certainty; small effects keep their digits."""
+    make_job(tmp_path / "0", voucher_budget=0.0, level=1.0, n=10, cost=30.0)
+    make_job(tmp_path / "1", voucher_budget=4.0, level=1.0001, n=10, cost=30.003)
+    analyze.analyze(tmp_path, plots=False)
+    text = (tmp_path / "analysis" / "reach.md").read_text()
+    rows = [ln for ln in text.splitlines() if ln.startswith("| policy.voucher_budget=4.0 |")]
+    assert len(rows) == len(HEADLINE) + 1
+    assert all(ln.count("n too small to resolve: 10 pairs < 40") >= 2 for ln in rows)
+    assert "| +0.0030 (n too small" in rows[-1]  # the cost difference, 0.003 亿元, not "+0.00"
+    assert not pd.read_csv(tmp_path / "analysis" / "paired.csv")["resolved"].any()
+
+
+def test_lever_response_legends_name_the_other_swept_key(tmp_path, monkeypatch):
+    """A grid (vouchers x fund size): each chart has a line per value of the other key, labelled with it."""
+    from sim.pipeline import plots
+
+    for num, (budget, fund) in enumerate([(0.0, 250.0), (0.0, 500.0), (4.0, 250.0), (4.0, 500.0)]):
+        make_job(tmp_path / str(num), voucher_budget=budget, fund_size=fund, level=1 + budget / 100)
+    drawn = {}
+    real = plots.lever_response
+
+    def capture(data, key, path, hue=None):
+        drawn[key] = (data, hue)
+        return real(data, key, path, hue=hue)
+
+    monkeypatch.setattr(plots, "lever_response", capture)
+    analyze.analyze(tmp_path)
+    assert set(drawn) == {"policy.voucher_budget", "policy.fund_size"}
+    data, hue = drawn["policy.voucher_budget"]
+    assert set(data[hue]) == {"policy.fund_size=250.0", "policy.fund_size=500.0"}
+    fig = plots.lever_response_figure(data, "policy.voucher_budget", hue=hue)
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend == ["policy.fund_size=250.0", "policy.fund_size=500.0"]

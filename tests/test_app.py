@@ -88,6 +88,56 @@ def test_targets_md(run_dir):
     assert "P(reach)" in text and "90 % interval" in text and "95 % CI" in text
 
 
+def test_every_answer_says_how_far_to_trust_it(run_dir):
+    """targets.md (and the printed table) and summary.json carry the credibility of each target: the
+    Monte Carlo note, the fit and the backtest line (sim.pipeline.credibility)."""
+    out, proc = run_dir
+    summary = json.loads((out / "summary.json").read_text())
+    cred = summary["credibility"]
+    assert set(cred["targets"]) == set(HEADLINE) and "Monte Carlo error only" in cred["note"]
+    text = (out / "targets.md").read_text()
+    assert "## How far to trust these numbers" in text and cred["note"] in text
+    for tid in HEADLINE:
+        t = cred["targets"][tid]
+        assert f"fit {t['fit']['line']}" in text and f"Backtest: {t['backtest']['line']}" in text
+        row = next(ln for ln in text.splitlines() if ln.startswith(f"| {tid} "))
+        assert ("(caveat)" in row) == (t["caveat"] is not None)
+    assert "How far to trust these numbers" in proc.stdout
+
+
+def test_a_run_is_named_after_its_changed_levers(tmp_path):
+    """Without hydra.run.dir the folder is <time>_<scenario>+<lever>=<value>... (levers in their declared
+    order), filesystem-safe."""
+    proc = sim(*SMALL, "plots=false", "policy.voucher_budget=4", "policy.fund_size=750", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (folder,) = list((tmp_path / "results" / "runs").glob("*/*"))
+    assert folder.name.endswith("_plan+fund_size=750+voucher_budget=4"), folder.name  # lever order
+    assert str(folder.resolve()) in proc.stdout
+    (tmp_path / "other").mkdir()
+    plain = sim(*SMALL, "plots=false", "replicates=2", cwd=tmp_path / "other")
+    assert plain.returncode == 0, plain.stderr
+    assert [p.name.rpartition("_")[2] for p in (tmp_path / "other" / "results" / "runs").glob("*/*")] == [
+        "plan"
+    ]
+
+
+def test_run_names_are_short_and_safe():
+    from sim.model.policy import scenario
+    from sim.pipeline.run import RUN_NAME_MAX, run_name
+
+    plan = scenario("plan").__dict__
+    assert run_name("plan", plan) == "plan"
+    assert run_name("plan", {**plan, "voucher_budget": 4.0}) == "plan+voucher_budget=4"
+    assert run_name("frozen_2023", {**scenario("frozen_2023").__dict__, "fund_size": 0.5}) == (
+        "frozen_2023+fund_size=0.5"
+    )
+    many = {**plan, **{k: v + 1 for k, v in plan.items() if isinstance(v, (int, float))}}
+    name = run_name("plan", many)
+    assert len(name) <= RUN_NAME_MAX and re.fullmatch(r"[A-Za-z0-9._=+-]+", name)
+    assert re.search(r"\+\d+more$", name), name
+    assert run_name("my scenario/x", {}) == "my_scenario_x"  # a custom scenario name: no path separator
+
+
 def test_manifest(run_dir):
     m = json.loads((run_dir[0] / "manifest.json").read_text())
     for key in ["seeds", "git", "packages", "python", "data", "command", "wall_time_s", "hydra", "config"]:
@@ -165,6 +215,12 @@ def test_joblib_multirun_resume_and_merge(tmp_path):
     assert "Joblib" in proc.stdout + proc.stderr  # the default multirun launcher
     for job in ("0", "1"):
         assert (sweep / job / "summary.json").is_file()
+    # one line per job (no table to interleave), and one closing line naming the folder and the analyzer
+    assert "| target |" not in proc.stdout
+    assert sum(ln.startswith("job ") and "P(reach) T01" in ln for ln in proc.stdout.splitlines()) == 4
+    assert proc.stdout.rstrip().splitlines()[-1] == (
+        f"sweep: 2 of 2 jobs complete in {sweep.resolve()}; compare them: python -m sim.analyze {sweep.resolve()}"
+    )
     budgets = {json.loads((sweep / j / "summary.json").read_text())["policy"]["voucher_budget"] for j in "01"}
     assert budgets == {0.0, 4.0}
     # an interrupted job: rerunning the same command finishes it and skips the complete one
@@ -278,7 +334,7 @@ def _bad_values() -> dict[str, str]:
             lo, hi = f.metadata["range"]
             value = hi + abs(hi) + 1
             bad[f"{group}.{f.name}"] = (
-                f"{group}.{f.name}={int(value) if f.type in ('int', int) else float(value)}"
+                f"{group}.{f.name}={int(value) if f.metadata.get('kind', f.type) in ('int', int) else float(value)}"
             )
     top = {f.name for f in fields(SimConfig)} - {"policy", "params"}
     assert top <= set(bad), f"no bad value for {top - set(bad)}"

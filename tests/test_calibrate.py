@@ -222,6 +222,13 @@ def test_calibration_is_deterministic_and_writes_a_loadable_posterior(tmp_path):
     ):
         assert (tmp_path / "a" / name).is_file(), name
     assert one["fit"]["points"] == len(FitTargets.default())
+    # the posterior's fit beside it, tied to it by the csv's sha256: what every projection's credibility reads
+    from sim.pipeline import credibility
+
+    source, fits = credibility.read_fit({"path": str(a), "sha256": post.sha256})
+    assert source["status"] in credibility.USABLE, source["message"]
+    assert set(fits) >= {"T01", "T03", "T05"} and all(p["band_lo"] <= p["band_hi"] for p in fits["T01"])
+    assert not (tmp_path / "b" / "posterior_fit.json").exists()  # no posterior-predictive check, no fit
 
 
 def test_config_file_composes_and_is_checked():

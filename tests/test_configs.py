@@ -164,7 +164,7 @@ def _valid_change(cls, name):
     f = next(f for f in fields(cls) if f.name == name)
     lo, hi = f.metadata["range"]
     value = (f.default + hi) / 2 if f.default != hi else (lo + f.default) / 2
-    if f.type in ("int", int):
+    if f.metadata.get("kind", f.type) in ("int", int):
         value = (
             int(round(value)) if int(round(value)) != f.default else f.default + (1 if f.default < hi else -1)
         )

@@ -26,7 +26,7 @@ def test_levers_uncertainties_and_outcomes_come_from_the_declarations():
     assert list(levers) == [f.name for f in fields(PolicyLevers)]
     for f in fields(PolicyLevers):
         p = levers[f.name]
-        kind = ema_workbench.IntegerParameter if f.type is int else ema_workbench.RealParameter
+        kind = ema_workbench.IntegerParameter if f.metadata["kind"] is int else ema_workbench.RealParameter
         assert isinstance(p, kind), f.name
         assert (p.lower_bound, p.upper_bound) == tuple(f.metadata["range"]) and p.default == f.default
     unc = {p.name: p for p in model.uncertainties}

@@ -37,12 +37,43 @@ def test_a_control_for_every_lever_with_unit_range_and_kind():
     for f in dataclasses.fields(PolicyLevers):
         lv = levers[f.name]
         assert (lv.lo, lv.hi) == tuple(f.metadata["range"])
-        assert lv.integer == (f.type in ("int", int))
+        assert lv.integer == (f.metadata["kind"] is int)
         assert lv.unit and cjk_free(lv.unit), lv.unit  # English units: no boxes on a fresh machine
-        assert 0 < lv.step <= (lv.hi - lv.lo) / 100
+        assert 0 < lv.step <= (lv.slider_hi - lv.lo) / 100
         if lv.integer:
             assert lv.step == int(lv.step) and isinstance(lv.coerce(2.6), int)
     assert levers["voucher_budget"].unit.startswith("100 million yuan")
+
+
+def test_sliders_span_a_range_around_the_plan_and_the_box_takes_the_whole_range():
+    """A slider runs from the lower bound to a round number at 3-4x the plan (or the 2023 level), so a
+    drag moves a lever by useful amounts; the whole validated range is still typeable."""
+    for lv in adapter.levers():
+        base = max(lv.plan, lv.level_2023)
+        assert lv.lo < lv.plan < lv.slider_hi <= lv.hi, lv.name
+        assert min(lv.hi, 3 * base) - 1e-9 <= lv.slider_hi <= min(lv.hi, 4 * base), (lv.name, lv.slider_hi)
+    fund = {lv.name: lv for lv in adapter.levers()}["fund_size"]
+    assert (fund.slider_hi, fund.hi) == (1500.0, 10000)  # the plan's 500 a third of the way, not at 5 %
+    assert adapter.check_lever("fund_size", 9000.0) is None  # beyond the slider, typeable
+
+
+def test_a_start_year_makes_the_path_python_m_sim_takes():
+    """From a start year: the 2023 level before, the value from that year; from 2024: the one value."""
+    levers = {lv.name: lv for lv in adapter.levers()}
+    vouchers, carriers = levers["voucher_budget"], levers["incubators"]
+    assert adapter.start_years(2026) == [2024, 2025, 2026]
+    assert vouchers.path(4.0, 2024) == 4.0
+    assert vouchers.path(4.0, 2026) == [1.0, 1.0, 4.0]  # 1.0: the 2023 level
+    assert carriers.path(600, 2025) == [461, 600] and isinstance(carriers.path(600.0, 2025)[0], int)
+    for value, start in ((4.0, 2024), (4.0, 2025), (4.0, 2026)):
+        assert vouchers.split(vouchers.path(value, start)) == (value, start)
+    setting = Setting.of({**adapter.scenario_values("plan"), "voucher_budget": vouchers.path(4.0, 2025)})
+    hash(setting)  # a path is part of a hashable setting (the engine keys its results by setting)
+    assert setting.values()["voucher_budget"] == [1.0, 4.0]
+    assert setting.to_levers().voucher_budget == [1.0, 4.0]
+    assert adapter.describe_setting([1.0, 4.0]) == "[1.0,4.0]"  # as python -m sim takes it
+    mapped = Setting.of({**adapter.scenario_values("plan"), "fund_size": {2026: 900.0}})
+    assert mapped.to_levers().fund_size == {2026: 900.0} and mapped != Setting.scenario("plan")
 
 
 def test_a_new_lever_gets_a_control_without_code(monkeypatch):
@@ -140,10 +171,54 @@ def test_summary_matches_the_report_and_pairs_with_the_plan():
         assert s.fans[row.tid].quantiles[0.5][1] == pytest.approx(
             results[results.indicator == row.tid].query("year == 2026")["value"].median()
         )
-    assert s.cost.mean == pytest.approx(np.mean([40.0 + i for i in range(n)]))
+    cost = np.array([40.0 + i for i in range(n)])
+    # the cost as summary.json gives it: median and the 5 %-95 % range (np.quantile), and the plan's median
+    assert (s.cost.p05, s.cost.median, s.cost.p95) == tuple(np.quantile(cost, [0.05, 0.5, 0.95]))
+    assert s.cost.median_ci == stats.median_ci(cost) and s.cost.plan_median == np.quantile(cost - 10, 0.5)
     assert s.cost.diff == pytest.approx(10.0) and s.cost.diff_ci == pytest.approx((10.0, 10.0))
     same = stats.summarise(plan, plan, 2026)
     assert all(r.diff == 0 and r.dp_reach == 0 for r in same.rows)
+
+
+def test_paired_differences_say_when_n_is_too_small_and_keep_their_digits():
+    """The page's differences print through sim.pipeline.paired.difference_text: below MIN_PAIRS pairs the
+    interval reads "n too small to resolve"; from there, a small effect keeps its significant figures."""
+    from types import SimpleNamespace
+
+    from sim.pipeline.explorer import page
+    from sim.pipeline.paired import MIN_PAIRS
+
+    rng = np.random.default_rng(5)
+    for n in (MIN_PAIRS - 10, MIN_PAIRS + 10):
+        base = {t: rng.normal(1.0, 0.2, n) * adapter.target(t).target for t in HEADLINE}
+        plan = [fake({t: base[t][i] for t in HEADLINE}, i, 30.0) for i in range(n)]
+        # T01 up by 0.01 % of its target (0.6 亿元) in every replicate: a small effect, not "+0"
+        step = {t: 0.0001 * adapter.target(t).target if t == "T01" else 0.0 for t in HEADLINE}  # T01: +0.6
+        more = [fake({t: base[t][i] + step[t] for t in HEADLINE}, i, 30.002) for i in range(n)]
+        s = stats.summarise(more, plan, 2026)
+        row = s.rows[0]
+        estimate, interval = row.diff_text()
+        assert estimate == "+0.60"
+        cost, cost_interval = s.cost.diff_text()
+        assert cost == "+0.0020"
+        html = page.results_table(SimpleNamespace(summary=s))
+        if n < MIN_PAIRS:
+            assert interval == f"n too small to resolve: {n} pairs < {MIN_PAIRS}"
+            assert cost_interval == interval and html.count("n too small to resolve") == 2 * len(HEADLINE) + 1
+        else:
+            assert interval == f"{estimate} – {estimate}" and "n too small" not in html
+            assert row.dp_reach_text()[1].startswith("no pair differs")  # not a collapsed [+0.0, +0.0]
+
+
+def test_the_page_says_how_far_to_trust_each_target():
+    from sim.pipeline import credibility
+    from sim.pipeline.explorer import page
+
+    cred = credibility.assess(ensemble.load_param_sets("default").info)
+    html = page.trust_html(cred)
+    assert 'data-testid="credibility"' in html and "Monte Carlo error only" in html
+    for tid in HEADLINE:
+        assert f"<br>{tid}: fit " in html
 
 
 def test_fan_chart_options_are_strict_json():
@@ -174,8 +249,9 @@ def engine():
 
 
 def test_engine_replicates_are_those_of_python_m_sim(engine):
-    """Replicate i of every setting is replicate i of the ensemble ``python -m sim`` runs."""
-    values = {**adapter.scenario_values("plan"), "voucher_budget": 8.0, "fund_size": 900.0}
+    """Replicate i of every setting is replicate i of the ensemble ``python -m sim`` runs (a lever set
+    as a path from a start year, another as one value)."""
+    values = {**adapter.scenario_values("plan"), "voucher_budget": [1.0, 8.0], "fund_size": 900.0}
     setting = Setting.of(values)
     snap = engine.wait(setting, 6, timeout=300)
     assert snap.n == 6 and snap.error is None and snap.complete

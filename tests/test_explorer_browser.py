@@ -1,12 +1,14 @@
 """The lever explorer in a real browser: ``python -m sim.app`` driven by headless Chromium.
 
 The app runs on a free loopback port with a small ensemble (``REPLICATES`` a setting). The test
-moves the voucher-budget and fund-size sliders, checks that the numbers change, and compares
-them with ``python -m sim`` at the same levers, seed, scale and posterior: replicate i of the
-explorer is replicate i of that run, so the medians and P(reach) must agree to the precision
-shown, and the direct run's values must lie inside the Monte Carlo intervals the page states.
-It also types bad values (refused with the field's message) and saves a screenshot and the
-measured times under ``results/explorer/``.
+checks the results stay in view while the lever list scrolls, moves the voucher-budget and
+fund-size sliders, checks that the numbers change, and compares them with ``python -m sim`` at
+the same levers, seed, scale and posterior: replicate i of the explorer is replicate i of that
+run, so the medians, P(reach) and the cost's median and 5 %-95 % range must agree to the
+precision shown, and the direct run's values must lie inside the Monte Carlo intervals the page
+states. It types bad values (refused with the field's message), then moves the voucher budget's
+start year to 2025 and compares the page with ``python -m sim policy.voucher_budget=[1.0,<value>]``
+(the path the page shows). It saves a screenshot and the measured times under ``results/explorer/``.
 
 Chromium is Debian's package (``make test`` installs it when missing); Playwright drives it via
 ``executable_path`` (Playwright's own browser download is not used). Without Chromium the test
@@ -31,6 +33,7 @@ import pandas as pd
 import pytest
 
 from sim.model.outcomes import HEADLINE
+from sim.model.policy import LEVERS as LEVER_DECLARATIONS
 from sim.paths import RESULTS_DIR
 from sim.pipeline.explorer.engine import DEFAULT_SCALE, DEFAULT_SEED, MIN_ANSWER
 
@@ -48,6 +51,7 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 OUT = RESULTS_DIR / "explorer"
+LEVERS = list(LEVER_DECLARATIONS)  # the page's lever controls, in order
 READ_CELLS = "() => Object.fromEntries([...document.querySelectorAll('[data-testid]')].map(e => [e.dataset.testid, e.innerText]))"
 
 pytestmark = pytest.mark.slow
@@ -189,8 +193,9 @@ def move_slider(pg, lever: str, key: str) -> None:
     pg.keyboard.press(key)
 
 
-def direct_run(levers: dict[str, float], tmp: Path) -> tuple[dict, pd.DataFrame]:
-    out = tmp / "direct"
+def direct_run(levers: dict[str, object], tmp: Path, name: str = "direct") -> tuple[dict, pd.DataFrame]:
+    """``python -m sim`` with ``policy.<lever>=<value>`` (a number or a path as the page writes it)."""
+    out = tmp / name
     args = [f"policy.{k}={v}" for k, v in levers.items()] + [
         f"replicates={REPLICATES}",
         f"seed={DEFAULT_SEED}",
@@ -210,11 +215,43 @@ def direct_run(levers: dict[str, float], tmp: Path) -> tuple[dict, pd.DataFrame]
     return summary, pd.read_csv(out / "timeseries.csv")
 
 
-def public_cost(ts: pd.DataFrame) -> float:
-    """Mean over replicates of the 2024-2026 public cost, all instruments (亿元)."""
-    from sim.pipeline import report
+def assert_agrees(page: dict[str, str], summary: dict) -> None:
+    """The page's numbers are those of ``python -m sim`` at the same setting (the same replicates)."""
+    assert summary["replicates"] == REPLICATES
+    for tid in HEADLINE:
+        ind = summary["indicators"][tid]
+        p50 = ind["by_year"]["2026"]["p50"]
+        med = shown(page[f"{tid}-median"])
+        lo, hi = interval(page[f"{tid}-median-ci"])
+        assert lo - half_unit(med) <= p50 <= hi + half_unit(med), (tid, p50, lo, hi)  # inside the MC error
+        assert abs(number(med) - p50) <= half_unit(med), (
+            tid,
+            med,
+            p50,
+        )  # the same replicates: the same median
+        p = shown(page[f"{tid}-p-reach"])
+        plo, phi = interval(page[f"{tid}-p-reach-ci"])
+        assert plo - half_unit(p) <= ind["p_reach"] <= phi + half_unit(p), (tid, ind["p_reach"], plo, phi)
+        assert abs(number(p) - ind["p_reach"]) <= half_unit(p), (tid, p, ind["p_reach"])
+    # the public cost: the median and the 5 %-95 % range, as summary.json and targets.md give them
+    total = summary["spending"]["total"]["total_2024_2026"]
+    cost = shown(page["cost"])
+    assert abs(number(cost) - total["p50"]) <= half_unit(cost), (cost, total)
+    lo, hi = shown(page["cost-range"]).split(" - ")
+    assert abs(number(lo) - total["p05"]) <= half_unit(lo) and abs(number(hi) - total["p95"]) <= half_unit(hi)
 
-    return float(report.public_cost(ts).mean())
+
+def in_view(pg, selector: str) -> bool:
+    """Whether the element is wholly inside the browser window."""
+    box = pg.locator(selector).bounding_box()
+    size = pg.viewport_size
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= size["height"]
+
+
+def pick_start(pg, lever: str, year: int) -> None:
+    """Choose the year ``lever`` starts from in its "from" menu."""
+    pg.locator(f".qx-start-{lever}").click()
+    pg.locator("[role=listbox] .v-list-item").filter(has_text=str(year)).click()
 
 
 # --------------------------------------------------------------------------- the test
@@ -229,7 +266,12 @@ def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
     for tid in HEADLINE:
         assert re.match(r"^[0-9,.]+$", shown(before[f"{tid}-median"])), before[f"{tid}-median"]
 
-    # move two levers with the keyboard (PageUp: a tenth of the slider's range)
+    # the results stay in view while the lever list scrolls to its last lever
+    last = f".qx-input-{LEVERS[-1]} input"
+    pg.locator(last).scroll_into_view_if_needed()
+    assert in_view(pg, last) and in_view(pg, "[data-testid=cost]") and in_view(pg, "[data-testid=T01-median]")
+
+    # move two levers with the keyboard (PageUp: a tenth of the slider's span around the plan)
     move_slider(pg, "voucher_budget", "PageUp")
     move_slider(pg, "fund_size", "PageUp")
     moved = time.monotonic()
@@ -251,7 +293,8 @@ def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
     levers = {
         name: float(pg.input_value(f".qx-input-{name} input")) for name in ("voucher_budget", "fund_size")
     }
-    assert levers["voucher_budget"] > 2.0 and levers["fund_size"] > 500.0, levers
+    # a step of the slider is a useful move around the plan (2 and 500), not a tenth of the whole range
+    assert 2.0 < levers["voucher_budget"] <= 3.0 and 500.0 < levers["fund_size"] <= 750.0, levers
     after = wait_complete(pg, [f"{k}={v}" for k, v in levers.items()])
     timings["move_to_complete_s"] = time.monotonic() - moved
     OUT.mkdir(parents=True, exist_ok=True)
@@ -264,31 +307,9 @@ def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
 
     # ... and agree with python -m sim at the same settings
     started = time.monotonic()
-    summary, ts = direct_run(levers, tmp_path)
+    summary, _ = direct_run(levers, tmp_path)
     timings["direct_run_s"] = time.monotonic() - started
-    assert summary["replicates"] == REPLICATES
-    for tid in HEADLINE:
-        ind = summary["indicators"][tid]
-        p50 = ind["by_year"]["2026"]["p50"]
-        med = shown(after[f"{tid}-median"])
-        lo, hi = interval(after[f"{tid}-median-ci"])
-        assert lo - half_unit(med) <= p50 <= hi + half_unit(med), (
-            tid,
-            p50,
-            lo,
-            hi,
-        )  # inside the stated MC error
-        assert abs(number(med) - p50) <= half_unit(med), (
-            tid,
-            med,
-            p50,
-        )  # the same replicates: the same median
-        p = shown(after[f"{tid}-p-reach"])
-        plo, phi = interval(after[f"{tid}-p-reach-ci"])
-        assert plo - half_unit(p) <= ind["p_reach"] <= phi + half_unit(p), (tid, ind["p_reach"], plo, phi)
-        assert abs(number(p) - ind["p_reach"]) <= half_unit(p), (tid, p, ind["p_reach"])
-    cost = shown(after["cost"])
-    assert abs(number(cost) - public_cost(ts)) <= half_unit(cost), (cost, public_cost(ts))
+    assert_agrees(after, summary)
 
     # bad input is refused with the field's message, and nothing changes
     for typed, message in [("-5", "allowed range is [0, 10000]"), ("lots", "must be a number")]:
@@ -300,8 +321,20 @@ def test_explorer_moves_levers_and_agrees_with_python_m_sim(page, tmp_path):
         assert f"fund_size={levers['fund_size']}" in cells(pg)["setting"]
         assert cells(pg)["replicates"] == f"{REPLICATES} / {REPLICATES}"
 
+    # vouchers from 2025: the 2023 level (1.0) in 2024, the moved value after; the path python -m sim takes
+    pick_start(pg, "voucher_budget", 2025)
+    path = f"[1.0,{levers['voucher_budget']}]"
+    late = wait_complete(pg, [f"voucher_budget={path}", f"fund_size={levers['fund_size']}"])
+    assert number(shown(late["cost"])) < number(shown(after["cost"]))  # a year at the lower 2023 level
+    assert number(shown(late["cost-diff"])) < number(shown(after["cost-diff"]))
+    started = time.monotonic()
+    summary, _ = direct_run({"voucher_budget": path, "fund_size": levers["fund_size"]}, tmp_path, "late")
+    timings["direct_run_path_s"] = time.monotonic() - started
+    assert summary["policy"]["voucher_budget"] == [1.0, levers["voucher_budget"]]  # recorded as given
+    assert_agrees(late, summary)
+
     timings["test_total_s"] = time.monotonic() - start
     (OUT / "browser_test.json").write_text(
-        json.dumps({"replicates": REPLICATES, "levers": levers, **timings}, indent=2)
+        json.dumps({"replicates": REPLICATES, "levers": levers, "voucher_path": path, **timings}, indent=2)
     )
     print("explorer browser test:", json.dumps(timings))

@@ -149,3 +149,21 @@ def test_figures_are_not_registered_with_pyplot():
     before = plt.get_fignums()
     plots.fan_chart(synthetic(["T01"]), "T01")
     assert plt.get_fignums() == before
+
+
+def test_overlays_give_every_ensemble_its_own_colour_and_do_not_blur_into_one_band():
+    """A sweep of 8 ensembles: 8 median lines in 8 colours (the palette used to repeat after 6); above
+    MAX_SHADED_BANDS ensembles the bands are drawn as edges, not stacked shadings."""
+    from matplotlib.collections import PolyCollection
+    from matplotlib.colors import to_hex
+
+    for n in (3, 8, 14):
+        ensembles = {f"policy.voucher_budget={k}": synthetic(["T01"], level=1 + k / 20) for k in range(n)}
+        fig = plots.fan_overlay(ensembles, "T01")
+        render(fig)
+        ax = fig.axes[0]
+        medians = [line for line in ax.get_lines() if "median" in line.get_label()]
+        assert len(medians) == n
+        assert len({to_hex(line.get_color()) for line in medians}) == n
+        shaded = [c for c in ax.collections if isinstance(c, PolyCollection)]  # fill_between's bands
+        assert len(shaded) == (n if n <= plots.MAX_SHADED_BANDS else 0)

@@ -21,6 +21,10 @@ import pytest
 NOTEBOOKS = sorted((Path(__file__).parents[1] / "notebooks").glob("*.ipynb"))
 SMOKE = {"SIZE": "smoke"}
 GLYPH = re.compile(r"Glyph \d+ .* missing from font")
+#: Text a notebook's outputs must show (notebook 02: how far to trust P(reach), from sim.pipeline.credibility)
+SHOWS = {
+    "02_scenarios.ipynb": ["How far to trust these numbers", "Monte Carlo error only", "T03 ", "Backtest: "]
+}
 
 
 def code_cells(nb: dict) -> list[dict]:
@@ -108,3 +112,10 @@ def test_notebook_executes_at_smoke_size(path, monkeypatch):
         d["text/plain"] for d in results if "image/png" not in d and "<Figure size" in d.get("text/plain", "")
     ]
     assert not undrawn, f"{path.name}: figures shown as text, not drawn (no inline backend?): {undrawn}"
+    shown = "\n".join(
+        str(o.get("text", "")) + "".join(map(str, o.get("data", {}).values()))
+        for c in nb.cells
+        for o in c.get("outputs", [])
+    )
+    for text in SHOWS.get(path.name, []):
+        assert text in shown, f"{path.name}: does not show {text!r}"

@@ -281,3 +281,58 @@ def test_prim_box_limits_read_as_numbers_not_exponents():
     )
     small = {"uncertainty": "behaviour:rd_drift", "sample_lo": -0.08, "sample_hi": 0.06, "box_lo": -0.08}
     assert _describe({**small, "box_hi": 0.0519}) == "`rd_drift` <= 0.0519"
+
+
+def _contrast_tables(n: int, delta_p: float, delta_median: float):
+    """A contrast table (plan vs frozen_2023, one lever) whose every difference is ``delta_p`` /
+    ``delta_median`` with a narrow interval around it, and its scenarios table."""
+    from sim.model.outcomes import HEADLINE
+    from sim.pipeline.study.contrast import FROZEN, GOALS, PLAN
+
+    rows = []
+    for comparison, kind, lever in (
+        ("plan vs frozen_2023", "scenario", ""),
+        ("voucher_budget", "lever", "voucher_budget"),
+    ):
+        for g in GOALS:
+            median = g in HEADLINE
+            rows.append(
+                {
+                    "comparison": comparison,
+                    "kind": kind,
+                    "lever": lever,
+                    "target": g,
+                    "n": n,
+                    "p_plan": 0.5,
+                    "p_variant": 0.5 - delta_p,
+                    "delta_p": delta_p,
+                    "delta_p_lo": delta_p * 0.5,
+                    "delta_p_hi": delta_p * 1.5,
+                    "delta_median": delta_median if median else np.nan,
+                    "delta_median_lo": delta_median * 0.5 if median else np.nan,
+                    "delta_median_hi": delta_median * 1.5 if median else np.nan,
+                    "cost_100m": 1.0,
+                    "cost_per_unit": np.nan,
+                    "unit_of_effect": "",
+                }
+            )
+    scen = {"arm": [PLAN, FROZEN], "n": [n, n], "cost_mean": [100.0, 90.0]}
+    for g in GOALS:
+        scen.update({f"p_{g}": [0.5, 0.4], f"p_{g}_lo": [0.4, 0.3], f"p_{g}_hi": [0.6, 0.5]})
+    return pd.DataFrame(rows), pd.DataFrame(scen)
+
+
+def test_contrast_page_keeps_small_effects_and_says_when_n_is_too_small():
+    """The contrast page prints its differences through paired.format_difference: a 0.004 change of
+    P(reach) is "+0.0040 (+0.0020 – +0.0060)", not "+0.00 [+0.00, +0.00]"; below MIN_PAIRS, "n too small"."""
+    from sim.pipeline.paired import MIN_PAIRS
+    from sim.pipeline.study import contrast
+
+    table, scenarios = _contrast_tables(MIN_PAIRS + 10, 0.004, 0.3)
+    text = contrast.markdown(table, scenarios, contrast.summarise(table, scenarios))
+    assert "ΔP +0.0040 (+0.0020 – +0.0060)" in text and "+0.00 [" not in text
+    assert "| +0.30 (+0.15 – +0.45) |" in text  # the median gain of a firm-count target, not "+0"
+    assert "n too small" not in text
+    table, scenarios = _contrast_tables(MIN_PAIRS - 1, 0.004, 0.3)
+    text = contrast.markdown(table, scenarios, contrast.summarise(table, scenarios))
+    assert f"n too small to resolve: {MIN_PAIRS - 1} pairs < {MIN_PAIRS}" in text

@@ -130,6 +130,37 @@ def summary_of_fit(errors: pd.DataFrame) -> dict:
     }
 
 
+def fit_by_indicator(errors: pd.DataFrame) -> dict[str, list[dict]]:
+    """``error_table`` as JSON: per indicator (in table order) one record per data point, by year.
+
+    ``covered``: the data point lies in the posterior-predictive 90 % band; ``goal_met``: the median is
+    within the fit goal (None: the indicator has no stated goal); ``fitted``: the point is in the distance.
+    """
+
+    def number(x) -> float | None:
+        return float(x) if x is not None and np.isfinite(x) else None
+
+    out: dict[str, list[dict]] = {}
+    for ind, rows in errors.groupby("indicator", sort=False):
+        out[str(ind)] = [
+            {
+                "year": int(r.year),
+                "data": number(r.value),
+                "lo": number(r.lo),
+                "hi": number(r.hi),
+                "median": number(r.median),
+                "band_lo": number(r.band_lo),
+                "band_hi": number(r.band_hi),
+                "error_pct": number(r.error_pct),
+                "covered": bool(r.covered),
+                "goal_met": None if r.goal_met is None or pd.isna(r.goal_met) else bool(r.goal_met),
+                "fitted": bool(r.fitted),
+            }
+            for r in rows.sort_values("year").itertuples(index=False)
+        ]
+    return out
+
+
 def scale_bias(
     targets: FitTargets, calib_outputs: np.ndarray, ppc_outputs: np.ndarray, weights: np.ndarray
 ) -> pd.DataFrame:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from pathlib import Path
 
@@ -16,7 +17,10 @@ from sim.calibration import fitreport
 from sim.calibration.abc import ABCResult
 from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import CONTEXT_INDICATORS, FIT_YEARS, REPORT_INDICATORS
+from sim.paths import POSTERIOR_CSV, posterior_fit_path
 from sim.runtime import atomic
+
+FIT_KIND = "qinchuangyuan posterior fit to 2019-2023 (posterior-predictive check)"
 
 
 def render_report(
@@ -233,6 +237,42 @@ def render_report(
     return "\n".join(lines)
 
 
+def posterior_fit(
+    errors: pd.DataFrame, fit: dict, *, posterior_sha256: str, provenance: dict, ppc_scale: float, runs: int
+) -> dict:
+    """The machine-readable fit of a posterior (``posterior_fit.json`` beside its csv): per indicator and
+    year the data, the posterior-predictive median and 90 % band, the error and whether the band covers the
+    data; ``summary`` is ``summary_of_fit``. ``posterior_csv_sha256`` ties it to its posterior, and
+    ``calibration`` names the code (commit) it was made with, so a reader can tell a stale file."""
+    git = provenance.get("git") or {}
+    return {
+        "kind": FIT_KIND,
+        "posterior_csv_sha256": posterior_sha256,
+        "calibration": {
+            "created": provenance.get("created"),
+            "command": provenance.get("command"),
+            "seed": provenance.get("seed"),
+            "commit": git.get("commit"),
+            "dirty": git.get("dirty"),
+        },
+        "ppc": {"runs": int(runs), "scale": float(ppc_scale), "band": list(fitreport.BAND)},
+        "goals": {
+            "median_within_relative": fitreport.GOAL_RELATIVE,
+            "median_within_points": fitreport.GOAL_POINTS,
+            "coverage": fitreport.GOAL_COVERAGE,
+        },
+        "summary": fit,
+        "indicators": fitreport.fit_by_indicator(errors),
+    }
+
+
+def _posterior_sha256(result: ABCResult) -> str:
+    """sha256 of the posterior.csv ``python -m sim.calibrate`` writes for ``result`` (byte-reproducible)."""
+    from sim.calibration.calibrate import posterior_csv_bytes, posterior_frame
+
+    return hashlib.sha256(posterior_csv_bytes(posterior_frame(result))).hexdigest()
+
+
 def write_report(
     cfg: CalibrateConfig,
     result: ABCResult,
@@ -241,7 +281,9 @@ def write_report(
     out_dir: Path,
     docs_dir: Path | None,
 ) -> dict:
-    """Tables, figures and markdown in ``out_dir`` (and a copy in ``docs_dir``); returns the fit summary."""
+    """Tables, figures and markdown in ``out_dir`` (and a copy in ``docs_dir``); ``posterior_fit.json``
+    beside the posterior csv in ``out_dir`` and, with ``write_posterior``, beside the committed one (the
+    credibility lines of every projection read it: ``sim.pipeline.credibility``). Returns the fit summary."""
     values, weights, _ = result.population()
     errors = fitreport.error_table(result.targets, ppc_outputs, weights)
     fit = fitreport.summary_of_fit(errors)
@@ -257,6 +299,18 @@ def write_report(
     atomic.write_csv(out_dir / "parameters.csv", params)
     atomic.write_csv(out_dir / "scale_check.csv", bias)
     atomic.write_json(out_dir / "fit_summary.json", fit)
+    record = posterior_fit(
+        errors,
+        fit,
+        posterior_sha256=_posterior_sha256(result),
+        provenance=provenance,
+        ppc_scale=cfg.ppc_scale,
+        runs=len(ppc_outputs),
+    )
+    # beside every posterior.csv the calibration writes (its run folder; sim/data/ or posterior_path)
+    atomic.write_json(posterior_fit_path(out_dir / "posterior.csv"), record)
+    if cfg.write_posterior:
+        atomic.write_json(posterior_fit_path(Path(cfg.posterior_path or POSTERIOR_CSV)), record)
     atomic.write_text(
         out_dir / "report.md", render_report(cfg, result, errors, fit, params, bias, provenance, "figures")
     )

@@ -13,12 +13,16 @@ Writes to ``DIR/analysis/``:
 - ``timeseries.csv``: tidy table of all jobs (job, config columns that vary, replicate,
   seed, param_set, year, indicator, value);
 - ``reach.csv`` and ``reach.md``: P(reach) with 95 % Wilson interval, median and 90 %
-  interval per ensemble and target;
+  interval per ensemble and target, and each ensemble's 2024-26 public cost (all instruments, 亿元:
+  ``report.public_cost``): median and 90 % interval over its replicates (``cost_p50``, ``cost_p05``,
+  ``cost_p95``);
 - ``jobs.csv``: every job with its status;
 - ``paired.csv`` (and a section of ``reach.md``): when the ensembles share replicates (same replicate
   numbers with the same seeds: common random numbers), each ensemble minus the reference ensemble (the plan
-  when it is there, else the first) replicate by replicate: Delta P(reach) and the median difference of
-  the target-year value, with 95 % paired-bootstrap intervals (``sim.pipeline.paired``);
+  when it is there, else the first) replicate by replicate: Delta P(reach), the median difference of
+  the target-year value and the median difference of the 2024-26 public cost (``delta_cost``), with 95 %
+  paired-bootstrap intervals (``sim.pipeline.paired``; printed by ``format_difference``: "n too small to
+  resolve" below ``MIN_PAIRS`` pairs);
 - ``fan_<target>.png``: the fan charts of every ensemble overlaid (median and 90 % band each);
 - ``scenarios.png``: P(reach) per scenario, when the scenario varies;
 - ``lever_response_<key>.png``: P(reach) against each key the sweep varied itself (not the levers a
@@ -37,14 +41,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.model.evaluate import COST_YEARS
 from sim.model.outcomes import HEADLINE, TARGETS
-from sim.pipeline.paired import paired_difference, paired_mean_difference
-from sim.pipeline.report import SUMMARY, complete_summary, reach, reached_all
+from sim.model.policy import as_override, is_path
+from sim.pipeline.paired import MIN_PAIRS, format_difference, paired_difference, paired_mean_difference
+from sim.pipeline.report import SUMMARY, complete_summary, public_cost, reach, reached_all
 from sim.runtime import atomic
 
 #: Config fields that identify an ensemble; jobs equal on all of them are merged.
 ENSEMBLE_FIELDS = ("scenario", "end_year", "scale", "seed", "posterior")
 SKIP_DIRS = {".hydra", ".submitit", "analysis", "__pycache__"}
+COST_PERIOD = f"{COST_YEARS[0]}-{str(COST_YEARS[1])[2:]}"  # "2024-26": the years a scenario's cost sums
 
 
 @dataclass
@@ -197,6 +204,9 @@ def merge(jobs: list[Job]) -> tuple[pd.DataFrame, list[str], list[str]]:
     if not complete:
         return pd.DataFrame(), [], []
     keys = pd.DataFrame([ensemble_key(j.summary) for j in complete])
+    for c in keys.columns:  # a lever set as a per-year path in some job: every job's setting as its override
+        if keys[c].map(is_path).any():
+            keys[c] = keys[c].map(as_override)
     swept = _swept_keys(jobs)
     varying = [c for c in keys.columns if keys[c].astype(str).nunique() > 1 or c in swept]
     columns = list(dict.fromkeys(["scenario", *varying]))
@@ -219,13 +229,24 @@ def merge(jobs: list[Job]) -> tuple[pd.DataFrame, list[str], list[str]]:
     return table, columns, warnings
 
 
+def ensemble_cost(results: pd.DataFrame) -> pd.Series:
+    """Per replicate, the 2024-26 public cost of all instruments (亿元; ``report.public_cost``); empty when
+    the results hold no spending."""
+    if not (results["indicator"] == "spend_total").any():
+        return pd.Series(dtype=float, name="spend_total")
+    return public_cost(results)
+
+
 def reach_table(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """P(reach), interval, median and 90 % range per ensemble and target (report units)."""
+    """P(reach), interval, median and 90 % range per ensemble and target (report units), and the ensemble's
+    2024-26 public cost (median and 90 % range over replicates, 亿元) on each of its rows."""
     rows = []
     if table.empty:
         return pd.DataFrame()
     for values, grp in table.groupby(columns, sort=True, dropna=False):
         values = values if isinstance(values, tuple) else (values,)
+        cost = ensemble_cost(grp).dropna().to_numpy(dtype=float)
+        c05, c50, c95 = np.quantile(cost, [0.05, 0.5, 0.95]) if cost.size else [np.nan] * 3
         for tid, t in TARGETS.items():
             at = grp[(grp["indicator"] == tid) & (grp["year"] == t.target_year)]["value"].to_numpy(
                 dtype=float
@@ -250,6 +271,9 @@ def reach_table(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
                     "p50": q[1],
                     "p95": q[2],
                     "headline": tid in HEADLINE,
+                    "cost_p05": c05,
+                    "cost_p50": c50,
+                    "cost_p95": c95,
                 }
             )
     return pd.DataFrame(rows)
@@ -306,6 +330,7 @@ def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | N
         return values, seeds
 
     ref_values, ref_seeds = wide(groups[ref])
+    ref_cost = ensemble_cost(groups[ref])
     rows = []
     for label in labels:
         if label == ref:
@@ -316,9 +341,18 @@ def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | N
         if len(common) == 0:
             continue  # no shared replicates: differences would not be paired
         a, b = values.loc[common], ref_values.loc[common]
+        dc = paired_difference(
+            ensemble_cost(groups[label]).reindex(common).to_numpy(), ref_cost.reindex(common).to_numpy()
+        )
+        cost = {
+            "delta_cost": dc["delta_median"],
+            "delta_cost_lo": dc["delta_median_lo"],
+            "delta_cost_hi": dc["delta_median_hi"],
+            "n_cost": dc["n"],
+        }
         for tid in [t for t in HEADLINE if t in a.columns and t in b.columns]:
             d = paired_difference(a[tid].to_numpy(), b[tid].to_numpy(), TARGETS[tid].target)
-            rows.append({"ensemble": label, "reference": ref, "indicator": tid, **d})
+            rows.append({"ensemble": label, "reference": ref, "indicator": tid, **d, **cost})
         ra_all, rb_all = reached_all(groups[label]), reached_all(groups[ref])
         shared = ra_all.index.intersection(rb_all.index).intersection(common)
         if len(shared):
@@ -335,11 +369,13 @@ def paired_table(groups: dict[str, pd.DataFrame]) -> tuple[pd.DataFrame, str | N
                     "delta_p": m,
                     "delta_p_lo": lo,
                     "delta_p_hi": hi,
+                    **cost,
                 }
             )
     table = pd.DataFrame(rows)
     if not table.empty:
         table = table.rename(columns={"p_a": "p_ensemble", "p_b": "p_reference"})
+        table["resolved"] = table["n"] >= MIN_PAIRS  # enough pairs to show an interval (paired.MIN_PAIRS)
     return table, ref
 
 
@@ -351,22 +387,59 @@ def paired_markdown(paired: pd.DataFrame, ref: str | None) -> list[str]:
         f"## Paired differences from `{ref}`",
         "",
         "The ensembles share replicates (same numbers, same seeds: common random numbers), so each is compared "
-        "with the reference replicate by replicate: Delta P(reach) = P(ensemble) - P(reference) and the median of "
-        "the paired differences of the target-year value, with 95 % paired-bootstrap intervals.",
+        "with the reference replicate by replicate: Delta P(reach) = P(ensemble) - P(reference), the median of "
+        f"the paired differences of the target-year value and of the {COST_PERIOD} public cost (all instruments, "
+        f"亿元), with 95 % paired-bootstrap intervals; below {MIN_PAIRS} pairs a difference is not resolved "
+        "(`sim.pipeline.paired.MIN_PAIRS`).",
         "",
-        "| ensemble | target | n pairs | P(ensemble) | P(reference) | Delta P (95 % CI) | median difference (95 % CI) |",
-        "|---|---|---|---|---|---|---|",
+        "| ensemble | target | n pairs | P(ensemble) | P(reference) | Delta P (95 % CI) | "
+        f"median difference (95 % CI) | cost difference {COST_PERIOD}, 亿元 (95 % CI) |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for _, r in paired.iterrows():
         tid = r["indicator"]
+        n = int(r["n"])
         if tid == "all_five":
             med = "–"
         else:
-            fmt = (lambda v: f"{v:+.2f}") if TARGETS[tid].unit == "percent" else (lambda v: f"{v:+,.0f}")
-            med = f"{fmt(r['delta_median'])} ({fmt(r['delta_median_lo'])} – {fmt(r['delta_median_hi'])})"
+            unit = " pp" if TARGETS[tid].unit == "percent" else ""
+            med = format_difference(
+                r["delta_median"], r["delta_median_lo"], r["delta_median_hi"], n, unit=unit
+            )
+        dp = format_difference(r["delta_p"], r["delta_p_lo"], r["delta_p_hi"], n, proportion=True)
+        cost = r.get("delta_cost")
+        cost = (
+            "–"
+            if cost is None or pd.isna(cost)
+            else format_difference(cost, r["delta_cost_lo"], r["delta_cost_hi"], int(r["n_cost"]))
+        )
         lines.append(
-            f"| {r['ensemble']} | {tid} | {r['n']} | {r['p_ensemble']:.2f} | {r['p_reference']:.2f} | "
-            f"{r['delta_p']:+.2f} ({r['delta_p_lo']:+.2f} – {r['delta_p_hi']:+.2f}) | {med} |"
+            f"| {r['ensemble']} | {tid} | {n} | {r['p_ensemble']:.2f} | {r['p_reference']:.2f} | "
+            f"{dp} | {med} | {cost} |"
+        )
+    return lines
+
+
+def cost_markdown(reach_df: pd.DataFrame, cols: list[str]) -> list[str]:
+    """Each ensemble's 2024-26 public cost (one row per ensemble of ``reach_table``)."""
+    if reach_df.empty or "cost_p50" not in reach_df or reach_df["cost_p50"].isna().all():
+        return []
+    per = reach_df.drop_duplicates(subset=cols)
+    lines = [
+        "",
+        f"## Public cost {COST_PERIOD}",
+        "",
+        f"All instruments, 亿元 (`report.public_cost`: each replicate's spending summed over {COST_PERIOD}); median "
+        "and 90 % interval over the ensemble's replicates.",
+        "",
+        "| " + " | ".join(cols) + " | n | median | 90 % interval |",
+        "|" + "---|" * (len(cols) + 3),
+    ]
+    for _, row in per.iterrows():
+        lines.append(
+            "| "
+            + " | ".join(str(row[c]) for c in cols)
+            + f" | {row['n']} | {row['cost_p50']:,.1f} | {row['cost_p05']:,.1f} – {row['cost_p95']:,.1f} |"
         )
     return lines
 
@@ -417,6 +490,7 @@ def reach_markdown(
             f"{fmt(row['p05'])} – {fmt(row['p95'])} | {row['p_reach']:.2f} | "
             f"{row['ci_lo']:.2f} – {row['ci_hi']:.2f} |"
         )
+    lines += cost_markdown(r, cols)
     if paired is not None:
         lines += paired_markdown(paired, ref)
     return "\n".join(lines) + "\n"
@@ -475,22 +549,17 @@ def _plots(
             fig = plotting.fan_overlay(groups, tid)
             files.append(atomic.save_figure(out / f"fan_{tid}.png", fig))
     axes = lever_axes(table, varying)
-    if "scenario" in varying:
+    for key in (["scenario"] if "scenario" in varying else []) + axes:
+        others = [c for c in axes if c != key] + (
+            ["scenario"] if "scenario" in varying and key != "scenario" else []
+        )
         data = reach_df.copy()
         hue = None
-        if axes:
-            data["_others"] = data[axes].astype(str).agg(", ".join, axis=1)
+        if others:  # one line per value of the other swept keys, labelled "key=value, ..."
+            data["_others"] = [_label(row, others) for _, row in data[others].iterrows()]
             hue = "_others"
-        files.append(plotting.lever_response(data, "scenario", out / "scenarios.png", hue=hue))
-    for lever in axes:
-        others = [c for c in axes if c != lever] + (["scenario"] if "scenario" in varying else [])
-        data = reach_df.copy()
-        hue = None
-        if others:
-            data["_others"] = data[others].astype(str).agg(", ".join, axis=1)
-            hue = "_others"
-        safe = lever.replace("/", "_")
-        files.append(plotting.lever_response(data, lever, out / f"lever_response_{safe}.png", hue=hue))
+        name = "scenarios.png" if key == "scenario" else f"lever_response_{key.replace('/', '_')}.png"
+        files.append(plotting.lever_response(data, key, out / name, hue=hue))
     return files
 
 

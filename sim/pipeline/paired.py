@@ -6,12 +6,15 @@ differ only through the levers: the per-replicate difference is far less noisy t
 difference of two independent ensembles. The intervals here resample replicates (pairs kept
 together): a percentile bootstrap with a fixed seed, so a report is bit-identical when rerun.
 
-Used by the analyzer (``python -m sim.analyze``, sweeps whose jobs share seeds) and by the lever
-studies (``python -m sim.study``).
+Used by the analyzer (``python -m sim.analyze``, sweeps whose jobs share seeds), the lever studies
+(``python -m sim.study``) and the explorer. ``difference_text`` / ``format_difference`` are the one way
+every output prints a paired difference: with as many digits as its interval needs (significant figures,
+so a small effect does not read as zero), and "n too small to resolve" below ``MIN_PAIRS`` pairs.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -93,3 +96,73 @@ def paired_mean_difference(
     idx = boot_indices(d.size, n_boot, seed)
     lo, hi = interval(d[idx].mean(axis=1), level)
     return float(d.mean()), lo, hi
+
+
+# --------------------------------------------------------------------------- printing a difference
+#: Fewest pairs for which a paired difference is shown with an interval. When none of ``n`` pairs differ
+#: (no replicate reaches a target under one setting and misses it under the other), every bootstrap
+#: resample gives 0 and the interval collapses to [0, 0], although the exact 95 % bound on the share of
+#: replicates a change flips is -ln(0.025)/n = 3.7/n ("rule of three", Hanley & Lippman-Hand 1983). Below
+#: 40 pairs that bound exceeds 9 percentage points: the interval could not tell a 10-point change of
+#: P(reach) from none, so it is not shown. (Choice of this project: 10 points as the smallest change of
+#: P(reach) a lever comparison has to resolve.)
+MIN_PAIRS = 40
+NO_FLIP_BOUND = -math.log((1 - LEVEL) / 2)  # 3.69: the rule-of-three numerator at LEVEL (95 %)
+MAX_DECIMALS = 6
+
+
+def _decimals(value: float, lo: float | None = None, hi: float | None = None, sig: int = 2) -> int:
+    """Decimals for ``sig`` significant figures of the interval's width (of ``|value|`` when there is no
+    width): enough to tell its bounds apart and to show a non-zero estimate as non-zero."""
+    width = abs(hi - lo) if lo is not None and hi is not None and math.isfinite(hi - lo) else 0.0
+    if width <= 1e-9 * max(abs(value), abs(lo or 0.0), abs(hi or 0.0)):
+        width = 0.0  # rounding error of equal differences, not an interval
+    ref = width if width > 0 else abs(value)
+    if not math.isfinite(ref) or ref == 0:
+        return 0
+    return int(min(MAX_DECIMALS, max(0, sig - 1 - math.floor(math.log10(ref)))))
+
+
+def _number(x: float, decimals: int, signed: bool) -> str:
+    text = f"{x:{'+' if signed else ''},.{decimals}f}"
+    return text.replace("+0" + ("." + "0" * decimals if decimals else ""), "0", 1) if x == 0 else text
+
+
+def difference_text(
+    value: float | None,
+    lo: float | None,
+    hi: float | None,
+    n: int,
+    *,
+    scale: float = 1.0,
+    unit: str = "",
+    proportion: bool = False,
+    min_pairs: int = MIN_PAIRS,
+) -> tuple[str, str]:
+    """(estimate, interval) texts of a paired difference over ``n`` pairs, e.g. ``("+0.031", "+0.012 – +0.050")``.
+
+    Significant figures from the interval's width. ``scale`` multiplies every number (100: a proportion in
+    percentage points) and ``unit`` follows each. Below ``min_pairs`` pairs the interval text is "n too
+    small to resolve: n pairs < min". ``proportion``: a difference of P(reach) (0/1 per replicate): when
+    no pair differs the interval says so, with the exact bound on the share a change could flip.
+    """
+    if value is None or not math.isfinite(value) or n <= 0:
+        return "n/a", "no pairs" if n <= 0 else "n/a"
+    v = value * scale
+    if n < min_pairs:
+        return _number(v, _decimals(v), True) + unit, f"n too small to resolve: {n} pairs < {min_pairs}"
+    if lo is None or hi is None or not (math.isfinite(lo) and math.isfinite(hi)):
+        return _number(v, _decimals(v), True) + unit, "no interval"
+    a, b = lo * scale, hi * scale
+    if proportion and value == 0 and lo == 0 and hi == 0:
+        bound = NO_FLIP_BOUND / n * scale
+        d = _decimals(bound)
+        return "0" + unit, f"no pair differs: |difference| < {_number(bound, d, False)}{unit}"
+    d = _decimals(v, a, b)
+    return _number(v, d, True) + unit, f"{_number(a, d, True)}{unit} – {_number(b, d, True)}{unit}"
+
+
+def format_difference(value, lo, hi, n, **kwargs: Any) -> str:
+    """``difference_text`` as one cell: ``"+0.031 (+0.012 – +0.050)"``."""
+    estimate, interval_text = difference_text(value, lo, hi, n, **kwargs)
+    return f"{estimate} ({interval_text})"

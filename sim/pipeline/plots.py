@@ -25,8 +25,32 @@ from sim.runtime import atomic
 log = logging.getLogger(__name__)
 
 BAND_COLOUR = "tab:blue"
-#: Scenario colours of overlays, in order (the first scenario gets the first colour).
-OVERLAY_COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown", "tab:pink")
+#: Scenario colours of overlays, in order (the first scenario gets the first colour): matplotlib's
+#: categorical palette without red (the target's colour) and grey (the projection shading).
+OVERLAY_COLOURS = (
+    "tab:blue",
+    "tab:orange",
+    "tab:green",
+    "tab:purple",
+    "tab:brown",
+    "tab:pink",
+    "tab:olive",
+    "tab:cyan",
+)
+#: Overlays of more ensembles than this draw each one's 90 % band as dotted edges only (no shading), so the
+#: bands do not merge into one blob.
+MAX_SHADED_BANDS = 3
+
+
+def overlay_colours(n: int) -> list:
+    """``n`` distinct colours: ``OVERLAY_COLOURS`` while they last, else evenly spaced on a perceptually
+    ordered colour map (viridis), so no two ensembles of a sweep share a colour."""
+    if n <= len(OVERLAY_COLOURS):
+        return list(OVERLAY_COLOURS[:n])
+    from matplotlib import colormaps
+
+    cmap = colormaps["viridis"]
+    return [cmap(k / (n - 1)) for k in range(n)]
 
 
 #: Chinese words in names and units -> English, for figure text (the default fonts have no CJK glyphs).
@@ -155,7 +179,8 @@ def fan_overlay(
 ) -> Figure:
     """Several scenarios' fans on one chart: each scenario's median and 90 % band, observed points, target.
 
-    ``ensembles`` maps a scenario's label to its tidy results (``run_ensemble``), in legend order.
+    ``ensembles`` maps a scenario's label to its tidy results (``run_ensemble``), in legend order. Each has
+    its own colour (``overlay_colours``); above ``MAX_SHADED_BANDS`` ensembles the bands are edges only.
     """
     if not ensembles:
         raise ValueError("fan_overlay needs at least one ensemble")
@@ -163,13 +188,14 @@ def fan_overlay(
     fig = Figure(figsize=(7, 4.2))
     ax = fig.subplots()
     all_years = []
-    for k, (label, results) in enumerate(ensembles.items()):
-        colour = OVERLAY_COLOURS[k % len(OVERLAY_COLOURS)]
+    shade = len(ensembles) <= MAX_SHADED_BANDS
+    for colour, (label, results) in zip(overlay_colours(len(ensembles)), ensembles.items()):
         q = _quantiles(results, indicator)
         years = q.index.to_numpy()
         all_years.append(years)
         n = results.loc[results["indicator"] == indicator, "replicate"].nunique()
-        ax.fill_between(years, q[0.05], q[0.95], color=colour, alpha=0.15, lw=0)
+        if shade:
+            ax.fill_between(years, q[0.05], q[0.95], color=colour, alpha=0.15, lw=0)
         ax.plot(years, q[0.5], color=colour, lw=2, label=f"{label}: median, 90 % band ({n} replicates)")
         ax.plot(years, q[0.05], color=colour, lw=0.7, ls=":")
         ax.plot(years, q[0.95], color=colour, lw=0.7, ls=":")
@@ -218,7 +244,8 @@ def lever_response_figure(reach: pd.DataFrame, lever: str, *, hue: str | None = 
     """P(reach) against one swept key's values, a panel per target, 95 % Wilson intervals as error bars.
 
     ``reach`` has columns ``indicator, p_reach, ci_lo, ci_hi, n`` plus ``lever`` (and ``hue``: one line per
-    value of the other swept keys), as ``sim.pipeline.analyze.reach_table`` makes it. Non-numeric values
+    value of the other swept keys, labelled ``key=value`` by the analyzer), as
+    ``sim.pipeline.analyze.reach_table`` makes it. Non-numeric values
     (scenario names) are placed at equal spacing, in their order of appearance, and not joined by lines.
     """
     targets = [t for t in HEADLINE if t in set(reach["indicator"])]
@@ -229,8 +256,9 @@ def lever_response_figure(reach: pd.DataFrame, lever: str, *, hue: str | None = 
     numeric = pd.api.types.is_numeric_dtype(reach[lever])
     cats = None if numeric else list(dict.fromkeys(reach[lever].astype(str)))
     groups = [(None, reach)] if hue is None else list(reach.groupby(hue, sort=True))
+    colours = overlay_colours(len(groups))
     for ax, tid in zip(axes.flat, targets):
-        for label, grp in groups:
+        for colour, (label, grp) in zip(colours, groups):
             g = grp[grp["indicator"] == tid].copy()
             g["_x"] = g[lever] if numeric else g[lever].astype(str).map({c: i for i, c in enumerate(cats)})
             g = g.sort_values("_x")
@@ -243,6 +271,7 @@ def lever_response_figure(reach: pd.DataFrame, lever: str, *, hue: str | None = 
                 ls="-" if numeric else "none",  # categories (scenarios) are not a continuum
                 capsize=3,
                 ms=4,
+                color=colour,
                 label="P(reach), 95 % Wilson interval" if label is None else str(label),
             )
         t = TARGETS[tid]

@@ -6,12 +6,16 @@
      "indicators": {"T01": {"name": ..., "unit": "亿元", "target": 6000, "target_year": 2026,
                             "by_year": {"2019": {"mean", "p05", "p50", "p95"}, ..., "2026": {...}},
                             "p_reach": 0.0-1.0, "p_reach_ci95": [lo, hi]}, ...},
+     "credibility": {"note", "fit", "backtest", "targets": {"T01": {"fit", "backtest", "caveat"}, ...}},
      ...run keys beside: end_year, scale, replicate_block, replicate_range, posterior,
         param_sets, policy, params, levers_changed, headline, provenance}
 
 "Reach" means value > target in the target year (the plan says 突破, "exceed"); the
-interval is Wilson's 95 % score interval. Every file is written atomically and
-``summary.json`` last, so its presence means the run is complete.
+interval is Wilson's 95 % score interval: Monte Carlo error only. ``credibility``
+(``sim.pipeline.credibility``) says per target how the calibrated model fits 2019-2023 and
+how it fared in the backtest, with a caveat where it misses or loses; ``targets.md`` shows it
+under the table. Every file is written atomically and ``summary.json`` last, so its presence
+means the run is complete.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import pandas as pd
 from sim.model.evaluate import COST_YEARS, period_sum
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import FIRST_YEAR
+from sim.pipeline import credibility
 from sim.runtime import atomic
 
 Z95 = 1.959963984540054
@@ -162,6 +167,17 @@ def spending_summary(results: pd.DataFrame) -> dict[str, Any]:
     return out
 
 
+def levers_changed(scenario_name: str, policy: dict[str, Any]) -> dict[str, Any] | None:
+    """The levers of ``policy`` that differ from the named scenario's, in declaration order (None: the
+    scenario is not a named one, ``sim.model.policy.SCENARIOS``)."""
+    from sim.model.policy import SCENARIOS, scenario
+
+    if scenario_name not in SCENARIOS:
+        return None
+    named = scenario(scenario_name).__dict__
+    return {k: v for k, v in policy.items() if named.get(k) != v}
+
+
 def summarise(
     results: pd.DataFrame,
     *,
@@ -170,8 +186,6 @@ def summarise(
     posterior: Any = None,
 ) -> dict[str, Any]:
     """The summary.json dict for a run's tidy results (report units); ``config``: ``SimConfig.as_dict()``."""
-    from sim.model.policy import SCENARIOS, scenario
-
     present = set(results["indicator"].unique())
     indicators = {
         tid: indicator_summary(results, tid, config["end_year"]) for tid in TARGETS if tid in present
@@ -179,10 +193,7 @@ def summarise(
     missing = [h for h in HEADLINE if h not in present]
     if missing:
         raise ValueError(f"the model produced no values for headline indicators {missing}")
-    changed = None
-    if config["scenario"] in SCENARIOS:
-        named = scenario(config["scenario"]).__dict__
-        changed = {k: v for k, v in config["policy"].items() if named.get(k) != v}
+    changed = levers_changed(config["scenario"], config["policy"])
     first, stop = config["first_replicate"], config["first_replicate"] + config["replicates"]
     return {
         "scenario": config["scenario"],
@@ -200,6 +211,7 @@ def summarise(
         "levers_changed": changed,
         "effects": config.get("effects", "sampled"),
         "spending": spending_summary(results),
+        "credibility": credibility.assess(posterior.info if posterior is not None else None),
         "params": config["params"],
         "provenance": {
             "fingerprint": fingerprint,
@@ -231,7 +243,7 @@ def targets_table(summary: dict[str, Any], ids: list[str] | None = None) -> str:
         f"{summary['replicates']} replicates (seed {summary['seed']}, replicates "
         f"{summary['replicate_range'][0]}-{summary['replicate_range'][1] - 1}), scale {summary['scale']}, "
         f"posterior {summary['posterior']}. Reach = value > target (exceeds it) in the target year; "
-        "95 % interval: Wilson.",
+        "95 % CI: Wilson, Monte Carlo error only (see how far to trust these numbers, below).",
     ]
     if summary.get("levers_changed"):
         lines.append(
@@ -244,6 +256,8 @@ def targets_table(summary: dict[str, Any], ids: list[str] | None = None) -> str:
         "| target | goal | median | 90 % interval | P(reach) | 95 % CI |",
         "|---|---|---|---|---|---|",
     ]
+    cred = summary.get("credibility")
+    flagged = credibility.caveated(cred)
     for tid in ids:
         ind = summary["indicators"][tid]
         year = str(ind["target_year"])
@@ -256,10 +270,12 @@ def targets_table(summary: dict[str, Any], ids: list[str] | None = None) -> str:
         lo, hi = ind["p_reach_ci95"]
         lines.append(
             f"| {tid} {ind['name']} ({unit}) | {goal} | {_fmt(stats['p50'], unit)} | "
-            f"{_fmt(stats['p05'], unit)} – {_fmt(stats['p95'], unit)} | {ind['p_reach']:.2f} | "
-            f"{lo:.2f} – {hi:.2f} |"
+            f"{_fmt(stats['p05'], unit)} – {_fmt(stats['p95'], unit)} | {ind['p_reach']:.2f}"
+            f"{' (caveat)' if tid in flagged else ''} | {lo:.2f} – {hi:.2f} |"
         )
     lines += _cost_lines(summary)
+    if cred:
+        lines += ["", credibility.markdown(cred).rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

@@ -14,17 +14,27 @@ and exits 130.
 The body hands the ``SimConfig`` to ``execute``, which calls ``sim.pipeline.ensemble`` and
 ``sim.pipeline.report``; nothing below it sees Hydra. (A lever *study*, many runs answering one
 question, is ``python -m sim.study``.)
+
+A run's folder is named after its scenario and the levers changed from it (``run_name``, the
+``run_name`` resolver of ``configs/config.yaml``): ``..._plan+voucher_budget=4``. In a sweep (``-m``)
+each job prints one line (its table is in its ``targets.md``), so parallel jobs cannot interleave their
+tables; when the sweep ends, ``SweepClosingLine`` prints every job's P(reach) and the line naming the
+sweep folder and the ``python -m sim.analyze`` command that compares them.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig, OmegaConf
 
 from sim.model.params import BehaviourParams, ConfigError, RunConfig
 from sim.model.policy import EFFECT_MODES, PolicyLevers
@@ -81,11 +91,11 @@ class SimConfig:
         for key, cls in (("policy", PolicyLevers), ("params", BehaviourParams)):
             if not isinstance(getattr(self, key), cls):
                 raise ConfigError(f"{key}: must be a {cls.__name__}")
-        self.policy.validate("policy")
         self.params.validate("params")
         whole("replicates", self.replicates, 1, 10_000_000)
         whole("seed", self.seed, 0)
         RunConfig(end_year=self.end_year, scale=self.scale).validate()
+        self.policy.validate("policy", end_year=self.end_year)  # a lever's path may run to end_year
         whole("jobs", self.jobs, 1, 4096)
         whole("replicate_block", self.replicate_block, 0)
         for key in ("executor", "address", "posterior", "effects"):
@@ -200,12 +210,84 @@ def execute(
     effects = ensemble.effects_table(plan, cfg.effects)
     manifest["effects"] = provenance.effects_record(cfg.effects, effects)
     report.write_run(outdir, results, summary, manifest, plots=cfg.plots, started=started, effects=effects)
-    print(report.targets_table(summary))
-    print(
-        f"\nresults: {outdir.resolve()}  ({cfg.replicates} replicates, {time.time() - started:.1f} s;"
-        f" ensemble {wall:.1f} s)"
-    )
+    timing = f"{cfg.replicates} replicates, {time.time() - started:.1f} s; ensemble {wall:.1f} s"
+    if "MULTIRUN" in str((hydra_info or {}).get("mode")):  # a sweep's job: one line, written at once
+        sys.stdout.write(f"{job_line(summary, outdir)} ({timing})\n")
+        sys.stdout.flush()
+    else:
+        print(report.targets_table(summary))
+        print(f"\nresults: {outdir.resolve()}  ({timing})")
     return summary
+
+
+# --------------------------------------------------------------------------- run names and sweeps
+#: Longest run name before the remaining changed levers are counted instead of listed (``plan+a=1+3more``).
+RUN_NAME_MAX = 60
+_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")  # anything else (path separators, spaces, ...) becomes "_"
+
+
+def _short(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def run_name(scenario: str, policy: Mapping[str, Any] | None = None) -> str:
+    """A run folder's name: the scenario and each lever that differs from it, ``plan+voucher_budget=4``;
+    filesystem-safe, at most ``RUN_NAME_MAX`` characters (the levers that do not fit: ``+3more``)."""
+    from sim.pipeline.report import levers_changed
+
+    scenario = str(scenario)
+    if isinstance(policy, DictConfig):
+        policy = OmegaConf.to_container(policy, resolve=True)
+    changed = [f"{k}={_short(v)}" for k, v in (levers_changed(scenario, policy or {}) or {}).items()]
+    name = _UNSAFE.sub("_", scenario)
+    for k, part in enumerate(changed):
+        rest = len(changed) - k
+        room = RUN_NAME_MAX - (len(f"+{rest - 1}more") if rest > 1 else 0)
+        if len(name) + 1 + len(part) > room:
+            return f"{name}+{rest}more"
+        name += "+" + _UNSAFE.sub("_", part)
+    return name
+
+
+OmegaConf.register_new_resolver("run_name", run_name, replace=True)
+
+
+def job_line(summary: dict, outdir: Path) -> str:
+    """One line for a sweep's job: its folder's name, its changed levers, P(reach) of each headline target."""
+    changed = ", ".join(f"{k}={_short(v)}" for k, v in (summary.get("levers_changed") or {}).items())
+    p = " ".join(
+        f"{tid} {ind['p_reach']:.2f}"
+        for tid, ind in summary["indicators"].items()
+        if tid in summary["headline"] and ind.get("p_reach") is not None
+    )
+    return f"job {outdir.name}: {summary['scenario']}{' ' + changed if changed else ''}; P(reach) {p}"
+
+
+def sweep_closing(folder: Path) -> str:
+    """After a sweep: each job's line and one closing line naming the folder and the analyzer command."""
+    from sim.pipeline import report
+
+    folder = Path(folder)
+    jobs = [d for d in folder.iterdir() if d.is_dir() and d.name.isdigit()] if folder.is_dir() else []
+    lines = []
+    for d in sorted(jobs, key=lambda d: int(d.name)):
+        summary = report.complete_summary(d)
+        lines.append(job_line(summary, d) if summary else f"job {d.name}: incomplete (no summary.json)")
+    done, planned = _sweep_progress(folder)
+    lines.append(
+        f"sweep: {done} of {planned} jobs complete in {folder.resolve()}; compare them: "
+        f"python -m sim.analyze {folder.resolve()}"
+    )
+    return "\n".join(lines)
+
+
+class SweepClosingLine(Callback):
+    """Hydra callback (``hydra.callbacks`` of ``configs/config.yaml``): when a sweep ends, print
+    ``sweep_closing`` (after every job, so nothing interleaves with it)."""
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sys.stdout.write("\n" + sweep_closing(Path(str(config.hydra.sweep.dir))) + "\n")
+        sys.stdout.flush()
 
 
 # --------------------------------------------------------------------------- the command

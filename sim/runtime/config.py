@@ -131,11 +131,34 @@ def unknown_key(schema: type, full_key: str) -> str:
     why = getattr(node, "fixed_keys", {}).get(name) if node is not None else None
     if why:
         return f"{full_key}: {why}, not configurable here"
+    if node is None and parent:
+        return (
+            f"{full_key}: unknown key; {parent} takes a value, not keys (a lever's path as a whole: "
+            f"{parent}=[0,4,4] or {parent}={{2026:500}})"
+        )
     allowed = ", ".join(f.name for f in fields(node)) if node is not None else ""
     return f"{full_key}: unknown key; {parent or 'the top level'} accepts: {allowed}"
 
 
 # --------------------------------------------------------------------------- one-line errors
+def _merged_path(cause: BaseException, schema: type) -> str | None:
+    """The ``Any`` field (a lever's path) a config file set as a mapping, when a command-line value
+    could not be merged into it (another year, or a list); else None."""
+    from omegaconf.errors import ConfigKeyError, ConfigTypeError
+
+    key = str(getattr(cause, "full_key", "") or "")
+    if isinstance(cause, ConfigKeyError):
+        key, _, year = key.rpartition(".")
+        if not year.isdigit():
+            return None
+    elif not (isinstance(cause, ConfigTypeError) and "merge DictConfig" in str(cause)):
+        return None
+    parent, _, name = key.rpartition(".")
+    node = schema_node(schema, parent)
+    f = {f.name: f for f in fields(node)}.get(name) if node is not None else None
+    return key if f is not None and f.type is Any else None
+
+
 def one_line(exc: BaseException, schema: type) -> str:
     """Turn a config error (ours, Hydra's or OmegaConf's) into one line naming the key."""
     from hydra.errors import MissingConfigException, OverrideParseException
@@ -146,6 +169,13 @@ def one_line(exc: BaseException, schema: type) -> str:
         cause = cause.__cause__
     if isinstance(cause, ConfigError):
         return f"config error: {cause}"
+    merged = _merged_path(cause, schema)
+    if merged:
+        return (
+            f"config error: {merged}: a config file sets it as a mapping from year, and Hydra merges a "
+            "command-line value into a mapping instead of replacing it (no other years, no list); override "
+            "it with one number or a mapping of the same years, or change the file (a list is replaced whole)"
+        )
     if isinstance(exc, MissingConfigException) or isinstance(cause, MissingConfigException):
         mce = exc if isinstance(exc, MissingConfigException) else cause
         missing = (mce.missing_cfg_file or "").strip("/")

@@ -41,8 +41,16 @@ from typing import Any
 
 import numpy as np
 
-from sim.model.params import ConfigError, validate
-from sim.model.policy.instrument import HOOKS, Instrument, Ledger, Lever
+from sim.model.params import MAX_END_YEAR, ConfigError
+from sim.model.policy.instrument import (  # noqa: F401 (as_override, is_path: re-exported)
+    FIRST_SCENARIO_YEAR,
+    HOOKS,
+    Instrument,
+    Ledger,
+    Lever,
+    as_override,
+    is_path,
+)
 
 
 def _registered(*paths: str) -> tuple[type[Instrument], ...]:
@@ -88,29 +96,37 @@ def _levers_setattr(self, name: str, value: Any) -> None:
     object.__setattr__(self, name, value)
     if self.__dict__.get("_ready"):
         try:
-            validate(self, "policy")
+            _levers_validate(self, "policy")
         except ConfigError:
             object.__setattr__(self, name, old)
             raise
 
 
 def _levers_post_init(self) -> None:
-    validate(self, "policy")
+    _levers_validate(self, "policy")
     object.__setattr__(self, "_ready", True)
 
 
-def _levers_validate(self, prefix: str = "policy"):
-    validate(self, prefix)
+def _levers_validate(self, prefix: str = "policy", end_year: int = MAX_END_YEAR):
+    """Check every lever (one value or a path, ``Lever.check``) and store it in its canonical form;
+    ``ConfigError`` names the first bad field (and year). A path may run to ``end_year``."""
+    for name, lever in LEVERS.items():
+        key = f"{prefix}.{name}" if prefix else name
+        object.__setattr__(self, name, lever.check(self.__dict__[name], key, end_year))
     return self
 
 
 PolicyLevers = make_dataclass(
     "PolicyLevers",
-    [(lever.name, lever.kind, lever.field()) for lever in LEVERS.values()],
+    # typed Any: a lever is one number or a per-year path (Hydra's structured configs have no Union);
+    # ``validate`` checks it, and the lever's number type is ``metadata["kind"]`` (``LEVERS[name].kind``)
+    [(lever.name, Any, lever.field()) for lever in LEVERS.values()],
     namespace={
-        "__doc__": "The plan's levers, one per instrument (defaults = the plan). Build-up levers are the "
-        "level reached in 2026; flow levers apply each year from 2024. 2019-2023 follow each lever's "
-        "history (``sim/model/policy/<instrument>.py``).",
+        "__doc__": "The plan's levers, one per instrument (defaults = the plan). Each is one value or a "
+        "per-year path from 2024: a list (``voucher_budget=[0, 4, 4]``) or a mapping from year "
+        "(``fund_size={2026: 1000}``); ``sim.model.policy.instrument.Lever`` states the rule. One value: "
+        "build-up levers are the level reached in 2026, flow levers apply each year from 2024. 2019-2023 "
+        "follow each lever's history (``sim/model/policy/<instrument>.py``).",
         "__post_init__": _levers_post_init,
         "__setattr__": _levers_setattr,
         "validate": _levers_validate,
@@ -234,7 +250,9 @@ class Policy:
         self._hooks: dict[str, list] = {}
 
     def equip(self, model, effects: LeverEffects) -> None:
-        """Create the run's instruments with their effect draws."""
+        """Create the run's instruments with their effect draws (a lever's path may run to the model's
+        ``end_year``: ``ConfigError`` naming the lever and year beyond it)."""
+        self.levers.validate("policy", end_year=model.end_year)
         self.install(
             {
                 cls.name: cls(model, getattr(effects, cls.name), self.levers, self.ledger)

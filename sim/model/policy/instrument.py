@@ -3,7 +3,7 @@
 An instrument (one module per lever under ``sim/model/policy/``) owns
 
 * its ``Lever``: the public name, unit, allowed range, the plan's value with its source, and the
-  2019-2023 path with its sources (every run follows that path to 2023, so history is the same in
+  history path (FIRST_YEAR-2023) with its sources (every run follows that path to 2023, so history is the same in
   every scenario);
 * its ``Effects``: a dataclass of effect parameters, each an uncertainty with a range and a source
   (``effect``); every replicate draws them (``sim.model.policy.sample_effects``);
@@ -15,12 +15,15 @@ An instrument (one module per lever under ``sim/model/policy/``) owns
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from numbers import Real
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR, PLAN_YEAR
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR, MAX_END_YEAR, PLAN_YEAR, ConfigError
 
 #: The start state's year (the year end the run starts from): ``start`` hooks build to their lever's level then
 START_YEAR = FIRST_YEAR - 1
@@ -29,13 +32,41 @@ if TYPE_CHECKING:  # pragma: no cover
     from sim.model.model import InnovationModel
 
 
+#: The first year a scenario sets: every run follows each lever's history to ``LAST_BASE_YEAR``.
+FIRST_SCENARIO_YEAR = LAST_BASE_YEAR + 1
+
+
+def is_path(value: Any) -> bool:
+    """True when a lever's setting is a per-year path (a list or a mapping), not one value."""
+    return isinstance(value, (list, tuple, Mapping))
+
+
+def as_override(value: Any) -> str:
+    """A lever's setting as a Hydra override value: ``2.0``, ``[0.0,4.0,4.0]`` or ``{2026:500.0}``."""
+    if isinstance(value, Mapping):
+        return "{" + ",".join(f"{k}:{as_override(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(as_override(v) for v in value) + "]"
+    return repr(value) if isinstance(value, float) else str(value)
+
+
 @dataclass(frozen=True)
 class Lever:
     """A lever's declaration: one field of ``PolicyLevers`` and its history.
 
-    ``build_up`` levers are counts reached in 2026, built linearly from the 2023 level over
-    2024-2026 and held after; the others are flows (budgets, rates, counts a year) at their value
-    in every year from 2024.
+    A scenario sets a lever from 2024 (``FIRST_SCENARIO_YEAR``) to ``end_year``, in one of two ways:
+
+    * **one value**: ``build_up`` levers are counts reached in 2026, built linearly from the 2023 level
+      over 2024-2026 and held after; the others are flows (budgets, rates, counts a year) at their value
+      in every year from 2024;
+    * **a path** (``level`` per year, the same rule for flows and build-up levers): a list gives the
+      lever in 2024, 2025, ... (``[0, 4, 4]``), a mapping gives it from a year on (``{2026: 500}``).
+      Each given year's value holds until the next given year, and the last one to ``end_year``. Years
+      before a mapping's first year follow the plan (the lever's plan value: a flow at it, a build-up
+      lever on its way to it). A path's values are the lever's level in those years: a build-up lever
+      is not ramped towards them.
+
+    The history years (``FIRST_YEAR``-2023) always follow ``history``.
     """
 
     name: str
@@ -60,29 +91,136 @@ class Lever:
         return float(self.history[LAST_BASE_YEAR])
 
     def field(self):
-        """The ``PolicyLevers`` dataclass field (default = the plan's value)."""
+        """The ``PolicyLevers`` dataclass field (default = the plan's value; one value or a path)."""
         return field(
             default=self.kind(self.plan),
             metadata={
+                "kind": self.kind,
                 "unit": self.unit,
                 "range": (self.lo, self.hi),
                 "source": self.plan_source,
                 "history_source": self.history_source,
                 "section": self.section,
                 "build_up": self.build_up,
+                "level_2023": self.level_2023,
             },
         )
 
-    def level(self, value: float, year: int) -> float:
-        """The lever in ``year`` when the scenario sets it to ``value`` (from 2024 on)."""
+    # ------------------------------------------------------------------ checking a setting
+    def check(self, value: Any, key: str, end_year: int = MAX_END_YEAR) -> Any:
+        """``value`` (one number or a path) in its canonical form, or ``ConfigError`` naming ``key``.
+
+        Canonical: numbers in the lever's kind (``-0.0`` as ``0.0``); a list as a list; a mapping with
+        ``int`` years in order (``"2026"`` from JSON is 2026). Each value of a path is checked against
+        the lever's range with its year named (``policy.voucher_budget[2025] = -1: ...``); years before
+        2024 or after ``end_year`` are refused by name.
+        """
+        if isinstance(value, Mapping):
+            return self._check_mapping(value, key, end_year)
+        if isinstance(value, (list, tuple)):
+            if not value:
+                raise ConfigError(f"{key} = {value!r}: an empty path; {self._forms()}")
+            years = range(FIRST_SCENARIO_YEAR, FIRST_SCENARIO_YEAR + len(value))
+            self._check_years(key, years, end_year, listed=True)
+            return [self._check_number(v, f"{key}[{y}]") for y, v in zip(years, value)]
+        return self._check_number(value, key)
+
+    def _forms(self) -> str:
+        return (
+            f"give one number, a list from {FIRST_SCENARIO_YEAR} ([0, 4, 4]: one value a year) "
+            f"or a mapping from year ({{{PLAN_YEAR}: 500}})"
+        )
+
+    def _check_number(self, value: Any, key: str) -> float | int:
+        lo, hi, unit = self.lo, self.hi, self.unit
+        if isinstance(value, bool) or not isinstance(value, Real):
+            raise ConfigError(f"{key} = {value!r}: must be a number between {lo} and {hi} ({unit})")
+        if self.kind is int and math.isfinite(value) and float(value) != int(value):
+            raise ConfigError(f"{key} = {value!r}: must be a whole number between {lo} and {hi} ({unit})")
+        if not (lo <= value <= hi) or value != value:  # value != value catches NaN
+            raise ConfigError(f"{key} = {value!r}: allowed range is [{lo}, {hi}] ({unit})")
+        return int(value) if self.kind is int else float(value) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+    def _check_mapping(self, value: Mapping, key: str, end_year: int) -> dict[int, float | int]:
+        if not value:
+            raise ConfigError(f"{key} = {{}}: an empty path; {self._forms()}")
+        years: dict[int, Any] = {}
+        for k, v in value.items():
+            year = _year(k)
+            if year is None:
+                raise ConfigError(
+                    f"{key}: {k!r} is not a year; a mapping's keys are years from {FIRST_SCENARIO_YEAR} "
+                    f"({self._forms()})"
+                )
+            if year in years:
+                raise ConfigError(f"{key}[{year}]: given twice")
+            years[year] = v
+        self._check_years(key, sorted(years), end_year)
+        return {y: self._check_number(years[y], f"{key}[{y}]") for y in sorted(years)}
+
+    @staticmethod
+    def _check_years(key: str, years: Any, end_year: int, listed: bool = False) -> None:
+        for year in years:
+            if year < FIRST_SCENARIO_YEAR:
+                raise ConfigError(
+                    f"{key}[{year}]: before {FIRST_SCENARIO_YEAR}; every run follows the lever's history "
+                    f"to {LAST_BASE_YEAR}, a path sets years from {FIRST_SCENARIO_YEAR}"
+                )
+            if year > end_year:
+                last = (
+                    f"end_year = {end_year}"
+                    if end_year < MAX_END_YEAR
+                    else f"{MAX_END_YEAR}, the latest end_year"
+                )
+                why = (
+                    f"; a list gives one value a year from {FIRST_SCENARIO_YEAR}, so at most "
+                    f"{end_year - LAST_BASE_YEAR}"
+                    if listed
+                    else ""
+                )
+                raise ConfigError(f"{key}[{year}]: after the last simulated year ({last}){why}")
+
+    # ------------------------------------------------------------------ the lever in a year
+    def path(self, value: Any) -> dict[int, float] | None:
+        """The years a path sets and their values (a list from 2024 on); None for one value."""
+        if isinstance(value, Mapping):
+            return {int(y): float(v) for y, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return {FIRST_SCENARIO_YEAR + i: float(v) for i, v in enumerate(value)}
+        return None
+
+    def last_year(self, value: Any) -> int | None:
+        """The last year a path sets (None for one value)."""
+        given = self.path(value)
+        return max(given) if given else None
+
+    def level(self, value: Any, year: int) -> float:
+        """The lever in ``year`` when the scenario sets it to ``value`` (one number or a path)."""
         if year <= LAST_BASE_YEAR:
             return float(self.history[max(year, min(self.history))])
+        if is_path(value):
+            given = self.path(value)
+            set_by = [y for y in given if y <= year]
+            if set_by:
+                return given[max(set_by)]
+            value = self.plan  # before a mapping's first year: the plan
         if not self.build_up:
             return float(value)
         start = self.level_2023
         frac = min(1.0, (year - LAST_BASE_YEAR) / (PLAN_YEAR - LAST_BASE_YEAR))
         level = start + frac * (value - start)
         return float(np.round(level)) if self.kind is int else float(level)
+
+
+def _year(key: Any) -> int | None:
+    """A mapping key as a year (``2026`` or ``"2026"``), or None."""
+    if isinstance(key, bool):
+        return None
+    if isinstance(key, int):
+        return key
+    if isinstance(key, str) and key.strip().isdigit():
+        return int(key)
+    return None
 
 
 def effect(central: float, lo: float, hi: float, unit: str, source: str):
@@ -241,7 +379,7 @@ class Instrument:
 
     # ------------------------------------------------------------------ helpers
     def level(self, year: int) -> float:
-        """The lever's value in ``year`` (history to 2023, the scenario after)."""
+        """The lever's value in ``year`` (history to 2023, the scenario after: one value or a path)."""
         return self.lever.level(getattr(self.levers, self.name), year)
 
     def book(self, year: int, item: str, quantity: float, unit_cost_100m: float) -> None:

@@ -40,9 +40,9 @@ MAX_SETTINGS = 64  # settings whose replicates are kept
 
 @dataclass(frozen=True)
 class Setting:
-    """What a page asks for: every lever's value and how effect sizes are set."""
+    """What a page asks for: every lever's setting (one value or a path) and how effect sizes are set."""
 
-    levers: tuple[tuple[str, Any], ...]
+    levers: tuple[tuple[str, Any], ...]  # (name, setting), a path as a tuple (``adapter.hashable``)
     effects: str = adapter.EFFECTS[0]
 
     @classmethod
@@ -51,17 +51,17 @@ class Setting:
         if effects not in adapter.EFFECTS:
             raise adapter.ConfigError(f"effects = {effects!r}: must be one of {', '.join(adapter.EFFECTS)}")
         levers = adapter.make_levers(values)
-        return cls(tuple(dataclasses.asdict(levers).items()), effects)
+        return cls(tuple((k, adapter.hashable(v)) for k, v in dataclasses.asdict(levers).items()), effects)
 
     @classmethod
     def scenario(cls, name: str, effects: str = adapter.EFFECTS[0]) -> "Setting":
         return cls.of(adapter.scenario_values(name), effects)
 
     def to_levers(self) -> PolicyLevers:
-        return adapter.make_levers(dict(self.levers))
+        return adapter.make_levers(self.values())
 
     def values(self) -> dict[str, Any]:
-        return dict(self.levers)
+        return {k: adapter.unhashable(v) for k, v in self.levers}
 
 
 @dataclass

@@ -15,6 +15,7 @@ from typing import Any, Callable
 import reacton.ipyvuetify as rv
 import solara
 
+from sim.pipeline import credibility
 from sim.pipeline.explorer import adapter, charts
 from sim.pipeline.explorer.engine import Setting, Snapshot, get_engine
 
@@ -31,6 +32,9 @@ CSS = """
 .qx-changed { color: #1f77b4; font-weight: 700; }
 .qx-error { color: #d62728; font-size: 12px; }
 .qx-stale { opacity: 0.45; }
+.qx-page { height: 100vh; flex-wrap: nowrap; padding: 8px 24px 0 16px; max-width: 100%; }
+.qx-page > div { height: 100%; overflow-y: auto; padding-bottom: 16px; }
+.qx-start .v-select__selection { font-size: 13px; }
 """
 
 
@@ -87,21 +91,30 @@ def results_table(snap: Snapshot) -> str:
             + _cell(f"{r.tid}-median", fmt(r.median, r.unit), fmt_ci(r.median_ci, r.unit))
             + _cell(f"{r.tid}-range", f"{fmt(r.p05, r.unit)} - {fmt(r.p95, r.unit)}")
             + _cell(f"{r.tid}-p-reach", pct(r.p_reach), pct_ci(r.p_reach_ci))
-            + _cell(f"{r.tid}-diff", fmt(r.diff, r.unit, True), fmt_ci(r.diff_ci, r.unit, True))
-            + _cell(f"{r.tid}-dp-reach", pct(r.dp_reach, True), pct_ci(r.dp_reach_ci, True))
+            + _cell(f"{r.tid}-diff", *r.diff_text())
+            + _cell(f"{r.tid}-dp-reach", *r.dp_reach_text())
             + "</tr>"
         )
     c = s.cost
     body.append(
         "<tr>"
         + f"<td>public cost {c.first_year}-{c.last_year}, all instruments (100 million yuan; plan: "
-        + f"{fmt(c.plan_mean)})</td>"
-        + _cell("cost", fmt(c.mean), "mean " + fmt_ci(c.ci))
-        + "<td></td><td></td>"
-        + _cell("cost-diff", fmt(c.diff, signed=True), fmt_ci(c.diff_ci, signed=True))
+        + f"{fmt(c.plan_median)})</td>"
+        + _cell("cost", fmt(c.median), fmt_ci(c.median_ci))
+        + _cell("cost-range", f"{fmt(c.p05)} - {fmt(c.p95)}")
+        + "<td></td>"
+        + _cell("cost-diff", *c.diff_text())
         + "<td></td></tr>"
     )
     return f'<table class="qx-table">{head}{"".join(body)}</table>'
+
+
+def trust_html(cred: dict) -> str:
+    """How far to trust the numbers: the Monte Carlo note and a line per target (``sim.pipeline.credibility``)."""
+    lines = [cred["note"], *credibility.target_lines(cred).values()]
+    return (
+        '<div class="qx-muted" data-testid="credibility">' + "<br>".join(map(html.escape, lines)) + "</div>"
+    )
 
 
 # --------------------------------------------------------------------------- controls
@@ -115,8 +128,19 @@ def parse_number(text: str) -> float | str:
 
 
 @solara.component
-def LeverControl(lever: adapter.Lever, value: float | int, changed: bool, on_commit: Callable[[Any], None]):
-    """Slider (within the field's range) and a text field (validated: bad input is refused by name)."""
+def LeverControl(
+    lever: adapter.Lever,
+    setting: Any,
+    changed: bool,
+    on_commit: Callable[[Any], None],
+    years: list[int],
+):
+    """A lever's value and the year it starts (``adapter.Lever.path``; its 2023 level before).
+
+    The slider spans a range around the plan (``Lever.slider_hi``); the text field takes the field's
+    whole range and is validated (bad input is refused by name); the "from" menu picks the start year.
+    """
+    value, start = lever.split(setting)
     shown, set_shown = solara.use_state(value)
     text, set_text = solara.use_state(str(value))
     error, set_error = solara.use_state(None)
@@ -136,13 +160,13 @@ def LeverControl(lever: adapter.Lever, value: float | int, changed: bool, on_com
             set_error(message)
             return
         set_error(None)
-        on_commit(lever.coerce(parsed))
+        on_commit(lever.path(parsed, start))
 
     def settle():
         """Commit the slider's value once it has rested for SLIDER_SETTLE_S (drags and key repeats)."""
         if shown == value:
             return None
-        timer = threading.Timer(SLIDER_SETTLE_S, lambda: on_commit(lever.coerce(shown)))
+        timer = threading.Timer(SLIDER_SETTLE_S, lambda: on_commit(lever.path(shown, start)))
         timer.daemon = True
         timer.start()
         return timer.cancel
@@ -156,15 +180,15 @@ def LeverControl(lever: adapter.Lever, value: float | int, changed: bool, on_com
             unsafe_innerHTML=(
                 f'<span class="qx-name{" qx-changed" if changed else ""}">{html.escape(lever.name)}</span> '
                 f'<span class="qx-muted" title="{html.escape(lever.source)}">{html.escape(lever.unit)} '
-                f"({lever.lo:g} to {lever.hi:g}{whole})</span>"
+                f"({lever.lo:g} to {lever.hi:g}{whole}; plan {lever.plan:g}, 2023 {lever.level_2023:g})</span>"
             ),
         )
-        with solara.Row(style={"align-items": "center", "gap": "10px"}):
+        with solara.Row(style={"align-items": "center", "gap": "8px"}):
             rv.Slider(
                 v_model=shown,
                 on_v_model=set_shown,
                 min=lever.lo,
-                max=lever.hi,
+                max=max(lever.slider_hi, value),  # a typed value beyond the slider's span widens it
                 step=lever.step,
                 hide_details=True,
                 dense=True,
@@ -180,7 +204,17 @@ def LeverControl(lever: adapter.Lever, value: float | int, changed: bool, on_com
                 dense=True,
                 hide_details=True,
                 classes=[f"qx-input-{lever.name}"],
-                style={"max-width": "110px"},
+                style={"max-width": "95px"},
+            )
+            rv.Select(
+                label="from",
+                v_model=start,
+                items=years,
+                on_v_model=lambda year: on_commit(lever.path(value, int(year))),
+                dense=True,
+                hide_details=True,
+                class_=f"qx-start qx-start-{lever.name}",
+                style_="max-width: 92px; min-width: 92px;",
             )
         if error:
             solara.HTML(
@@ -195,11 +229,13 @@ def Page():
     engine = get_engine()
     info = engine.describe()
     levers = adapter.levers()
+    years = adapter.start_years(engine.end_year)
     scen, set_scen = solara.use_state(adapter.BASELINE)
     values, set_values = solara.use_state(adapter.scenario_values(adapter.BASELINE))
     effects, set_effects = solara.use_state(adapter.EFFECTS[0])
     setting = Setting.of(values, effects)  # controls only ever commit valid values
     named = adapter.scenario_values(scen)
+    trust = solara.use_memo(lambda: credibility.assess(engine.sets.info), [])
 
     def pick(name: str):
         set_scen(name)
@@ -215,23 +251,36 @@ def Page():
 
     solara.Title("Qinchuangyuan lever explorer")
     solara.Style(CSS)
-    with solara.Columns([1, 3], style={"padding": "8px 24px 8px 16px", "max-width": "100%"}):
-        with solara.Column():
-            solara.Text("Levers (from 2024)", style={"font-size": "18px", "font-weight": "bold"})
+    with solara.Columns([2, 5], classes=["qx-page"]):
+        with solara.Column(classes=["qx-levers"]):  # scrolls on its own: the results stay in view
+            solara.Text("Levers", style={"font-size": "18px", "font-weight": "bold"})
             solara.Select("scenario", values=adapter.scenario_names(), value=scen, on_value=pick)
             with solara.Row(style={"align-items": "center"}):
                 solara.Text("effects")
                 solara.ToggleButtonsSingle(value=effects, values=list(adapter.EFFECTS), on_value=set_effects)
+            solara.HTML(
+                tag="div",
+                unsafe_innerHTML=(
+                    f'<div class="qx-muted">Each lever: its value and the year it starts ("from"), its 2023 '
+                    f"level before. From {years[0]}: the plan's rule (a build-up lever reaches the value in "
+                    f"{adapter.PLAN_YEAR}). The slider covers about {adapter.SLIDER_SPAN:g}x the plan; type "
+                    "any value of the allowed range in the box.</div>"
+                ),
+            )
             for lever in levers:
                 LeverControl(
-                    lever, values[lever.name], values[lever.name] != named[lever.name], commit(lever.name)
+                    lever,
+                    values[lever.name],
+                    values[lever.name] != named[lever.name],
+                    commit(lever.name),
+                    years,
                 )
-        with solara.Column():
+        with solara.Column(classes=["qx-results"]):
             solara.Text(
-                "Qinchuangyuan lever explorer: 2026 targets under the chosen levers",
+                f"Qinchuangyuan lever explorer: {adapter.PLAN_YEAR} targets under the chosen levers",
                 style={"font-size": "20px", "font-weight": "bold"},
             )
-            changed = [f"{k}={v}" for k, v in values.items() if v != named[k]]
+            changed = [f"{k}={adapter.describe_setting(v)}" for k, v in values.items() if v != named[k]]
             solara.HTML(
                 tag="div",
                 unsafe_innerHTML=(
@@ -239,11 +288,11 @@ def Page():
                     f"levers changed: {html.escape(', '.join(changed) or 'none')}</div>"
                 ),
             )
-            Status(result, info, setting)
+            Status(result, info, setting, trust)
 
 
 @solara.component
-def Status(result: solara.Result, info: dict, setting: Setting):
+def Status(result: solara.Result, info: dict, setting: Setting, trust: dict):
     snap: Snapshot | None = result.value
     stale = snap is not None and snap.setting != setting  # the previous setting's, until the first answer
     solara.Text(
@@ -289,6 +338,7 @@ def Status(result: solara.Result, info: dict, setting: Setting):
         return
     with solara.Div(classes=["qx-stale"] if stale else []):
         solara.HTML(tag="div", unsafe_innerHTML=results_table(snap))
+        solara.HTML(tag="div", unsafe_innerHTML=trust_html(trust))
         with solara.GridFixed(columns=2):
             for tid in adapter.INDICATORS:
                 solara.FigureEcharts(

@@ -9,7 +9,12 @@ For each headline target, from the first ``n`` replicates of the chosen setting 
 * the paired difference from the plan: the mean of (setting - plan) per replicate with a
   Student-t 95 % interval, for the 2026 value and for reaching the target (the mean of the
   per-replicate differences of the 0/1 reach indicator);
-* the 2024-26 public cost, the same way (mean and t interval; paired difference).
+* the 2024-26 public cost: the median with its interval and the 5 %-95 % range of the replicates, as
+  ``summary.json`` and ``targets.md`` give it, and the paired mean difference from the plan.
+
+The differences print through ``sim.pipeline.paired.difference_text`` (``diff_text`` and friends), as the
+analyzer and the studies print theirs: significant figures from the interval, and "n too small to
+resolve" while fewer than ``paired.MIN_PAIRS`` replicates are in.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.pipeline import paired
 from sim.pipeline.explorer import adapter
 
 LEVEL = 0.95
@@ -77,17 +83,41 @@ class TargetRow:
     diff_ci: tuple[float, float] | None
     dp_reach: float | None  # paired difference of P(reach)
     dp_reach_ci: tuple[float, float] | None
+    n: int = 0  # pairs behind the differences
+
+    def diff_text(self) -> tuple[str, str]:
+        """(estimate, interval) of the paired difference of the target-year value, in report units."""
+        unit = " pp" if self.unit == "percent" else ""
+        return _difference(self.diff, self.diff_ci, self.n, unit=unit)
+
+    def dp_reach_text(self) -> tuple[str, str]:
+        """(estimate, interval) of the paired difference of P(reach), in percentage points."""
+        return _difference(self.dp_reach, self.dp_reach_ci, self.n, scale=100, unit=" pp", proportion=True)
 
 
 @dataclass
 class CostRow:
-    mean: float | None
-    ci: tuple[float, float] | None
-    plan_mean: float | None
-    diff: float | None
+    """The 2024-26 public cost as ``summary.json`` and ``targets.md`` give it (median and 5 %-95 %)."""
+
+    median: float | None
+    median_ci: tuple[float, float] | None  # 95 % Monte Carlo interval of the median
+    p05: float | None  # the 90 % interval of the replicates
+    p95: float | None
+    plan_median: float | None
+    diff: float | None  # mean paired difference, setting - plan
     diff_ci: tuple[float, float] | None
     first_year: int = adapter.COST_YEARS[0]
     last_year: int = adapter.COST_YEARS[1]
+    n: int = 0  # pairs behind the difference
+
+    def diff_text(self) -> tuple[str, str]:
+        """(estimate, interval) of the paired cost difference (亿元)."""
+        return _difference(self.diff, self.diff_ci, self.n)
+
+
+def _difference(value, ci, n: int, **kwargs) -> tuple[str, str]:
+    lo, hi = ci if ci is not None else (None, None)
+    return paired.difference_text(value, lo, hi, n, **kwargs)
 
 
 FAN_QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
@@ -158,12 +188,18 @@ def summarise(setting: list[adapter.Replicated], plan: list[adapter.Replicated],
                 diff_ci=diff_ci,
                 dp_reach=dp,
                 dp_reach_ci=dp_ci,
+                n=n,
             )
         )
-    cost_s = np.array([r.cost for r in setting])
-    cost_p = np.array([r.cost for r in plan])
-    mean, ci = mean_ci(cost_s)
-    plan_mean, _ = mean_ci(cost_p)
-    diff, diff_ci = mean_ci(cost_s - cost_p)
     fans = {tid: fan(results, tid) for tid in adapter.INDICATORS}
-    return Summary(n, rows, CostRow(mean, ci, plan_mean, diff, diff_ci), fans)
+    return Summary(
+        n, rows, cost_row(np.array([r.cost for r in setting]), np.array([r.cost for r in plan]), n), fans
+    )
+
+
+def cost_row(cost: np.ndarray, plan: np.ndarray, n: int = 0) -> CostRow:
+    """The setting's public cost per replicate against the plan's (paired): quantiles as ``summary.json``
+    computes them (``np.quantile``), the median's interval and the paired mean difference."""
+    p05, p50, p95 = (float(q) for q in np.quantile(cost, [0.05, 0.5, 0.95]))
+    diff, diff_ci = mean_ci(cost - plan)
+    return CostRow(p50, median_ci(cost), p05, p95, float(np.quantile(plan, 0.5)), diff, diff_ci, n=n)

@@ -25,13 +25,12 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.policy import LEVERS, scenario
-from sim.pipeline.paired import paired_difference, paired_mean_difference
+from sim.pipeline.paired import MIN_PAIRS, format_difference, paired_difference, paired_mean_difference
 from sim.pipeline.report import wilson
 from sim.pipeline.study.design import (
     ALL_FIVE,
     COST,
     EFFECT_UNITS,
-    fmt_value,
     reached,
     replicate_spec,
     with_levers,
@@ -174,6 +173,7 @@ def most_important(table: pd.DataFrame) -> dict[str, dict]:
         best = t.loc[t["delta_median"].idxmax()]
         out[g] = {
             "lever": best["lever"],
+            "n": int(best["n"]),
             "delta_median": best["delta_median"],
             "delta_median_ci": [best["delta_median_lo"], best["delta_median_hi"]],
             "delta_p": best["delta_p"],
@@ -187,6 +187,7 @@ def most_important(table: pd.DataFrame) -> dict[str, dict]:
         best = t.loc[t["delta_p"].idxmax()]
         out[ALL_FIVE] = {
             "lever": best["lever"],
+            "n": int(best["n"]),
             "delta_p": best["delta_p"],
             "delta_p_ci": [best["delta_p_lo"], best["delta_p_hi"]],
             "cost_100m": best["cost_100m"],
@@ -220,15 +221,22 @@ def summarise(table: pd.DataFrame, scenarios: pd.DataFrame) -> dict:
     }
 
 
-def _p(x: float) -> str:
-    return "n/a" if x is None or np.isnan(x) else f"{x:+.2f}"
+def _dp(row, lo: str = "delta_p_lo", hi: str = "delta_p_hi", value: str = "delta_p") -> str:
+    """A paired Delta P(reach) with its interval (``format_difference``)."""
+    return format_difference(row[value], row[lo], row[hi], int(row["n"]), proportion=True)
+
+
+def _dmedian(g: str, value: float, lo: float, hi: float, n: int) -> str:
+    """A paired median difference of target ``g``'s 2026 value with its interval, in report units."""
+    return format_difference(value, lo, hi, n, unit=" pp" if TARGETS[g].unit == "percent" else "")
 
 
 def markdown(table: pd.DataFrame, scenarios: pd.DataFrame, summary: dict) -> str:
     s = scenarios.set_index("arm")
     lines = [
         "P(reach) = P(2026 value > target); 95 % Wilson intervals. Differences are paired (same replicates): "
-        "plan minus variant, with 95 % percentile-bootstrap intervals over replicates.",
+        "plan minus variant, with 95 % percentile-bootstrap intervals over replicates; below "
+        f"{MIN_PAIRS} pairs a difference is not resolved (`sim.pipeline.paired.MIN_PAIRS`).",
         "",
         "| scenario | " + " | ".join(GOALS) + " | cost 2024-26 (亿元) |",
         "|---|" + "---|" * (len(GOALS) + 1),
@@ -242,12 +250,7 @@ def markdown(table: pd.DataFrame, scenarios: pd.DataFrame, summary: dict) -> str
     fz = table[table["kind"] == "scenario"].set_index("target")
     lines += [
         "",
-        "Plan minus frozen_2023 (paired): "
-        + "; ".join(
-            f"{g} ΔP {_p(fz.loc[g, 'delta_p'])} [{_p(fz.loc[g, 'delta_p_lo'])}, {_p(fz.loc[g, 'delta_p_hi'])}]"
-            for g in GOALS
-        )
-        + ".",
+        "Plan minus frozen_2023 (paired): " + "; ".join(f"{g} ΔP {_dp(fz.loc[g])}" for g in GOALS) + ".",
         "",
         "**Which lever of the plan moves each target most** (largest paired median gain in 2026, plan minus "
         "the plan with that lever at its 2023 level):",
@@ -263,10 +266,10 @@ def markdown(table: pd.DataFrame, scenarios: pd.DataFrame, summary: dict) -> str
         cpu = (
             "n/a" if np.isnan(m["cost_per_unit"]) else f"{m['cost_per_unit']:,.2f} per {m['unit_of_effect']}"
         )
+        dp = format_difference(m["delta_p"], plo, phi, m["n"], proportion=True)
         lines.append(
-            f"| {g} | `{m['lever']}` | {fmt_value(g, m['delta_median'], True)} ({fmt_value(g, lo, True)} – "
-            f"{fmt_value(g, hi, True)}) "
-            f"| {_p(m['delta_p'])} ({_p(plo)}, {_p(phi)}) | {m['cost_100m']:,.2f} | {cpu} |"
+            f"| {g} | `{m['lever']}` | {_dmedian(g, m['delta_median'], lo, hi, m['n'])} "
+            f"| {dp} | {m['cost_100m']:,.2f} | {cpu} |"
         )
     lev = table[(table["kind"] == "lever") & (table["target"] == ALL_FIVE)].sort_values("delta_p")
     lines += [
@@ -277,10 +280,7 @@ def markdown(table: pd.DataFrame, scenarios: pd.DataFrame, summary: dict) -> str
         "|---|---|---|---|",
     ]
     for _, r in lev.iloc[::-1].iterrows():
-        lines.append(
-            f"| `{r['lever']}` | {r['p_variant']:.2f} | {_p(r['delta_p'])} ({_p(r['delta_p_lo'])}, "
-            f"{_p(r['delta_p_hi'])}) | {r['cost_100m']:,.2f} |"
-        )
+        lines.append(f"| `{r['lever']}` | {r['p_variant']:.2f} | {_dp(r)} | {r['cost_100m']:,.2f} |")
     lines += [
         "",
         "Every row, target and cost-effectiveness: `contrast.csv`; P(reach) per arm: `scenarios.csv`.",

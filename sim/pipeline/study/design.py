@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -60,7 +61,8 @@ class RunSpec:
         return ModelRun(self.levers, params, self.effects, self.seed, scale, end_year)
 
     def key(self, scale: float, end_year: int) -> str:
-        """Hash of everything the run's outputs depend on (the posterior file is in the study fingerprint)."""
+        """Hash of everything the run's outputs depend on (the posterior file is in the study fingerprint);
+        a lever's path hashes as given (a mapping's years as JSON keys)."""
         d = {
             "levers": asdict(self.levers),
             "param_set": int(self.param_set),
@@ -87,15 +89,20 @@ def outputs(run: Indicators) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- levers
-def lever_value(name: str, value: float) -> float | int:
-    """``value`` in the lever's type (counts rounded), clipped to its allowed range."""
+def lever_value(name: str, value: Any) -> Any:
+    """``value`` in the lever's type (counts rounded), clipped to its allowed range; a per-year path
+    (a list from 2024 or a mapping from year) value by value."""
+    if isinstance(value, Mapping):
+        return {year: lever_value(name, v) for year, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [lever_value(name, v) for v in value]
     lv = LEVERS[name]
     v = min(max(float(value), lv.lo), lv.hi)
     return int(round(v)) if lv.kind is int else float(v)
 
 
-def with_levers(base: Any, **values: float) -> Any:
-    """A copy of ``base`` (PolicyLevers) with some levers set (typed, clipped)."""
+def with_levers(base: Any, **values: Any) -> Any:
+    """A copy of ``base`` (PolicyLevers) with some levers set (typed, clipped; one value or a path)."""
     d = asdict(base)
     d.update({k: lever_value(k, v) for k, v in values.items()})
     return PolicyLevers(**d)
