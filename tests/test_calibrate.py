@@ -112,7 +112,9 @@ def test_abc_smc_samples_the_abc_posterior_of_a_toy():
     width / sqrt(12): duplicates and MCMC correlation make the sample less than n independent draws).
     """
     space = abc.ParamSpace.from_priors(["bunching_prob"])
-    settings = abc.ABCSettings(seed=2, n_design=256, n_keep=200, n_steps=4, sweeps=3, alpha=0.5, n_pilot=0)
+    settings = abc.ABCSettings(
+        seed=2, n_design=256, n_keep=200, n_steps=4, sweeps=3, alpha=0.5, n_pilot=0, hm_waves=0
+    )
     with abc.Runner(1, progress=False, simulate_fn=_toy_line) as runner:
         res = abc.run_abc(space, _toy_targets(), settings, runner)
     u = res.all_runs("u")[res.particles, 0]
@@ -167,7 +169,15 @@ def test_abc_recovers_known_parameters_from_model_made_data():
     targets = _synthetic_targets(truth)
     space = abc.ParamSpace.from_priors(list(TRUTH))
     settings = abc.ABCSettings(
-        seed=11, n_design=64, n_keep=16, n_steps=3, sweeps=2, final_sweeps=1, n_pilot=6, scale=RECOVERY_SCALE
+        seed=11,
+        n_design=64,
+        n_keep=16,
+        n_steps=3,
+        sweeps=2,
+        final_sweeps=1,
+        n_pilot=6,
+        scale=RECOVERY_SCALE,
+        hm_waves=0,
     )
     with abc.Runner(2, progress=False) as runner:
         res = abc.run_abc(space, targets, settings, runner, base=truth)
@@ -188,6 +198,7 @@ def _tiny(tmp_path, name: str, jobs: int, ppc: bool) -> dict:
         scale=0.03,
         jobs=jobs,
         n_pilot=3,
+        hm_waves=0,
         n_design=16,
         n_keep=8,
         n_steps=1,
