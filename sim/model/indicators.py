@@ -53,7 +53,7 @@ def record_year(model, year: int, registry: dict, certification: dict) -> dict:
     inst = model.institutions.totals()
     rd_ent = enterprise_rd_100m(model)
     rd_non = model.institutions.rd_total()
-    if year < FIRST_YEAR:  # the 2018 row: institutions' R&D is set at its 2019 level; deflate by the trend
+    if year < FIRST_YEAR:  # the start-state row: institutions' R&D is set at its 2019 level; deflate by the trend
         rd_non /= np.exp(model.params.nonenterprise_rd_growth)
     firm_patents = float(t.inv_patents[:n][live].sum()) / s
     market = model.market

@@ -66,7 +66,7 @@ class InnovationModel(mesa.Model):
         self.end_year = int(run.end_year)
         self.scale = float(run.scale)
         self.streams = Streams(self.seed)
-        self.month = 0  # months since 2019-01 of the next step
+        self.month = 0  # months since January of FIRST_YEAR (2017) of the next step
         self.year = FIRST_YEAR - 1  # the year whose state the model holds (the start state's first)
         self.annual: list[dict] = []
         self.registry = {"total": 0, "by_june": 0}  # this year's tech-SME admissions (model scale)

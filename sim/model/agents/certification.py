@@ -360,7 +360,7 @@ def hte_eligible(capability, **gates) -> np.ndarray:
 
 
 def account_year_ends(year: int) -> np.ndarray:
-    """The months (since January 2019) that close the three accounting years ending ``year - 1``, last first."""
+    """The months (since January of FIRST_YEAR) that close the three accounting years ending ``year - 1``, last first."""
     return (year - 1 - np.arange(HTE_ACCOUNT_YEARS) - FIRST_YEAR) * MONTHS + MONTHS - 1
 
 

@@ -8,7 +8,7 @@ its unique id when it is founded; its view is made when someone looks (``model.a
 rules (tech-SME registry, HNTE, gazelle, 专精特新, above-scale) live in ``sim.model.agents.certification``;
 what policy instruments do to firms lives in their modules (``sim/model/policy/``).
 
-Units: money in 万元 (10^4 yuan) a year unless a name says otherwise; time in months since 2019-01
+Units: money in 万元 (10^4 yuan) a year unless a name says otherwise; time in months since January of FIRST_YEAR (2017)
 (negative before the start).
 """
 
