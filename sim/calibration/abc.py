@@ -381,7 +381,9 @@ def _design_from(nroy: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarr
     from sim.calibration.history_matching import spread_sample
 
     if len(nroy) == 0:
-        raise RuntimeError("history matching ruled out the whole prior box: the model cannot reproduce the data")
+        raise RuntimeError(
+            "history matching ruled out the whole prior box: the model cannot reproduce the data"
+        )
     return spread_sample(nroy, n, rng)
 
 

@@ -113,9 +113,37 @@ def sharpness_table(sharp: dict) -> pd.DataFrame:
     return tab
 
 
+#: The sharpness goal for the headline series (issue 17): over 2019-2023, T01-T04, the median relative
+#: width of the 90 % bands at most 15 %, with the bands still covering at least 80 % of the points.
+HEADLINE_GOAL = {
+    "indicators": ("T01", "T02", "T03", "T04"),
+    "years": (2019, 2023),
+    "width": 0.15,
+    "coverage": 0.8,
+}
+
+
+def headline_sharpness(errors: pd.DataFrame, goal: dict = HEADLINE_GOAL) -> dict:
+    """Median relative band width and coverage of the headline series' points in the goal's years."""
+    lo, hi = goal["years"]
+    pts = errors[errors["indicator"].isin(goal["indicators"]) & errors["year"].between(lo, hi)]
+    width = float(np.median(pts["band_width_rel"])) if len(pts) else float("nan")
+    coverage = float(pts["covered"].mean()) if len(pts) else float("nan")
+    return {
+        "points": int(len(pts)),
+        "median_band_width_rel": width,
+        "coverage": coverage,
+        "width_goal": goal["width"],
+        "coverage_goal": goal["coverage"],
+        "met": bool(width <= goal["width"] and coverage >= goal["coverage"]),
+        "what": f"{', '.join(goal['indicators'])} in {lo}-{hi}",
+    }
+
+
 def summary_of_fit(errors: pd.DataFrame) -> dict:
     graded = errors[errors["goal_met"].notna()]
     return {
+        "headline": headline_sharpness(errors),
         "points": int(len(errors)),
         "covered": int(errors["covered"].sum()),
         "coverage": float(errors["covered"].mean()),

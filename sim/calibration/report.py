@@ -85,7 +85,7 @@ def render_report(
         ),
         "",
         "Distance: sum over the fitted data points of the squared error in units of "
-        "√(half-width² + model-noise sd²). Round 0 is the rejection round (tolerance = the distance of its "
+        "√(half-width² + model-noise sd² + model-discrepancy sd²). Round 0 is the rejection round (tolerance = the distance of its "
         f"{s.n_keep}-th closest run); each later round is one MCMC sweep at its step's tolerance: `runs` = "
         "one proposal per particle, `acceptance` the share of particles that moved.",
         "",
@@ -94,6 +94,11 @@ def render_report(
         f"- 90 % bands cover **{fit['covered']} of {fit['points']}** data points "
         f"({100 * fit['coverage']:.0f} %; goal ≥ {100 * fit['coverage_goal']:.0f} %: "
         f"{'met' if fit['coverage_goal_met'] else '**not met**'}).",
+        f"- Sharpness of the headline series ({fit['headline']['what']}, {fit['headline']['points']} points): "
+        f"median 90 % band width **{100 * fit['headline']['median_band_width_rel']:.1f} %** of the data point "
+        f"(goal ≤ {100 * fit['headline']['width_goal']:.0f} %), coverage "
+        f"**{100 * fit['headline']['coverage']:.0f} %** (goal ≥ {100 * fit['headline']['coverage_goal']:.0f} %): "
+        f"{'met' if fit['headline']['met'] else '**not met**'}.",
         f"- Median within ±10 % (T01–T04) or 2 points (T05): **{fit['median_goal_met']} of "
         f"{fit['median_goal_points']}** points"
         + (f"; missed: {', '.join(fit['median_goal_missed'])}." if fit["median_goal_missed"] else "."),
