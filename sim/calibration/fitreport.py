@@ -25,6 +25,9 @@ from sim.data.history import PARTIAL_SUFFIX, load_fit_targets
 from sim.model.params import BehaviourParams
 from sim.runtime import atomic
 
+#: Parameters that act only after 2023: the data cannot narrow them, whatever the random walk left
+PROJECTION_ONLY = frozenset(BehaviourParams.projection_names())
+
 GOAL_RELATIVE = {"T01": 0.10, "T02": 0.10, "T03": 0.10, "T04": 0.10}  # median within ±10 %
 GOAL_POINTS = {"T05": 2.0}  # median within 2 percentage points
 GOAL_COVERAGE = 0.80  # 90 % bands cover at least 80 % of all data points
@@ -234,7 +237,11 @@ def parameter_table(names, lo, hi, values: np.ndarray, weights: np.ndarray) -> p
                 "post_q05": q[0, k],
                 "post_q95": q[2, k],
                 "width_ratio": width_ratio,
-                "identified": "well" if width_ratio < 0.5 else ("partly" if width_ratio < 0.8 else "poorly"),
+                "identified": (
+                    "projection-only: prior in projections"
+                    if name in PROJECTION_ONLY
+                    else ("well" if width_ratio < 0.5 else ("partly" if width_ratio < 0.8 else "poorly"))
+                ),
                 "source": meta[name].get("source", ""),
             }
         )
