@@ -179,14 +179,15 @@ def run_sbc(
     table = leave_one_out(params, sims, scale, picks, k)
     summary = summarise(table)
     summary.update(table_runs=int(n), keep=int(k), points=int(targets.fitted.sum()))
-    summary["provenance"] = {
-        **provenance.record(["python", "-m", "sim.calibration.sbc", str(folder)], provenance.PACKAGES),
-        "wall_time_s": round(time.time() - started, 1),
-    }
     try:
         shown = str(folder.resolve().relative_to(REPO_ROOT))
     except ValueError:
         shown = folder.name  # no absolute paths in committed pages
+    summary["provenance"] = {
+        **provenance.record(["python", "-m", "sim.calibration.sbc", shown], provenance.PACKAGES),
+        "wall_time_s": round(time.time() - started, 1),
+    }
+    summary["provenance"].pop("cwd", None)  # a machine's folder: not in committed files
     md = render(summary, shown)
     atomic.write_csv(folder / "sbc_ranks.csv", table)
     atomic.write_text(folder / "sbc.md", md)
