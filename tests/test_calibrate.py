@@ -92,9 +92,12 @@ def _toy_targets() -> FitTargets:
     )
     value = 1000 * (lo + 0.3 * (hi - lo))
     hw = 1000 * 0.1 * (hi - lo)
-    pts = load_points().iloc[:1].copy()  # T01 2019
+    pts = load_points()
+    pts = pts[(pts["indicator"] == "T01") & (pts["year"] == 2019)].copy()
     pts[["value", "lo", "hi", "half_width"]] = [value, value - hw, value + hw, hw]
-    return FitTargets(pts.reset_index(drop=True))
+    targets = FitTargets(pts.reset_index(drop=True))
+    targets.discrepancy = np.zeros(1)  # the toy is the model: no discrepancy, the half-width alone
+    return targets
 
 
 def _toy_line(task: abc.SimTask):
