@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from sim.model.outcomes import HEADLINE
+from sim.model.params import FIRST_YEAR
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL = ["replicates=3", "scale=0.05", "jobs=1", "progress=false"]
@@ -67,7 +68,7 @@ def test_summary_json(run_dir):
     assert (s["scenario"], s["replicates"], s["seed"]) == ("plan", 3, 0)
     for tid in HEADLINE:
         ind = s["indicators"][tid]
-        assert list(ind["by_year"]) == [str(y) for y in range(2019, 2027)]
+        assert list(ind["by_year"]) == [str(y) for y in range(FIRST_YEAR, 2027)]
         assert set(ind["by_year"]["2026"]) == {"mean", "p05", "p50", "p95"}
         assert 0 <= ind["p_reach"] <= 1 and len(ind["p_reach_ci95"]) == 2
     assert s["indicators"]["T01"]["unit"] == "亿元" and s["indicators"]["T05"]["unit"] == "percent"
@@ -176,7 +177,7 @@ def test_rerun_skips_a_complete_run(run_dir):
         (["policy.rd_subsidy_rate=1.2"], "policy.rd_subsidy_rate"),
         (["policy.voucher_budgett=2"], "policy.voucher_budgett"),
         (["policy.fund_size=lots"], "policy.fund_size"),
-        (["end_year=2018"], "end_year"),
+        (["end_year=2016"], "end_year"),
         (["end_year=2036"], "end_year"),
         (["-m", "policy.voucher_budget=1,-1"], "policy.voucher_budget"),
     ],
@@ -346,7 +347,7 @@ def _bad_values() -> dict[str, str]:
         "scenario": "scenario=",
         "replicates": "replicates=0",
         "seed": "seed=-1",
-        "end_year": "end_year=2018",
+        "end_year": "end_year=2016",
         "scale": "scale=0",
         "jobs": "jobs=0",
         "executor": "executor=spark",

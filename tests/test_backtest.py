@@ -140,7 +140,7 @@ def test_goal_verdicts_compare_on_common_origins():
 @pytest.mark.parametrize(
     "change, key",
     [
-        ({"origins": [2019]}, "origins"),
+        ({"origins": [2018]}, "origins"),
         ({"origins": [2021, 2021]}, "origins"),
         ({"replicates": 1}, "replicates"),
         ({"calibration": {"docs": True}}, "calibration.docs"),
@@ -174,7 +174,7 @@ def test_config_files_compose():
     finally:
         GlobalHydra.instance().clear()
     assert type(full) is BacktestConfig and isinstance(full.calibration, backtest.CalibrationBudget)
-    assert full.docs and full.origins == [2020, 2021, 2022] and full.replicates >= 200
+    assert full.docs and full.origins == [2019, 2020, 2021, 2022] and full.replicates >= 200
     assert not smoke.docs and smoke.calibration.n_design < full.calibration.n_design
 
 
@@ -196,7 +196,7 @@ def _run(args, cwd):
         ("replicates=0", "replicates"),
         ("calibration.docs=true", "calibration.docs"),
         ("size=huge", "size"),
-        ("origins=[2019]", "origins"),
+        ("origins=[2018]", "origins"),
         ("replicatess=3", "replicatess"),
     ],
 )

@@ -114,7 +114,9 @@ def _toy_targets() -> FitTargets:
         value, hw = data[tid]
         pts.loc[i, ["value", "lo", "hi", "half_width"]] = [value, value - hw, value + hw, hw]
     pts["fitted"] = True
-    return FitTargets(pts)
+    targets = FitTargets(pts)
+    targets.discrepancy = np.zeros(len(pts))  # the toy is the model: no discrepancy, the half-widths alone
+    return targets
 
 
 def test_abc_smc_recovers_a_toys_known_posterior():
@@ -130,7 +132,9 @@ def test_abc_smc_recovers_a_toys_known_posterior():
       1/sqrt(12) (a sampler that collapses unidentified parameters fails).
     Seeded, so the numbers are fixed; the margins are for other seeds (2-4 pass with room).
     """
-    settings = abc.ABCSettings(seed=2, n_design=512, n_keep=300, n_steps=10, sweeps=3, alpha=0.5, n_pilot=0)
+    settings = abc.ABCSettings(
+        seed=2, n_design=512, n_keep=300, n_steps=10, sweeps=3, alpha=0.5, n_pilot=0, hm_waves=0
+    )
     with abc.Runner(1, progress=False, simulate_fn=_toy) as runner:
         res = abc.run_abc(TOY_SPACE, _toy_targets(), settings, runner)
     u = res.all_runs("u")[res.particles]
@@ -187,7 +191,15 @@ def test_abc_recovers_known_parameters_from_model_made_data():
     targets = _synthetic_targets(truth)
     space = abc.ParamSpace.from_priors(list(TRUTH))
     settings = abc.ABCSettings(
-        seed=11, n_design=64, n_keep=16, n_steps=3, sweeps=2, final_sweeps=1, n_pilot=6, scale=RECOVERY_SCALE
+        seed=11,
+        n_design=64,
+        n_keep=16,
+        n_steps=3,
+        sweeps=2,
+        final_sweeps=1,
+        n_pilot=6,
+        scale=RECOVERY_SCALE,
+        hm_waves=0,
     )
     with abc.Runner(2, progress=False) as runner:
         res = abc.run_abc(space, targets, settings, runner, base=truth)
@@ -208,6 +220,7 @@ def _tiny(tmp_path, name: str, jobs: int, ppc: bool) -> dict:
         scale=0.03,
         jobs=jobs,
         n_pilot=3,
+        hm_waves=0,
         n_design=16,
         n_keep=8,
         n_steps=1,

@@ -133,7 +133,7 @@ def test_every_lever_is_an_override(composer):
         (["policy.incubators=-3"], "policy.incubators"),
         (["policy.vouchers=1"], "policy.vouchers"),
         (["policy.incubators=many"], "policy.incubators"),
-        (["end_year=2018"], "end_year"),
+        (["end_year=2016"], "end_year"),
         (["end_year=2036"], "end_year"),
         (["replicates=0"], "replicates"),
         (["seed=-1"], "seed"),

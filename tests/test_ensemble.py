@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from sim.model.outcomes import HEADLINE, TARGETS
-from sim.model.params import BehaviourParams
+from sim.model.params import FIRST_YEAR, REGISTRY_FIRST_YEAR, BehaviourParams
 from sim.model.policy import scenario
 from sim.pipeline import ensemble, report
 
@@ -129,13 +129,23 @@ def test_load_param_sets_from_a_posterior(tmp_path):
         ),
     )
     ps = ensemble.load_param_sets(str(csv), replace(BehaviourParams(), patent_lapse=0.05))
-    assert [s.bunching_prob for s in ps.sets] == [0.15, 0.25, 0.30]
-    assert ps.weights == pytest.approx([0.2, 0.3, 0.5])
+    k = ensemble.PROJECTION_DRAWS  # each set k times, its projection-only parameters drawn from their priors
+    assert [s.bunching_prob for s in ps.sets] == [0.15] * k + [0.25] * k + [0.30] * k
+    assert ps.weights == pytest.approx([0.2 / k] * k + [0.3 / k] * k + [0.5 / k] * k)
+    for name in BehaviourParams.projection_names():
+        lo, hi = BehaviourParams.__dataclass_fields__[name].metadata["prior"]
+        drawn = [getattr(s, name) for s in ps.sets]
+        assert all(lo <= v <= hi for v in drawn) and len(set(drawn)) == len(drawn), name
+    again = ensemble.load_param_sets(str(csv), replace(BehaviourParams(), patent_lapse=0.05))
+    assert again.sets == ps.sets  # a fixed seed: the same posterior gives the same sets
+    # a projection-only parameter fixed by override is not drawn
+    fixed = ensemble.load_param_sets(str(csv), replace(BehaviourParams(), national_growth_longrun=0.1))
+    assert {s.national_growth_longrun for s in fixed.sets} == {0.1}
     assert all(s.patent_lapse == 0.05 for s in ps.sets)  # an override fixes that parameter in every set
     assert "patent_lapse" in ps.note and ps.info["sha256"]
     # replicates pick sets by weight
     plan = ensemble.plan_replicates(0, range(2000), len(ps), ps.weights)
-    share = np.bincount([r.param_set for r in plan], minlength=3) / 2000
+    share = np.bincount([r.param_set // k for r in plan], minlength=3) / 2000  # set of each draw
     assert share == pytest.approx([0.2, 0.3, 0.5], abs=0.04)
     # an edited csv is refused, with a message
     csv.write_text(csv.read_text().replace("0.15", "0.16"))
@@ -204,9 +214,12 @@ def test_summary_schema(plan_results):
         ind = s["indicators"][tid]
         assert set(ind) == {"name", "unit", "target", "target_year", "by_year", "p_reach", "p_reach_ci95"}
         assert ind["unit"] == units[tid] and ind["target"] == TARGETS[tid].target
-        assert list(ind["by_year"]) == [str(y) for y in range(2019, 2027)]
-        for stats in ind["by_year"].values():
+        assert list(ind["by_year"]) == [str(y) for y in range(FIRST_YEAR, 2027)]
+        for year, stats in ind["by_year"].items():
             assert set(stats) == {"mean", "p05", "p50", "p95"}
+            if tid == "T02" and int(year) < REGISTRY_FIRST_YEAR:  # no registry yet: no value
+                assert set(stats.values()) == {None}
+                continue
             assert stats["p05"] <= stats["p50"] <= stats["p95"]
         assert 0.0 <= ind["p_reach"] <= 1.0
         lo, hi = ind["p_reach_ci95"]

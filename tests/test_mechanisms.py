@@ -10,6 +10,7 @@ def test_every_calibrated_parameter_has_a_described_group():
     names = BehaviourParams.calibrated_names()
     groups = groups_of(names)
     assert sum(len(v) for v in groups.values()) == len(names)
+    assert set(MECHANISM) == set(names), "a group for a parameter the model no longer has (or lacks one)"
     assert set(MECHANISM.values()) <= set(GROUPS)
     for what, data in GROUPS.values():
         assert what and data

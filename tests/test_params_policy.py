@@ -35,8 +35,8 @@ from sim.model.rng import Streams
         (PolicyLevers, "talents", -5, "policy.talents"),
         (BehaviourParams, "bunching_prob", 2.0, "params.bunching_prob"),
         (RunConfig, "end_year", 2036, "end_year"),
-        (RunConfig, "end_year", 2018, "[2019, 2035]"),
-        (StartState, "firms_2018", 0, "firms_2018"),
+        (RunConfig, "end_year", 2016, "[2017, 2035]"),
+        (StartState, "firms_start", 0, "firms_start"),
     ],
 )
 def test_bad_values_cannot_be_constructed(cls, field, bad, words):

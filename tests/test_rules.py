@@ -12,7 +12,12 @@ from sim.model.agents import certification as c
 from sim.model.agents.firms import NO_DATE, SECTOR_ICT, SECTOR_INDUSTRY, SECTOR_SCITECH
 from sim.model.evaluate import release
 from sim.model.indicators import enterprise_rd_100m
-from sim.model.params import BehaviourParams
+from sim.model.params import FIRST_YEAR, BehaviourParams
+
+
+def month(year: int, m: int = 0) -> int:
+    """The model's month index of month ``m`` (0 = January) of ``year`` (months count from FIRST_YEAR)."""
+    return (year - FIRST_YEAR) * 12 + m
 
 
 def gates(rd_intensity, revenue=4000.0, **over):
@@ -136,10 +141,13 @@ def test_organisation_reads_firm_state(tiny):
         make_firm(m, row, tech_bought=0, incubator=-1, funding_total=0.0, funded_month=NO_DATE)
         m.firms.table.rev_hist[row] = 1000.0  # flat: no growth points either way
         m.firms.table.rd_hist[row] = 60.0
-    m.firms.table.funding_total[1], m.firms.table.funded_month[1] = 600.0, 6  # a round in July 2019
+    m.firms.table.funding_total[1], m.firms.table.funded_month[1] = (
+        600.0,
+        month(2019, 6),
+    )  # a round in July 2019
     m.firms.table.rd_hist[2, 1:] = 0.0  # R&D reported in 2021 only
     m.params.conversion_rd_cost = 1e9
-    capability = c.hte_state(m.firms, 2022, 47)["capability"][:3]
+    capability = c.hte_state(m.firms, 2022, month(2022, 11))["capability"][:3]
     assert capability[1] == pytest.approx(capability[0])
     assert capability[0] - capability[2] == pytest.approx(3.0)
 
@@ -301,7 +309,7 @@ def test_hte_uses_the_three_years_ending_last_year(tiny):
     make_firm(m, 1)
     m.params.hte_apply_prob = 1.0
     m.params.hte_pass_rate = 1.0
-    c.certify_hte(m.firms, 2019, 11, np.random.default_rng(0))
+    c.certify_hte(m.firms, 2019, month(2019, 11), np.random.default_rng(0))
     assert t.hte_valid_until[0] == 0
     assert t.hte_valid_until[1] == 2021  # counts at the ends of 2019, 2020, 2021
 
@@ -315,7 +323,7 @@ def test_hte_failure_sits_out_a_year_and_renewal_is_all_cause(tiny):
     m.params.hte_apply_prob = 1.0
     m.params.hte_pass_rate = 0.0  # the review fails every applicant
     rng = np.random.default_rng(0)
-    c.certify_hte(m.firms, 2019, 11, rng)
+    c.certify_hte(m.firms, 2019, month(2019, 11), rng)
     assert t.hte_failed_year[0] == 0 and t.hte_valid_until[0] == 0  # did not apply
     assert t.hte_failed_year[1] == 2019 and t.hte_valid_until[1] == 0  # applied and failed
     m.params.hte_pass_rate = 1.0
@@ -391,6 +399,7 @@ def firm_scoring_exactly_70(m, row):
     t.rev_hist[row] = [1440.0, 1200.0, 1000.0, 800.0, 700.0]
     t.rd_hist[row] = t.rev_hist[row, :3] * 0.06
     m.params.conversion_rd_cost = 1e9  # conversions from R&D projects negligible: 3 a year from the history
+    m.params.hte_push_score = 0.0  # no coaching bonus (hte_push): the score is the guideline's alone
 
 
 def test_hte_pass_mark_through_the_model(tiny, monkeypatch):
@@ -400,7 +409,7 @@ def test_hte_pass_mark_through_the_model(tiny, monkeypatch):
     for row in (0, 1):
         firm_scoring_exactly_70(m, row)
     m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
-    st = c.hte_state(m.firms, 2019, 11)
+    st = c.hte_state(m.firms, 2019, month(2019, 11))
     assert st["capability"][:2].tolist() == [70.0, 70.0]
     assert c.hte_gates(**st["gates"])[:2].all()
     calls, rule = [], c.hte_eligible
@@ -412,7 +421,7 @@ def test_hte_pass_mark_through_the_model(tiny, monkeypatch):
     monkeypatch.setattr(c, "hte_eligible", spy)
     lift = np.zeros(t.n)
     lift[1] = 1.0
-    c.certify_hte(m.firms, 2019, 11, np.random.default_rng(0), score_lift=lift)
+    c.certify_hte(m.firms, 2019, month(2019, 11), np.random.default_rng(0), score_lift=lift)
     assert calls, "certify_hte must decide eligibility through hte_eligible"
     assert t.hte_valid_until[0] == 0 and t.hte_valid_until[1] == 2021
 
@@ -422,11 +431,12 @@ def young_firm(m, row, first_year_revenue=1000.0, growth=0.4):
     (2020, 2021) growing by ``growth``, an invention patent, 3 conversions a year, no equity raised."""
     t = m.firms.table
     make_firm(m, row, conv_hist=[3, 3, 0], funding_total=0.0, tech_bought=0, incubator=-1)
-    t.birth_month[row] = 12  # January 2020
+    t.birth_month[row] = month(2020)  # January 2020
     t.funded_month[row] = NO_DATE
     t.rev_hist[row] = [first_year_revenue * (1 + growth), first_year_revenue, 0.0, 0.0, 0.0]
     t.rd_hist[row] = t.rev_hist[row, :3] * 0.06
     m.params.conversion_rd_cost = 1e9
+    m.params.hte_push_score = 0.0  # no coaching bonus (hte_push): the score is the guideline's alone
 
 
 def test_young_firm_scores_growth_over_its_two_years(tiny):
@@ -436,11 +446,11 @@ def test_young_firm_scores_growth_over_its_two_years(tiny):
     t = m.firms.table
     young_firm(m, 0)
     young_firm(m, 1, growth=0.0)  # the same firm without growth
-    st = c.hte_state(m.firms, 2022, 47)
+    st = c.hte_state(m.firms, 2022, month(2022, 11))
     assert st["sales_growth"][0] == pytest.approx(0.4) and st["net_asset_growth"][0] == pytest.approx(0.4)
     assert st["sales_growth"][1] == 0.0 and st["capability"][0] - st["capability"][1] == pytest.approx(19.0)
     m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
-    c.certify_hte(m.firms, 2022, 47, np.random.default_rng(0))
+    c.certify_hte(m.firms, 2022, month(2022, 11), np.random.default_rng(0))
     assert t.hte_valid_until[0] == 2024 and t.hte_valid_until[1] == 0
 
 
@@ -451,9 +461,9 @@ def test_a_founding_part_year_scores_as_reported_for_sales_but_not_for_net_asset
     m = tiny
     young_firm(m, 0, growth=0.0)
     t = m.firms.table
-    t.birth_month[0] = 18  # July 2020
+    t.birth_month[0] = month(2020, 6)  # July 2020
     t.rev_hist[0, :3] = [1000.0, 500.0, 0.0]
-    st = c.hte_state(m.firms, 2022, 47)
+    st = c.hte_state(m.firms, 2022, month(2022, 11))
     assert st["sales_growth"][0] == pytest.approx(1.0) and st["net_asset_growth"][0] == pytest.approx(0.0)
 
 
@@ -461,14 +471,16 @@ def test_conversions_are_averaged_over_the_years_a_firm_operated(tiny):
     """实际经营期不满三年的按实际经营时间计算: 6 conversions in a firm's two years are 3 a year (band C, 15.5);
     the same 6 over an older firm's three years are 2 a year (band D, 9.5). Founding years count as years."""
     dec_2022 = 2022
-    born = np.array([-100, 12, 23, 24])  # 2010, January 2020, December 2020, January 2021
+    born = np.array(
+        [month(2010), month(2020), month(2020, 11), month(2021)]
+    )  # 2010, Jan 2020, Dec 2020, Jan 2021
     assert c.operating_years(born, dec_2022).tolist() == [3, 2, 2, 1]
     m = tiny
     young_firm(m, 0)
     young_firm(m, 1)
     m.firms.table.birth_month[1] = -100  # the same accounts, but an old firm: three years to average over
     m.firms.table.rd_hist[1, 2] = 1.0  # (with R&D in 2019 too, so that its R&D ledger scores in full)
-    capability = c.hte_state(m.firms, dec_2022, 47)["capability"]
+    capability = c.hte_state(m.firms, dec_2022, month(2022, 11))["capability"]
     assert capability[0] - capability[1] == pytest.approx(15.5 - 9.5)
 
 
@@ -477,13 +489,15 @@ def test_net_assets_count_equity_raised_within_the_three_years(tiny):
     2021 lifts only the last of the three values read in December 2022; one in 2022 (after the accounts) none."""
     m = tiny
     t = m.firms.table
-    for row, funded in enumerate((42, 30, 18, NO_DATE)):  # July 2022, July 2021, July 2020, never
+    for row, funded in enumerate(
+        (month(2022, 6), month(2021, 6), month(2020, 6), NO_DATE)
+    ):  # July 2022, July 2021, July 2020, never
         make_firm(m, row, funding_total=600.0, asset_ratio=1.0)
         t.rev_hist[row, :3] = 1000.0
         t.funded_month[row] = funded
     net = c.net_assets_hist(m.firms, 2022)[:4]
     assert net.tolist() == [[500.0] * 3, [1100.0, 500.0, 500.0], [1100.0, 1100.0, 500.0], [500.0] * 3]
-    growth = c.hte_state(m.firms, 2022, 47)["net_asset_growth"][:4]
+    growth = c.hte_state(m.firms, 2022, month(2022, 11))["net_asset_growth"][:4]
     assert growth == pytest.approx([0.0, 0.6, 0.6, 0.0])  # 1/2 (1100/500 + 1) - 1, 1/2 (1 + 1100/500) - 1
 
 
@@ -492,9 +506,9 @@ def test_class2_item_backs_one_application(tiny):
     t = m.firms.table
     make_firm(m, 0, inv_patents=0, class2_ip=1, class2_used=0)
     m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
-    c.certify_hte(m.firms, 2019, 11, np.random.default_rng(0))
+    c.certify_hte(m.firms, 2019, month(2019, 11), np.random.default_rng(0))
     assert t.hte_valid_until[0] == 2021 and t.class2_used[0] == 1
-    st = c.hte_state(m.firms, 2022, 47)
+    st = c.hte_state(m.firms, 2022, month(2022, 11))
     assert st["gates"]["class2_free"][0] == 0  # the item is used up for the renewal in 2022
 
 
@@ -505,7 +519,7 @@ def test_registry_persists_for_eligible_registrants(tiny):
     make_firm(m, 0, techsme_year=2022)
     make_firm(m, 1, techsme_year=2022, st_share=0.05, inv_patents=0, class2_ip=0)  # zero staff score
     m.params.techsme_renew_prob = 1.0
-    jan_2023 = 48
+    jan_2023 = month(2023)
     c.open_registry(m.firms, 2023, jan_2023, np.random.default_rng(0))
     months = t.techsme_apply_month[:2]
     assert jan_2023 + 1 <= months[0] <= jan_2023 + 8 and months[1] == NO_DATE  # a batch from Feb to Sep
@@ -663,7 +677,7 @@ def test_market_book_keeps_value_count_type_and_local_share():
     weight), value by contract type, and the local part (none by default, a mask or all)."""
     from sim.model.market import CONTRACT_TYPES, SELLERS, TechMarket
 
-    m = TechMarket(model=None)
+    m = TechMarket(InnovationModel(seed=0, scale=0.01, end_year=FIRST_YEAR))  # a fresh register
     seller, other = SELLERS[0], SELLERS[-1]
     kind = CONTRACT_TYPES[0]
     m.book(np.array([10.0, 30.0]), kind, seller, weight=2.0)  # not local by default

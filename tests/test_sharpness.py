@@ -74,3 +74,18 @@ def test_weights_matter():
     even = fitreport.error_table(targets, outputs, np.ones(3) / 3)
     focused = fitreport.error_table(targets, outputs, np.array([0.98, 0.01, 0.01]))
     assert focused["crps_rel"][0] < even["crps_rel"][0]
+
+
+def test_headline_goal_by_hand():
+    """The issue's goal over the hand-built points (all T01/T02 in 2021-22): band widths 30 %, 10 %, 20 %,
+    median 20 % > 15 %: not met, whatever the coverage; with a 25 % goal it is met only if coverage holds."""
+    targets, outputs = _case()
+    errors = fitreport.error_table(targets, outputs, WEIGHTS)
+    head = fitreport.summary_of_fit(errors)["headline"]
+    assert head["points"] == 3 and head["median_band_width_rel"] == pytest.approx(0.2)
+    assert head["coverage"] == pytest.approx(errors["covered"][:3].mean())
+    assert not head["met"]
+    loose = dict(fitreport.HEADLINE_GOAL, width=0.25, coverage=0.0)
+    assert fitreport.headline_sharpness(errors, loose)["met"]
+    early = dict(fitreport.HEADLINE_GOAL, years=(2019, 2020))
+    assert fitreport.headline_sharpness(errors, early)["points"] == 0  # no point in those years

@@ -175,6 +175,9 @@ class ABCSettings:
     seed: int = 0  # root seed: Sobol scrambling, proposals and every run's seed derive from it
     scale: float = 0.25  # share of the firm population simulated during the ABC
     n_pilot: int = 24  # runs at the prior centre measuring model noise (distance floor)
+    hm_waves: int = 3  # history-matching waves before the ABC (0: the rejection round covers the prior box)
+    hm_runs: int = 1024  # model runs per history-matching wave
+    hm_cut: float = 3.0  # implausibility cut (second-largest over the data points)
     n_design: int = 2048  # rejection round: scrambled Sobol points (a power of 2 keeps the sequence balanced)
     n_keep: int = 300  # particles: the posterior's size (>= 200)
     n_steps: int = 12  # tolerance steps after the rejection round
@@ -193,6 +196,8 @@ class ABCSettings:
         for key, lo in (
             ("seed", 0),
             ("n_pilot", 0),
+            ("hm_waves", 0),
+            ("hm_runs", 16),
             ("n_design", 2),
             ("n_keep", 2),
             ("n_steps", 0),
@@ -202,6 +207,8 @@ class ABCSettings:
             whole(key, getattr(self, key), lo)
         if self.n_design < self.n_keep:
             raise ConfigError(f"n_design = {self.n_design}: must be >= n_keep = {self.n_keep}")
+        if not is_number(self.hm_cut) or not 1.0 <= self.hm_cut <= 10.0:
+            raise ConfigError(f"hm_cut = {self.hm_cut!r}: allowed range is [1, 10] (implausibility, in sds)")
         if not is_number(self.alpha) or not 0 < self.alpha < 1:
             raise ConfigError(f"alpha = {self.alpha!r}: must be in (0, 1)")
         check_scale("scale", self.scale)
@@ -214,7 +221,10 @@ class ABCSettings:
 
     @property
     def max_runs(self) -> int:
-        return self.n_pilot + self.n_design + (self.n_steps * self.sweeps + self.final_sweeps) * self.n_keep
+        hm = (self.hm_waves + 1) * self.hm_runs if self.hm_waves else 0
+        return (
+            self.n_pilot + hm + self.n_design + (self.n_steps * self.sweeps + self.final_sweeps) * self.n_keep
+        )
 
 
 def check_scale(key: str, value) -> None:
@@ -261,6 +271,7 @@ class ABCResult:
         default_factory=lambda: np.empty(0, dtype=np.int64)
     )  # run index per particle
     tolerance: float = float("inf")
+    history: object = None  # sim.calibration.history_matching.HistoryMatch when the ABC started from it
     n_runs: int = 0
     failures: list[str] = field(default_factory=list)
 
@@ -333,6 +344,49 @@ def _adapt(c: float, acceptance: float) -> float:
     return c
 
 
+def _history_match(space, fitted: FitTargets, s: "ABCSettings", runner: Runner, base, log):
+    """The history-matching waves (``sim.calibration.history_matching``) on the fitted data points."""
+    from sim.calibration.history_matching import history_match
+
+    keep = fitted.fitted
+    obs = fitted.observed[keep]
+    # the data's half-width and the model discrepancy, relative (the emulators' variance holds the noise)
+    var_obs = (fitted.half_width[keep] ** 2 + fitted.discrepancy[keep] ** 2) / obs**2
+
+    def simulate_wave(wave: int, u: np.ndarray) -> np.ndarray:
+        seeds = [model_seed(s.seed, 1000 + wave, i) for i in range(len(u))]
+        tasks = [
+            SimTask(space.params(space.values(row), base), int(sd), s.scale, s.through_year)
+            for row, sd in zip(u, seeds)
+        ]
+        return fitted.simulated(runner.run(tasks, f"history matching wave {wave}"))[:, keep]
+
+    labels = [lab for lab, k in zip(fitted.labels(), keep) if k]
+    return history_match(
+        space.dim,
+        simulate_wave,
+        np.log(obs),
+        var_obs,
+        labels,
+        waves=s.hm_waves,
+        runs=s.hm_runs,
+        cut=s.hm_cut,
+        seed=s.seed,
+        log=log,
+    )
+
+
+def _design_from(nroy: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` design points from the history-matched region's sample."""
+    from sim.calibration.history_matching import spread_sample
+
+    if len(nroy) == 0:
+        raise RuntimeError(
+            "history matching ruled out the whole prior box: the model cannot reproduce the data"
+        )
+    return spread_sample(nroy, n, rng)
+
+
 def run_abc(
     space: ParamSpace,
     targets: FitTargets,
@@ -370,10 +424,18 @@ def run_abc(
         outputs = runner.run(tasks, desc)
         return fitted.distance(outputs), outputs, seeds
 
-    # 1. rejection round on a scrambled Sobol design
+    # 1. rejection round: a scrambled Sobol design over the prior box, or over the region history matching
+    # did not rule out
     t0 = time.perf_counter()
-    u = qmc.Sobol(d=space.dim, scramble=True, seed=np.random.default_rng(sobol_seed)).random(s.n_design)
-    dist, outputs, seeds = simulate(0, u, f"round 0: Sobol design ({s.n_design})")
+    design = np.random.default_rng(sobol_seed)
+    if s.hm_waves:
+        result.history = _history_match(space, fitted, s, runner, base, log)
+        u = _design_from(result.history.nroy, s.n_design, design)
+        label = f"round 0: {len(u)} points of the history-matched region"
+    else:
+        u = qmc.Sobol(d=space.dim, scramble=True, seed=design).random(s.n_design)
+        label = f"round 0: Sobol design ({s.n_design})"
+    dist, outputs, seeds = simulate(0, u, label)
     order = np.argsort(dist, kind="stable")[: s.n_keep]
     tol = float(dist[order[-1]])
     if not np.isfinite(tol):

@@ -183,6 +183,15 @@ def save_population(result: ABCResult, out_dir: Path) -> None:
         kept=result.kept,
         pilot=result.pilot_outputs,
     )
+    if result.history is not None:  # the history-matching waves: inputs (unit cube) and log outputs
+        waves = result.history.waves
+        np.savez_compressed(
+            out_dir / "history_matching.npz",
+            **{f"u{w.index}": w.u for w in waves},
+            **{f"log_sim{w.index}": w.log_sim for w in waves},
+            nroy=result.history.nroy,
+            labels=np.array(result.history.labels),
+        )
 
 
 # --------------------------------------------------------------------------- the command

@@ -25,6 +25,9 @@ from sim.data.history import PARTIAL_SUFFIX, load_fit_targets
 from sim.model.params import BehaviourParams
 from sim.runtime import atomic
 
+#: Parameters that act only after 2023: the data cannot narrow them, whatever the random walk left
+PROJECTION_ONLY = frozenset(BehaviourParams.projection_names())
+
 GOAL_RELATIVE = {"T01": 0.10, "T02": 0.10, "T03": 0.10, "T04": 0.10}  # median within ±10 %
 GOAL_POINTS = {"T05": 2.0}  # median within 2 percentage points
 GOAL_COVERAGE = 0.80  # 90 % bands cover at least 80 % of all data points
@@ -113,9 +116,37 @@ def sharpness_table(sharp: dict) -> pd.DataFrame:
     return tab
 
 
+#: The sharpness goal for the headline series (issue 17): over 2019-2023, T01-T04, the median relative
+#: width of the 90 % bands at most 15 %, with the bands still covering at least 80 % of the points.
+HEADLINE_GOAL = {
+    "indicators": ("T01", "T02", "T03", "T04"),
+    "years": (2019, 2023),
+    "width": 0.15,
+    "coverage": 0.8,
+}
+
+
+def headline_sharpness(errors: pd.DataFrame, goal: dict = HEADLINE_GOAL) -> dict:
+    """Median relative band width and coverage of the headline series' points in the goal's years."""
+    lo, hi = goal["years"]
+    pts = errors[errors["indicator"].isin(goal["indicators"]) & errors["year"].between(lo, hi)]
+    width = float(np.median(pts["band_width_rel"])) if len(pts) else float("nan")
+    coverage = float(pts["covered"].mean()) if len(pts) else float("nan")
+    return {
+        "points": int(len(pts)),
+        "median_band_width_rel": width,
+        "coverage": coverage,
+        "width_goal": goal["width"],
+        "coverage_goal": goal["coverage"],
+        "met": bool(width <= goal["width"] and coverage >= goal["coverage"]),
+        "what": f"{', '.join(goal['indicators'])} in {lo}-{hi}",
+    }
+
+
 def summary_of_fit(errors: pd.DataFrame) -> dict:
     graded = errors[errors["goal_met"].notna()]
     return {
+        "headline": headline_sharpness(errors),
         "points": int(len(errors)),
         "covered": int(errors["covered"].sum()),
         "coverage": float(errors["covered"].mean()),
@@ -206,7 +237,11 @@ def parameter_table(names, lo, hi, values: np.ndarray, weights: np.ndarray) -> p
                 "post_q05": q[0, k],
                 "post_q95": q[2, k],
                 "width_ratio": width_ratio,
-                "identified": "well" if width_ratio < 0.5 else ("partly" if width_ratio < 0.8 else "poorly"),
+                "identified": (
+                    "projection-only: prior in projections"
+                    if name in PROJECTION_ONLY
+                    else ("well" if width_ratio < 0.5 else ("partly" if width_ratio < 0.8 else "poorly"))
+                ),
                 "source": meta[name].get("source", ""),
             }
         )

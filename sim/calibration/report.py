@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from pathlib import Path
 
@@ -17,10 +18,10 @@ from sim.calibration import fitreport
 from sim.calibration.abc import ABCResult
 from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import CONTEXT_INDICATORS, FIT_YEARS, REPORT_INDICATORS
-from sim.paths import POSTERIOR_CSV, posterior_fit_path
+from sim.paths import DOCS_DIR, POSTERIOR_CSV, posterior_fit_path
 from sim.runtime import atomic
 
-FIT_KIND = "qinchuangyuan posterior fit to 2019-2023 (posterior-predictive check)"
+FIT_KIND = "qinchuangyuan posterior fit to 2017-2023 (posterior-predictive check)"
 
 
 def render_report(
@@ -85,7 +86,7 @@ def render_report(
         ),
         "",
         "Distance: sum over the fitted data points of the squared error in units of "
-        "√(half-width² + model-noise sd²). Round 0 is the rejection round (tolerance = the distance of its "
+        "√(half-width² + model-noise sd² + model-discrepancy sd²). Round 0 is the rejection round (tolerance = the distance of its "
         f"{s.n_keep}-th closest run); each later round is one MCMC sweep at its step's tolerance: `runs` = "
         "one proposal per particle, `acceptance` the share of particles that moved.",
         "",
@@ -94,6 +95,11 @@ def render_report(
         f"- 90 % bands cover **{fit['covered']} of {fit['points']}** data points "
         f"({100 * fit['coverage']:.0f} %; goal ≥ {100 * fit['coverage_goal']:.0f} %: "
         f"{'met' if fit['coverage_goal_met'] else '**not met**'}).",
+        f"- Sharpness of the headline series ({fit['headline']['what']}, {fit['headline']['points']} points): "
+        f"median 90 % band width **{100 * fit['headline']['median_band_width_rel']:.1f} %** of the data point "
+        f"(goal ≤ {100 * fit['headline']['width_goal']:.0f} %), coverage "
+        f"**{100 * fit['headline']['coverage']:.0f} %** (goal ≥ {100 * fit['headline']['coverage_goal']:.0f} %): "
+        f"{'met' if fit['headline']['met'] else '**not met**'}.",
         f"- Median within ±10 % (T01–T04) or 2 points (T05): **{fit['median_goal_met']} of "
         f"{fit['median_goal_points']}** points"
         + (f"; missed: {', '.join(fit['median_goal_missed'])}." if fit["median_goal_missed"] else "."),
@@ -324,3 +330,44 @@ def write_report(
             render_report(cfg, result, errors, fit, params, bias, provenance, "calibration_figures"),
         )
     return {"fit": fit, "errors": errors, "params": params, "scale_check": bias}
+
+
+# --------------------------------------------------------------------------- refreshing a finished run's report
+def refresh(folder: Path, docs_dir: Path | None = None) -> dict:
+    """Recompute the fit summary of a finished calibration folder from its ``errors.csv`` and
+    ``parameters.csv`` with this code (the headline sharpness goal, projection-only parameters marked) and
+    update ``fit_summary.json``, ``report.md`` (and ``docs_dir/calibration_report.md``) in place.
+
+    For a report written before those lines existed: the numbers are the run's own (its errors and
+    posterior), only the summary built on them is new. ``python -m sim.calibration.report <folder>``.
+    """
+    errors = pd.read_csv(folder / "errors.csv")
+    fit = fitreport.summary_of_fit(errors)
+    atomic.write_json(folder / "fit_summary.json", fit)
+    head = fit["headline"]
+    line = (
+        f"- Sharpness of the headline series ({head['what']}, {head['points']} points): median 90 % band width "
+        f"**{100 * head['median_band_width_rel']:.1f} %** of the data point (goal ≤ {100 * head['width_goal']:.0f} %), "
+        f"coverage **{100 * head['coverage']:.0f} %** (goal ≥ {100 * head['coverage_goal']:.0f} %): "
+        f"{'met' if head['met'] else '**not met**'}."
+    )
+    pages = [folder / "report.md"] + ([docs_dir / "calibration_report.md"] if docs_dir else [])
+    for page in pages:
+        lines = page.read_text(encoding="utf-8").splitlines()
+        lines = [x for x in lines if not x.startswith("- Sharpness of the headline series")]
+        at = next(i for i, x in enumerate(lines) if x.startswith("- 90 % bands cover"))
+        lines.insert(at + 1, line)
+        for i, x in enumerate(lines):  # projection-only parameters: their width ratio means nothing
+            cells = x.split(" | ")
+            if x.startswith("| ") and cells[0][2:] in fitreport.PROJECTION_ONLY and len(cells) == 9:
+                lines[i] = " | ".join(cells[:-1]) + " | projection-only: prior in projections |"
+        atomic.write_text(page, "\n".join(lines) + "\n")
+    return fit
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) != 2:
+        raise SystemExit("usage: python -m sim.calibration.report <calibration folder>")
+    print(json.dumps(refresh(Path(sys.argv[1]), DOCS_DIR)["headline"], indent=1))

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.params import BehaviourParams
-from sim.paths import POSTERIOR_CSV
+from sim.paths import POSTERIOR_CSV, REPO_ROOT
 
 META_COLUMNS = ("param_set", "weight")
 
@@ -105,8 +105,13 @@ class Posterior:
     def note(self) -> str:
         """One line for logs and summaries."""
         d = self.describe()
+        path = Path(d["path"])
+        try:  # the repository's own posterior by its relative path: no machine's folders in outputs
+            path = path.resolve().relative_to(REPO_ROOT)
+        except ValueError:
+            pass
         return (
-            f"posterior {d['path']} (sha256 {d['sha256'][:12]}, {d['sets']} sets, ESS {d['ess']:.0f}, "
+            f"posterior {path} (sha256 {d['sha256'][:12]}, {d['sets']} sets, ESS {d['ess']:.0f}, "
             f"seed {d['seed']}, commit {str(d['commit'])[:10]})"
         )
 

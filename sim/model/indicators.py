@@ -22,7 +22,11 @@ import numpy as np
 
 from sim.model.agents.certification import above_scale
 from sim.model.market import CONTRACT_TYPES
-from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR, WAN_PER_100M
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR, REGISTRY_FIRST_YEAR, WAN_PER_100M
+
+#: Provincial 专精特新 recognitions count from 2019 (the fit point: 822 recognised by Oct 2023,
+#: shaanxi_history_to_2023.csv; earlier provincial lists are not in the count, assumption)
+ZJTX_FIRST_YEAR = 2019
 
 PLAN_START = LAST_BASE_YEAR + 1  # cumulative plan targets count from 2024
 
@@ -49,7 +53,7 @@ def record_year(model, year: int, registry: dict, certification: dict) -> dict:
     inst = model.institutions.totals()
     rd_ent = enterprise_rd_100m(model)
     rd_non = model.institutions.rd_total()
-    if year < FIRST_YEAR:  # the 2018 row: institutions' R&D is set at its 2019 level; deflate by the trend
+    if year < FIRST_YEAR:  # the start-state row: institutions' R&D is set at its 2019 level; deflate by the trend
         rd_non /= np.exp(model.params.nonenterprise_rd_growth)
     firm_patents = float(t.inv_patents[:n][live].sum()) / s
     market = model.market
@@ -63,7 +67,7 @@ def record_year(model, year: int, registry: dict, certification: dict) -> dict:
     return {
         "year": year,
         "T01": turnover if year >= FIRST_YEAR else np.nan,
-        "T02": registry["total"] / s,
+        "T02": registry["total"] / s if year >= REGISTRY_FIRST_YEAR else np.nan,
         "T03": float((live & (t.hte_valid_until[:n] >= year)).sum()) / s,
         "T04": firm_patents + inst["patents"],
         "T05": 100.0 * rd_ent / (rd_ent + rd_non),
@@ -74,13 +78,20 @@ def record_year(model, year: int, registry: dict, certification: dict) -> dict:
         "T16b": since_plan("zjtx_first_year"),
         "T16c": since_plan("gazelle_first_year"),
         **{f"T01_{name}": v / WAN_PER_100M for name, v in zip(CONTRACT_TYPES, market.value_by_type)},
-        "T02_h1": registry["by_june"] / s if year >= FIRST_YEAR else np.nan,
+        "T02_h1": registry["by_june"] / s if year >= REGISTRY_FIRST_YEAR else np.nan,
         "rd_enterprise": rd_ent,
         "rd_enterprise_all": enterprise_rd_100m(model, survey_scope=False),
         "rd_nonenterprise": rd_non,
         "firms_alive": float(live.sum()) / s,
         "incubated": float((live & (t.incubator[:n] >= 0)).sum()) / s,
         "firm_patents": firm_patents,
+        "patents_granted": (model.firms.patents_granted / s + inst["granted"]) if year >= FIRST_YEAR else np.nan,
+        "rd_total": rd_ent + rd_non,
+        "hte_recognised": (
+            (certification.get("hte_new", 0) + certification.get("hte_renewed", 0)) / s
+            if year >= FIRST_YEAR
+            else np.nan
+        ),
         "contracts": sum(market.contracts.values()),
         "institutions_share_T01": market.institutions_share() if year >= FIRST_YEAR else np.nan,
         "local_share_T01": market.value_local / WAN_PER_100M / turnover if turnover > 0 else np.nan,
@@ -89,7 +100,7 @@ def record_year(model, year: int, registry: dict, certification: dict) -> dict:
         "reform_spinoffs": inst["spinoffs"],
         "reform_units_covered": inst["units_covered"],
         "zjtx_valid": float((live & (t.zjtx_valid_until[:n] >= year)).sum()) / s,
-        "zjtx_cumulative": float((t.zjtx_first_year[:n] > 0).sum()) / s,
+        "zjtx_cumulative": float((t.zjtx_first_year[:n] >= ZJTX_FIRST_YEAR).sum()) / s,
         "hte_revenue": float(t.rev_hist[:n, 0][live & (t.hte_valid_until[:n] >= year)].sum())
         / s
         / WAN_PER_100M,

@@ -3,21 +3,27 @@
 Contracts are registered on the **seller** side (技术合同认定登记实行卖方登记制度, mechanisms.md §2.1):
 every contract sold by a Shaanxi firm, university or institute counts, whoever buys. Each month:
 
+* **demand** is the national technology market (``sim.model.drivers.NationalMarket``): Shaanxi's share
+  of the national seller-side value stayed at 6.2-7.0 % over 2016-2023, and 61 % of its value is bought
+  outside the province. The national value is observed to 2023 and projected with its own uncertainty;
 * **firms sell from what they have**: a firm's share of sales grows with its R&D (3-year mean,
   elasticity ``contract_knowledge_elasticity``) and is higher for a certified HNTE (``hte_seller_lift``);
-  the total grows with the demand index and with the sellers' summed capacity at the elasticity
-  ``supply_elasticity``. Levers reach T01 through the firms they change (R&D, certification, entry);
+  Shaanxi's share of the national market moves with its sellers' summed capacity relative to the
+  country's (enterprise-funded R&D) at the elasticity ``supply_elasticity``. Levers reach T01 through the
+  firms they change (R&D, certification, entry);
 * **universities and institutes** sell development and service contracts at a rate per 亿元 of R&D
   (``univ_contract_rate``, calibrated to their 7.06% of 2022 value), higher when the reforms cover
   them; their transfers and licences (reforms, intermediaries, open licences, projects) are booked
   by the instruments through ``book`` / ``book_transfers``: the rate is fitted to the total, so
   nothing is counted twice;
-* **demand** (``demand_index``): 61% of Shaanxi's value is bought outside the province, so the stated
-  driver is the national technology market (+29%/yr 2019-22) plus local buyers; its growth is the
-  fitted 2019-2023 rate, fading after 2023 to ``demand_growth_longrun`` (``sim/model/trends.py``).
+* **values and counts**: values are lognormal and heavy-tailed (mean ~591万, median ~50万, 2023); the
+  median value grows at ``contract_value_growth`` a year to 2023 (the count of contracts grew far more
+  slowly than their value: 52,999 -> 69,716 against 1,467 -> 4,118 亿, 2019-2023, the panel), fading after
+  with ``trend_halflife`` to the long-run growth of prices and sizes, ``CONTRACT_VALUE_GROWTH_LONGRUN``.
+  Demand is for value: the expected number of contracts is the demanded value over the year's mean value.
 
-Values are lognormal and heavy-tailed (mean ~591万, median ~50万, 2023). A local share of the value
-(38.86 % in 2023) is bought by Shaanxi firms, chosen by their R&D; they acquire a technology.
+A local share of the value (38.86 % in 2023) is bought by Shaanxi firms, chosen by their R&D; they
+acquire a technology.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim.model import trends
+from sim.model.drivers import NOMINAL_GDP_GROWTH, NationalMarket
 from sim.model.params import FIRST_YEAR, MONTHS, WAN_PER_100M
 from sim.model.sampling import weighted_rows
 
@@ -39,6 +46,9 @@ TRANSFER_VALUE_MEDIAN, TRANSFER_VALUE_SIGMA = (
     25.0,
     1.2,
 )  # 万元: mean ~51万; national 2023 46-64万 (mechanisms.md §6.1)
+#: long-run yearly log growth of the median contract value: contracts grow in price and size with the
+#: economy once the 2019-2023 surge of large contracts has faded (assumption)
+CONTRACT_VALUE_GROWTH_LONGRUN = NOMINAL_GDP_GROWTH
 
 
 class TechMarket:
@@ -46,9 +56,16 @@ class TechMarket:
 
     def __init__(self, model):
         self.model = model
-        self._demand_cache: dict[int, float] = {}
+        p = model.params
+        self.national = NationalMarket(
+            FIRST_YEAR,
+            model.end_year,
+            p.national_growth_persistence,
+            p.national_growth_longrun,
+            model.streams["national"],
+        )
         self._weights_year = None
-        self._capacity_2019 = None  # sellers' summed weights in January 2019 (the same in every scenario)
+        self._capacity_start = None  # sellers' summed weights in the first month (the same in every scenario)
         self._weights = np.empty(0)
         self.reset_year()
 
@@ -99,18 +116,15 @@ class TechMarket:
             m.firms.acquire_technology(rows)
 
     # --------------------------------------------------------------- demand
-    def demand_index(self, month: int) -> float:
-        """Demand for Shaanxi technology relative to the start of 2019, mid-month; 2020 was the COVID year."""
-        cached = self._demand_cache.get(month)
-        if cached is None:
-            p = self.model.params
-            year = FIRST_YEAR + month / MONTHS + 0.5 / MONTHS
-            shock = p.demand_shock_2020 if month // MONTHS == 1 else 1.0
-            cached = shock * trends.level(
-                year, p.contract_demand_growth, p.demand_growth_longrun, p.trend_halflife
-            )
-            self._demand_cache[month] = cached
-        return cached
+    def demand_index(self, year: int) -> float:
+        """Demand for Shaanxi technology (value) in ``year`` relative to the first simulated year: the
+        national market's seller-side value."""
+        return self.national.demand(year)
+
+    def value_index(self, year: int) -> float:
+        """The median contract value of ``year`` relative to the first simulated year's."""
+        p = self.model.params
+        return trends.level(year, p.contract_value_growth, CONTRACT_VALUE_GROWTH_LONGRUN, p.trend_halflife)
 
     # --------------------------------------------------------------- monthly
     def seller_weights(self) -> np.ndarray:
@@ -142,15 +156,17 @@ class TechMarket:
     def step_month(self, month: int, year: int, rng, rng_buyers) -> None:
         m, p = self.model, self.model.params
         t = m.firms.table
-        demand = self.demand_index(month)
-        # firms: the month's total from the sellers' capacity (Poisson), heavy-tailed values. Turnover grows
-        # with capacity at the elasticity ``supply_elasticity`` (< 1: demand, not supply, limits sales)
+        value = self.value_index(year)
+        demand = self.demand_index(year) / value  # contracts demanded, relative to the first year
+        # firms: the month's count from the sellers' capacity (Poisson), heavy-tailed values. Shaanxi's share
+        # of the national market moves with its capacity relative to the country's at ``supply_elasticity``
         capacity = float(self.seller_weights().sum())
-        if self._capacity_2019 is None:
-            self._capacity_2019 = max(capacity, 1e-9)
-        scaled = self._capacity_2019 * (capacity / self._capacity_2019) ** p.supply_elasticity
+        if self._capacity_start is None:
+            self._capacity_start = max(capacity, 1e-9)
+        relative = (capacity / self._capacity_start) / self.national.capacity(year)
+        scaled = self._capacity_start * relative**p.supply_elasticity
         k = int(rng.poisson(p.contract_rate * demand / MONTHS * scaled))
-        n_local = self._draw(k, "firm", 1 / m.scale, rng)
+        n_local = self._draw(k, "firm", 1 / m.scale, value, rng)
         if n_local:  # local buyers: firms weighted by R&D
             n = t.n
             m.firms.acquire_technology(
@@ -164,14 +180,15 @@ class TechMarket:
             * demand
             / MONTHS
         )
-        self._draw(int(rng.poisson(lam).sum()), "institution", 1.0, rng)
+        self._draw(int(rng.poisson(lam).sum()), "institution", 1.0, value, rng)
 
-    def _draw(self, k: int, seller: str, weight: float, rng) -> int:
+    def _draw(self, k: int, seller: str, weight: float, value_index: float, rng) -> int:
         """Book ``k`` contracts of random value and type; returns how many were bought locally."""
         if k <= 0:
             return 0
         p = self.model.params
-        values = p.contract_value_median * np.exp(p.contract_value_sigma * rng.standard_normal(k))
+        median = p.contract_value_median * value_index
+        values = median * np.exp(p.contract_value_sigma * rng.standard_normal(k))
         kinds = np.searchsorted(np.cumsum(TYPE_SHARES), rng.random(k) * TYPE_SHARES.sum())
         local = rng.random(k) < LOCAL_BUYER_SHARE
         self.value[seller] += float(values.sum()) * weight

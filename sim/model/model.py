@@ -1,6 +1,7 @@
 """The Qinchuangyuan innovation-ecosystem model: wiring, stage order, data collection.
 
-One step is one month, from 2019-01 (start state: the 2018 year end) to December of ``end_year``. The
+One step is one month, from January of ``FIRST_YEAR`` (2017; start state: the 2016 year end) to December of
+``end_year``. The
 stage order of ``step()`` is the model's paragraph; every stage is a named method; rules live with the
 agents (``sim/model/agents/``) and the policy instruments (``sim/model/policy/``). The model names no
 instrument: ``self.policy`` calls every instrument's hooks at their stage and combines their effects.
@@ -65,8 +66,8 @@ class InnovationModel(mesa.Model):
         self.end_year = int(run.end_year)
         self.scale = float(run.scale)
         self.streams = Streams(self.seed)
-        self.month = 0  # months since 2019-01 of the next step
-        self.year = FIRST_YEAR - 1  # the year whose state the model holds (2018: the start state)
+        self.month = 0  # months since January of FIRST_YEAR (2017) of the next step
+        self.year = FIRST_YEAR - 1  # the year whose state the model holds (the start state's first)
         self.annual: list[dict] = []
         self.registry = {"total": 0, "by_june": 0}  # this year's tech-SME admissions (model scale)
 
@@ -77,7 +78,7 @@ class InnovationModel(mesa.Model):
         self.intermediaries = Intermediaries(self)
         self.market = TechMarket(self)
         self.policy.equip(self, self.effects)
-        self._seed_2018()
+        self._seed_start()
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "firms_alive": lambda m: int(m.firms.live().sum()),
@@ -107,28 +108,28 @@ class InnovationModel(mesa.Model):
 
     # ------------------------------------------------------------------ trends
     def patent_propensity(self, year: int) -> float:
-        """Granted invention patents per yuan of R&D relative to 2019 (fades after 2023)."""
+        """Granted invention patents per yuan of R&D relative to the first year (fades after 2023)."""
         p = self.params
         return trends.level(year, p.patent_propensity_growth, 0.0, p.trend_halflife)
 
     def entry_flow(self, year: int) -> float:
         """New innovation-relevant firms a year (real units), growing to 2023, the growth fading after."""
         p = self.params
-        return p.entry_2019 * trends.level(year, p.entry_growth, 0.0, p.trend_halflife)
+        return p.entry_start * trends.level(year, p.entry_growth, 0.0, p.trend_halflife)
 
     # ------------------------------------------------------------------ start state
-    def _seed_2018(self) -> None:
-        """Incumbent firms, their certificates and patents, the 2018 registry, carriers and funds."""
+    def _seed_start(self) -> None:
+        """Incumbent firms at the end of 2016, their certificates and patents, carriers and funds. The
+        tech-SME registry starts in 2018 (``REGISTRY_FIRST_YEAR``), in its first January."""
         rng = self.streams["init"]
-        self.firms.seed_2018(rng)
-        self.firms.assign_initial_patents(rng, self.start.patents_2018 * self.start.firm_patent_share_2018)
-        certification.seed_certificates(self.firms, self.start.hte_2018, rng)
+        self.firms.seed_start(rng)
+        self.firms.assign_initial_patents(rng, self.start.patents_start * self.start.firm_patent_share_start)
+        certification.seed_certificates(self.firms, self.start.hte_start, rng)
         self.firms.relabel(FIRST_YEAR - 1)
         t = self.firms.table
         t.col("rd_real_last")[:] = t.col("rd_hist")[:, 0] * t.col("rd_real_share")
-        self.firms.anchor_rd(self.start.rd_enterprise_2018, certified_until=FIRST_YEAR - 1)
+        self.firms.anchor_rd(self.start.rd_enterprise_start, certified_until=FIRST_YEAR - 1)
         self.policy.start()
-        self.registry["total"] = certification.seed_registry(self.firms, rng, self.params.techsme_takeup_2018)
         self.annual.append(record_year(self, FIRST_YEAR - 1, self.registry, {}))
 
     # ------------------------------------------------------------------ the month
@@ -233,7 +234,7 @@ class InnovationModel(mesa.Model):
         return self
 
     def annual_indicators(self) -> pd.DataFrame:
-        """Indicators by year (index), 2018 (start state) to the last closed year."""
+        """Indicators by year (index), the start state's year (2016) to the last closed year."""
         return pd.DataFrame(self.annual).set_index("year")
 
 

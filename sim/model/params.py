@@ -7,7 +7,8 @@ Three groups, in EMA-Workbench vocabulary, plus the run settings:
 * uncertainties: the behavioural parameters here (``BehaviourParams``, each uncertain one with a
   calibration prior) and the lever effects (``sim.model.policy.LeverEffects``, drawn per replicate
   from literature ranges);
-* ``StartState``: the 2018 year-end anchors and structural facts (sourced, not calibrated);
+* ``StartState``: the anchors of the year end before ``FIRST_YEAR`` and structural facts (sourced, not
+  calibrated);
 * ``RunConfig``: how a single run is made (years, scale).
 
 Every class validates itself on construction (``__post_init__``): an out-of-range value raises
@@ -19,7 +20,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields
 from typing import Any
 
-FIRST_YEAR = 2019  # first simulated year; the start state is the 2018 year end
+FIRST_YEAR = 2017  # first simulated year; the start state is the 2016 year end (the earliest year the
+# start state can be anchored on official figures: HNTE stock, invention patents, R&D; DERIVATIONS.md)
+REGISTRY_FIRST_YEAR = 2018  # Shaanxi's first tech-SME evaluation (4,301 firms; sxworker 2022)
 LAST_BASE_YEAR = 2023  # last year of official data; projection starts in 2024
 PLAN_YEAR = 2026  # the plan's target year
 MAX_END_YEAR = 2035
@@ -98,14 +101,15 @@ class BehaviourParams(Validated):
     _prefix = "params"
 
     # --- firm population
-    entry_2019: float = spec(
-        6500.0,
-        "new innovation-relevant firms founded in 2019 (real units, spin-offs and pushed firms apart)",
+    entry_start: float = spec(
+        5500.0,
+        "new innovation-relevant firms founded in the first simulated year, 2017 (real units, spin-offs and "
+        "pushed firms apart)",
         0,
         10**6,
         "assumption: 2018 stock 30,000 (StartState) grows with the tech-SME and HNTE counts net of exit "
         "(mechanisms.md §5.2 exit 5-10%/yr)",
-        prior=(3500.0, 11000.0),
+        prior=(2500.0, 10000.0),
     )
     entry_growth: float = spec(
         0.08,
@@ -136,7 +140,7 @@ class BehaviourParams(Validated):
         1,
         10**6,
         "assumption; fitted through the registry and HNTE counts (entrants must grow into their size gates)",
-        prior=(60.0, 500.0),
+        prior=(30.0, 500.0),
     )
     revenue_growth: float = spec(
         0.05,
@@ -145,7 +149,7 @@ class BehaviourParams(Validated):
         1,
         "assumption: HTE revenue grew 25.25%/yr 2016-20 (m.4yczj.cn), largely through entry and new "
         "certificates; incumbents slower",
-        prior=(0.0, 0.15),
+        prior=(0.0, 0.2),
     )
     revenue_volatility: float = spec(0.30, "sd of log revenue growth a year", 0, 3, "assumption")
     trend_halflife: float = spec(
@@ -153,9 +157,11 @@ class BehaviourParams(Validated):
         "years: half-life of the 2019-23 momentum (demand, entry and patent-propensity growth) after 2023",
         0.5,
         50,
-        "assumption: recent growth rates fade towards their long-run values; not identified by "
-        "2019-2023 (a projection uncertainty)",
-        prior=(2.0, 10.0),
+        "recent growth rates fade towards their long-run values; not identified by 2017-2023 (a projection "
+        "uncertainty). Peers (docs/peers.md): in provinces that reached Shaanxi's level earlier, deviations of "
+        "growth from its long-run rate halved in 0.6-2.6 years (R&D, patents, contracts); widened to 1-8",
+        prior=(1.0, 8.0),
+        projection_only=True,
     )
     # --- R&D
     rd_intensity_median: float = spec(
@@ -164,7 +170,7 @@ class BehaviourParams(Validated):
         0,
         1,
         "assumption: HNTE thresholds 3-5% (mechanisms.md §1.2); incubatees 6.68% (Torch 2021)",
-        prior=(0.018, 0.045),
+        prior=(0.015, 0.06),
     )
     rd_drift: float = spec(
         0.0,
@@ -172,7 +178,7 @@ class BehaviourParams(Validated):
         -1,
         1,
         "assumption: enterprise R&D grew 12%/yr 2019-23 (301.23 -> 480.53 亿, shyushe.cn, sx.sina.cn)",
-        prior=(-0.08, 0.06),
+        prior=(-0.12, 0.06),
     )
     rd_size_elasticity: float = spec(
         -0.25,
@@ -181,7 +187,7 @@ class BehaviourParams(Validated):
         0.5,
         "assumption: intensity falls with size; HNTE 2018 revenue 7,188亿 over 3,138 firms (large firms "
         "carry revenue) while enterprise R&D was ~300亿",
-        prior=(-0.45, 0.1),
+        prior=(-0.7, 0.1),
     )
     bunching_prob: float = spec(
         0.5,
@@ -224,7 +230,7 @@ class BehaviourParams(Validated):
         0.5,
         "assumption: Shaanxi's stock grew 17-23%/yr 2019-23 (fit_targets.csv) while R&D grew ~10%/yr: "
         "patenting per yuan rose (subsidies, examination capacity); range 0-15%/yr",
-        prior=(0.0, 0.15),
+        prior=(0.0, 0.3),
     )
     patent_lapse: float = spec(
         0.045,
@@ -303,20 +309,37 @@ class BehaviourParams(Validated):
     )
     hte_apply_prob: float = spec(
         0.4,
-        "per year, eligible uncertified firms that apply for HNTE, 2019",
+        "per year, eligible uncertified firms that apply for HNTE, first simulated year",
         0,
         1,
         "assumption",
         prior=(0.1, 0.9),
     )
-    hte_apply_growth: float = spec(
-        0.15,
-        "yearly growth of the HNTE application propensity to 2023 (fades after, trend_halflife)",
-        -0.5,
-        1,
-        "assumption: the provincial push to certify (2022 科技型企业创新发展倍增计划: HNTE > 12,000 by 2024, "
-        "shaanxi_history_to_2023.csv); the stock grew 37%/yr 2020-23",
-        prior=(0.0, 0.5),
+    hte_push_midyear: float = spec(
+        2021.5,
+        "year, midpoint of the provincial HNTE certification push (a logistic in time)",
+        2010,
+        2035,
+        "the 2021 Qinchuangyuan launch and the 2022 倍增计划 (HNTE > 12,000 by 2024); the recognition lists "
+        "accelerated from 2020 (the panel)",
+        prior=(2018.5, 2024.0),
+    )
+    hte_push_speed: float = spec(
+        1.0,
+        "per year, steepness of the HNTE certification push",
+        0.01,
+        10,
+        "assumption",
+        prior=(0.3, 3.0),
+    )
+    hte_push_score: float = spec(
+        5.0,
+        "capability points the push adds to applications at its height (prepared documentation)",
+        0,
+        30,
+        "assumption: the 工作指引's expert-judged items (IP advancement and support 16, conversions, "
+        "organisation) leave consultant-prepared applications room of about 10 points",
+        prior=(0.0, 12.0),
     )
     hte_pass_rate: float = spec(
         0.92,
@@ -344,7 +367,7 @@ class BehaviourParams(Validated):
     # --- technology market (T01)
     contract_rate: float = spec(
         0.5,
-        "contracts a year sold by a firm with 100万 yuan of R&D a year (3-year mean), 2019 demand",
+        "contracts a year sold by a firm with 100万 yuan of R&D a year (3-year mean), first-year demand",
         0,
         100,
         "assumption, calibrated to T01",
@@ -355,9 +378,9 @@ class BehaviourParams(Validated):
         "elasticity of a firm's contract sales to its R&D (3-year mean)",
         0,
         2,
-        "assumption: technology sold comes from technology made; < 1 as small firms sell services beyond "
-        "their R&D (mechanisms.md §2)",
-        prior=(0.3, 0.9),
+        "assumption: technology sold comes from technology made; near or below 1 as small firms sell "
+        "services beyond their R&D (mechanisms.md §2)",
+        prior=(0.3, 1.2),
     )
     hte_seller_lift: float = spec(
         0.5,
@@ -377,36 +400,44 @@ class BehaviourParams(Validated):
         "history identifies only jointly with demand growth",
         prior=(0.3, 1.0),
     )
-    contract_demand_growth: float = spec(
-        0.15,
-        "yearly growth of demand for Shaanxi technology to 2023 (fades to demand_growth_longrun)",
+    national_growth_persistence: float = spec(
+        0.56,
+        "persistence (AR(1) coefficient) of the national technology market's yearly log growth after 2023",
         -0.5,
-        1,
-        "assumption: 61% of Shaanxi value is bought outside the province (lr5.cn 2023); the national market "
-        "grew 22,398 -> 47,791 亿 2019-22 (+29%/yr, shaanxi_history_to_2023.csv)",
-        prior=(0.05, 0.30),
+        0.99,
+        "the AR(1) of the national seller-side value 2000-2023 (the yearbook panel): posterior median 0.56, "
+        "10-90 % 0.23-0.82 (docs/peers.md); the prior is that interval. A projection uncertainty: nothing "
+        "before 2024 identifies it in Shaanxi's data",
+        prior=(0.23, 0.82),
+        projection_only=True,
     )
-    demand_growth_longrun: float = spec(
-        0.05,
-        "yearly growth of demand for technology in the long run",
+    national_growth_longrun: float = spec(
+        0.14,
+        "long-run yearly log growth of the national technology market (value)",
         -0.2,
         0.5,
-        "assumption: about nominal GDP growth (Shaanxi GDP +4.3% real in 2023, shaanxi_history_to_2023.csv)",
-    )
-    demand_shock_2020: float = spec(
-        0.9,
-        "2020 demand for technology relative to trend (COVID-19 year)",
-        0.3,
-        1.5,
-        "assumption: T01 grew 22% in 2020 (1,467.83 -> 1,795) against 30%+ in 2021-23",
-        prior=(0.7, 1.1),
+        "from nominal GDP growth (0.076 a year 2016-2023: contract value cannot outgrow the economy for ever) "
+        "to the national 2000-2023 mean (0.20: no saturation yet) (docs/peers.md); a projection uncertainty",
+        prior=(0.076, 0.20),
+        projection_only=True,
     )
     contract_value_median: float = spec(
         50.0,
-        "万元, median contract value in 2019",
+        "万元, median contract value in the first simulated year",
         0,
         10000,
-        "mechanisms.md §2.2: mean ~591万 (2023), median guessed 30-80万 (only rate x value is identified by T01)",
+        "mechanisms.md §2.2: mean ~591万 (2023), median guessed 30-80万; identified with the contract counts "
+        "(the panel) beside T01",
+        prior=(15.0, 150.0),
+    )
+    contract_value_growth: float = spec(
+        0.12,
+        "yearly log growth of the median contract value to 2023 (fades after, trend_halflife)",
+        -0.5,
+        1,
+        "the panel: Shaanxi's mean value per contract 294万 (2017), 277万 (2019), 591万 (2023): +0.19 a year "
+        "2019-2023 while the count grew 0.07 a year; fitted through the contract counts",
+        prior=(0.0, 0.3),
     )
     contract_value_sigma: float = spec(
         2.2,
@@ -417,7 +448,7 @@ class BehaviourParams(Validated):
     )
     univ_contract_rate: float = spec(
         6.0,
-        "development and service contracts a year per 亿元 of institution R&D, 2019 demand",
+        "development and service contracts a year per 亿元 of institution R&D, first-year demand",
         0,
         10**4,
         "calibrated to the universities' and institutes' 7.06% of 2022 value (snkjb 2023-01-31); start "
@@ -455,7 +486,7 @@ class BehaviourParams(Validated):
         0,
         10**4,
         "assumption, sized to 84,372 itemised achievements at 145 units in Jan 2024 (lr5.cn); fitted",
-        prior=(100.0, 320.0),
+        prior=(100.0, 480.0),
     )
     spinoff_share: float = spec(
         0.08,
@@ -469,6 +500,12 @@ class BehaviourParams(Validated):
     def calibrated_names(cls) -> list[str]:
         """The parameters with a prior: the ones calibration fits."""
         return [f.name for f in fields(cls) if "prior" in f.metadata]
+
+    @classmethod
+    def projection_names(cls) -> list[str]:
+        """Parameters that act only after 2023 (``projection_only``): no data before 2024 can inform them,
+        so their posterior is their prior, and projections draw them from it (``sim.pipeline.ensemble``)."""
+        return [f.name for f in fields(cls) if f.metadata.get("projection_only")]
 
 
 @dataclass
@@ -487,42 +524,48 @@ class RunConfig(Validated):
 
 @dataclass(frozen=True)
 class StartState(Validated):
-    """The 2018 year-end state the run starts from, and fixed structural facts.
-
-    Not levers and not calibrated: sourced anchors or stated assumptions.
+    """The state at the end of 2016 (the year before ``FIRST_YEAR``) the run starts from, and fixed
+    structural facts. Not levers and not calibrated: sourced anchors or stated assumptions.
     Money at firm level is in 万元 (10^4 yuan).
     """
 
-    firms_2018: int = spec(
-        30000,
-        "innovation-relevant firms alive at end-2018",
+    firms_start: int = spec(
+        24000,
+        "innovation-relevant firms alive at end-2016",
         1,
         10**7,
-        "assumption: 3,138 HNTE + 4,301 registered tech SMEs (2018) are a minority of the candidates",
+        "assumption: 1,829 HNTE (2016) are a minority of the candidates; the calibrated entry flow carries "
+        "the population to the 2018-2023 registry and HNTE counts",
     )
-    hte_2018: int = spec(3138, "valid HNTE certificates, end-2018", 0, 10**6, "sxmknk.com.cn/sxzx/11296.html")
-    patents_2018: int = spec(
-        39800,
-        "invention patents held, end-2018",
+    hte_start: int = spec(
+        1829,
+        "valid HNTE certificates, end-2016",
+        0,
+        10**6,
+        "m.4yczj.cn: 从2016年的1829家增长到2020年的6198家",
+    )
+    patents_start: int = spec(
+        27599,
+        "invention patents held, end-2016",
         0,
         10**7,
-        "derived: 10.3 per 10,000 people (china.com.cn 2020-01-10) x ~3,864万 residents (DERIVATIONS.md)",
+        "China Statistical Yearbook on S&T: Shaanxi invention patents in force 2016 (the panel)",
     )
-    firm_patent_share_2018: float = spec(
+    firm_patent_share_start: float = spec(
         0.55,
         "share of invention patents held by firms",
         0,
         1,
         "mechanisms.md §9: universities and institutes hold ~40-50% (guess)",
     )
-    rd_enterprise_2018: float = spec(
-        267.3,
-        "亿元, enterprise R&D in 2018 (statistical scope, real part)",
+    rd_enterprise_start: float = spec(
+        189.2,
+        "亿元, enterprise R&D in 2016 (statistical scope, real part)",
         0,
         10**5,
-        "derived: 532.42 total R&D 2018 (china.com.cn 2020-01-10) - 265.1 non-enterprise (283.35 in 2019 "
-        "deflated by its 2019-23 growth of 6.9%/yr, shyushe.cn, sx.sina.cn); the start state's above-scale "
-        "firms are scaled to it so every run starts from the observed level",
+        "derived: 419.56 total R&D 2016 (the panel; niita.cn) - 230.4 non-enterprise (283.35 in 2019 deflated "
+        "by its 2019-23 growth of 6.9%/yr); enterprise-funded R&D gives 190.6 (301.23 x 185.7 / 293.5, the "
+        "panel): DERIVATIONS.md. The start state's above-scale firms are scaled to it",
     )
     rd_nonenterprise_2019: float = spec(
         283.35,

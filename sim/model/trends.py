@@ -1,8 +1,8 @@
 """Growth processes with a stated long-run behaviour.
 
-Demand for technology, the inflow of new innovation firms and patenting per yuan of R&D grew fast
-over 2019-2023. A projection must not compound those rates for ever (issue 9). Each such process
-grows at its fitted 2019-2023 rate to 2023; from 2024 the rate fades towards its long-run value with
+The inflow of new innovation firms, patenting per yuan of R&D and the value per contract grew fast
+over the history (2017-2023). A projection must not compound those rates for ever (issue 9). Each such
+process grows at its fitted rate to 2023; from 2024 the rate fades towards its long-run value with
 the half-life ``BehaviourParams.trend_halflife`` (an uncertainty, not identified by the history).
 """
 
@@ -22,7 +22,7 @@ def growth_rate(year: int, recent: float, longrun: float, halflife: float) -> fl
 
 
 def level(year: float, recent: float, longrun: float, halflife: float) -> float:
-    """The process relative to its level at the start of 2019 (``year`` may be fractional: mid-month)."""
+    """The process relative to its level at the start of FIRST_YEAR (2017) (``year`` may be fractional: mid-month)."""
     log_level = 0.0
     y = FIRST_YEAR
     while y + 1 <= year:

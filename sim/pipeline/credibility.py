@@ -1,4 +1,4 @@
-"""How far to trust a headline answer: per target, the calibrated model's fit to 2019-2023 and the backtest.
+"""How far to trust a headline answer: per target, the calibrated model's fit to its history (2017-2023) and the backtest.
 
 Every output that reports P(reach) shows these lines beside it: ``targets.md`` and ``summary.json`` (its
 ``credibility`` block) of ``python -m sim``, notebook 02 and the explorer. They all call ``assess`` and

@@ -167,12 +167,56 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
         raise PosteriorUnavailable(f"posterior={posterior}: {exc}") from None
     info = {"source": posterior, "calibrated": True, **post.describe(), "fixed": sorted(fixed)}
     if posterior == "mean":
-        mean = dataclasses.replace(post.mean(params), **fixed).validate()
+        # projection-only parameters: their posterior is their prior, whose mean is the prior's centre
+        centres = {
+            f.name: sum(f.metadata["prior"]) / 2
+            for f in fields(BehaviourParams)
+            if f.name in BehaviourParams.projection_names()
+        }
+        mean = dataclasses.replace(post.mean(params), **{**centres, **fixed}).validate()
         return ParamSets([mean], None, f"mean of {post.note()}{fixed_note}", info)
-    sets = [dataclasses.replace(s, **fixed).validate() for s in post.param_sets(params)]
-    return ParamSets(
-        sets, [float(w) for w in post.weights], f"{post.note()}, drawn by weight{fixed_note}", info
+    sets, weights = with_projection_draws(post.param_sets(params), post.weights, fixed)
+    sets = [dataclasses.replace(s, **fixed).validate() for s in sets]
+    drawn = [n for n in BehaviourParams.projection_names() if n not in fixed]
+    draws_note = (
+        f"; projection-only {', '.join(drawn)} drawn from their priors ({PROJECTION_DRAWS} per set)"
+        if drawn
+        else ""
     )
+    info["projection_draws"] = {"parameters": drawn, "per_set": PROJECTION_DRAWS if drawn else 1}
+    return ParamSets(sets, weights, f"{post.note()}, drawn by weight{draws_note}{fixed_note}", info)
+
+
+#: Draws of the projection-only parameters per posterior set (each draw one set of weight w / draws): with
+#: ~150 distinct sets, 8 give ~1,200 sets, so an ensemble's replicates rarely share a draw.
+PROJECTION_DRAWS = 8
+#: Root of those draws: fixed, so the same posterior always gives the same sets (bit-identical runs).
+PROJECTION_SEED = 0x9A7
+
+
+def with_projection_draws(
+    sets: list[BehaviourParams], weights: Sequence[float], fixed: dict
+) -> tuple[list[BehaviourParams], list[float]]:
+    """Each posterior set, ``PROJECTION_DRAWS`` times, with the projection-only parameters drawn from their
+    uniform priors (``BehaviourParams.projection_names``, those not ``fixed``).
+
+    They act only after 2023 (the national market's long-run growth and persistence, the fade of the
+    2017-2023 momentum), so the data cannot inform them: p(theta_hist, theta_proj | data) =
+    p(theta_hist | data) x prior(theta_proj). The values the calibration file holds for them are whatever
+    its random walk left there (it cannot narrow them honestly) and are replaced here.
+    """
+    names = [n for n in BehaviourParams.projection_names() if n not in fixed]
+    if not names:
+        return list(sets), [float(w) for w in weights]
+    meta = {f.name: f.metadata for f in fields(BehaviourParams)}
+    out, out_w = [], []
+    for k, (s, w) in enumerate(zip(sets, weights)):
+        rng = np.random.default_rng(np.random.SeedSequence([PROJECTION_SEED, k]))
+        for _ in range(PROJECTION_DRAWS):
+            draw = {n: float(rng.uniform(*meta[n]["prior"])) for n in names}
+            out.append(dataclasses.replace(s, **draw))
+            out_w.append(float(w) / PROJECTION_DRAWS)
+    return out, out_w
 
 
 # --------------------------------------------------------------------------- replicates

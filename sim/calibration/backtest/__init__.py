@@ -1,6 +1,6 @@
 """``python -m sim.backtest``: a rolling-origin backtest of the model against naive forecasters (``make backtest``).
 
-For each origin year ``o`` (default 2020, 2021, 2022):
+For each origin year ``o`` (default 2019-2022, every origin the data allow):
 
 1. **Calibrate** on the data up to ``o`` only: the same ABC as ``python -m sim.calibrate``
    (``sim.calibration.calibrate.calibrate`` with ``through_year = o``), at the budget of

@@ -14,13 +14,14 @@ from typing import Any
 
 from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import FIT_YEARS
-from sim.model.params import ConfigError
+from sim.model.params import FIRST_YEAR, ConfigError
 from sim.runtime.config import is_number, unknown_key, whole
 
 INDICATORS = ("T01", "T02", "T03", "T04", "T05")
 LAST_YEAR = FIT_YEARS[-1]  # the last year with data: projections end here
-FIRST_DATA_YEAR = 2018  # the naive forecasters' window starts at the model's start state
-ORIGIN_RANGE = (2020, LAST_YEAR - 1)
+FIRST_DATA_YEAR = FIRST_YEAR - 1  # the naive forecasters' window starts at the model's start state
+#: the first origin leaves three fitted years (FIRST_YEAR to FIRST_YEAR + 2) before it
+ORIGIN_RANGE = (FIRST_YEAR + 2, LAST_YEAR - 1)
 #: Calibration settings the backtest sets itself (per origin), not the user.
 CALIBRATION_FIXED = ("seed", "jobs", "through_year", "write_posterior", "posterior_path", "docs", "progress")
 
@@ -57,7 +58,7 @@ class BacktestConfig:
 
     size: str = "full"  # name of the budget preset (configs/size/<size>.yaml)
     seed: int = 0  # root seed of every origin's calibration and projection ensemble
-    origins: list[int] = field(default_factory=lambda: [2020, 2021, 2022])
+    origins: list[int] = field(default_factory=lambda: list(range(ORIGIN_RANGE[0], ORIGIN_RANGE[1] + 1)))
     replicates: int = 200  # projection replicates per origin
     scale: float = 1.0  # share of the firm population in the projections (the projections' scale)
     jobs: int = 2  # worker processes (results do not depend on it)

@@ -29,7 +29,7 @@ from sim.model.agents.thresholds import (  # noqa: F401 (part of the rules' voca
     above_scale,
     hte_rd_threshold,
 )
-from sim.model.params import FIRST_YEAR, MONTHS
+from sim.model.params import FIRST_YEAR, MONTHS, REGISTRY_FIRST_YEAR
 
 # ---- tech-SME evaluation (科技型中小企业评价办法, 国科发政〔2022〕16号; articles cited below. Its gates,
 # indicators and direct routes read as in the 2017 text, 国科发政〔2017〕115号, which mechanisms.md §1.1 quotes
@@ -221,10 +221,14 @@ def open_registry(firms, year: int, month: int, rng, takeup_boost: np.ndarray | 
     """January: who applies to the ``year`` registry and in which batch. Returns the eligibility mask.
 
     Firms registered last year and still eligible apply again with ``techsme_renew_prob``; eligible
-    unregistered firms apply with the take-up (plus ``takeup_boost``, e.g. from incubators).
+    unregistered firms apply with the take-up (plus ``takeup_boost``, e.g. from incubators). Before the
+    registry's first year (``REGISTRY_FIRST_YEAR``) nobody applies.
     """
     t, p = firms.table, firms.p
     n = t.n
+    if year < REGISTRY_FIRST_YEAR:
+        t.techsme_apply_month[:n] = NO_DATE
+        return np.zeros(n, dtype=bool)
     eligible = registry_eligible(firms, year)
     was = t.techsme_year[:n] == year - 1
     prob = np.where(was, p.techsme_renew_prob, np.minimum(techsme_takeup(year, p) + takeup_boost, 1.0))
@@ -241,16 +245,6 @@ def admit_batch(firms, year: int, month: int) -> int:
     due = (t.techsme_apply_month[:n] == month) & t.alive[:n]
     t.techsme_year[:n] = np.where(due, year, t.techsme_year[:n])
     return int(due.sum())
-
-
-def seed_registry(firms, rng, share: float) -> int:
-    """The 2018 registry (its first year) on the start state: ``share`` of eligible firms registered."""
-    t = firms.table
-    n = t.n
-    eligible = registry_eligible(firms, 2019)  # the 2018 state read as the accounts just closed
-    registered = eligible & (rng.random(n) < share)
-    t.techsme_year[:n] = np.where(registered, 2018, t.techsme_year[:n])
-    return int(registered.sum())
 
 
 # --------------------------------------------------------------------------- HNTE
@@ -366,7 +360,7 @@ def hte_eligible(capability, **gates) -> np.ndarray:
 
 
 def account_year_ends(year: int) -> np.ndarray:
-    """The months (since January 2019) that close the three accounting years ending ``year - 1``, last first."""
+    """The months (since January of FIRST_YEAR) that close the three accounting years ending ``year - 1``, last first."""
     return (year - 1 - np.arange(HTE_ACCOUNT_YEARS) - FIRST_YEAR) * MONTHS + MONTHS - 1
 
 
@@ -444,11 +438,24 @@ def hte_state(firms, year: int, month: int) -> dict:
     }
 
 
-def hte_apply_share(year: int, p) -> float:
-    """Share of eligible uncertified firms applying in ``year``: rising with the provincial push to 2023."""
-    from sim.model import trends
+def hte_push(year: int, p) -> float:
+    """The provincial certification push in ``year``, from 0 to 1: a logistic in time, midpoint
+    ``hte_push_midyear``, steepness ``hte_push_speed`` (the 2021 Qinchuangyuan launch and the 2022
+    科技型企业创新发展倍增计划, which set HNTE > 12,000 by 2024: the recognition lists grew 1,883 -> 7,526 over
+    2019-2023, the panel). It saturates: a campaign cannot push for ever."""
+    return float(1.0 / (1.0 + np.exp(-p.hte_push_speed * (year - p.hte_push_midyear))))
 
-    return min(1.0, p.hte_apply_prob * trends.level(year, p.hte_apply_growth, 0.0, p.trend_halflife))
+
+def hte_apply_share(year: int, p) -> float:
+    """Share of eligible uncertified firms applying in ``year``: from ``hte_apply_prob`` towards all of them
+    with the push."""
+    return p.hte_apply_prob + (1.0 - p.hte_apply_prob) * hte_push(year, p)
+
+
+def push_score(year: int, p) -> float:
+    """Capability points the push adds to applications: documentation prepared with consultants and the
+    cultivation pools for the 工作指引's expert-judged items (up to ``hte_push_score``)."""
+    return p.hte_push_score * hte_push(year, p)
 
 
 def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0, score_lift=0.0) -> dict:
@@ -465,7 +472,7 @@ def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0
     st = hte_state(firms, year, month)
     u_apply, u_pass, u_audit = rng.random(n), rng.random(n), rng.random(n)
     audit_relabel(st["gates"], firms.seekers() & live, u_audit < p.bunching_prob)
-    eligible = hte_eligible(st["capability"] + score_lift, **st["gates"])
+    eligible = hte_eligible(st["capability"] + score_lift + push_score(year, p), **st["gates"])
     expiring = live & (t.hte_valid_until[:n] == year - 1)
     qualify = expiring & eligible
     share = qualify.sum() / max(expiring.sum(), 1)
@@ -562,19 +569,21 @@ def recognise_upgrades(firms, year: int, month: int, rng) -> dict:
 
 
 # --------------------------------------------------------------------------- the start state
-HTE_COHORT_SHARES_2018 = (0.27, 0.32, 0.41)  # certificates counting to 2018/2019/2020: issued 2016/17/18
-# (assumption, from the stock path 1,829 (2016) -> 2,208 (2017) -> 3,138 (2018), sxmknk.com.cn and m.4yczj.cn)
+# Certificates valid at the start (end-2016) by the year they were issued, 2014/15/16 (counting to 2016/17/18):
+# assumption, the cohorts of a stock growing ~15-20 % a year (1,829 in 2016 -> 2,208 in 2017, m.4yczj.cn and
+# sxmknk.com.cn)
+HTE_COHORT_SHARES_START = (0.27, 0.32, 0.41)
 SEED_RD_MARGIN = 0.2  # seeded HNTE firms sit up to 20% above their R&D threshold (assumption)
 SEED_SIZE_WEIGHT = 0.7  # certification odds grow as revenue^0.7 (assumption: gives the 2018 HNTE about the
 # 7,188亿 of revenue they reported and ~30-40% small firms; shaanxi_history_to_2023.csv, m.4yczj.cn)
 
 
-def seed_certificates(firms, hte_2018: int, rng) -> None:
-    """Give ``hte_2018`` firms (at real scale) a valid certificate at end-2018 and the attributes they were
-    certified on: R&D above their threshold, core IP; certificates from the 2016-2018 cohorts."""
+def seed_certificates(firms, hte_start: int, rng) -> None:
+    """Give ``hte_start`` firms (at real scale) a valid certificate at the start (end-2016) and the attributes
+    they were certified on: R&D above their threshold, core IP; certificates from the 2014-2016 cohorts."""
     t = firms.table
     n = t.n
-    k = int(round(hte_2018 * firms.scale))
+    k = int(round(hte_start * firms.scale))
     pool = np.flatnonzero(
         (t.hightech_share[:n] >= HTE_MIN_HIGHTECH_SHARE)
         & (t.st_share[:n] >= HTE_MIN_ST_SHARE)
@@ -589,5 +598,6 @@ def seed_certificates(firms, hte_2018: int, rng) -> None:
     t.rd_hist[chosen] = t.rev_hist[chosen, :3] * t.rd_intensity[chosen, None]
     t.rd_real_last[chosen] = t.rd_hist[chosen, 0] * t.rd_real_share[chosen]
     t.class2_ip[chosen] = np.maximum(t.class2_ip[chosen], HTE_CORE_IP_CLASS2)
-    t.hte_valid_until[chosen] = rng.choice([2018, 2019, 2020], size=chosen.size, p=HTE_COHORT_SHARES_2018)
+    last = FIRST_YEAR - 1 + np.arange(HTE_VALID_YEARS)  # counting to 2016, 2017, 2018
+    t.hte_valid_until[chosen] = rng.choice(last, size=chosen.size, p=HTE_COHORT_SHARES_START)
     t.hte_first_year[chosen] = t.hte_valid_until[chosen] - (HTE_VALID_YEARS - 1)

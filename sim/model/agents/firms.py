@@ -8,7 +8,7 @@ its unique id when it is founded; its view is made when someone looks (``model.a
 rules (tech-SME registry, HNTE, gazelle, 专精特新, above-scale) live in ``sim.model.agents.certification``;
 what policy instruments do to firms lives in their modules (``sim/model/policy/``).
 
-Units: money in 万元 (10^4 yuan) a year unless a name says otherwise; time in months since 2019-01
+Units: money in 万元 (10^4 yuan) a year unless a name says otherwise; time in months since January of FIRST_YEAR (2017)
 (negative before the start).
 """
 
@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
+from sim.model import trends
 from sim.model.agents.mesa_bulk import deregister_many, new_agents, reserve_ids
 from sim.model.agents.patents import GRANT_LAG_SHARES
 from sim.model.agents.table import ColumnTable
@@ -30,7 +31,8 @@ from sim.model.agents.thresholds import (
     above_scale,
     hte_rd_threshold,
 )
-from sim.model.params import MONTHS, BehaviourParams, StartState
+from sim.model.drivers import NOMINAL_GDP_GROWTH
+from sim.model.params import FIRST_YEAR, MONTHS, BehaviourParams, StartState
 from sim.model.sampling import weighted_rows
 
 NO_DATE = -(10**6)  # "never" for month columns
@@ -175,11 +177,12 @@ class FirmPopulation:
         self.p = params
         self.start = start
         self.scale = scale
-        capacity = int(start.firms_2018 * scale * 2.5) + 64
+        capacity = int(start.firms_start * scale * 3.0) + 64
         self.table = ColumnTable(FIRM_COLUMNS, capacity)
         self._views: list = []  # Firm agents made so far for live firms (see ``sync_agents``)
         self._view_rows = np.empty(0, dtype=np.int64)  # their rows
         self._synced = 0  # rows below this have been looked at by ``sync_agents``
+        self.patents_granted = 0  # invention patents granted to firms in the last closed year (model scale)
         self._hazard_key = None
         self._hazard = np.zeros(0)
 
@@ -234,10 +237,10 @@ class FirmPopulation:
         return rows
 
     # ------------------------------------------------------------------ start state
-    def seed_2018(self, rng) -> None:
-        """The incumbent population at end-2018, with revenue and R&D histories."""
+    def seed_start(self, rng) -> None:
+        """The incumbent population at the start (end-2016), with revenue and R&D histories."""
         s = self.start
-        k = int(round(s.firms_2018 * self.scale))
+        k = int(round(s.firms_start * self.scale))
         age = rng.exponential(6.0 * MONTHS, k).astype(np.int64) + MONTHS  # assumption: mean age 7 years
         rows = self._add(k, -1, rng, ORIGIN_OTHER, s.revenue_median, s.revenue_sigma, age_months=age)
         self._backfill_history(rows, age)
@@ -275,17 +278,17 @@ class FirmPopulation:
         return k
 
     def assign_initial_patents(self, rng, total: float) -> None:
-        """Spread the firms' end-2018 invention-patent stock by R&D; applications in flight likewise."""
+        """Spread the firms' start invention-patent stock by R&D; applications in flight likewise."""
         t = self.table
         n = t.n
         rd = t.rd_hist[:n, 0]
         w = np.power(np.maximum(rd, 1e-9), self.p.patent_elasticity) * t.alive[:n]
         t.inv_patents[:n] = rng.poisson(total * self.scale * w / w.sum())
-        yearly = self.applications(t.rd_real_last[:n] * t.alive[:n], year=2018)
-        in_flight = np.cumsum(GRANT_LAG_SHARES[::-1])[::-1]  # to be granted in 2019, 2020 (2017-18 filings)
+        yearly = self.applications(t.rd_real_last[:n] * t.alive[:n], year=FIRST_YEAR - 1)
+        in_flight = np.cumsum(GRANT_LAG_SHARES[::-1])[::-1]  # granted in the first two years (earlier filings)
         for k, share in enumerate(in_flight):
-            t.pat_pending[:n, k] = rng.poisson(yearly * share)  # slot 0: granted at the end of 2019
-        # conversions of 2016-2018 (IP obtained at the same rates), for the HNTE capability score
+            t.pat_pending[:n, k] = rng.poisson(yearly * share)  # slot 0: granted at the end of the first year
+        # conversions of the three years before the start (IP obtained at the same rates), for the HNTE score
         age = (-1 - t.birth_month[:n]) / MONTHS
         class2 = CLASS2_RATE * np.sqrt(t.rd_real_last[:n] / CLASS2_RD_REFERENCE)
         for y in range(t.conv_hist.shape[1]):
@@ -335,11 +338,19 @@ class FirmPopulation:
         self.table.col("patent_productivity")[:] = 1.0
 
     def refresh_growth(self, month: int) -> None:
-        """Expected growth from age, refreshed once a year (young firms grow faster)."""
+        """Expected growth from age, refreshed once a year (young firms grow faster).
+
+        The drift is ``revenue_growth`` to 2023, fading after (``trend_halflife``) to the rate at which the
+        firms' summed revenue grows with nominal GDP (a lognormal's mean grows volatility^2 / 2 faster than
+        its median): innovation firms outgrew the economy over 2019-2023, not for ever.
+        """
         t, p = self.table, self.p
         n = t.n
+        year = FIRST_YEAR + month // MONTHS
+        longrun = NOMINAL_GDP_GROWTH - p.revenue_volatility**2 / 2
+        drift = trends.growth_rate(year, p.revenue_growth, longrun, p.trend_halflife)
         age = (month - t.birth_month[:n]) / MONTHS
-        t.growth_base[:n] = p.revenue_growth + YOUNG_GROWTH * np.exp(-age / YOUNG_GROWTH_YEARS)
+        t.growth_base[:n] = drift + YOUNG_GROWTH * np.exp(-age / YOUNG_GROWTH_YEARS)
 
     def grow(self, month: int, rng, boost: np.ndarray) -> None:
         """Revenue moves by a log random walk: age-based drift plus instruments' ``boost`` (log a year)."""
@@ -464,6 +475,7 @@ class FirmPopulation:
         n = t.n
         live = t.alive[:n]
         granted = t.pat_pending[:n, 0] * live
+        self.patents_granted = int(granted.sum())  # this year's grants (model scale), for the indicators
         t.inv_patents[:n] += granted
         t.conv_ytd[:n] += granted
         t.pat_pending[:n, :-1] = t.pat_pending[:n, 1:]

@@ -18,6 +18,7 @@ import mesa
 import numpy as np
 
 from sim.model.agents.patents import GRANT_LAG_SHARES
+from sim.model.params import FIRST_YEAR
 
 # Unit groups, in the order the reforms reach them (plan §1).
 PROVINCIAL_UNIVERSITY, PROVINCIAL_INSTITUTE, MINISTRY_UNIVERSITY, CENTRAL_INSTITUTE, OTHER_UNIT = range(5)
@@ -30,7 +31,8 @@ INSTITUTE_ACHIEVEMENT_FACTOR = (
 # much institute output is classified, defence or kept in-house; T07's plan target 120,000 at plan coverage)
 OTHER_UNIT_ACHIEVEMENTS = 20.0  # achievements a year per hospital or SOE lab (assumption)
 RESEARCHERS_PER_100M = 200  # R&D full-time equivalents per 亿元 of R&D (assumption: ~50万 per FTE-year)
-STOCK_YEARS_2018 = 4.0  # job-related achievements held at end-2018, in years of output (assumption)
+STOCK_YEARS_START = 2.0  # job-related achievements held at the start (end-2016), in years of output
+# (assumption: with the 2017-2020 output, the backlog the reforms met in 2021 is about 6 years of output)
 # Itemisation (单列管理) of the backlog was a campaign: the pilots from 2021 and, after the Dec-2022 十条措施,
 # the covered units in 2023 itemised their accumulated stock (53,205 by June 2023, 84,372 by January 2024;
 # mechanisms.md §6.2). From 2024 covered units, old or new, itemise the flow of their new achievements only
@@ -62,6 +64,7 @@ class Institution(mesa.Agent):
         self.reform_transferred_total = 0  # transfers while under the reforms (T08's official basis)
         self.spinoffs = 0  # spin-offs this year
         self.spinoffs_total = 0  # cumulative (T09's official basis)
+        self.granted = 0  # invention patents granted this year
 
     @property
     def is_university(self) -> bool:
@@ -85,7 +88,7 @@ class Institution(mesa.Agent):
     def step_year(self, year: int, reformed: bool, hazard: float, reform_multiplier: float, rng) -> None:
         """One year: R&D, achievements, reform status, itemisation flow, transfers, spin-offs, patents."""
         p = self.model.params
-        if year > 2019:  # 2019 R&D is the observed level (StartState.rd_nonenterprise_2019)
+        if year > FIRST_YEAR:  # the first year's R&D is set by ``build_institutions``
             self.rd *= float(np.exp(p.nonenterprise_rd_growth + RD_NOISE * rng.standard_normal()))
         new = int(rng.poisson(self.new_achievements()))
         self.reformed = reformed
@@ -105,6 +108,7 @@ class Institution(mesa.Agent):
             self.spinoffs = 0
         self.spinoffs_total += self.spinoffs
         granted = int(self.pending[0])
+        self.granted = granted
         self.pending[:-1] = self.pending[1:]
         self.pending[-1] = 0
         applied = int(
@@ -206,17 +210,20 @@ class Institutions:
             "spinoffs": float(sum(u.spinoffs_total for u in us)),
             "units_covered": float(sum(u.reformed for u in us)),
             "patents": float(sum(u.patents for u in us)),
+            "granted": float(sum(u.granted for u in us)),
         }
 
 
 def build_institutions(model, rng) -> list[Institution]:
-    """Units with 2019 R&D summing to the observed non-enterprise total, in the reforms' order."""
+    """Units in the reforms' order, with first-year R&D summing to the observed 2019 non-enterprise total
+    deflated to the first year at ``nonenterprise_rd_growth`` (so 2019 is at the observed level on average)."""
     s = model.start
+    level = s.rd_nonenterprise_2019 * np.exp(-model.params.nonenterprise_rd_growth * (2019 - FIRST_YEAR))
     n_u, n_i, n_o = s.universities, s.institutes, s.other_units
     w_u = np.sort(np.exp(rng.normal(0.0, RD_WEIGHT_SIGMA, n_u)))[::-1]
     w_i = np.sort(np.exp(rng.normal(0.0, RD_WEIGHT_SIGMA, n_i)))[::-1]
-    rd_u = s.rd_nonenterprise_2019 * s.univ_share_nonenterprise * w_u / w_u.sum()
-    rd_i = s.rd_nonenterprise_2019 * (1 - s.univ_share_nonenterprise) * w_i / w_i.sum()
+    rd_u = level * s.univ_share_nonenterprise * w_u / w_u.sum()
+    rd_i = level * (1 - s.univ_share_nonenterprise) * w_i / w_i.sum()
     # the largest universities are the ministry ones, the largest institutes the central ones (assumption)
     g_u = np.where(np.arange(n_u) < s.ministry_universities, MINISTRY_UNIVERSITY, PROVINCIAL_UNIVERSITY)
     g_i = np.where(np.arange(n_i) < s.central_institutes, CENTRAL_INSTITUTE, PROVINCIAL_INSTITUTE)
@@ -225,7 +232,7 @@ def build_institutions(model, rng) -> list[Institution]:
     order = np.lexsort((-rd, groups))  # plan order by group, larger units first
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)
-    held = s.patents_2018 * (1 - s.firm_patent_share_2018)
+    held = s.patents_start * (1 - s.firm_patent_share_start)
     patents = rng.multinomial(int(held), rd / rd.sum())
     units = []
     for g, r, q, h in zip(groups.tolist(), rd.tolist(), rank.tolist(), patents.tolist()):
@@ -236,9 +243,9 @@ def build_institutions(model, rng) -> list[Institution]:
         else:
             rate = model.params.achievements_per_100m * INSTITUTE_ACHIEVEMENT_FACTOR
         u = Institution(model, g, r, q, h, rate)
-        u.achievements = int(STOCK_YEARS_2018 * u.new_achievements())
+        u.achievements = int(STOCK_YEARS_START * u.new_achievements())
         p = model.params
-        lam = p.univ_patents_per_100m * r  # applications in flight at end-2018, at the 2018 rate
+        lam = p.univ_patents_per_100m * r  # applications in flight at the start, at the first year's rate
         u.pending = rng.poisson(lam * np.cumsum(GRANT_LAG_SHARES[::-1])[::-1])
         units.append(u)
     return units

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.params import WAN_PER_100M
-from sim.model.policy.instrument import Instrument, Lever, effect
+from sim.model.policy.instrument import START_YEAR, Instrument, Lever, effect
 
 LEVER = Lever(
     name="fund_size",
@@ -30,9 +30,10 @@ LEVER = Lever(
     hi=10000,
     plan=500.0,
     plan_source="2023 level 250 + 50 (plan §16, 50亿元 fund cluster, T25) + 200 (plan §11, Xixian 200亿元 VC matrix, T22)",
-    history={2019: 150.0, 2020: 200.0, 2021: 220.0, 2022: 240.0, 2023: 250.0},
+    history={2017: 100.0, 2018: 120.0, 2019: 150.0, 2020: 200.0, 2021: 220.0, 2022: 240.0, 2023: 250.0},
     history_source="200亿 provincial guidance fund set up 2019 (www35383.com 2025-07-17); 44.32亿 transfer sub-funds "
-    "2020 (xbxxb 2021-02-04); 2023 level 250 is their sum rounded (assumption on deployment into the ecosystem)",
+    "2020 (xbxxb 2021-02-04); 2023 level 250 is their sum rounded (assumption on deployment into the ecosystem); 2017-2018 "
+    "funds before the provincial guidance fund: assumption",
     section="§11, §16",
 )
 
@@ -84,7 +85,7 @@ class Funds(Instrument):
     primary_outcome = "T03"
 
     def start(self) -> None:
-        self.model.capital.commit_to(2018, self.level(2018))
+        self.model.capital.commit_to(START_YEAR, self.level(START_YEAR))
 
     def open_year(self, year: int) -> None:
         self.model.capital.commit_to(year, self.level(year))

@@ -17,7 +17,7 @@ import numpy as np
 from sim.model.agents.carriers import HIGH_ENERGY
 from sim.model.agents.firms import ORIGIN_PUSHED
 from sim.model.params import MONTHS
-from sim.model.policy.instrument import Instrument, Lever, effect
+from sim.model.policy.instrument import START_YEAR, Instrument, Lever, effect
 
 LEVER = Lever(
     name="high_energy_incubators",
@@ -27,7 +27,7 @@ LEVER = Lever(
     hi=500,
     plan=30,
     plan_source="plan §4: 培育建设30个左右高能级孵化载体 (T14)",
-    history={2019: 0, 2020: 0, 2021: 0, 2022: 0, 2023: 0},
+    history={2017: 0, 2018: 0, 2019: 0, 2020: 0, 2021: 0, 2022: 0, 2023: 0},
     history_source="the category is new in the plan (§4)",
     build_up=True,
     section="§4",
@@ -63,7 +63,7 @@ class HighEnergyIncubators(Instrument):
     primary_outcome = "T02"
 
     def start(self) -> None:
-        self.model.incubators.build_tier(2018, HIGH_ENERGY, int(self.level(2018)), CAPACITY)
+        self.model.incubators.build_tier(START_YEAR, HIGH_ENERGY, int(self.level(START_YEAR)), CAPACITY)
 
     def open_year(self, year: int) -> None:
         self.model.incubators.build_tier(year, HIGH_ENERGY, int(self.level(year)), CAPACITY)

@@ -30,7 +30,7 @@ LEVER = Lever(
     plan=3000,
     plan_source="assumption: plan §6 sets no number; sized to T16's +1,000 new above-scale HNTE in 2024-26 and "
     "the 2023 pool",
-    history={2019: 1000, 2020: 1000, 2021: 1500, 2022: 1500, 2023: 2000},
+    history={2017: 500, 2018: 800, 2019: 1000, 2020: 1000, 2021: 1500, 2022: 1500, 2023: 2000},
     history_source="assumption: city and provincial 培育库 existed before the plan; no Shaanxi count published",
     section="§6",
 )

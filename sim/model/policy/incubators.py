@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.agents.carriers import PROVINCIAL
-from sim.model.policy.instrument import Instrument, Lever, effect
+from sim.model.policy.instrument import START_YEAR, Instrument, Lever, effect
 
 LEVER = Lever(
     name="incubators",
@@ -28,9 +28,10 @@ LEVER = Lever(
     hi=5000,
     plan=481,
     plan_source="461 carriers at end-Jul 2023 (sciencenet 2023-09) + 20 university science parks (plan §4, T15)",
-    history={2019: 318, 2020: 354, 2021: 390, 2022: 425, 2023: 461},
+    history={2017: 270, 2018: 295, 2019: 318, 2020: 354, 2021: 390, 2022: 425, 2023: 461},
     history_source="318 national+provincial incubators and maker spaces in Mar 2019 (ifenglady.com 2019-03-21); 461 "
-    "provincial-level carriers at end-Jul 2023 (sciencenet 2023-09); linear in between (assumption)",
+    "provincial-level carriers at end-Jul 2023 (sciencenet 2023-09); linear in between, and back to 2017 at "
+    "the same pace (assumption)",
     build_up=True,
     section="§4",
 )
@@ -83,7 +84,7 @@ class Incubators(Instrument):
     def start(self) -> None:
         # what incubation does to a tenant: every tier's boost is relative to the provincial carriers'
         self.model.incubators.set_tenant_effects(self.effects.growth_boost, self.effects.exit_factor)
-        self.model.incubators.build_tier(2018, PROVINCIAL, int(self.level(2018)), CAPACITY)
+        self.model.incubators.build_tier(START_YEAR, PROVINCIAL, int(self.level(START_YEAR)), CAPACITY)
 
     def open_year(self, year: int) -> None:
         opened = self.model.incubators.build_tier(year, PROVINCIAL, int(self.level(year)), CAPACITY)

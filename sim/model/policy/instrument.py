@@ -3,7 +3,7 @@
 An instrument (one module per lever under ``sim/model/policy/``) owns
 
 * its ``Lever``: the public name, unit, allowed range, the plan's value with its source, and the
-  2019-2023 path with its sources (every run follows that path to 2023, so history is the same in
+  history path (FIRST_YEAR-2023) with its sources (every run follows that path to 2023, so history is the same in
   every scenario);
 * its ``Effects``: a dataclass of effect parameters, each an uncertainty with a range and a source
   (``effect``); every replicate draws them (``sim.model.policy.sample_effects``);
@@ -23,7 +23,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.model.params import LAST_BASE_YEAR, MAX_END_YEAR, PLAN_YEAR, ConfigError
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR, MAX_END_YEAR, PLAN_YEAR, ConfigError
+
+#: The start state's year (the year end the run starts from): ``start`` hooks build to their lever's level then
+START_YEAR = FIRST_YEAR - 1
 
 if TYPE_CHECKING:  # pragma: no cover
     from sim.model.model import InnovationModel
@@ -63,7 +66,7 @@ class Lever:
       lever on its way to it). A path's values are the lever's level in those years: a build-up lever
       is not ramped towards them.
 
-    2019-2023 always follow ``history``.
+    The history years (``FIRST_YEAR``-2023) always follow ``history``.
     """
 
     name: str
@@ -79,7 +82,7 @@ class Lever:
     section: str = ""
 
     def __post_init__(self):
-        missing = [y for y in range(2019, LAST_BASE_YEAR + 1) if y not in self.history]
+        missing = [y for y in range(FIRST_YEAR, LAST_BASE_YEAR + 1) if y not in self.history]
         if missing:
             raise ValueError(f"lever {self.name}: no history for {missing}")
 
@@ -284,7 +287,7 @@ class Instrument:
 
     Actions (return nothing):
 
-    * ``start()``: on the 2018 start state, before the 2018 registry is seeded;
+    * ``start()``: on the start state (end of ``START_YEAR``), before the first month;
     * ``open_year(year)``: January, after the universities' year;
     * ``act(month, year)``: every month, after the technology market and before exits;
     * ``close_year(year, results)``: December, after certification (``results``: the year's
@@ -332,7 +335,7 @@ class Instrument:
 
     # ------------------------------------------------------------------ actions
     def start(self) -> None:
-        """The 2018 start state."""
+        """The start state (end of ``START_YEAR``)."""
 
     def open_year(self, year: int) -> None:
         """January."""

@@ -33,7 +33,7 @@ LEVER = Lever(
     hi=2000,
     plan=100,
     plan_source="plan §8: 每年实施100项左右重大关键核心技术攻关项目 (T19)",
-    history={2019: 0, 2020: 0, 2021: 0, 2022: 0, 2023: 0},
+    history={2017: 0, 2018: 0, 2019: 0, 2020: 0, 2021: 0, 2022: 0, 2023: 0},
     history_source="the provincial 揭榜挂帅 lists started in 2024 (first batch: 33 lists, xbxxb.com 2024-10-05)",
     section="§8",
 )

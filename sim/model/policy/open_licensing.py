@@ -27,7 +27,7 @@ LEVER = Lever(
     plan=0.2,
     plan_source="assumption: plan §3 gives no share; instruments.md §4 prior 0.03-0.10 of the stock offered a year "
     "of campaign, about 0.2 after three years",
-    history={2019: 0.0, 2020: 0.0, 2021: 0.0, 2022: 0.01, 2023: 0.02},
+    history={2017: 0.0, 2018: 0.0, 2019: 0.0, 2020: 0.0, 2021: 0.0, 2022: 0.01, 2023: 0.02},
     history_source="the CNIPA pilot ran May 2022 - end 2023 (instruments.md §4); Shaanxi shares not published "
     "(assumption)",
     build_up=True,

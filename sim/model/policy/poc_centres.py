@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.model.agents.intermediaries import ProofOfConceptCentre
-from sim.model.policy.instrument import Instrument, Lever, effect
+from sim.model.policy.instrument import START_YEAR, Instrument, Lever, effect
 
 LEVER = Lever(
     name="poc_centres",
@@ -25,7 +25,7 @@ LEVER = Lever(
     plan=40,
     plan_source="10 provincial pilot bases designated 2022 (mechanisms.md §7) + 30 built under plan §3 (T12; "
     "assumption: the 30 are new)",
-    history={2019: 0, 2020: 0, 2021: 0, 2022: 10, 2023: 10},
+    history={2017: 0, 2018: 0, 2019: 0, 2020: 0, 2021: 0, 2022: 10, 2023: 10},
     history_source="first 10 provincial pilot bases designated 2022 (mechanisms.md §7)",
     build_up=True,
     section="§3",
@@ -64,7 +64,7 @@ class PocCentres(Instrument):
 
     def start(self) -> None:
         self.model.intermediaries.build(
-            self.model.intermediaries.pocs, ProofOfConceptCentre, int(self.level(2018)), 2018
+            self.model.intermediaries.pocs, ProofOfConceptCentre, int(self.level(START_YEAR)), START_YEAR
         )
 
     def open_year(self, year: int) -> None:

@@ -2,7 +2,7 @@
 
 Mechanics: the province's above-scale industrial firms that report no R&D are a pool (a count, not
 agents: they are outside the innovation-relevant population until they start R&D). The pool is sized
-in 2018 so that the model's R&D-active above-scale industrial firms are the lever's 2018 share of all.
+at the start so that the model's R&D-active above-scale industrial firms are the lever's start share of all.
 Each January the campaign converts ``efficacy`` x (target - 2023 share) of the pool a year (the push
 grows with how far the target is raised above the 2023 share; instruments.md §5: +0.02-0.06 a year on
 the start-reporting hazard). A converted firm joins the firm table as a mature above-scale industrial
@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.model.agents.certification import ABOVE_SCALE_REVENUE
-from sim.model.policy.instrument import Instrument, Lever, effect
+from sim.model.policy.instrument import START_YEAR, Instrument, Lever, effect
 
 LEVER = Lever(
     name="rd_coverage",
@@ -28,8 +28,8 @@ LEVER = Lever(
     hi=1,
     plan=0.40,
     plan_source="assumption: plan §6 sets no number; benchmark Guangzhou 44.6% (2020, instruments.md §5)",
-    history={2019: 0.22, 2020: 0.23, 2021: 0.25, 2022: 0.26, 2023: 0.28},
-    history_source="assumption: Shaanxi not published; Xi'an 22.2% (2020) and national ~28% (2018) "
+    history={2017: 0.20, 2018: 0.21, 2019: 0.22, 2020: 0.23, 2021: 0.25, 2022: 0.26, 2023: 0.28},
+    history_source="assumption: Shaanxi not published; Xi'an 22.2% (2020) and national ~28% (2018), a point a year "
     "(instruments.md §5)",
     section="§6",
 )
@@ -77,7 +77,7 @@ class RdCoverage(Instrument):
         self.pool = 0.0  # non-reporting above-scale industrial firms, real units
 
     def start(self) -> None:
-        """Size the pool from the model's R&D-active above-scale industrial firms at end-2018."""
+        """Size the pool from the model's R&D-active above-scale industrial firms at the start."""
         m = self.model
         t = m.firms.table
         n = t.n
@@ -85,7 +85,7 @@ class RdCoverage(Instrument):
             float((t.alive[:n] & (t.sector[:n] == 0) & (t.revenue[:n] >= ABOVE_SCALE_REVENUE)).sum())
             / m.scale
         )
-        share = self.level(2018)
+        share = self.level(START_YEAR)
         self.pool = active * (1.0 / share - 1.0) if share > 0 else 0.0
 
     def open_year(self, year: int) -> None:

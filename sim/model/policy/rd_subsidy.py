@@ -28,8 +28,9 @@ LEVER = Lever(
     hi=1,
     plan=0.10,
     plan_source="assumption: plan §6 继续推行研发投入增量奖补, rate not published; mechanisms.md §4.1 guess 5-10%",
-    history={2019: 0.05, 2020: 0.05, 2021: 0.05, 2022: 0.05, 2023: 0.05},
-    history_source="assumption: Xi'an 2019 trial rules for increment awards (mechanisms.md §4.1), rate guessed 5%",
+    history={2017: 0.0, 2018: 0.0, 2019: 0.05, 2020: 0.05, 2021: 0.05, 2022: 0.05, 2023: 0.05},
+    history_source="assumption: Xi'an 2019 trial rules for increment awards (mechanisms.md §4.1), rate guessed 5%; "
+    "none before the trial",
     section="§6",
 )
 

@@ -30,7 +30,7 @@ LEVER = Lever(
     plan=300,
     plan_source="145 pilot units in Jan 2024 (lr5.cn 2024-01-17); plan §1 extends the reforms to ministry "
     "universities, central institutes, hospitals and SOEs; 300 by 2026 is an assumption",
-    history={2019: 0, 2020: 0, 2021: 5, 2022: 40, 2023: 145},
+    history={2017: 0, 2018: 0, 2019: 0, 2020: 0, 2021: 5, 2022: 40, 2023: 145},
     history_source="5 pilot universities before the Dec-2022 '十条措施'; 145 units in Jan 2024 (lr5.cn 2024-01-17); "
     "2021-2022 values are an assumption on the roll-out",
     build_up=True,

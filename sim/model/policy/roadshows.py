@@ -26,7 +26,7 @@ LEVER = Lever(
     hi=5000,
     plan=200,
     plan_source="plan §2: 每年线下路演200场次 (T11)",
-    history={2019: 40, 2020: 40, 2021: 80, 2022: 120, 2023: 164},
+    history={2017: 30, 2018: 35, 2019: 40, 2020: 40, 2021: 80, 2022: 120, 2023: 164},
     history_source="82 events in H1 2023 (baogaosu 2023) -> 164/yr; earlier years assumption (platform launched 2021)",
     section="§2",
 )

@@ -31,7 +31,7 @@ LEVER = Lever(
     hi=20000,
     plan=400,
     plan_source="plan §15: 1,000 high-level talents and 200 teams over 2024-26 = 400 a year (T24)",
-    history={2019: 0, 2020: 0, 2021: 0, 2022: 0, 2023: 0},
+    history={2017: 0, 2018: 0, 2019: 0, 2020: 0, 2021: 0, 2022: 0, 2023: 0},
     history_source="the plan's 三秦英才 recruitment is new; earlier talent programmes are part of the calibrated "
     "history (their effect is in the fitted behaviour)",
     section="§15",

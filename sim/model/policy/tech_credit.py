@@ -30,7 +30,7 @@ LEVER = Lever(
     plan=150.0,
     plan_source="assumption: plan §16 names 秦科贷, IP pledge and loan-investment linkage with no amount; the 2023 "
     "level raised by half",
-    history={2019: 0.0, 2020: 20.0, 2021: 40.0, 2022: 70.0, 2023: 100.0},
+    history={2017: 0.0, 2018: 0.0, 2019: 0.0, 2020: 20.0, 2021: 40.0, 2022: 70.0, 2023: 100.0},
     history_source="秦科贷's predecessor: 省科技厅 x Bank of China, 200亿 over 5 years from 2020, 20亿 in 2020 "
     "(cnwest 2020-04-09); 工信贷 lent 48.31亿 in Q1 2023, part to tech firms (ishaanxi); 2021-2023 an assumption",
     section="§16",

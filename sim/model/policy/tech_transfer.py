@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sim.model.agents.intermediaries import TechTransferInstitution
-from sim.model.policy.instrument import Instrument, Lever, effect
+from sim.model.policy.instrument import START_YEAR, Instrument, Lever, effect
 
 LEVER = Lever(
     name="tech_transfer_institutions",
@@ -25,7 +25,7 @@ LEVER = Lever(
     hi=1000,
     plan=50,
     plan_source="assumption: 30 in 2023 (no count published) + 20 new, plan §3 (T13)",
-    history={2019: 15, 2020: 18, 2021: 22, 2022: 26, 2023: 30},
+    history={2017: 10, 2018: 12, 2019: 15, 2020: 18, 2021: 22, 2022: 26, 2023: 30},
     history_source="assumption: no published count; 30 in 2023, growing with the Qinchuangyuan platform from 2021",
     build_up=True,
     section="§3",
@@ -64,7 +64,7 @@ class TechTransfer(Instrument):
 
     def start(self) -> None:
         m = self.model
-        m.intermediaries.build(m.intermediaries.ttis, TechTransferInstitution, int(self.level(2018)), 2018)
+        m.intermediaries.build(m.intermediaries.ttis, TechTransferInstitution, int(self.level(START_YEAR)), START_YEAR)
 
     def open_year(self, year: int) -> None:
         m, e = self.model, self.effects

@@ -30,7 +30,7 @@ LEVER = Lever(
     plan=2.0,
     plan_source="assumption: plan §6 continues 科技创新券 with no amount; mechanisms.md §3 prior 0.5-2 亿/yr; plan "
     "value at the top of that range",
-    history={2019: 0.5, 2020: 0.5, 2021: 0.8, 2022: 1.0, 2023: 1.0},
+    history={2017: 0.3, 2018: 0.4, 2019: 0.5, 2020: 0.5, 2021: 0.8, 2022: 1.0, 2023: 1.0},
     history_source="assumption: voucher programmes ran at ~0.5-1 亿/yr (mechanisms.md §3 prior 0.5-2; no Shaanxi "
     "figure published)",
     section="§6",

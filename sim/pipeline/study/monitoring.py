@@ -5,16 +5,14 @@ their ranges, the model's randomness): the same runs as ``discovery`` at the sam
 
 Candidates (``candidates``): the 2024 and 2025 values of each headline indicator (T01–T05), the
 registry's mid-year count (``T02_h1``), enterprise R&D of statistical scope (``rd_enterprise``) and the
-HNTE recognition list. The model does not report the recognition list itself (new and renewed
-certificates of the year); its stand-in here is the year's net addition to valid certificates
-(T03 in the year minus T03 the year before), which the list drives: a proxy, said so on the page.
+HNTE recognition list (``hte_recognised``: certificates granted in the year, new and renewed, as the
+yearbook's lists count them).
 
 Measurement error (``measurement_error``): a figure is observed as ``value x (1 + e)``, ``e`` normal with
 sd = the relative half-width of the indicator's latest directly reported figure in
 ``sim/data/fit_targets.csv`` (the error scale the calibration gives the same figure: ±2 % for yearbook
-figures, ±5 % for the "about" HNTE stock and the recognition lists, ±1 pp of 56.8 % for T05); the
-proxy's sd is the list's relative error times the list's size, taken as a third of the valid stock
-(certificates last three years: ``CERT_YEARS``). An indicator without a row there gets
+figures, ±5 % for the "about" HNTE stock and the recognition lists, ±1 pp of 56.8 % for T05). An
+indicator without a row there gets
 ``ASSUMED_ERROR`` (an assumption).
 
 Preposterior analysis (``preposterior``): for each run ``j`` taken as the truth, the observation
@@ -51,32 +49,28 @@ YEARS = tuple(y for y in SERIES_YEARS if y > LAST_BASE_YEAR and y < max(SERIES_Y
 NODES = 7  # Gauss-Hermite nodes over the measurement error per run taken as the truth
 BLOCK = 256  # runs taken as the truth per block (memory: BLOCK x NODES x runs floats)
 ASSUMED_ERROR = 0.02  # assumption: relative sd of a figure without a reported range in fit_targets.csv
-CERT_YEARS = 3  # an HNTE certificate is valid three years: a year's list is about a third of the stock
-LIST = "hte_recognised"  # the recognition list's rows in fit_targets.csv (its measurement error)
-#: Figures observed as levels: the headline indicators, the registry's mid-year count, enterprise R&D.
-LEVELS = (*HEADLINE, "T02_h1", "rd_enterprise")
+#: Figures a researcher can observe: the headline indicators, the registry's mid-year count, enterprise R&D
+#: and the HNTE recognition list (a flow: the year's certificates).
+LEVELS = (*HEADLINE, "T02_h1", "rd_enterprise", "hte_recognised")
+#: Short names of the figures on the page (the others go by their outcome id)
+LABELS = {"hte_recognised": "HNTE list"}
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A figure a researcher could observe: ``series`` in ``year`` (``kind`` "level"), or the net addition
-    to ``series`` over ``year`` ("net_additions", the recognition list's proxy)."""
+    """A figure a researcher could observe: ``series`` in ``year``, with its measurement error."""
 
     name: str
     what: str
     series: str
     year: int
-    kind: str  # level | net_additions
-    error: float  # relative sd of the observation (of the level; of the list for net_additions)
+    error: float  # relative sd of the observation
     error_source: str
 
     def observe(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(the figure, its measurement sd) per run of ``frame`` (study columns ``series@year``)."""
         now = frame[f"{self.series}@{self.year}"].to_numpy(dtype=float)
-        if self.kind == "level":
-            return now, self.error * np.abs(now)
-        before = frame[f"{self.series}@{self.year - 1}"].to_numpy(dtype=float)
-        return now - before, self.error * np.abs(now) / CERT_YEARS
+        return now, self.error * np.abs(now)
 
 
 def measurement_error(indicator: str) -> tuple[float, str]:
@@ -102,20 +96,8 @@ def candidates(years: tuple[int, ...] = YEARS) -> list[Candidate]:
     for series in LEVELS:
         rel, src = measurement_error(series)
         for y in years:
-            out.append(Candidate(f"{series} {y}", OUTCOMES[series].name, series, y, "level", rel, src))
-    rel, src = measurement_error(LIST)
-    for y in years:
-        out.append(
-            Candidate(
-                f"HNTE list {y}",
-                "HNTE recognition list (proxy: net addition to valid certificates)",
-                "T03",
-                y,
-                "net_additions",
-                rel,
-                f"{src} (the list's), on a list of a third of the valid stock",
-            )
-        )
+            name = f"{LABELS.get(series, series)} {y}"
+            out.append(Candidate(name, OUTCOMES[series].name, series, y, rel, src))
     return out
 
 
@@ -211,7 +193,6 @@ def run(ctx):
                     "what": c.what,
                     "series": c.series,
                     "year": c.year,
-                    "kind": c.kind,
                     "error_rel": c.error,
                     "error_source": c.error_source,
                     "goal": g,
@@ -321,8 +302,8 @@ def markdown(table: pd.DataFrame, summary: dict) -> str:
         lines.append(f"| {c} | {summary['errors'][c]} | " + " | ".join(cells) + " |")
     lines += [
         "",
-        "The HNTE list is a proxy: the model reports the stock of valid certificates, not the year's list; the "
-        "net addition to the stock stands in for it. Every row: `monitoring.csv`.",
+        "The HNTE list is the year's recognitions (new and renewed certificates), as the yearbook counts "
+        "them. Every row: `monitoring.csv`.",
     ]
     return "\n".join(lines)
 
