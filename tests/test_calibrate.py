@@ -161,7 +161,10 @@ def test_param_space_maps_the_prior_box():
 
 
 # --------------------------------------------------------------------------- recovery from model-made data
-TRUTH = {"nonenterprise_rd_growth": 0.065, "patent_rate": 2.0, "contract_rate": 0.6}
+#: Three parameters of three different mechanisms that the distance identifies at this small scale (the
+#: registry's first take-up, patenting, the contract rate). Not nonenterprise_rd_growth: it reaches the distance
+#: only through rd_total and T05, whose enterprise part is too noisy at 5 % scale to pin it (docs/calibration.md)
+TRUTH = {"techsme_takeup_2018": 0.3, "patent_rate": 2.0, "contract_rate": 0.6}
 RECOVERY_SCALE = 0.05
 
 
@@ -176,7 +179,9 @@ def _synthetic_targets(truth: BehaviourParams) -> FitTargets:
     pts["value"] = np.median(base.simulated(runs), axis=0)
     hw = np.where(pts["indicator"] == "T05", 1.0, 0.03 * np.abs(pts["value"]))
     pts["lo"], pts["hi"], pts["half_width"] = pts["value"] - hw, pts["value"] + hw, hw
-    return FitTargets(pts)
+    targets = FitTargets(pts)
+    targets.discrepancy = np.zeros(len(pts))  # data made by the model itself: no model discrepancy
+    return targets
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ import textwrap
 import numpy as np
 import pytest
 
+from sim.model.params import FIRST_YEAR
 from sim.model.policy import INSTRUMENTS, Policy, PolicyLevers
 from sim.model.policy.instrument import HOOKS, MODIFIERS, Instrument
 from sim.paths import PACKAGE_DIR
@@ -127,11 +128,12 @@ TOY_MODULE = '''
 """A toy instrument for the protocol test: grants raise every firm's growth and are booked."""
 from dataclasses import dataclass
 
+from sim.model.params import FIRST_YEAR
 from sim.model.policy.instrument import Instrument, Lever, effect
 
 LEVER = Lever(
     name="toy_grants", kind=float, unit="亿元 a year", lo=0, hi=10, plan=1.0,
-    plan_source="assumption: a test", history={y: 0.0 for y in range(2019, 2024)},
+    plan_source="assumption: a test", history={y: 0.0 for y in range(FIRST_YEAR, 2024)},
     history_source="assumption: a test",
 )
 
@@ -215,10 +217,11 @@ def test_a_new_instrument_is_one_module_and_one_line(tmp_path):
     import json
 
     out = json.loads(res.stdout.strip().splitlines()[-1])
-    # years 2018-2025: no grants to 2023 (history), then the lever's value, booked under its name
-    assert out["2.0"]["spend"] == [0.0] * 6 + [2.0, 2.0]
-    assert out["0.0"]["spend"] == [0.0] * 8
-    assert out["months_acted"] == 2 * 7 * 12  # every month of both runs (2019-2025)
+    # the start state's year to 2025: no grants to 2023 (history), then the lever's value, booked under its name
+    history = 2023 - FIRST_YEAR + 2  # rows FIRST_YEAR - 1 .. 2023
+    assert out["2.0"]["spend"] == [0.0] * history + [2.0, 2.0]
+    assert out["0.0"]["spend"] == [0.0] * (history + 2)
+    assert out["months_acted"] == 2 * (2025 - FIRST_YEAR + 1) * 12  # every month of both runs
     assert out["2.0"]["revenue"] > 1.2 * out["0.0"]["revenue"]  # +0.2 log growth for 2 years: ~ +49 %
 
 

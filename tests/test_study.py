@@ -155,7 +155,9 @@ def test_a_study_resumes_from_its_saved_runs_and_repeats_bit_for_bit(tmp_path, c
     assert again["runs_wall_time_s"] == second["runs_wall_time_s"] > 0
     assert again["runs_machines"] == [f"{os.cpu_count()} CPUs, executor local, 1 jobs"]
     page = (tmp_path / runner.FINDINGS).read_text()
-    minutes = f"{second['runs_wall_time_s'] / 60:.1f} min wall time for the runs ({again['runs_machines'][0]})"
+    minutes = (
+        f"{second['runs_wall_time_s'] / 60:.1f} min wall time for the runs ({again['runs_machines'][0]})"
+    )
     assert minutes in page
     for text in (page, (tmp_path / runner.STUDY_JSON).read_text()):
         assert str(REPO_ROOT) not in text and str(tmp_path) not in text
