@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from sim.data.posterior import PROJECTION_ONLY
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import FIRST_YEAR, REGISTRY_FIRST_YEAR, BehaviourParams
 from sim.model.policy import scenario
@@ -132,7 +133,7 @@ def test_load_param_sets_from_a_posterior(tmp_path):
     k = ensemble.PROJECTION_DRAWS  # each set k times, its projection-only parameters drawn from their priors
     assert [s.bunching_prob for s in ps.sets] == [0.15] * k + [0.25] * k + [0.30] * k
     assert ps.weights == pytest.approx([0.2 / k] * k + [0.3 / k] * k + [0.5 / k] * k)
-    for name in BehaviourParams.projection_names():
+    for name in PROJECTION_ONLY:
         lo, hi = BehaviourParams.__dataclass_fields__[name].metadata["prior"]
         drawn = [getattr(s, name) for s in ps.sets]
         assert all(lo <= v <= hi for v in drawn) and len(set(drawn)) == len(drawn), name
@@ -385,3 +386,17 @@ def test_public_cost_sums_2024_to_2026_per_replicate():
     assert s["instruments"]["voucher_budget"]["total_2024_2026"]["p50"] == 6.0
     before = report.public_cost(results[results["year"] <= 2023])
     assert before.isna().all() and len(before) == 3
+
+
+def test_projection_only_parameters_move_nothing_before_2024_and_the_projection_after():
+    """The premise of drawing them from their priors: every 2017-2023 output is bit-identical whatever their
+    values (same seed), while the 2026 turnover moves with them (they are wired to the projection)."""
+    from sim.model.evaluate import ModelRun, evaluate
+    from sim.model.policy import central_effects
+
+    meta = BehaviourParams.__dataclass_fields__
+    low = replace(BehaviourParams(), **{n: meta[n].metadata["prior"][0] for n in PROJECTION_ONLY})
+    high = replace(BehaviourParams(), **{n: meta[n].metadata["prior"][1] for n in PROJECTION_ONLY})
+    a, b = (evaluate(ModelRun(None, p, central_effects(), 5, 0.03, 2026)).frame() for p in (low, high))
+    pd.testing.assert_frame_equal(a.loc[:2023], b.loc[:2023], check_exact=True)
+    assert b.loc[2026, "T01"] > 1.2 * a.loc[2026, "T01"]  # long-run national growth 0.076 vs 0.20 a year

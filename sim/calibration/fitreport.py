@@ -22,11 +22,12 @@ from matplotlib.ticker import MaxNLocator
 from sim.calibration import scores
 from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets
 from sim.data.history import PARTIAL_SUFFIX, load_fit_targets
+from sim.data.posterior import PROJECTION_ONLY
 from sim.model.params import BehaviourParams
 from sim.runtime import atomic
 
-#: Parameters that act only after 2023: the data cannot narrow them, whatever the random walk left
-PROJECTION_ONLY = frozenset(BehaviourParams.projection_names())
+#: Parameters that act only after 2023 (sim.data.posterior.PROJECTION_ONLY): the data cannot narrow them,
+#: whatever the random walk left
 
 GOAL_RELATIVE = {"T01": 0.10, "T02": 0.10, "T03": 0.10, "T04": 0.10}  # median within ±10 %
 GOAL_POINTS = {"T05": 2.0}  # median within 2 percentage points

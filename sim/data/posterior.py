@@ -33,6 +33,14 @@ class PosteriorError(RuntimeError):
     """The posterior file is missing, altered or malformed. The message says which and what to do."""
 
 
+#: Behaviour parameters that act only after 2023 (the fade of the 2017-2023 momentum; the national technology
+#: market's persistence and long-run growth, ``sim.model.drivers``). No data point before 2024 depends on them,
+#: so a posterior cannot inform them: p(theta_hist, theta_proj | data) = p(theta_hist | data) x prior(theta_proj).
+#: Projections draw them from their priors (``sim.pipeline.ensemble.with_projection_draws``), whatever values a
+#: calibration file holds for them. ``tests/test_ensemble.py`` checks that none of them moves a 2017-2023 output.
+PROJECTION_ONLY = ("trend_halflife", "national_growth_persistence", "national_growth_longrun")
+
+
 @dataclass(frozen=True)
 class Posterior:
     """Weighted parameter sets and the provenance of the calibration that made them."""

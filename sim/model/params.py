@@ -161,7 +161,6 @@ class BehaviourParams(Validated):
         "uncertainty). Peers (docs/peers.md): in provinces that reached Shaanxi's level earlier, deviations of "
         "growth from its long-run rate halved in 0.6-2.6 years (R&D, patents, contracts); widened to 1-8",
         prior=(1.0, 8.0),
-        projection_only=True,
     )
     # --- R&D
     rd_intensity_median: float = spec(
@@ -409,7 +408,6 @@ class BehaviourParams(Validated):
         "10-90 % 0.23-0.82 (docs/peers.md); the prior is that interval. A projection uncertainty: nothing "
         "before 2024 identifies it in Shaanxi's data",
         prior=(0.23, 0.82),
-        projection_only=True,
     )
     national_growth_longrun: float = spec(
         0.14,
@@ -419,7 +417,6 @@ class BehaviourParams(Validated):
         "from nominal GDP growth (0.076 a year 2016-2023: contract value cannot outgrow the economy for ever) "
         "to the national 2000-2023 mean (0.20: no saturation yet) (docs/peers.md); a projection uncertainty",
         prior=(0.076, 0.20),
-        projection_only=True,
     )
     contract_value_median: float = spec(
         50.0,
@@ -501,12 +498,6 @@ class BehaviourParams(Validated):
         """The parameters with a prior: the ones calibration fits."""
         return [f.name for f in fields(cls) if "prior" in f.metadata]
 
-    @classmethod
-    def projection_names(cls) -> list[str]:
-        """Parameters that act only after 2023 (``projection_only``): no data before 2024 can inform them,
-        so their posterior is their prior, and projections draw them from it (``sim.pipeline.ensemble``)."""
-        return [f.name for f in fields(cls) if f.metadata.get("projection_only")]
-
 
 @dataclass
 class RunConfig(Validated):
@@ -538,11 +529,7 @@ class StartState(Validated):
         "the population to the 2018-2023 registry and HNTE counts",
     )
     hte_start: int = spec(
-        1829,
-        "valid HNTE certificates, end-2016",
-        0,
-        10**6,
-        "m.4yczj.cn: 从2016年的1829家增长到2020年的6198家",
+        1829, "valid HNTE certificates, end-2016", 0, 10**6, "m.4yczj.cn: 从2016年的1829家增长到2020年的6198家"
     )
     patents_start: int = spec(
         27599,

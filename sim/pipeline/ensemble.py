@@ -26,6 +26,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from sim.data.posterior import PROJECTION_ONLY
 from sim.model.evaluate import Indicators, ModelRun, evaluate
 from sim.model.params import BehaviourParams, ConfigError
 from sim.model.policy import EFFECT_MODES, PolicyLevers, effects_row, make_effects
@@ -169,15 +170,13 @@ def load_param_sets(posterior: str = "default", params: BehaviourParams | None =
     if posterior == "mean":
         # projection-only parameters: their posterior is their prior, whose mean is the prior's centre
         centres = {
-            f.name: sum(f.metadata["prior"]) / 2
-            for f in fields(BehaviourParams)
-            if f.name in BehaviourParams.projection_names()
+            f.name: sum(f.metadata["prior"]) / 2 for f in fields(BehaviourParams) if f.name in PROJECTION_ONLY
         }
         mean = dataclasses.replace(post.mean(params), **{**centres, **fixed}).validate()
         return ParamSets([mean], None, f"mean of {post.note()}{fixed_note}", info)
     sets, weights = with_projection_draws(post.param_sets(params), post.weights, fixed)
     sets = [dataclasses.replace(s, **fixed).validate() for s in sets]
-    drawn = [n for n in BehaviourParams.projection_names() if n not in fixed]
+    drawn = [n for n in PROJECTION_ONLY if n not in fixed]
     draws_note = (
         f"; projection-only {', '.join(drawn)} drawn from their priors ({PROJECTION_DRAWS} per set)"
         if drawn
@@ -198,14 +197,14 @@ def with_projection_draws(
     sets: list[BehaviourParams], weights: Sequence[float], fixed: dict
 ) -> tuple[list[BehaviourParams], list[float]]:
     """Each posterior set, ``PROJECTION_DRAWS`` times, with the projection-only parameters drawn from their
-    uniform priors (``BehaviourParams.projection_names``, those not ``fixed``).
+    uniform priors (``sim.data.posterior.PROJECTION_ONLY``, those not ``fixed``).
 
     They act only after 2023 (the national market's long-run growth and persistence, the fade of the
     2017-2023 momentum), so the data cannot inform them: p(theta_hist, theta_proj | data) =
     p(theta_hist | data) x prior(theta_proj). The values the calibration file holds for them are whatever
     its random walk left there (it cannot narrow them honestly) and are replaced here.
     """
-    names = [n for n in BehaviourParams.projection_names() if n not in fixed]
+    names = [n for n in PROJECTION_ONLY if n not in fixed]
     if not names:
         return list(sets), [float(w) for w in weights]
     meta = {f.name: f.metadata for f in fields(BehaviourParams)}
