@@ -214,3 +214,19 @@ def test_a_write_that_fails_while_the_command_runs_is_one_line_exit_2(
     monkeypatch.setattr(holder, "COMMAND", dataclasses.replace(holder.COMMAND, body=bug))
     assert _call(module, args, tmp_path, monkeypatch) == 1  # Hydra's report of an error in the code
     assert "a file the code should have made" in capsys.readouterr().err
+
+
+def test_provenance_writes_no_path_of_this_machine():
+    """Committed files carry provenance: paths inside the repository become relative, others keep their last
+    part; URLs, ratios and percentages per year are left alone."""
+    from sim.paths import REPO_ROOT
+    from sim.runtime.provenance import portable, record
+
+    assert portable(f"python -m sim hydra.run.dir=/tmp/cal3 x={REPO_ROOT}/results/a") == (
+        "python -m sim hydra.run.dir=.../cal3 x=results/a"
+    )
+    assert portable(str(REPO_ROOT)) == "."
+    kept = "https://a.b/c/d, 2017/18, 12%/yr and 4.8/yr"
+    assert portable(kept) == kept
+    rec = record(["python", "-m", "sim", "hydra.run.dir=/tmp/somewhere/run"])
+    assert "/tmp" not in rec["command"] and not rec["cwd"].startswith("/")

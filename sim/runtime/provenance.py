@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import shlex
 import socket
 import subprocess
@@ -69,12 +70,30 @@ def package_versions(names: Sequence[str] = PACKAGES) -> dict[str, str | None]:
     return versions
 
 
+_ABSOLUTE = re.compile(r"""(?:^|(?<=[\s="'`(]))/[\w.-]+(?:/[^\s'"`;,)]*)?""", re.M)
+
+
+def portable(text: str) -> str:
+    """``text`` with this machine's folders taken out, for files that are committed: a path inside the
+    repository becomes repository-relative, any other absolute path keeps its last part (``.../cal3``)."""
+
+    def one(match: re.Match) -> str:
+        path = Path(match.group(0))
+        try:
+            return str(path.relative_to(REPO_ROOT)) or "."
+        except ValueError:
+            return f".../{path.name}" if path.name else "..."
+
+    return _ABSOLUTE.sub(one, text)
+
+
 def record(command: Sequence[str], packages: Sequence[str] = PACKAGES) -> dict[str, Any]:
     """What every command's output records of how it was made: the command line (``sim.runtime.shell``
-    hands it over), the working folder, the code version, the packages and the machine."""
+    hands it over), the working folder, the code version, the packages and the machine; paths of this
+    machine written by ``portable``."""
     return {
-        "command": shlex.join(command),
-        "cwd": os.getcwd(),
+        "command": portable(shlex.join(command)),
+        "cwd": portable(os.getcwd()),
         "git": git_info(),
         "packages": package_versions(packages),
         "python": sys.version.split()[0],

@@ -28,7 +28,7 @@ from sim.calibration.backtest.scoring import (
 )
 from sim.data import history
 from sim.paths import DOCS_DIR
-from sim.runtime import atomic
+from sim.runtime import atomic, provenance
 from sim.runtime.shell import Command, Invocation, command_line
 
 
@@ -115,7 +115,7 @@ def run_backtest(
                 "sets": post["sets"],
                 "ess": post["ess"],
                 "wall_s": round(time.time() - t0, 1),
-                "posterior_csv": str(cal["written"]["csv"]),
+                "posterior_csv": provenance.portable(str(cal["written"]["csv"])),
             }
         )
         frame = project(cfg, cal["written"]["csv"], origin)
