@@ -95,11 +95,7 @@ def render_report(
         f"- 90 % bands cover **{fit['covered']} of {fit['points']}** data points "
         f"({100 * fit['coverage']:.0f} %; goal ≥ {100 * fit['coverage_goal']:.0f} %: "
         f"{'met' if fit['coverage_goal_met'] else '**not met**'}).",
-        f"- Sharpness of the headline series ({fit['headline']['what']}, {fit['headline']['points']} points): "
-        f"median 90 % band width **{100 * fit['headline']['median_band_width_rel']:.1f} %** of the data point "
-        f"(goal ≤ {100 * fit['headline']['width_goal']:.0f} %), coverage "
-        f"**{100 * fit['headline']['coverage']:.0f} %** (goal ≥ {100 * fit['headline']['coverage_goal']:.0f} %): "
-        f"{'met' if fit['headline']['met'] else '**not met**'}.",
+        headline_line(fit["headline"]),
         f"- Median within ±10 % (T01–T04) or 2 points (T05): **{fit['median_goal_met']} of "
         f"{fit['median_goal_points']}** points"
         + (f"; missed: {', '.join(fit['median_goal_missed'])}." if fit["median_goal_missed"] else "."),
@@ -333,6 +329,16 @@ def write_report(
 
 
 # --------------------------------------------------------------------------- refreshing a finished run's report
+def headline_line(head: dict) -> str:
+    """The report's line on the headline series' sharpness goal (``fitreport.headline_sharpness``)."""
+    return (
+        f"- Sharpness of the headline series ({head['what']}, {head['points']} points): median 90 % band width "
+        f"**{100 * head['median_band_width_rel']:.1f} %** of the data point (goal ≤ {100 * head['width_goal']:.0f} %), "
+        f"coverage **{100 * head['coverage']:.0f} %** (goal ≥ {100 * head['coverage_goal']:.0f} %): "
+        f"{'met' if head['met'] else '**not met**'}."
+    )
+
+
 def refresh(folder: Path, docs_dir: Path | None = None) -> dict:
     """Recompute the fit summary of a finished calibration folder from its ``errors.csv`` and
     ``parameters.csv`` with this code (the headline sharpness goal, projection-only parameters marked) and
@@ -344,13 +350,7 @@ def refresh(folder: Path, docs_dir: Path | None = None) -> dict:
     errors = pd.read_csv(folder / "errors.csv")
     fit = fitreport.summary_of_fit(errors)
     atomic.write_json(folder / "fit_summary.json", fit)
-    head = fit["headline"]
-    line = (
-        f"- Sharpness of the headline series ({head['what']}, {head['points']} points): median 90 % band width "
-        f"**{100 * head['median_band_width_rel']:.1f} %** of the data point (goal ≤ {100 * head['width_goal']:.0f} %), "
-        f"coverage **{100 * head['coverage']:.0f} %** (goal ≥ {100 * head['coverage_goal']:.0f} %): "
-        f"{'met' if head['met'] else '**not met**'}."
-    )
+    line = headline_line(fit["headline"])
     pages = [folder / "report.md"] + ([docs_dir / "calibration_report.md"] if docs_dir else [])
     for page in pages:
         lines = page.read_text(encoding="utf-8").splitlines()
