@@ -182,3 +182,39 @@ def test_lever_units_in_study_figures_have_no_cjk_glyphs():
         assert all(ord(ch) < 0x2E80 for ch in lever_unit(name)), (name, lever_unit(name))
     assert "100 million yuan" in lever_unit("voucher_budget")
     assert "small-to-above-scale" in lever_unit("hte_cultivation")
+
+
+def test_the_index_flags_studies_made_with_another_posterior():
+    """The cross-study page names the studies whose recorded posterior (sha256) is not the committed one,
+    in a note above the table and in their row; studies of the committed fit, or run on a posterior file
+    of their own, are not flagged."""
+    from sim.pipeline.study.index import index_markdown, posterior_vintage
+
+    def doc(name, sha, source="default"):
+        return {
+            "study": name,
+            "question": "q",
+            "design": "d",
+            "size": "full",
+            "wall_time_s": 60.0,
+            "findings": {},
+            "provenance": {
+                "git": {"commit": "abc"},
+                "started": "2026-12-06T00:00:00",
+                "posterior": {"source": source, "sha256": sha, "sets": 10},
+            },
+        }
+
+    now = "a" * 64
+    assert posterior_vintage(doc("contrast", now), now) is None
+    assert posterior_vintage(doc("contrast", "b" * 64, source="path"), now) is None  # its own file
+    assert posterior_vintage(doc("contrast", "b" * 64), None) is None  # nothing to compare with
+    assert "bbbbbbbbbbbb" in posterior_vintage(doc("contrast", "b" * 64), now)
+    docs = {"contrast": doc("contrast", "b" * 64), "monitoring": doc("monitoring", now)}
+    page = index_markdown(docs, current_posterior=now)
+    note = next(line for line in page.splitlines() if "Earlier model fit" in line)
+    assert "`contrast`" in note and "`monitoring`" not in note and "was made" in note
+    rows = {line.split("]")[0]: line for line in page.splitlines() if line.startswith("| [")}
+    assert "earlier fit" in rows["| [contrast"] and "earlier fit" not in rows["| [monitoring"]
+    fresh = index_markdown({"monitoring": doc("monitoring", now)}, current_posterior=now)
+    assert "Earlier model fit" not in fresh and "earlier fit" not in fresh

@@ -128,6 +128,12 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def default_posterior_sha256() -> str | None:
+    """The sha256 of the committed posterior csv (``sim/data/posterior.csv``), None when it is missing:
+    what a study's or run's recorded posterior is compared with."""
+    return _sha256(POSTERIOR_CSV.read_bytes()) if POSTERIOR_CSV.is_file() else None
+
+
 def load_posterior(path: str | Path | None = None, verify: bool = True) -> Posterior:
     """Read ``posterior.csv`` (default ``sim/data/posterior.csv``) and its ``.json`` beside it.
 

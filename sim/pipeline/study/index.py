@@ -6,6 +6,9 @@ Reads each finished study's ``study.json`` and answers, per target: which lever 
 the largest total-order index), the dominant uncertainty (``sensitivity``), where the plan fails
 (``discovery``'s first box), the figure most worth monitoring (``monitoring``) and what it would take
 (``portfolio``).
+
+A study made with another behaviour posterior than the committed one (``sim/data/posterior.csv``, by
+sha256) is flagged in the table and in a note above it: its numbers are of an earlier model fit.
 """
 
 from __future__ import annotations
@@ -91,7 +94,24 @@ def run_time_text(doc: dict) -> str:
     return f"{secs / 60:.1f} min ({where})"
 
 
-def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md") -> str:
+def posterior_vintage(doc: dict, current_sha256: str | None) -> str | None:
+    """Why a study's numbers are not of the committed posterior, or None when they are (or cannot be told:
+    no current posterior given, or a study run on a posterior file of its own)."""
+    post = doc.get("provenance", {}).get("posterior") or {}
+    if not current_sha256 or post.get("source") != "default":
+        return None
+    made = post.get("sha256")
+    if made == current_sha256:
+        return None
+    sets = f", {post['sets']} sets" if post.get("sets") else ""
+    return f"posterior sha256 {(made or 'not recorded')[:12]}{sets}, not the committed {current_sha256[:12]}"
+
+
+def index_markdown(
+    docs: dict[str, dict], link=lambda name: f"{name}/README.md", current_posterior: str | None = None
+) -> str:
+    """The cross-study page; ``current_posterior`` (the committed posterior's sha256) flags studies made
+    with another fit."""
     c = docs.get("contrast", {}).get("findings", {})
     s = docs.get("sensitivity", {}).get("findings", {})
     d = docs.get("discovery", {}).get("findings", {}).get("targets", {})
@@ -106,6 +126,18 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
         "date that produced them, its tables and figures. Rerun them all: `make experiments` (full size) or "
         "`make experiments SMOKE=1` (a seconds-long check, not a result).",
         "",
+    ]
+    stale = {n: why for n in STUDIES if n in docs and (why := posterior_vintage(docs[n], current_posterior))}
+    if stale:
+        names = ", ".join(f"`{n}`" for n in stale)
+        lines += [
+            f"> **Earlier model fit.** {names} {'was' if len(stale) == 1 else 'were'} made with another behaviour "
+            f"posterior than the committed `sim/data/posterior.csv` (see *made by* below): "
+            f"{'its' if len(stale) == 1 else 'their'} columns are of an earlier fit of the model, not findings "
+            "of this one. `make experiments` remakes them.",
+            "",
+        ]
+    lines += [
         f"| target | P(reach), plan (frozen_2023) | lever that matters most: contrast (median gain) | lever with the largest total Sobol index | dominant uncertainty (total Sobol index) | where the plan fails (PRIM box 1) | figure most worth monitoring (share of the variance of reach it removes) | what it would take: cheapest mix with P >= {goal:g}, or the best attainable (validated) |",
         "|---|---|---|---|---|---|---|---|",
     ]
@@ -170,9 +202,10 @@ def index_markdown(docs: dict[str, dict], link=lambda name: f"{name}/README.md")
             continue
         git = doc["provenance"].get("git") or {}
         commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
+        vintage = f"; **earlier fit**: {stale[name]}" if name in stale else ""
         lines.append(
             f"| [{name}]({link(name)}) | {doc['question']} | {doc['design']} | `{commit}`, "
-            f"{doc['provenance']['started'][:10]}, size {doc['size']} | {run_time_text(doc)} |"
+            f"{doc['provenance']['started'][:10]}, size {doc['size']}{vintage} | {run_time_text(doc)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -189,7 +222,9 @@ def write_index(folders: list[Path], out: Path) -> Path:
         page = folder / "README.md" if (folder / "README.md").is_file() else folder / "findings.md"
         return os.path.relpath(page.resolve(), out.resolve().parent)
 
-    return atomic.write_text(out, index_markdown(docs, link))
+    from sim.data.posterior import default_posterior_sha256
+
+    return atomic.write_text(out, index_markdown(docs, link, default_posterior_sha256()))
 
 
 def main(argv: list[str]) -> int:
