@@ -41,8 +41,8 @@ HIGH = {
 OUTCOME_COLUMNS = [k for k, o in OUTCOMES.items() if o.kind != "cost"]
 #: The direction test: 10 seeds, each a pair of runs (lever at 0, lever at ``HIGH``); the paired differences
 #: must be significantly above 0 by the Wilcoxon signed-rank test, one-sided p < 0.01 (all 10 positive:
-#: p = 0.001). Rank-based, because a lever far past the plan can make one seed's outcome jump (talents at
-#: 10,000: T04 x15 in one seed of ten), which a t-test would read as noise. An inert lever passes with
+#: p = 0.001). Rank-based, because a lever far past the plan can make one seed's outcome jump, which a t-test
+#: would read as noise. An inert lever passes with
 #: probability < 1 %, a reversed one not at all. (At the time of writing every pair was positive.)
 DIRECTION_SEEDS = tuple(range(10))
 MAX_P = 0.01
@@ -56,6 +56,9 @@ DIRECTION_SCALE = {"rd_coverage": 0.2}
 AGENT_LEVEL = {
     "fund_size": "T03 +1.5 % at 3x the plan, 0.6 sd of one paired difference (t = 1.6 over 8 seeds): "
     "test_a_funding_round_lifts_the_funded_firm",
+    "talents": "T04 +636 median at 10,000 recruits a year (p = 0.22 over ten pairs at scale 0.05): the teams' "
+    "uplift reaches a share of their hosts' staff, and the academics' research money patents at the "
+    "universities' rate: test_recruits_lift_their_hosts_patenting_without_compounding",
 }
 
 
@@ -314,7 +317,7 @@ def test_a_funding_round_lifts_the_funded_firm():
     intensity raised by ``rd_boost`` (or to the cap); firms funded within 3 years get ``growth_boost`` > 0 of
     extra growth from the fund and others none; firms funded within 2 years exit at ``exit_factor`` < 1 times
     the hazard and others at 1 (the windows, beside the signs ``test_every_modifier_...`` checks)."""
-    assert set(AGENT_LEVEL) == {"fund_size"}  # each lever there needs its agent-level test
+    assert set(AGENT_LEVEL) == {"fund_size", "talents"}  # each lever there needs its agent-level test
     m = InnovationModel(levers=with_lever("fund_size", HIGH["fund_size"]), seed=2, scale=SCALE, end_year=2026)
     try:
         june_2025 = (2025 - FIRST_YEAR) * MONTHS + 5
@@ -345,5 +348,46 @@ def test_a_funding_round_lifts_the_funded_firm():
         assert (funded & (since >= 24) & (since < 36)).any()  # both windows are exercised
         # the model's growth adds it (the policy sums every instrument's boost, none negative)
         assert (m.policy.growth_boost(june_2025, n)[funded & (since < 36)] >= e.growth_boost).all()
+    finally:
+        release(m)
+
+
+def test_recruits_lift_their_hosts_patenting_without_compounding():
+    """Talents' mechanism on the agents they join (``AGENT_LEVEL``). With recruits far past the plan, in 2026
+    (three cohorts within their uplift years): a host firm patents ``productivity_uplift`` x the summed share
+    of its S&T staff in recruits' teams more per yuan of R&D, never more than ``1 + productivity_uplift`` however
+    many teams it hosts (the multiplier once compounded per team: one firm's patents x10^6 in 2025); other firms
+    1; the model's December filing uses that multiplier. Each university's research money this year is its
+    active recruits x ``academic_rd``, and its patenting rises by the recruits' share of it."""
+    from sim.model.params import WAN_PER_100M
+    from sim.model.policy.talents import UPLIFT_YEARS
+
+    m = InnovationModel(levers=with_lever("talents", HIGH["talents"]), seed=1, scale=SCALE, end_year=2026)
+    try:
+        while m.month < (2026 - FIRST_YEAR) * MONTHS + 1:  # January 2026: the year's recruits have arrived
+            m.step()
+        talents = m.policy["talents"]
+        e = talents.effects
+        n = m.firms.table.n
+        assert (talents.firm_until >= 2026).all() and (talents.firm_until < 2026 + UPLIFT_YEARS).all()
+        hosts, teams = np.unique(talents.firm_rows, return_counts=True)
+        assert teams.max() > 1  # some firm hosts several teams: the case that once compounded
+        uplift = talents.patent_uplift(2026)
+        share = np.bincount(talents.firm_rows, weights=talents.firm_share, minlength=n)
+        np.testing.assert_allclose(uplift[hosts], 1.0 + e.productivity_uplift * np.minimum(share[hosts], 1.0))
+        assert uplift.max() <= 1.0 + e.productivity_uplift + 1e-12 and uplift.min() >= 1.0
+        assert (np.delete(uplift, hosts) == 1.0).all()
+        assert ((talents.firm_share > 0) & (talents.firm_share <= 1)).all()
+        licences = m.policy["open_licensing"].patent_uplift(2026)  # the other instrument that lifts patenting
+        combined = uplift if licences is None else uplift * licences
+        np.testing.assert_allclose(m.policy.patent_uplift(2026, n), combined, rtol=1e-15)
+        per_unit = np.bincount(talents.unit_idx, minlength=len(m.institutions))
+        assert per_unit.sum() > 0
+        for u, k in zip(m.institutions.units, per_unit.tolist()):
+            own = k * e.academic_rd / WAN_PER_100M
+            assert u.extra_rd >= own - 1e-9  # key-technology projects may add theirs
+            assert u.patent_productivity == pytest.approx(
+                1.0 + e.productivity_uplift * own / max(u.total_rd, 1e-9)
+            )
     finally:
         release(m)

@@ -220,7 +220,8 @@ class InnovationModel(mesa.Model):
         self.policy.close_year(
             year, {"first_hte": cert["first"], "first_above_scale": upgrades["above_scale_first"]}
         )
-        self.firms.patent(year, self.streams.at("patents", self.month))
+        uplift = self.policy.patent_uplift(year, self.firms.table.n)
+        self.firms.patent(year, self.streams.at("patents", self.month), uplift)
         self.firms.close_year(year, self.streams.at("year_end", self.month))
         self.firms.plan_rd(year, self.streams.at("rd", self.month), self.policy)
         self.annual.append(record_year(self, year, self.registry, cert))

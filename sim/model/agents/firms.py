@@ -95,7 +95,6 @@ FIRM_COLUMNS = {
         0,
         len(GRANT_LAG_SHARES) + 1,
     ),  # applications granted at the end of this year, next, after
-    "patent_productivity": (np.float64, 1.0),  # multiplier on patenting per yuan (talents, open licences)
     "class2_ip": (np.int32, 0),  # utility models, software copyrights (Class-II IP)
     "class2_used": (np.int32, 0),  # Class-II items already used for an HNTE application (each backs one)
     "conv_ytd": (np.int32, 0),  # conversions this year: IP obtained and technology acquired
@@ -333,9 +332,8 @@ class FirmPopulation:
         return rows
 
     def open_year(self, month: int) -> None:
-        """January: growth by age; instruments set this year's patenting multipliers afresh."""
+        """January: growth by age."""
         self.refresh_growth(month)
-        self.table.col("patent_productivity")[:] = 1.0
 
     def refresh_growth(self, month: int) -> None:
         """Expected growth from age, refreshed once a year (young firms grow faster).
@@ -469,8 +467,9 @@ class FirmPopulation:
         for k in range(len(GRANT_LAG_SHARES)):
             np.add.at(self.table.pat_pending[:, k + 1], rows, split[:, k])
 
-    def patent(self, year: int, rng) -> None:
-        """December: grant the applications due this year, file this year's (granted in 1-2 years)."""
+    def patent(self, year: int, rng, uplift: np.ndarray | float = 1.0) -> None:
+        """December: grant the applications due this year, file this year's (granted in 1-2 years);
+        ``uplift``: the instruments' multiplier of applications per yuan of R&D per row (``patent_uplift``)."""
         t = self.table
         n = t.n
         live = t.alive[:n]
@@ -480,7 +479,7 @@ class FirmPopulation:
         t.conv_ytd[:n] += granted
         t.pat_pending[:n, :-1] = t.pat_pending[:n, 1:]
         t.pat_pending[:n, -1] = 0
-        lam = self.applications(t.rd_real_ytd[:n], year) * t.patent_productivity[:n] * live
+        lam = self.applications(t.rd_real_ytd[:n], year) * uplift * live
         filed = rng.poisson(lam)
         if filed.any():
             t.pat_pending[:n, : len(GRANT_LAG_SHARES)] += rng.multinomial(filed, GRANT_LAG_SHARES)

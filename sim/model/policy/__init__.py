@@ -328,6 +328,10 @@ class Policy:
         """Exit-hazard multiplier per firm row."""
         return self._product("exit_factor", np.ones(n), month)
 
+    def patent_uplift(self, year: int, n: int) -> np.ndarray:
+        """Multiplier of this year's patent applications per yuan of R&D, per firm row."""
+        return self._product("patent_uplift", np.ones(n), year)
+
     def deal_weight(self, month: int, n: int) -> np.ndarray:
         """Funds' deal-flow weight multiplier per firm row."""
         return self._product("deal_weight", np.ones(n), month)

@@ -306,7 +306,9 @@ class Instrument:
       masks or-ed);
     * ``reform_units(year)``: research units under the three reforms (summed);
     * ``transfer_multiplier()``: how many times faster a reformed unit commercialises (multiplied);
-    * ``contract_supply()``: per-institution multiplier of contract sales (multiplied).
+    * ``contract_supply()``: per-institution multiplier of contract sales (multiplied);
+    * ``patent_uplift(year)``: multiplier of this December's patent applications per yuan of R&D
+      (multiplied; recomputed each year from what is active, so an uplift lasts as long as its cause).
     """
 
     name: ClassVar[str]  # = lever.name: one name from YAML (policy.<name>) to spend_<name> and cost_<name>
@@ -354,6 +356,9 @@ class Instrument:
         return None
 
     def exit_factor(self, month: int) -> np.ndarray | float | None:
+        return None
+
+    def patent_uplift(self, year: int) -> np.ndarray | float | None:
         return None
 
     def deal_weight(self, month: int) -> np.ndarray | float | None:
@@ -409,5 +414,6 @@ MODIFIERS = {
     "reform_units": "sum",
     "transfer_multiplier": "product",
     "contract_supply": "product",
+    "patent_uplift": "product",
 }
 HOOKS = (*ACTIONS, *MODIFIERS)

@@ -106,5 +106,13 @@ class OpenLicensing(Instrument):
         keep = self.until >= year
         self.adopters = np.r_[self.adopters[keep], rows]
         self.until = np.r_[self.until[keep], np.full(rows.size, year + ADOPTION_YEARS - 1)]
-        np.multiply.at(t.patent_productivity, self.adopters, 1.0 + e.adopter_uplift)
         self.book(year, "patents offered", offered, COST_PER_OFFERED)
+
+    def patent_uplift(self, year: int) -> np.ndarray | None:
+        """Licensees within their ``ADOPTION_YEARS`` patent ``adopter_uplift`` more per yuan of R&D (a firm
+        holding several licences, once per licence)."""
+        if self.adopters.size == 0:
+            return None
+        factor = np.ones(self.model.firms.table.n)
+        np.multiply.at(factor, self.adopters, 1.0 + self.effects.adopter_uplift)
+        return factor

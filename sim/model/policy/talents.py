@@ -3,8 +3,9 @@
 Mechanics, each January: the year's recruits arrive (a team counts as one recruit). A share
 ``share_in_firms`` joins firms (chosen by R&D: talent goes where research is); the rest join
 universities and institutes. In a firm a recruit brings a research team (``TEAM_SIZE`` S&T staff: the
-tech-SME staff score and the HNTE 10% gate) and raises the firm's patenting per yuan of R&D by
-``productivity_uplift`` for ``UPLIFT_YEARS``. In a university or institute the recruit's research
+tech-SME staff score and the HNTE 10% gate) that patents ``productivity_uplift`` more per yuan of R&D
+for ``UPLIFT_YEARS``: the firm's patenting rises by ``productivity_uplift`` x the teams' share of its S&T
+staff (at most all of it), as a university's rises by the recruits' share of its research money. In a university or institute the recruit's research
 money (``academic_rd``, 万元 a year, for ``UPLIFT_YEARS``) is non-enterprise R&D (it lowers T05) and
 patents at ``productivity_uplift`` above the unit's rate; an academic recruit founds a firm at ``spinoff_hazard`` a year.
 About half the productivity effect is resources rather than ability (Shi, Liu & Wang 2023).
@@ -57,7 +58,7 @@ class Effects:
         0.2,
         0.1,
         0.3,
-        "rise of the host's patents per yuan of R&D",
+        "rise of the recruits' teams' patents per yuan of R&D (the host's: times the teams' share)",
         "instruments.md §3: +10-30% (Shi, Liu & Wang 2023, Science: +27% publications)",
     )
     academic_rd: float = effect(
@@ -88,6 +89,7 @@ class Talents(Instrument):
     def __init__(self, *args):
         super().__init__(*args)
         self.firm_rows = np.empty(0, dtype=np.int64)
+        self.firm_share = np.empty(0)
         self.firm_until = np.empty(0, dtype=np.int64)
         self.unit_idx = np.empty(0, dtype=np.int64)
         self.unit_until = np.empty(0, dtype=np.int64)
@@ -103,10 +105,13 @@ class Talents(Instrument):
         staff = np.maximum(1.0, t.rev_hist[rows, 0] / t.productivity[rows])
         np.add.at(t.st_share, rows, TEAM_SIZE / staff)
         np.clip(t.st_share, 0.0, 1.0, out=t.st_share)
+        # the team's share of the host's S&T staff once it has arrived (the uplift's reach in the firm)
+        team_share = np.minimum(1.0, TEAM_SIZE / np.maximum(t.st_share[rows] * staff, TEAM_SIZE))
         k_unit = int(rng.poisson(recruits * (1.0 - e.share_in_firms)))
         unit_rd = m.institutions.rd_array()
         units = rng.choice(unit_rd.size, size=k_unit, p=unit_rd / unit_rd.sum())
         self.firm_rows = np.r_[self.firm_rows, rows]
+        self.firm_share = np.r_[self.firm_share, team_share]
         self.firm_until = np.r_[self.firm_until, np.full(rows.size, year + UPLIFT_YEARS - 1)]
         self.unit_idx = np.r_[self.unit_idx, units]
         self.unit_until = np.r_[self.unit_until, np.full(units.size, year + UPLIFT_YEARS - 1)]
@@ -118,16 +123,24 @@ class Talents(Instrument):
         m, e = self.model, self.effects
         keep = self.firm_until >= year
         self.firm_rows, self.firm_until = self.firm_rows[keep], self.firm_until[keep]
+        self.firm_share = self.firm_share[keep]
         keep = self.unit_until >= year
         self.unit_idx, self.unit_until = self.unit_idx[keep], self.unit_until[keep]
-        t = m.firms.table
-        np.multiply.at(t.patent_productivity, self.firm_rows, 1.0 + e.productivity_uplift)
         per_unit = np.bincount(self.unit_idx, minlength=len(m.institutions))
         for u, k in zip(m.institutions.units, per_unit.tolist()):
             talent_rd = k * e.academic_rd / WAN_PER_100M
             u.extra_rd += talent_rd
             # the recruits' share of the unit's research is the part that patents more
             u.patent_productivity = 1.0 + e.productivity_uplift * talent_rd / max(u.total_rd, 1e-9)
+
+    def patent_uplift(self, year: int) -> np.ndarray | None:
+        """Host firms patent more per yuan of R&D by ``productivity_uplift`` x the share of their S&T staff
+        in recruits' teams still within their uplift years (several teams add up, to all the staff)."""
+        if self.firm_rows.size == 0:
+            return None
+        n = self.model.firms.table.n
+        share = np.minimum(1.0, np.bincount(self.firm_rows, weights=self.firm_share, minlength=n))
+        return 1.0 + self.effects.productivity_uplift * share
 
     def found_firms(self, month: int) -> np.ndarray:
         """Firms founded this month by academic recruits (rows)."""
