@@ -275,3 +275,19 @@ def test_calibration_precheck_leaves_no_folder(tmp_path, monkeypatch, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert lines == ["config error: n_design = 256: must be >= n_keep = 500"]
     assert not list(tmp_path.iterdir())
+
+
+def test_a_change_to_the_models_code_is_another_run_and_another_study(monkeypatch):
+    """A folder's saved runs are reused only by the model's code that made them: the run's and the study's
+    fingerprints include the hash of ``sim.model``'s source, which is stable and changes with any file."""
+    from sim.pipeline import run as run_module
+    from sim.pipeline.study import load, runner
+    from sim.runtime import provenance
+
+    code = provenance.model_code_sha256()
+    assert code == provenance.model_code_sha256() and len(code) == 64
+    cfg, study = SimConfig(), load.config("contrast", "smoke")
+    before = run_module.run_fingerprint(cfg), runner.study_fingerprint(study)
+    monkeypatch.setattr(provenance, "model_code_sha256", lambda: "another model")
+    after = run_module.run_fingerprint(cfg), runner.study_fingerprint(study)
+    assert before[0] != after[0] and before[1] != after[1]

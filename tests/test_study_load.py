@@ -212,9 +212,34 @@ def test_the_index_flags_studies_made_with_another_posterior():
     assert "bbbbbbbbbbbb" in posterior_vintage(doc("contrast", "b" * 64), now)
     docs = {"contrast": doc("contrast", "b" * 64), "monitoring": doc("monitoring", now)}
     page = index_markdown(docs, current_posterior=now)
-    note = next(line for line in page.splitlines() if "Earlier model fit" in line)
+    note = next(line for line in page.splitlines() if "Earlier model" in line)
     assert "`contrast`" in note and "`monitoring`" not in note and "was made" in note
     rows = {line.split("]")[0]: line for line in page.splitlines() if line.startswith("| [")}
-    assert "earlier fit" in rows["| [contrast"] and "earlier fit" not in rows["| [monitoring"]
+    assert "earlier model" in rows["| [contrast"] and "earlier model" not in rows["| [monitoring"]
     fresh = index_markdown({"monitoring": doc("monitoring", now)}, current_posterior=now)
-    assert "Earlier model fit" not in fresh and "earlier fit" not in fresh
+    assert "Earlier model" not in fresh and "earlier model" not in fresh
+
+
+def test_the_index_flags_studies_made_before_the_models_code_changed():
+    """A study whose commit predates the last change to ``sim/model`` is flagged (git ancestry in this
+    repository); one made at or after that change is not, nor one whose commit git does not know."""
+    import subprocess
+
+    from sim.pipeline.study.index import REPO, last_model_change, model_vintage
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    if not git("rev-parse", "HEAD"):
+        pytest.skip("no git history")
+    change = last_model_change()
+    assert change
+    before = git("rev-parse", "--verify", "--quiet", f"{change}~1")
+    if not before:
+        pytest.skip("a shallow history: the change's parent is not in this clone")
+    study = lambda commit: {"provenance": {"git": {"commit": commit}}}  # noqa: E731
+    assert "made before" in model_vintage(study(before), change)
+    assert model_vintage(study(change), change) is None
+    assert model_vintage(study(git("rev-parse", "HEAD")), change) is None
+    assert model_vintage(study("0" * 40), change) is None  # a commit this clone does not hold
+    assert model_vintage(study(before), None) is None

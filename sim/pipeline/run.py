@@ -155,10 +155,13 @@ def load_param_sets(cfg: SimConfig):
 
 
 def run_fingerprint(cfg: SimConfig, param_sets=None) -> str:
-    """The fingerprint of the run ``cfg`` makes: its config and the posterior file's sha256."""
+    """The fingerprint of the run ``cfg`` makes: its config, the posterior file's sha256 and the model's code."""
+    from sim.runtime.provenance import model_code_sha256
+
     param_sets = param_sets if param_sets is not None else load_param_sets(cfg)
-    # the posterior file is an input too: a recalibrated posterior makes a different run
-    return cfg.fingerprint(posterior_sha256=param_sets.info.get("sha256"))
+    # the posterior file and the model's code are inputs too: a recalibrated posterior or a changed rule
+    # makes a different run, whose saved replicates must not be reused
+    return cfg.fingerprint(posterior_sha256=param_sets.info.get("sha256"), model_sha256=model_code_sha256())
 
 
 def check_folder(cfg: SimConfig, outdir: Path, fingerprint: str | None = None) -> None:

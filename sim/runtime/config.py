@@ -89,7 +89,7 @@ def overwrite_refused(
     if changed:
         what = "; ".join(changed[:4]) + ("; ..." if len(changed) > 4 else "")
     else:
-        what = "the posterior file or the data"
+        what = "the posterior file, the data or the model's code"
     return ConfigError(
         f"overwrite = false: {folder} holds a finished {noun} made with other settings ({what}); to replace "
         "it, rerun with overwrite=true, or choose another folder (hydra.run.dir=FOLDER; hydra.sweep.dir for -m)"

@@ -102,6 +102,21 @@ def record(command: Sequence[str], packages: Sequence[str] = PACKAGES) -> dict[s
     }
 
 
+def model_code_sha256() -> str:
+    """Hash of the model's source (every ``.py`` file of ``sim.model``, by path and content): part of a run's
+    and a study's fingerprint, so that a folder's saved runs are not reused once the model's code changed."""
+    import hashlib
+    from pathlib import Path
+
+    import sim.model
+
+    root = Path(sim.model.__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
 def data_hash() -> dict[str, str]:
     """Hash of the data files the model reads (``sim.data.history.data_hash``)."""
     from sim.data import history

@@ -8,12 +8,14 @@ the largest total-order index), the dominant uncertainty (``sensitivity``), wher
 (``portfolio``).
 
 A study made with another behaviour posterior than the committed one (``sim/data/posterior.csv``, by
-sha256) is flagged in the table and in a note above it: its numbers are of an earlier model fit.
+sha256), or by a commit older than the last change to the model's code (``sim/model``, by git), is flagged
+in the table and in a note above it: its numbers are of an earlier model.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 
@@ -107,11 +109,45 @@ def posterior_vintage(doc: dict, current_sha256: str | None) -> str | None:
     return f"posterior sha256 {(made or 'not recorded')[:12]}{sets}, not the committed {current_sha256[:12]}"
 
 
+#: The repository (for git) and the model's code, whose last change a study must postdate.
+REPO = Path(__file__).resolve().parents[3]
+MODEL_CODE = "sim/model"
+
+
+def _git(*args: str) -> subprocess.CompletedProcess | None:
+    try:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def last_model_change() -> str | None:
+    """The commit of the last change to the model's code (``MODEL_CODE``), None without git history."""
+    out = _git("log", "-1", "--format=%H", "--", MODEL_CODE)
+    return out.stdout.strip() or None if out is not None and out.returncode == 0 else None
+
+
+def model_vintage(doc: dict, model_commit: str | None) -> str | None:
+    """Why a study's numbers are not of the current model's code: its commit predates ``model_commit`` (the
+    last change to ``MODEL_CODE``); None when it does not, or when git cannot tell (no history, or a commit
+    this clone does not hold)."""
+    commit = ((doc.get("provenance") or {}).get("git") or {}).get("commit")
+    if not model_commit or not commit or commit == model_commit:
+        return None
+    out = _git("merge-base", "--is-ancestor", model_commit, commit)
+    if out is None or out.returncode != 1:  # 0: the study's commit holds the change; other: unknown
+        return None
+    return f"made before the model's code changed (commit {model_commit[:10]})"
+
+
 def index_markdown(
-    docs: dict[str, dict], link=lambda name: f"{name}/README.md", current_posterior: str | None = None
+    docs: dict[str, dict],
+    link=lambda name: f"{name}/README.md",
+    current_posterior: str | None = None,
+    model_commit: str | None = None,
 ) -> str:
     """The cross-study page; ``current_posterior`` (the committed posterior's sha256) flags studies made
-    with another fit."""
+    with another fit, ``model_commit`` (the last change to the model's code) studies made before it."""
     c = docs.get("contrast", {}).get("findings", {})
     s = docs.get("sensitivity", {}).get("findings", {})
     d = docs.get("discovery", {}).get("findings", {}).get("targets", {})
@@ -127,14 +163,19 @@ def index_markdown(
         "`make experiments SMOKE=1` (a seconds-long check, not a result).",
         "",
     ]
-    stale = {n: why for n in STUDIES if n in docs and (why := posterior_vintage(docs[n], current_posterior))}
+    stale = {}
+    for n in STUDIES:
+        if n in docs:
+            why = [posterior_vintage(docs[n], current_posterior), model_vintage(docs[n], model_commit)]
+            if any(why):
+                stale[n] = "; ".join(w for w in why if w)
     if stale:
         names = ", ".join(f"`{n}`" for n in stale)
         lines += [
-            f"> **Earlier model fit.** {names} {'was' if len(stale) == 1 else 'were'} made with another behaviour "
-            f"posterior than the committed `sim/data/posterior.csv` (see *made by* below): "
-            f"{'its' if len(stale) == 1 else 'their'} columns are of an earlier fit of the model, not findings "
-            "of this one. `make experiments` remakes them.",
+            f"> **Earlier model.** {names} {'was' if len(stale) == 1 else 'were'} made with another behaviour "
+            f"posterior than the committed `sim/data/posterior.csv`, or before the last change to the model's "
+            f"code (see *made by* below): {'its' if len(stale) == 1 else 'their'} columns are of an earlier "
+            "model, not findings of this one. `make experiments` remakes them.",
             "",
         ]
     lines += [
@@ -202,7 +243,7 @@ def index_markdown(
             continue
         git = doc["provenance"].get("git") or {}
         commit = (git.get("commit") or "unknown")[:10] + (" (dirty)" if git.get("dirty") else "")
-        vintage = f"; **earlier fit**: {stale[name]}" if name in stale else ""
+        vintage = f"; **earlier model**: {stale[name]}" if name in stale else ""
         lines.append(
             f"| [{name}]({link(name)}) | {doc['question']} | {doc['design']} | `{commit}`, "
             f"{doc['provenance']['started'][:10]}, size {doc['size']}{vintage} | {run_time_text(doc)} |"
@@ -224,7 +265,7 @@ def write_index(folders: list[Path], out: Path) -> Path:
 
     from sim.data.posterior import default_posterior_sha256
 
-    return atomic.write_text(out, index_markdown(docs, link, default_posterior_sha256()))
+    return atomic.write_text(out, index_markdown(docs, link, default_posterior_sha256(), last_model_change()))
 
 
 def main(argv: list[str]) -> int:

@@ -235,9 +235,12 @@ def load_param_sets(cfg: StudyConfig):
 
 
 def study_fingerprint(cfg: StudyConfig, param_sets=None) -> str:
-    """The fingerprint of the study ``cfg`` makes: its config and the posterior file's sha256."""
+    """The fingerprint of the study ``cfg`` makes: its config, the posterior file's sha256 and the model's
+    code (a study rerun into its folder after the model changed makes its runs again)."""
+    from sim.runtime.provenance import model_code_sha256
+
     param_sets = param_sets if param_sets is not None else load_param_sets(cfg)
-    return cfg.fingerprint(posterior_sha256=param_sets.info.get("sha256"))
+    return cfg.fingerprint(posterior_sha256=param_sets.info.get("sha256"), model_sha256=model_code_sha256())
 
 
 def check_folder(cfg: StudyConfig, outdir: Path, fingerprint: str | None = None) -> None:
