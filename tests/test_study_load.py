@@ -225,7 +225,8 @@ def test_the_index_flags_studies_made_before_the_models_code_changed():
     repository); one made at or after that change is not, nor one whose commit git does not know."""
     import subprocess
 
-    from sim.pipeline.study.index import REPO, last_model_change, model_vintage
+    from sim.pipeline.study.index import last_model_change, model_vintage
+    from sim.runtime.provenance import REPO_ROOT as REPO
 
     def git(*args):
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True).stdout.strip()

@@ -23,6 +23,7 @@ from sim.model.outcomes import HEADLINE
 from sim.pipeline.study import STUDIES
 from sim.pipeline.study.design import ALL_FIVE, fmt_value
 from sim.runtime import atomic
+from sim.runtime.provenance import REPO_ROOT
 
 STUDY_JSON = "study.json"
 
@@ -109,14 +110,13 @@ def posterior_vintage(doc: dict, current_sha256: str | None) -> str | None:
     return f"posterior sha256 {(made or 'not recorded')[:12]}{sets}, not the committed {current_sha256[:12]}"
 
 
-#: The repository (for git) and the model's code, whose last change a study must postdate.
-REPO = Path(__file__).resolve().parents[3]
+#: The model's code (relative to the repository), whose last change a study must postdate.
 MODEL_CODE = "sim/model"
 
 
 def _git(*args: str) -> subprocess.CompletedProcess | None:
     try:
-        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=30)
+        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
 
