@@ -87,8 +87,10 @@ STUDY_STAMP := $(shell date +%Y-%m-%d/%H-%M-%S)
 experiments: $(INSTALLED_STUDIES)
 	@set -e; for s in $(STUDIES); do \
 		echo "== study $$s ($(STUDY_SIZE))"; \
+		reuse=; d=$(STUDY_ROOT)/$(STUDY_STAMP)_discovery; \
+		if [ $$s = monitoring ] && [ -f $$d/study.json ]; then reuse="reuse_runs=[$$d]"; fi; \
 		$(PY) -m sim.study $$s size=$(STUDY_SIZE) $(if $(SMOKE),,publish=true) \
-			hydra.run.dir=$(STUDY_ROOT)/$(STUDY_STAMP)_$$s $(ARGS); \
+			hydra.run.dir=$(STUDY_ROOT)/$(STUDY_STAMP)_$$s $$reuse $(ARGS); \
 	done
 	$(PY) -m sim.study index --out $(STUDY_ROOT)/$(STUDY_STAMP)_index.md \
 		$(foreach s,$(STUDIES),$(STUDY_ROOT)/$(STUDY_STAMP)_$(s))

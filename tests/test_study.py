@@ -85,6 +85,9 @@ def test_make_experiments_smoke_runs_every_study(tmp_path):
         assert list(folder.glob("*.png")), name
         text = (folder / "findings.md").read_text()
         assert "**Question.**" in text and "python -m sim.study " + name in text
+    # monitoring takes discovery's runs (the same plan replicates): none is made twice
+    monitoring = json.loads((folders["monitoring"] / "study.json").read_text())
+    assert monitoring["model_runs_this_invocation"] == 0 < monitoring["model_runs"]
     contrast = pd.read_csv(folders["contrast"] / "contrast.csv")
     assert set(contrast["target"]) == {"T01", "T02", "T03", "T04", "T05", "all_five"}
     assert (contrast["delta_p_lo"] <= contrast["delta_p"] + 1e-12).all()
@@ -472,6 +475,44 @@ def test_monitoring_values_every_candidate_figure_with_a_stated_error(tmp_path):
     text = (tmp_path / runner.FINDINGS).read_text()
     assert "figure most worth monitoring" in text and "HNTE list" in text
     assert (tmp_path / "monitoring.png").is_file()
+
+
+def test_a_study_takes_the_runs_another_made_with_the_same_posterior_and_model(tmp_path, capsys):
+    """discovery on monitoring's runs (the same plan replicates): nothing is run again, the findings are
+    bit-identical to discovery's own runs, and the page keeps the wall time the runs took when made.
+    A folder whose runs were made with another posterior or model code (its stamp differs), or that is not
+    a finished study, is refused with one line naming reuse_runs, before anything is written."""
+    sizes = {"full": runner.Size(), "smoke": runner.Size(scale=0.02, replicates=12)}
+
+    def cfg(name: str, **kw) -> runner.StudyConfig:
+        return runner.StudyConfig(name=name, size="smoke", sizes=sizes, jobs=1, progress=False, **kw)
+
+    source = tmp_path / "monitoring"
+    made = runner.execute(cfg("monitoring"), source, command=["test"])
+    own = runner.execute(cfg("discovery"), tmp_path / "own", command=["test"])
+    capsys.readouterr()
+    took = runner.execute(cfg("discovery", reuse_runs=[str(source)]), tmp_path / "took", command=["test"])
+    assert "reusing: 12 model runs of" in capsys.readouterr().err
+    assert made["model_runs_this_invocation"] == own["model_runs_this_invocation"] == 12
+    assert took["model_runs_this_invocation"] == 0 and took["model_runs"] == 12
+    assert took["findings"] == own["findings"]
+    assert took["runs_wall_time_s"] == made["runs_wall_time_s"] > 0
+    assert "taken from the runs of monitoring" in (tmp_path / "took" / runner.FINDINGS).read_text()
+    assert took["runs_taken_from"] == ["monitoring"] and own["runs_taken_from"] == []
+    # the taken runs are the folder's own now: a rerun there needs the source no more
+    resumed = runner.execute(cfg("discovery"), tmp_path / "took", command=["test"])
+    assert resumed["model_runs_this_invocation"] == 0 and resumed["findings"] == own["findings"]
+
+    stamp = source / runner.RUNS_DIR / "FINGERPRINT"
+    stamp.write_text("0" * 16 + "\n")  # as if made with another posterior or other model code
+    for folder, words in ((source, "another posterior or other model code"), (tmp_path / "nope", "not a")):
+        with pytest.raises(ConfigError, match=rf"^reuse_runs: {folder}.*{words}"):
+            runner.check_inputs(cfg("discovery", reuse_runs=[str(folder)]))
+        with pytest.raises(ConfigError, match=r"^reuse_runs"):
+            runner.execute(cfg("discovery", reuse_runs=[str(folder)]), tmp_path / "refused", command=["t"])
+    assert not (tmp_path / "refused").exists()
+    with pytest.raises(ConfigError, match=r"^reuse_runs = .*must be a list"):
+        cfg("discovery", reuse_runs=str(source))
 
 
 def test_portfolio_names_the_mechanism_planted_in_the_runs():

@@ -60,7 +60,17 @@ MIN_SCALE = [f for f in fields(RunConfig) if f.name == "scale"][0].metadata["ran
     0
 ]  # the model's smallest
 #: Knobs that change how a study is computed, not what it finds (left out of its fingerprint).
-EXECUTION_KNOBS = ("jobs", "executor", "address", "resume", "overwrite", "progress", "chunk", "publish")
+EXECUTION_KNOBS = (
+    "jobs",
+    "executor",
+    "address",
+    "resume",
+    "overwrite",
+    "progress",
+    "chunk",
+    "publish",
+    "reuse_runs",
+)
 #: Libraries a study needs beyond the model (the ``studies`` extra of pyproject.toml).
 LIBRARIES = {
     "sensitivity": ("SALib", "sklearn"),
@@ -148,6 +158,8 @@ class StudyConfig:
     overwrite: bool = False  # replace a finished study of other settings in the folder
     progress: bool = True  # progress bars on stderr
     publish: bool = False  # copy the findings into experiments/NAME/ (make experiments)
+    #: finished study folders whose saved runs this study may take (same posterior and model code, checked)
+    reuse_runs: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         if is_number(self.scale):
@@ -189,6 +201,15 @@ class StudyConfig:
             )
         for key in ("resume", "overwrite", "progress", "publish"):
             flag(key, getattr(self, key))
+        if isinstance(self.reuse_runs, str) or not all(isinstance(f, str) for f in self.reuse_runs):
+            raise ConfigError(
+                f"reuse_runs = {self.reuse_runs!r}: must be a list of study folders, e.g. reuse_runs=[FOLDER]"
+            )
+        for folder in self.reuse_runs:
+            if not (Path(folder) / STUDY_JSON).is_file() or not (Path(folder) / RUNS_DIR).is_dir():
+                raise ConfigError(
+                    f"reuse_runs: {folder} is not a finished study folder (no {STUDY_JSON} and {RUNS_DIR}/)"
+                )
         if self.publish and self.size != "full":
             raise ConfigError(f"publish = true with size = {self.size}: only a full-size study is published")
         return self
@@ -259,6 +280,38 @@ def check_folder(cfg: StudyConfig, outdir: Path, fingerprint: str | None = None)
         raise overwrite_refused("study", outdir, done.get("config"), cfg.as_dict(), EXECUTION_KNOBS)
 
 
+def reusable_runs(cfg: StudyConfig, param_sets) -> list[Path]:
+    """The ``runs/`` folders of ``cfg.reuse_runs``, each checked to hold runs this study would make itself.
+
+    A run's key (``RunSpec.key``) hashes its levers, parameter set, seed, effects, scale and end year; what
+    it leaves out is the posterior file and the model's code, which are in the study's fingerprint. So a
+    folder's runs are taken only when its own config, fingerprinted with *this* posterior and model code,
+    gives the fingerprint stamped on its runs: it was made with both. ``ConfigError`` otherwise."""
+    from sim.runtime.provenance import model_code_sha256
+
+    inputs = {"posterior_sha256": param_sets.info.get("sha256"), "model_sha256": model_code_sha256()}
+    out = []
+    for folder in map(Path, cfg.reuse_runs):
+        why = None
+        try:
+            config = json.loads((folder / STUDY_JSON).read_text(encoding="utf-8"))["config"]
+            known = {f.name for f in fields(StudyConfig)}
+            sizes = {k: Size(**v) for k, v in config["sizes"].items()}
+            other = StudyConfig(
+                **{k: v for k, v in config.items() if k in known and k != "sizes"}, sizes=sizes
+            )
+            stamp = (folder / RUNS_DIR / "FINGERPRINT").read_text().strip()
+        except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
+            why = f"its record cannot be read by this version of the study code ({exc})"
+        else:
+            if other.fingerprint(**inputs) != stamp:
+                why = "its runs were made with another posterior or other model code than this study's"
+        if why:
+            raise ConfigError(f"reuse_runs: {folder}: {why}; leave it out of reuse_runs")
+        out.append(folder / RUNS_DIR)
+    return out
+
+
 # --------------------------------------------------------------------------- runs and their cache
 class RunCache:
     """Model runs of a study folder, saved in chunks (``runs/chunk-*.npz``) as they finish.
@@ -274,6 +327,7 @@ class RunCache:
         self.values: dict[str, np.ndarray] = {}
         self.seconds: dict[str, float] = {}  # wall seconds per run (its chunk's time / its runs)
         self.machine: dict[str, str] = {}  # where each run was made
+        self.source: dict[str, str] = {}  # the study folder a run was taken from (reuse_runs), by name
         stamp = self.folder / "FINGERPRINT"
         if self.folder.is_dir() and (
             not resume or not stamp.is_file() or stamp.read_text().strip() != fingerprint
@@ -287,6 +341,7 @@ class RunCache:
                     keys, vals = [str(k) for k in z["keys"]], z["values"]
                     seconds = float(z["seconds"]) if "seconds" in z else np.nan
                     machine = str(z["machine"]) if "machine" in z else "unknown"
+                    source = str(z["source"]) if "source" in z else ""
             except (OSError, ValueError, KeyError):
                 continue  # a damaged chunk is simply run again
             if vals.shape[1] != len(COLUMNS):
@@ -294,10 +349,39 @@ class RunCache:
             self.values.update(zip(keys, vals))
             self.seconds.update((k, seconds / len(keys)) for k in keys)
             self.machine.update((k, machine) for k in keys)
+            if source:
+                self.source.update((k, source) for k in keys)
         self.reused = len(self.values)
         self._n = len(list(self.folder.glob("chunk-*.npz")))
 
-    def save(self, keys: list[str], values: np.ndarray, seconds: float = np.nan, machine: str = "") -> None:
+    def adopt(self, runs: Path) -> int:
+        """Copy the chunks of another study's ``runs/`` folder (checked by ``reusable_runs``) into this one,
+        with the wall time and machine they were made with; returns how many new runs that adds."""
+        before = len(self.values)
+        for path in sorted(Path(runs).glob("chunk-*.npz")):
+            try:
+                with np.load(path, allow_pickle=False) as z:
+                    keys, vals = [str(k) for k in z["keys"]], z["values"]
+                    seconds = float(z["seconds"]) if "seconds" in z else np.nan
+                    machine = str(z["machine"]) if "machine" in z else "unknown"
+            except (OSError, ValueError, KeyError):
+                continue
+            new = [i for i, k in enumerate(keys) if k not in self.values]
+            if vals.shape[1] != len(COLUMNS) or not new:
+                continue
+            each = seconds / len(keys)
+            self.save([keys[i] for i in new], vals[new], each * len(new), machine, Path(runs).parent.name)
+        return len(self.values) - before
+
+    def save(
+        self,
+        keys: list[str],
+        values: np.ndarray,
+        seconds: float = np.nan,
+        machine: str = "",
+        source: str = "",
+    ) -> None:
+        """Save runs as a new chunk (``source``: the study folder they were taken from, if any)."""
         path = self.folder / f"chunk-{self._n:05d}.npz"
         self._n += 1
         with atomic.atomic_path(path) as tmp:
@@ -308,10 +392,13 @@ class RunCache:
                     values=values,
                     seconds=np.float64(seconds),
                     machine=np.str_(machine),
+                    source=np.str_(source),
                 )
         self.values.update(zip(keys, values))
         self.seconds.update((k, seconds / len(keys)) for k in keys)
         self.machine.update((k, machine) for k in keys)
+        if source:
+            self.source.update((k, source) for k in keys)
 
 
 class Context:
@@ -345,6 +432,7 @@ class Context:
             "runs_timed": len(known),
             "runs": len(secs),
             "machines": machines,
+            "taken_from": sorted({self.cache.source[k] for k in self._used if k in self.cache.source}),
         }
 
     def params_of(self, spec: RunSpec):
@@ -474,10 +562,10 @@ def wall_text(wall: float, runs: int, reused: int, run_time: dict | None = None)
         if rt.get("runs_timed", runs) < rt.get("runs", runs):
             text += f", {rt['runs_timed']:,} of {rt['runs']:,} runs timed"
     if reused:
-        text += (
-            f"; {reused:,} of the {runs:,} runs reused from the folder's run cache, made earlier "
-            f"(this invocation {wall / 60:.1f} min)"
-        )
+        text += f"; {reused:,} of the {runs:,} runs reused from the folder's run cache, made earlier"
+        if rt.get("taken_from"):
+            text += f" (taken from the runs of {', '.join(rt['taken_from'])})"
+        text += f" (this invocation {wall / 60:.1f} min)"
     return text
 
 
@@ -531,6 +619,7 @@ def write_outputs(cfg: StudyConfig, outdir: Path, f: Findings, prov: dict, start
         "wall_time_s": round(wall, 1),
         "runs_wall_time_s": None if run_time["seconds"] is None else round(run_time["seconds"], 1),
         "runs_machines": run_time["machines"],
+        "runs_taken_from": run_time["taken_from"],  # study folders whose runs it took (reuse_runs)
         "cpus": os.cpu_count(),
         "executor": ctx.executor.describe(),
         "findings": f.summary,
@@ -590,10 +679,16 @@ def execute(cfg: StudyConfig, outdir: Path, *, command: list[str], started: floa
     param_sets = load_param_sets(cfg)
     fingerprint = study_fingerprint(cfg, param_sets)
     check_folder(cfg, outdir, fingerprint)
+    reuse = reusable_runs(cfg, param_sets)
     (outdir / STUDY_JSON).unlink(missing_ok=True)  # a rerun is unfinished until it finishes
     cache = RunCache(outdir / RUNS_DIR, fingerprint, cfg.resume)
     if cache.reused:
         print(f"resuming: {cache.reused} model runs already saved in {outdir / RUNS_DIR}", file=sys.stderr)
+    for runs in reuse:
+        added = cache.adopt(runs)
+        print(
+            f"reusing: {added} model runs of {runs.parent} (same posterior and model code)", file=sys.stderr
+        )
     prov = provenance(cfg, param_sets, command, fingerprint, started)
     with Executor(cfg.executor, jobs=cfg.jobs, address=cfg.address, progress=cfg.progress) as executor:
         ctx = Context(cfg, outdir, param_sets, executor, cache)
@@ -613,7 +708,7 @@ def execute(cfg: StudyConfig, outdir: Path, *, command: list[str], started: floa
 def check_inputs(cfg: StudyConfig) -> None:
     """The study's inputs before it runs: its libraries are installed and the posterior reads."""
     check_libraries(cfg)
-    load_param_sets(cfg)
+    reusable_runs(cfg, load_param_sets(cfg))
 
 
 def _body(cfg: StudyConfig, inv: Invocation) -> dict:
