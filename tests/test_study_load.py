@@ -220,6 +220,39 @@ def test_the_index_flags_studies_made_with_another_posterior():
     assert "Earlier model" not in fresh and "earlier model" not in fresh
 
 
+def test_the_index_gives_an_interval_beside_each_contrast_number():
+    """P(reach) of both arms with its Wilson interval, and the most important lever's paired gain with its
+    95 % interval (three decimals of ΔP for all five, so a small effect does not read as zero)."""
+    from sim.model.outcomes import HEADLINE
+    from sim.pipeline.study.index import index_markdown
+
+    arms = {
+        arm: {g: {"p": p, "ci95": [p - 0.02, p + 0.01]} for g in [*HEADLINE, "all_five"]}
+        for arm, p in (("plan", 0.83), ("frozen_2023", 0.61))
+    }
+    most = {
+        g: {"lever": "fund_size", "delta_median": 234.0, "delta_median_ci": [204.0, 262.0]} for g in HEADLINE
+    }
+    most["all_five"] = {"lever": "incubators", "delta_p": 0.0125, "delta_p_ci": [0.0025, 0.0226]}
+    doc = {
+        "study": "contrast",
+        "question": "q",
+        "design": "d",
+        "size": "full",
+        "wall_time_s": 60.0,
+        "findings": {"p_reach": arms, "most_important_lever": most},
+        "provenance": {"git": {"commit": "abc"}, "started": "2026-12-06T00:00:00", "posterior": {}},
+    }
+    rows = {
+        r.split("|")[1].strip(): r
+        for r in index_markdown({"contrast": doc}).splitlines()
+        if r.startswith("| ")
+    }
+    assert "| 0.83 (0.81–0.84); frozen 0.61 (0.59–0.62) |" in rows["T02"]
+    assert "`fund_size` (+234, +204 – +262)" in rows["T02"]
+    assert "`incubators` (ΔP +0.013, +0.003 – +0.023)" in rows["all five"]
+
+
 def test_the_index_flags_studies_made_before_the_models_code_changed():
     """A study whose commit predates the last change to ``sim/model`` is flagged (git ancestry in this
     repository); one made at or after that change is not, nor one whose commit git does not know."""

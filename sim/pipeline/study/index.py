@@ -54,6 +54,32 @@ def _mix(m: dict | None) -> str:
     return text
 
 
+def _reach(pr: dict, g: str) -> str:
+    """P(reach) of the plan and of frozen_2023 with their 95 % Wilson intervals (contrast's replicates)."""
+    if not pr:
+        return "not run"
+
+    def one(arm: str) -> str:
+        r = pr[arm][g]
+        lo, hi = r.get("ci95") or (None, None)
+        return f"{r['p']:.2f}" if lo is None else f"{r['p']:.2f} ({lo:.2f}–{hi:.2f})"
+
+    return f"{one('plan')}; frozen {one('frozen_2023')}"
+
+
+def _most(mi: dict | None, g: str) -> str:
+    """contrast's most important lever with its paired gain and that gain's 95 % interval."""
+    if not mi:
+        return "–"
+    if g == ALL_FIVE:
+        lo, hi = mi.get("delta_p_ci") or (None, None)
+        ci = "" if lo is None else f", {lo:+.3f} – {hi:+.3f}"
+        return f"`{mi['lever']}` (ΔP {mi['delta_p']:+.3f}{ci})"
+    lo, hi = mi.get("delta_median_ci") or (None, None)
+    ci = "" if lo is None else f", {fmt_value(g, lo, True)} – {fmt_value(g, hi, True)}"
+    return f"`{mi['lever']}` ({fmt_value(g, mi['delta_median'], True)}{ci})"
+
+
 def _pm(s: dict, key: str) -> str:
     """An index with its 95 % half-width when the study recorded one."""
     conf = s.get(f"{key}_conf")
@@ -179,19 +205,12 @@ def index_markdown(
             "",
         ]
     lines += [
-        f"| target | P(reach), plan (frozen_2023) | lever that matters most: contrast (median gain) | lever with the largest total Sobol index | dominant uncertainty (total Sobol index) | where the plan fails (PRIM box 1) | figure most worth monitoring (share of the variance of reach it removes) | what it would take: cheapest mix with P >= {goal:g}, or the best attainable (validated) |",
+        f"| target | P(reach) (95 % interval): plan; frozen_2023 | lever that matters most: contrast (median gain, 95 % interval) | lever with the largest total Sobol index | dominant uncertainty (total Sobol index) | where the plan fails (PRIM box 1) | figure most worth monitoring (share of the variance of reach it removes) | what it would take: cheapest mix with P >= {goal:g}, or the best attainable (validated) |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for g in [*HEADLINE, ALL_FIVE]:
-        pr = c.get("p_reach", {})
-        reach = f"{pr['plan'][g]['p']:.2f} ({pr['frozen_2023'][g]['p']:.2f})" if pr else "not run"
-        mi = c.get("most_important_lever", {}).get(g)
-        if not mi:
-            most = "–"
-        elif g == ALL_FIVE:
-            most = f"`{mi['lever']}` (ΔP {mi['delta_p']:+.2f})"
-        else:
-            most = f"`{mi['lever']}` ({fmt_value(g, mi['delta_median'], True)})"
+        reach = _reach(c.get("p_reach", {}), g)
+        most = _most(c.get("most_important_lever", {}).get(g), g)
         sv = s.get(g if g != ALL_FIVE else f"reach_{ALL_FIVE}", {})
         if "undefined" in sv:
             top_lever = dom = sv["undefined"]
@@ -210,10 +229,14 @@ def index_markdown(
         "How to read it:",
         "",
         "- *P(reach)*: P(2026 value > target) over the replicates of `contrast` (posterior parameter sets drawn "
-        "by weight, lever effects drawn on their ranges, the model's randomness).",
+        "by weight, lever effects drawn on their ranges, the model's randomness); the interval is the 95 % "
+        "Wilson interval of that share, Monte Carlo error only (the spread of the parameters and effects is "
+        "inside P).",
         "- *Lever that matters most (contrast)*: the plan's lever whose change from its 2023 level adds most to "
-        "the 2026 median, replicate by replicate (plan minus the plan with that lever at 2023); for all five, "
-        "the one that adds most to P(all five). Intervals, ΔP(reach) and cost per unit of effect: `contrast/`.",
+        "the 2026 median, replicate by replicate (plan minus the plan with that lever at 2023), with the 95 % "
+        "bootstrap interval of the paired median difference; for all five, the one that adds most to "
+        "P(all five), with the 95 % interval of the paired ΔP. ΔP(reach) per target and cost per unit of "
+        "effect: `contrast/`.",
         "- *Largest total Sobol index (sensitivity)*: the lever that explains most of the variance of the 2026 "
         "value when every lever moves between its 2023 level and twice the plan together with every uncertainty.",
         "- *Dominant uncertainty*: the uncertainty (a behaviour mechanism of `sim.model.mechanisms`, one "

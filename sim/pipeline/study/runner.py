@@ -562,10 +562,10 @@ def wall_text(wall: float, runs: int, reused: int, run_time: dict | None = None)
         if rt.get("runs_timed", runs) < rt.get("runs", runs):
             text += f", {rt['runs_timed']:,} of {rt['runs']:,} runs timed"
     if reused:
-        text += f"; {reused:,} of the {runs:,} runs reused from the folder's run cache, made earlier"
+        where = "the folder's run cache"
         if rt.get("taken_from"):
-            text += f" (taken from the runs of {', '.join(rt['taken_from'])})"
-        text += f" (this invocation {wall / 60:.1f} min)"
+            where += f", taken from the runs of {', '.join(rt['taken_from'])}"
+        text += f"; {reused:,} of the {runs:,} runs reused from {where}, made earlier (this invocation {wall / 60:.1f} min)"
     return text
 
 
