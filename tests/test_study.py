@@ -85,6 +85,19 @@ def test_make_experiments_smoke_runs_every_study(tmp_path):
         assert list(folder.glob("*.png")), name
         text = (folder / "findings.md").read_text()
         assert "**Question.**" in text and "python -m sim.study " + name in text
+    # sensitivity (emulator): a reach output that never varies over the runs has no indices, and every
+    # one that varies has them (the emulated probability of a target reached in every run still varies)
+    from sim.pipeline.study.design import COLUMNS, reached
+
+    runs = folders["sensitivity"] / "runs"
+    values = np.vstack([np.load(f)["values"] for f in sorted(runs.glob("chunk-*.npz"))])
+    seen = reached(pd.DataFrame(values, columns=COLUMNS))
+    sens = pd.read_csv(folders["sensitivity"] / "sensitivity.csv")
+    found = json.loads((folders["sensitivity"] / "study.json").read_text())["findings"]
+    for g in ["T01", "T02", "T03", "T04", "T05", "all_five"]:
+        rows = sens[sens["output"] == f"reach_{g}"]
+        constant = seen[g].nunique() < 2
+        assert rows["ST"].isna().all() == constant == ("undefined" in found[f"reach_{g}"]), g
     # monitoring takes discovery's runs (the same plan replicates): none is made twice
     monitoring = json.loads((folders["monitoring"] / "study.json").read_text())
     assert monitoring["model_runs_this_invocation"] == 0 < monitoring["model_runs"]

@@ -332,9 +332,21 @@ def run_emulator(ctx, facs: list[dict]):
     ]
     groups = list(dict.fromkeys(prob["groups"]))
     kinds = {f["group"]: f["kind"] for f in facs}
+    # a target reached (or missed) in every run has no variance to apportion, as on the model itself: the
+    # emulated reach probability would still vary a little where the emulator extrapolates, and its
+    # indices would be those of that extrapolation (reach_T04 got ST 1.23 and ± 5.9 from 0 misses in 4,608)
+    seen = reached(out)
+    constant = {f"reach_{g}" for g in [*HEADLINE, ALL_FIVE] if seen[g].nunique(dropna=False) < 2}
     rows = []
     for name in OUTPUT_NAMES:
         p = point[name]
+        if name in constant:
+            nan = np.full(len(groups), np.nan)
+            for key in ("S1", "S1_conf", "ST", "ST_conf"):
+                p[key] = nan
+            rows += [_row(g, kinds[g], name, *[np.nan] * 4) for g in groups]
+            rows.append(_row(NOISE, "noise", name, *[np.nan] * 4))
+            continue
         for key_set in (("S1", "S1_conf"), ("ST", "ST_conf")):
             key, conf = key_set
             spread = np.array([b[name][key] for b in boots])
@@ -396,12 +408,17 @@ def precision(table: pd.DataFrame) -> dict:
     }
 
 
+def _share(x: float) -> str:
+    """A share as a percentage that reads 100 % only when every one is in (99.9 % is not all)."""
+    return "100 %" if x == 1 else f"{min(x * 100, 99.9):.1f} %"
+
+
 def precision_text(p: dict, checks: pd.DataFrame) -> str:
     if p["max_ST_half_width"] is None:
         return "no output varies: no index defined."
     text = (
         f"largest 95 % half-width of a total index: {p['max_ST_half_width']:.3f} ({p['max_at']}; goal <= "
-        f"{p['goal']:.2f}: {p['share_within_goal']:.0%} of the indices meet it); indices outside [0, 1] by more "
+        f"{p['goal']:.2f}: {_share(p['share_within_goal'])} of the indices meet it); indices outside [0, 1] by more "
         f"than their interval: {', '.join(p['outside_0_1']) or 'none'}."
     )
     if not checks.empty:
