@@ -528,6 +528,42 @@ def test_a_study_takes_the_runs_another_made_with_the_same_posterior_and_model(t
         cfg("discovery", reuse_runs=str(source))
 
 
+def test_portfolio_finds_the_runs_of_the_mix_it_reports():
+    """A chosen mix's lever values are those it was validated with: the round trip of a mix through the
+    unit scale moves some values in their last digits (one in three random mixes here), and a lookup of
+    its validation runs by the search's values then failed (KeyError at the end of a full-size study)."""
+    from dataclasses import asdict
+
+    from sim.pipeline.study import portfolio as pf
+
+    rng = np.random.default_rng(0)
+    units = rng.random((30, len(pf.NAMES)))
+    drift = [u for u in units if asdict(pf.to_levers(pf.to_unit(pf.to_levers(u)))) != asdict(pf.to_levers(u))]
+    assert drift, "no mix whose round trip moves a value: the test would not exercise the bug"
+
+    class Stub(pf.Evaluator):
+        """Every mix reaches every goal with P 0.9 on the fresh replicates; no model run."""
+
+        def __call__(self, units, desc, reps=None):
+            rows = []
+            for u in units:
+                m = asdict(pf.to_levers(u))
+                self.validated[tuple(m.values())] = pd.DataFrame({"T01": [1.0]})
+                rows.append({"cost": 1.0, "failed_runs": 0, **{f"p_{g}": 0.9 for g in pf.GOALS}, **m})
+            return rows
+
+    cand = pd.DataFrame(
+        [
+            {**asdict(pf.to_levers(u)), "cost": 1.0 + k, **{f"p_{g}": 0.85 for g in pf.GOALS}}
+            for k, u in enumerate(drift)
+        ]
+    )
+    ev = Stub(ctx=None, reps=[])
+    chosen = pf.choose(ev, cand, "T01", fresh=list(range(400)), goal=0.8)
+    assert chosen["found"]
+    assert tuple(chosen["mix"][n] for n in pf.NAMES) in ev.validated
+
+
 def test_portfolio_names_the_mechanism_planted_in_the_runs():
     """400 runs whose T05 follows one reforms parameter (rank correlation ~0.9) among 40 unrelated
     uncertainties: `binding` names the reforms mechanism and that parameter, distinguishable from noise; for

@@ -125,6 +125,9 @@ def validate(ev: Evaluator, row: pd.Series, g: str, fresh, goal: float) -> dict:
     lo, hi = (np.nan, np.nan) if np.isnan(p) else wilson(int(round(p * len(fresh))), len(fresh))
     return {
         **row.to_dict(),
+        # the levers as run on the fresh replicates (the round trip through the unit scale can move a
+        # value in its last digits): the key of its runs in ``ev.validated``
+        **{n: v[n] for n in NAMES},
         "search_cost": row["cost"],
         "search_p": row[f"p_{g}"],
         "validated_cost": v["cost"],
