@@ -313,6 +313,20 @@ def reusable_runs(cfg: StudyConfig, param_sets) -> list[Path]:
 
 
 # --------------------------------------------------------------------------- runs and their cache
+def read_chunk(path: Path) -> tuple[list[str], np.ndarray, float, str, str] | None:
+    """A saved chunk's (keys, outputs, wall seconds, machine, source folder); None when it is damaged or
+    holds the outputs of another version of the study code (other ``COLUMNS``)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            keys, vals = [str(k) for k in z["keys"]], z["values"]
+            seconds = float(z["seconds"]) if "seconds" in z else np.nan
+            machine = str(z["machine"]) if "machine" in z else "unknown"
+            source = str(z["source"]) if "source" in z else ""
+    except (OSError, ValueError, KeyError):
+        return None
+    return None if vals.shape[1] != len(COLUMNS) else (keys, vals, seconds, machine, source)
+
+
 class RunCache:
     """Model runs of a study folder, saved in chunks (``runs/chunk-*.npz``) as they finish.
 
@@ -336,16 +350,10 @@ class RunCache:
         self.folder.mkdir(parents=True, exist_ok=True)
         atomic.write_text(stamp, fingerprint + "\n")
         for path in sorted(self.folder.glob("chunk-*.npz")):
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    keys, vals = [str(k) for k in z["keys"]], z["values"]
-                    seconds = float(z["seconds"]) if "seconds" in z else np.nan
-                    machine = str(z["machine"]) if "machine" in z else "unknown"
-                    source = str(z["source"]) if "source" in z else ""
-            except (OSError, ValueError, KeyError):
-                continue  # a damaged chunk is simply run again
-            if vals.shape[1] != len(COLUMNS):
-                continue  # runs of another version of the study code: run again
+            chunk = read_chunk(path)
+            if chunk is None:
+                continue  # damaged, or runs of another version of the study code: run again
+            keys, vals, seconds, machine, source = chunk
             self.values.update(zip(keys, vals))
             self.seconds.update((k, seconds / len(keys)) for k in keys)
             self.machine.update((k, machine) for k in keys)
@@ -359,15 +367,12 @@ class RunCache:
         with the wall time and machine they were made with; returns how many new runs that adds."""
         before = len(self.values)
         for path in sorted(Path(runs).glob("chunk-*.npz")):
-            try:
-                with np.load(path, allow_pickle=False) as z:
-                    keys, vals = [str(k) for k in z["keys"]], z["values"]
-                    seconds = float(z["seconds"]) if "seconds" in z else np.nan
-                    machine = str(z["machine"]) if "machine" in z else "unknown"
-            except (OSError, ValueError, KeyError):
+            chunk = read_chunk(path)
+            if chunk is None:
                 continue
+            keys, vals, seconds, machine, _ = chunk
             new = [i for i, k in enumerate(keys) if k not in self.values]
-            if vals.shape[1] != len(COLUMNS) or not new:
+            if not new:
                 continue
             each = seconds / len(keys)
             self.save([keys[i] for i in new], vals[new], each * len(new), machine, Path(runs).parent.name)
