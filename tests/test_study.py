@@ -609,8 +609,13 @@ def test_portfolio_reports_a_mix_or_the_best_attainable_for_every_goal(tmp_path)
     cand = pd.read_csv(tmp_path / "candidates.csv")
     tops = cand[cand["label"] == "every lever at the top of its range"]
     assert len(tops) == 1 and all(tops[n].iloc[0] == LEVERS[n].hi for n in LEVERS)
+    # the floor: every lever at its lo still pays for the 2023 stock it winds down and 2023's R&D subsidy
+    floor = cand[cand["label"] == "every lever at the bottom of its range"]
+    assert len(floor) == 1 and all(floor[n].iloc[0] == LEVERS[n].lo for n in LEVERS)
+    assert doc["findings"]["floor_cost"] == pytest.approx(floor["cost"].iloc[0]) and doc["findings"]["floor_cost"] > 0
     text = (tmp_path / runner.FINDINGS).read_text()
     assert "what caps it" in text and ("best attainable" in text or "cheapest mix" in text)
+    assert "The floor is not free" in text and "winds that stock down" in text
 
 
 def test_a_numerical_failure_of_a_run_is_recorded_not_fatal_in_a_search(monkeypatch):

@@ -69,6 +69,9 @@ FAILED_COST = 1e9  # 亿元: the search's cost of a mix the model failed to run 
 TIE_BREAK = 0.01  # weight of the mean single-target P(reach) in the search objective (see guide)
 
 
+FLOOR = "every lever at the bottom of its range"
+
+
 def to_levers(u: np.ndarray):
     """The mix at positions ``u`` (one per lever, in [0, 1]) of the levers' validated ranges."""
     return with_levers(scenario("plan"), **{n: lever_at(n, x) for n, x in zip(NAMES, np.clip(u, 0, 1))})
@@ -230,7 +233,7 @@ def run(ctx):
     named = {
         "plan": to_unit(scenario("plan")),
         "frozen_2023": to_unit(scenario("frozen_2023")),
-        "every lever at the bottom of its range": np.zeros(len(NAMES)),
+        FLOOR: np.zeros(len(NAMES)),
         "every lever at the top of its range": np.ones(len(NAMES)),
     }
     lhs = qmc.LatinHypercube(d=len(NAMES), seed=ctx.cfg.seed).random(max(0, d.population - len(named)))
@@ -255,12 +258,14 @@ def run(ctx):
         frame = ev.validated[tuple(m["mix"][n] for n in NAMES)]
         m["binding"] = binding(frame, x_fresh, m["goal"])
     plan_row = cand[cand["label"] == "plan"].iloc[0].to_dict()
+    floor_row = cand[cand["label"] == FLOOR]
     table = mix_table(mixes, plan_row)
     summary = {
         "goal": ctx.cfg.goal,
         "candidates": len(cand),
         "front": front[["cost", f"p_{ALL_FIVE}", *NAMES]].to_dict("records"),
         "plan": {"cost": plan_row["cost"], **{g: plan_row[f"p_{g}"] for g in GOALS}},
+        "floor_cost": float(floor_row["cost"].iloc[0]) if len(floor_row) else None,
         "mixes": {m["goal"]: mix_summary(m) for m in mixes},
         "failed_mixes": int((~ran).sum()),
         "failed_runs": len(ctx.failures),
@@ -415,6 +420,14 @@ def markdown(summary: dict, table: pd.DataFrame, design, cfg) -> str:
             + "; ".join(summary["failures"])
             + "): those mixes are never chosen; the "
             "model's validated ranges do not hold jointly there.",
+        ]
+    if summary.get("floor_cost"):
+        lines += [
+            "",
+            f"*The floor is not free*: {FLOOR} costs {summary['floor_cost']:,.1f} 亿元 over 2024-26 on the search "
+            "replicates. A build-up lever (" + ", ".join(n for n, v in LEVERS.items() if v.build_up) + ") set to one "
+            "value reaches it in 2026 linearly from its 2023 stock, so at 0 it winds that stock down and pays for "
+            "what is still open in 2024-25; and the R&D subsidy on 2023's increment is paid in 2024 (`rd_subsidy`).",
         ]
     lines += [
         "",

@@ -339,14 +339,11 @@ def run_emulator(ctx, facs: list[dict]):
     constant = {f"reach_{g}" for g in [*HEADLINE, ALL_FIVE] if seen[g].nunique(dropna=False) < 2}
     rows = []
     for name in OUTPUT_NAMES:
-        p = point[name]
         if name in constant:
-            nan = np.full(len(groups), np.nan)
-            for key in ("S1", "S1_conf", "ST", "ST_conf"):
-                p[key] = nan
             rows += [_row(g, kinds[g], name, *[np.nan] * 4) for g in groups]
             rows.append(_row(NOISE, "noise", name, *[np.nan] * 4))
             continue
+        p = point[name]
         for key_set in (("S1", "S1_conf"), ("ST", "ST_conf")):
             key, conf = key_set
             spread = np.array([b[name][key] for b in boots])
