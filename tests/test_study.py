@@ -612,7 +612,10 @@ def test_portfolio_reports_a_mix_or_the_best_attainable_for_every_goal(tmp_path)
     # the floor: every lever at its lo still pays for the 2023 stock it winds down and 2023's R&D subsidy
     floor = cand[cand["label"] == "every lever at the bottom of its range"]
     assert len(floor) == 1 and all(floor[n].iloc[0] == LEVERS[n].lo for n in LEVERS)
-    assert doc["findings"]["floor_cost"] == pytest.approx(floor["cost"].iloc[0]) and doc["findings"]["floor_cost"] > 0
+    assert (
+        doc["findings"]["floor_cost"] == pytest.approx(floor["cost"].iloc[0])
+        and doc["findings"]["floor_cost"] > 0
+    )
     text = (tmp_path / runner.FINDINGS).read_text()
     assert "what caps it" in text and ("best attainable" in text or "cheapest mix" in text)
     assert "The floor is not free" in text and "winds that stock down" in text
@@ -637,3 +640,37 @@ def test_a_numerical_failure_of_a_run_is_recorded_not_fatal_in_a_search(monkeypa
     monkeypatch.setattr(design, "evaluate", bug)
     with pytest.raises(KeyError):
         design.evaluate_or_failure(None)
+
+
+def test_lever_curves_prints_a_paired_change_as_every_output_does():
+    """A lever that moves no replicate's reach reads as "no pair differs" with the bound on what n pairs
+    could miss, not "+0.00 (+0.00–+0.00)"; a small change keeps the digits its interval needs."""
+    from sim.pipeline.study.lever_curves import _dp_cell, marginal_table
+
+    n = 200
+    same = pd.DataFrame({"T01": np.ones(n)})
+    moved = pd.DataFrame(
+        {"T01": np.r_[np.ones(n - 3), np.zeros(3)]}
+    )  # 3 of 200 lose the target above the plan
+    rows = [
+        {
+            "lever": lev,
+            "target": "T01",
+            "position": pos,
+            "factor": pos,
+            "p_reach": 1.0,
+            "cost_mean": pos,
+            "median": 1.0,
+            "n": n,
+        }
+        for lev in ("inert", "small")
+        for pos in (0.0, 0.5, 1.0)
+    ]
+    curves = pd.DataFrame(rows)
+    reaches = {("inert", p): same for p in (0.0, 0.5, 1.0)}
+    reaches |= {("small", 0.0): same, ("small", 0.5): same, ("small", 1.0): moved}
+    curves.loc[(curves["lever"] == "small") & (curves["position"] == 1.0), "p_reach"] = moved["T01"].mean()
+    m = marginal_table(curves, reaches).set_index("lever")
+    inert, small = _dp_cell(m.loc["inert"]), _dp_cell(m.loc["small"])
+    assert inert.startswith("0 (no pair differs") and "+0.00" not in inert
+    assert small.startswith("-0.015") and "+0.00 " not in small, small

@@ -22,7 +22,7 @@ import pandas as pd
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.policy import LEVERS, scenario
-from sim.pipeline.paired import paired_mean_difference
+from sim.pipeline.paired import format_difference, paired_mean_difference
 from sim.pipeline.report import wilson
 from sim.pipeline.study.design import (
     ALL_FIVE,
@@ -124,6 +124,7 @@ def marginal_table(curves: pd.DataFrame, reaches: dict | None = None) -> pd.Data
             "target": g,
             "from_factor": t.loc[lo, "factor"],
             "to_factor": t.loc[hi, "factor"],
+            "n": int(t["n"].min()),
         }
         for tag, a, b in (("below", lo, 0.5), ("above", 0.5, hi)):
             row[f"dp_{tag}"] = t.loc[b, "p_reach"] - t.loc[a, "p_reach"]
@@ -199,9 +200,13 @@ def markdown(marginal: pd.DataFrame, summary: dict, positions: list[float]) -> s
 
 
 def _dp_cell(row) -> str:
-    """ΔP above the plan with its paired interval (when the table has it)."""
+    """ΔP above the plan with its paired interval (when the table has it), as every output prints a paired
+    difference (``format_difference``): the digits its interval needs, and, when no replicate's reach
+    changes, the bound on what the pairs could have missed rather than "+0.00 (+0.00–+0.00)"."""
     if "dp_above_lo" in row and not pd.isna(row["dp_above_lo"]):
-        return f"{row['dp_above']:+.2f} ({row['dp_above_lo']:+.2f}–{row['dp_above_hi']:+.2f})"
+        return format_difference(
+            row["dp_above"], row["dp_above_lo"], row["dp_above_hi"], int(row["n"]), proportion=True
+        )
     return f"{row['dp_above']:+.2f}"
 
 
