@@ -157,7 +157,7 @@ def difference_text(
     if proportion and value == 0 and lo == 0 and hi == 0:
         bound = NO_FLIP_BOUND / n * scale
         d = _decimals(bound)
-        return "0" + unit, f"no pair differs: |difference| < {_number(bound, d, False)}{unit}"
+        return "0" + unit, f"no pair differs: within ±{_number(bound, d, False)}{unit}"  # no "|": a table cell
     d = _decimals(v, a, b)
     return _number(v, d, True) + unit, f"{_number(a, d, True)}{unit} – {_number(b, d, True)}{unit}"
 
