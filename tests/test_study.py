@@ -674,3 +674,54 @@ def test_lever_curves_prints_a_paired_change_as_every_output_does():
     inert, small = _dp_cell(m.loc["inert"]), _dp_cell(m.loc["small"])
     assert inert.startswith("0 (no pair differs") and "+0.00" not in inert and "|" not in inert
     assert small.startswith("-0.015") and "+0.00 " not in small, small
+
+
+def test_runs_stamped_before_fingerprints_held_the_model_code_are_taken_only_when_git_proves_it(tmp_path):
+    """A folder stamped under the older scheme (its config and the posterior, no model code) is taken when
+    its clean commit holds this working tree's sim/model and this posterior; the commit before the last
+    model change, another posterior or a dirty tree is refused."""
+    import hashlib
+
+    from sim.pipeline.study.index import MODEL_CODE, _git, last_model_change
+
+    model_commit = last_model_change()
+    parent = _git("rev-parse", f"{model_commit}^") if model_commit else None
+    status = _git("status", "--porcelain", "--", MODEL_CODE)
+    if (
+        not model_commit
+        or parent is None
+        or parent.returncode != 0
+        or status is None
+        or status.stdout.strip()
+    ):
+        pytest.skip("needs git history and a sim/model without uncommitted changes")
+    cfg = runner.StudyConfig(name="contrast", size="full")
+    posterior = runner.load_param_sets(cfg).info["sha256"]
+    config = {k: v for k, v in cfg.as_dict().items() if k != "reuse_runs"}  # as recorded before reuse_runs
+    old = {k: v for k, v in config.items() if k not in runner.EXECUTION_KNOBS}
+    old["sizes"] = {cfg.size: old["sizes"][cfg.size]}
+    stamp = hashlib.sha256(
+        json.dumps({**old, "posterior_sha256": posterior}, sort_keys=True).encode()
+    ).hexdigest()
+
+    def folder(name: str, commit: str, sha: str = posterior, dirty: bool = False) -> str:
+        f = tmp_path / name
+        (f / runner.RUNS_DIR).mkdir(parents=True)
+        (f / runner.RUNS_DIR / "FINGERPRINT").write_text(stamp[:16] + "\n")
+        prov = {"git": {"commit": commit, "dirty": dirty}, "posterior": {"sha256": sha}}
+        (f / runner.STUDY_JSON).write_text(json.dumps({"config": config, "provenance": prov}))
+        return str(f)
+
+    ok = folder("same_model", model_commit)
+    assert runner.reusable_runs(
+        runner.StudyConfig(name="contrast", reuse_runs=[ok]), runner.load_param_sets(cfg)
+    )
+    for bad in (
+        folder("older_model", parent.stdout.strip()),
+        folder("other_posterior", model_commit, sha="0" * 64),
+        folder("dirty", model_commit, dirty=True),
+    ):
+        with pytest.raises(ConfigError, match="another posterior or other model code"):
+            runner.reusable_runs(
+                runner.StudyConfig(name="contrast", reuse_runs=[bad]), runner.load_param_sets(cfg)
+            )

@@ -294,7 +294,8 @@ def reusable_runs(cfg: StudyConfig, param_sets) -> list[Path]:
     for folder in map(Path, cfg.reuse_runs):
         why = None
         try:
-            config = json.loads((folder / STUDY_JSON).read_text(encoding="utf-8"))["config"]
+            doc = json.loads((folder / STUDY_JSON).read_text(encoding="utf-8"))
+            config = doc["config"]
             known = {f.name for f in fields(StudyConfig)}
             sizes = {k: Size(**v) for k, v in config["sizes"].items()}
             other = StudyConfig(
@@ -304,12 +305,41 @@ def reusable_runs(cfg: StudyConfig, param_sets) -> list[Path]:
         except (OSError, ValueError, KeyError, TypeError, ConfigError) as exc:
             why = f"its record cannot be read by this version of the study code ({exc})"
         else:
-            if other.fingerprint(**inputs) != stamp:
+            if other.fingerprint(**inputs) != stamp and not stamped_before_model_code(doc, stamp, inputs):
                 why = "its runs were made with another posterior or other model code than this study's"
         if why:
             raise ConfigError(f"reuse_runs: {folder}: {why}; leave it out of reuse_runs")
         out.append(folder / RUNS_DIR)
     return out
+
+
+def stamped_before_model_code(doc: dict, stamp: str, inputs: dict) -> bool:
+    """Runs stamped before fingerprints held the model's code (commit 8805019: the recorded config and the
+    posterior only) are taken when git proves the rest: the study was made at a clean commit whose
+    ``sim/model`` is this working tree's (``index.MODEL_CODE``, nothing uncommitted or untracked there), with
+    this posterior (``inputs["posterior_sha256"]``), and the stamp is that scheme's hash of its config."""
+    from sim.pipeline.study.index import MODEL_CODE, _git
+
+    prov = doc.get("provenance") or {}
+    git = prov.get("git") or {}
+    posterior = inputs.get("posterior_sha256")
+    if not git.get("commit") or git.get("dirty") or (prov.get("posterior") or {}).get("sha256") != posterior:
+        return False
+    config = doc["config"]
+    old = {k: v for k, v in config.items() if k not in EXECUTION_KNOBS}
+    old["sizes"] = {config["size"]: old["sizes"][config["size"]]}
+    old["posterior_sha256"] = posterior
+    if hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16] != stamp:
+        return False
+    same = _git("diff", "--quiet", git["commit"], "--", MODEL_CODE)
+    untracked = _git("status", "--porcelain", "--", MODEL_CODE)
+    return bool(
+        same
+        and same.returncode == 0
+        and untracked
+        and untracked.returncode == 0
+        and not untracked.stdout.strip()
+    )
 
 
 # --------------------------------------------------------------------------- runs and their cache
