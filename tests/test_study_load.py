@@ -277,3 +277,18 @@ def test_the_index_flags_studies_made_before_the_models_code_changed():
     assert model_vintage(study(git("rev-parse", "HEAD")), change) is None
     assert model_vintage(study("0" * 40), change) is None  # a commit this clone does not hold
     assert model_vintage(study(before), None) is None
+
+
+def test_a_small_resolved_sensitivity_index_does_not_read_as_zero():
+    """Indices print to their half-width's first significant digit (2 to 4 decimals): the levers' total
+    indices of the full-size study (0.0020 ± 0.0009) read as small and resolved, not "0.00 ± 0.00"."""
+    from sim.pipeline.study.design import index_text
+    from sim.pipeline.study.index import _pm
+
+    assert index_text(0.0019659, 0.000947) == "0.0020 ± 0.0009"
+    assert index_text(0.38, 0.02) == "0.38 ± 0.02" and index_text(0.0066, 0.0031) == "0.007 ± 0.003"
+    assert index_text(0.5, 0.0) == "0.50 ± 0.00" and index_text(0.123, None) == "0.12"
+    assert index_text(1e-7, 1e-8) == "0.0000 ± 0.0000"  # at most 4 decimals: nothing to act on below
+    assert index_text(float("nan"), 0.1) == "n/a"
+    s = {"top_lever_ST": 0.000653, "top_lever_ST_conf": 0.000166}
+    assert _pm(s, "top_lever_ST") == "0.0007 ± 0.0002"

@@ -230,6 +230,21 @@ def fmt_value(tid: str, v: float, diff: bool = False) -> str:
     return f"{v:+,.0f}" if diff else f"{v:,.0f}"
 
 
+def index_text(value: float, half: float | None = None) -> str:
+    """A sensitivity index with its 95 % half-width, to the half-width's first significant digit (at least
+    2 decimals, at most ``INDEX_MAX_DECIMALS``): a small but resolved index reads "0.0020 ± 0.0009", not
+    "0.00 ± 0.00", which looks like an exact zero."""
+    if value is None or not np.isfinite(float(value)):
+        return "n/a"
+    if half is None or not np.isfinite(float(half)):
+        return f"{value:.2f}"
+    d = 2 if half <= 0 else int(min(INDEX_MAX_DECIMALS, max(2, -np.floor(np.log10(half)))))
+    return f"{value:.{d}f} ± {half:.{d}f}"
+
+
+INDEX_MAX_DECIMALS = 4  # below 0.0001 a share of variance says nothing a reader can act on
+
+
 # --------------------------------------------------------------------------- uncertainties by mechanism
 def behaviour_groups() -> dict[str, list[str]]:
     """The calibrated behaviour parameters (``BehaviourParams`` with a prior) by mechanism

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from sim.model.outcomes import HEADLINE
 from sim.pipeline.study import STUDIES
-from sim.pipeline.study.design import ALL_FIVE, fmt_value
+from sim.pipeline.study.design import ALL_FIVE, fmt_value, index_text
 from sim.runtime import atomic
 from sim.runtime.provenance import REPO_ROOT
 
@@ -82,8 +82,7 @@ def _most(mi: dict | None, g: str) -> str:
 
 def _pm(s: dict, key: str) -> str:
     """An index with its 95 % half-width when the study recorded one."""
-    conf = s.get(f"{key}_conf")
-    return f"{s[key]:.2f}" if conf is None else f"{s[key]:.2f} ± {conf:.2f}"
+    return index_text(s[key], s.get(f"{key}_conf"))
 
 
 def _watch(s: dict | None) -> str:

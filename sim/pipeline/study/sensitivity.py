@@ -49,6 +49,7 @@ from sim.pipeline.study.design import (
     ALL_FIVE,
     RunSpec,
     behaviour_groups,
+    index_text,
     lever_range,
     lever_value,
     mechanism_label,
@@ -399,7 +400,7 @@ def precision(table: pd.DataFrame) -> dict:
         "goal": GOAL_HALF_WIDTH,
         "share_within_goal": float((t["ST_conf"] <= GOAL_HALF_WIDTH).mean()) if not t.empty else None,
         "outside_0_1": [
-            f"{r['factor']} on {r['output']} ({r['ST']:.2f} ± {r['ST_conf']:.2f})"
+            f"{r['factor']} on {r['output']} ({index_text(r['ST'], r['ST_conf'])})"
             for _, r in out_of_range.iterrows()
         ],
     }
@@ -491,9 +492,10 @@ def markdown(summary: dict, range_factor: float, checks: pd.DataFrame | None = N
             continue
         lead = "" if s["dominant_resolved"] else f"; not resolved from {s['runner_up']}"
         lines.append(
-            f"| {label} | {s['dominant_uncertainty']} ({s['dominant_uncertainty_ST']:.2f} ± "
-            f"{s['dominant_uncertainty_ST_conf']:.2f}{lead}) | {s['narrowed_by']} | `{s['top_lever']}` "
-            f"({s['top_lever_ST']:.2f} ± {s['top_lever_ST_conf']:.2f}) | {s['levers_ST_sum']:.2f} |"
+            f"| {label} | {s['dominant_uncertainty']} "
+            f"({index_text(s['dominant_uncertainty_ST'], s['dominant_uncertainty_ST_conf'])}{lead}) | "
+            f"{s['narrowed_by']} | `{s['top_lever']}` ({index_text(s['top_lever_ST'], s['top_lever_ST_conf'])}) | "
+            f"{index_text(s['levers_ST_sum'])} |"
         )
     mech = [g for g in GROUPS]
     lines += [
@@ -509,7 +511,7 @@ def markdown(summary: dict, range_factor: float, checks: pd.DataFrame | None = N
         cells = []
         for g in mech:
             v = s["mechanisms"].get(mechanism_label(g))
-            cells.append("–" if v is None else f"{v[0]:.2f} ± {v[1]:.2f}")
+            cells.append("–" if v is None else index_text(*v))
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "What each mechanism is and what data would narrow it (`sim.model.mechanisms.GROUPS`):", ""]
     lines += [f"- **{g}**: {what}; narrowed by {data}." for g, (what, data) in GROUPS.items()]
