@@ -229,10 +229,16 @@ class StudyConfig:
         return d
 
     def fingerprint(self, **inputs: Any) -> str:
-        d = {k: v for k, v in self.as_dict().items() if k not in EXECUTION_KNOBS}
-        d["sizes"] = {self.size: d["sizes"][self.size]}  # other sizes do not change this study
-        d.update(inputs)
-        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
+        return config_fingerprint(self.as_dict(), **inputs)
+
+
+def config_fingerprint(config: dict[str, Any], **inputs: Any) -> str:
+    """The hash of a study's config (``as_dict``, or as recorded in a study.json) without its execution
+    knobs and other sizes, and ``inputs`` (the posterior's and, since 8805019, the model code's hash)."""
+    d = {k: v for k, v in config.items() if k not in EXECUTION_KNOBS}
+    d["sizes"] = {config["size"]: d["sizes"][config["size"]]}  # other sizes do not change this study
+    d.update(inputs)
+    return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def check_libraries(cfg: StudyConfig) -> None:
@@ -325,19 +331,12 @@ def stamped_before_model_code(doc: dict, stamp: str, inputs: dict) -> bool:
     posterior = inputs.get("posterior_sha256")
     if not git.get("commit") or git.get("dirty") or (prov.get("posterior") or {}).get("sha256") != posterior:
         return False
-    config = doc["config"]
-    old = {k: v for k, v in config.items() if k not in EXECUTION_KNOBS}
-    old["sizes"] = {config["size"]: old["sizes"][config["size"]]}
-    old["posterior_sha256"] = posterior
-    if hashlib.sha256(json.dumps(old, sort_keys=True).encode()).hexdigest()[:16] != stamp:
+    if config_fingerprint(doc["config"], posterior_sha256=posterior) != stamp:
         return False
     same = _git("diff", "--quiet", git["commit"], "--", MODEL_CODE)
     untracked = _git("status", "--porcelain", "--", MODEL_CODE)
-    return bool(
-        same
-        and same.returncode == 0
-        and untracked
-        and untracked.returncode == 0
+    return (
+        all(out is not None and out.returncode == 0 for out in (same, untracked))
         and not untracked.stdout.strip()
     )
 
