@@ -98,9 +98,10 @@ experiments: $(INSTALLED_STUDIES)
 bench: $(INSTALLED)
 	$(PY) benchmarks/bench_scale.py $(ARGS)
 
-# Mutation testing of the rules, the market and the instruments (mutmut, [tool.mutmut] in pyproject.toml;
-# not in CI). All of them take hours on 2 cores; the rule and market modules alone about an hour:
-#   make mutate ARGS='--max-children 2 "sim.model.agents.certification*" "sim.model.market*"'
+# Mutation testing of the rules, the market, the instruments and the pipeline's statistics (mutmut,
+# [tool.mutmut] in pyproject.toml; not in CI). All of them take hours on 2 cores; the rules, the market, the
+# paired differences and the backtest's scoring about 10 min:
+#   make mutate ARGS='--max-children 2 "sim.model.agents.certification*" "sim.model.market*" "sim.pipeline.paired*" "sim.calibration.backtest.scoring*"'
 # The score is mutmut's killed / total; `.venv/bin/mutmut results` lists the survivors.
 mutate: $(INSTALLED_DEV)
 	$(PY) -m pip install -q 'mutmut>=3.8'

@@ -14,6 +14,7 @@ import scoringrules as sr
 from sim.calibration import backtest, scores
 from sim.calibration.backtest import BacktestConfig
 from sim.calibration.config import CalibrateConfig
+from sim.calibration.forecasters import FORECASTERS
 from sim.calibration.targets import FitTargets
 from sim.model.params import ConfigError
 
@@ -135,6 +136,55 @@ def test_goal_verdicts_compare_on_common_origins():
     # mean model CRPS over 2020-2021 (0.255) loses to the trends (0.1) but beats gm11 on 2021 (0.01 < 0.02)
     assert "gm11" not in v[0]["loses_crps_to"] and "linear" in v[0]["loses_crps_to"]
     assert v[0]["goal_met"] is False and v[0]["in_goal"]
+
+
+def _cell(indicator, horizon, scores):
+    """Rows of one indicator-horizon cell: ``scores`` maps forecaster -> {origin: (crps_rel, abs_err_rel)}."""
+    return [
+        {
+            "indicator": indicator,
+            "origin": o,
+            "horizon": horizon,
+            "forecaster": f,
+            "crps_rel": c,
+            "abs_err_rel": e,
+        }
+        for f, by_origin in scores.items()
+        for o, (c, e) in by_origin.items()
+    ]
+
+
+def test_goal_verdicts_need_both_scores_strictly_better_than_every_forecaster():
+    """A cell meets the goal only when the model beats every available naive forecaster on the mean CRPS
+    *and* on the median absolute error, each strictly (a tie is not a win); a forecaster with no origin in
+    common is not compared; a cell outside T01-T04 x h 1-2 is reported but not in the goal; a cell with no
+    naive forecaster available has no verdict."""
+    naive = {f: {2019: (0.2, 0.2), 2020: (0.2, 0.2)} for f in FORECASTERS}
+    rows = _cell("T02", 1, {"model": {2019: (0.1, 0.1), 2020: (0.1, 0.1)}, **naive})
+    # T03 h2: better CRPS everywhere, but the median error ties loglinear's
+    tie = {**naive, "loglinear": {2019: (0.2, 0.1), 2020: (0.2, 0.1)}}
+    rows += _cell("T03", 2, {"model": {2019: (0.1, 0.1), 2020: (0.1, 0.1)}, **tie})
+    # T04 h1: better error everywhere, CRPS worse than gm11, which forecasts 2020 only
+    gm_only_2020 = {**naive, "gm11": {2020: (0.05, 0.9)}}
+    rows += _cell("T04", 1, {"model": {2019: (0.1, 0.1), 2020: (0.1, 0.1)}, **gm_only_2020})
+    rows += _cell("T05", 1, {"model": {2019: (0.1, 0.1)}})  # no naive forecaster
+    rows += _cell("T01", 3, {"model": {2019: (0.1, 0.1)}, **naive})
+    v = {(r["indicator"], r["horizon"]): r for r in backtest.goal_verdicts(pd.DataFrame(rows))}
+    won = v[("T02", 1)]
+    assert won["goal_met"] is True and won["beats_all_crps"] and won["beats_all_abs_err"]
+    assert won["compared_with"] == list(FORECASTERS) and won["origins"] == [2019, 2020]
+    assert won["loses_crps_to"] == [] and won["loses_abs_err_to"] == [] and won["in_goal"]
+    tied = v[("T03", 2)]
+    assert tied["beats_all_crps"] is True and tied["beats_all_abs_err"] is False
+    assert tied["loses_abs_err_to"] == ["loglinear"] and tied["goal_met"] is False
+    crps = v[("T04", 1)]
+    assert (
+        crps["loses_crps_to"] == ["gm11"] and crps["beats_all_abs_err"] is True and crps["goal_met"] is False
+    )
+    assert v[("T05", 1)]["goal_met"] is None and v[("T05", 1)]["compared_with"] == []
+    assert v[("T05", 1)]["beats_all_crps"] is None and v[("T05", 1)]["beats_all_abs_err"] is None
+    assert not v[("T05", 1)]["in_goal"] and not v[("T01", 3)]["in_goal"]
+    assert v[("T01", 3)]["goal_met"] is True
 
 
 @pytest.mark.parametrize(

@@ -738,3 +738,251 @@ def test_firms_contracts_are_counted_at_real_scale():
     assert 0.2 < local < 0.6 and LOCAL_BUYER_SHARE == 0.3886, local
     per_contract = sum(r["value"] for r in large) / sum(r["contracts"] for r in large)
     assert 0.5 < per_contract / large[0]["mean_value"] < 2.0, (per_contract, large[0]["mean_value"])
+
+
+def test_recognise_upgrades_on_hand_built_firms(tiny, monkeypatch):
+    """December 2021, on the accounts of 2020 (every firm's history grows 30 % a year from 4,000万 down, R&D 6 %,
+    so each passes the gazelle revenue route, the 专精特新 gates and the industry above-scale bar unless a row
+    changes one thing). Take-up probabilities set to 1 so that the rule alone decides:
+
+    - gazelle: needs a certificate valid in 2021, at most 15 years of age, and is recorded once;
+    - 专精特新: needs the tech-SME list of 2020 or later, two years of age, revenue of 1,000万 or equity raised
+      within the last 24 months; a title still valid is not re-reviewed, a lapsed one is renewed for three
+      years (2021-2023) without counting as first;
+    - above-scale: first year above the bar, and first year above it while holding a valid HNTE."""
+    m = tiny
+    t = m.firms.table
+    dec = month(2021, 11)
+    t.alive[: t.n] = False  # only the rows below take part
+    make_firm(m, 0, hte_valid_until=2021, techsme_year=2020)  # every title, first time
+    make_firm(m, 1, hte_valid_until=2020, techsme_year=2019)  # certificate lapsed, list too old
+    make_firm(
+        m, 2, hte_valid_until=2022, gazelle_first_year=2019, zjtx_valid_until=2021, zjtx_first_year=2019
+    )
+    make_firm(m, 3, hte_valid_until=2022, techsme_year=2021, zjtx_valid_until=2020, zjtx_first_year=2018)
+    make_firm(m, 4, hte_valid_until=2022, techsme_year=2021, birth_month=dec - 16 * 12)  # 16 years old
+    make_firm(m, 5, techsme_year=2021, birth_month=dec - 18)  # 1.5 years old
+    # revenue 900万 (under 专精特新's 1,000万 and the bar; R&D 12 %: 108万), equity raised 23 / 30 months ago
+    small = dict(revenue=900.0, intensity=0.12, techsme_year=2021, funding_total=2500.0)
+    make_firm(m, 6, funded_month=dec - 23, **small)
+    make_firm(m, 7, funded_month=dec - 30, **small)
+    make_firm(
+        m, 8, hte_valid_until=2022, techsme_year=2021, above_scale_first_year=2019, above_scale_hte_year=2020
+    )
+    t.alive[:9] = True
+    monkeypatch.setattr(c, "RECOGNITION_TAKEUP", 1.0)
+    m.params.zjtx_apply_prob = 1.0
+    out = c.recognise_upgrades(m.firms, 2021, dec, np.random.default_rng(0))
+    rows = slice(0, 9)
+    assert t.gazelle_first_year[rows].tolist() == [2021, 0, 2019, 2021, 0, 0, 0, 0, 2021]
+    assert t.zjtx_valid_until[rows].tolist() == [2023, 0, 2021, 2023, 2023, 0, 2023, 0, 2023]
+    assert t.zjtx_first_year[rows].tolist() == [2021, 0, 2019, 2018, 2021, 0, 2021, 0, 2021]
+    assert t.above_scale_first_year[rows].tolist() == [2021, 2021, 2021, 2021, 2021, 2021, 0, 0, 2019]
+    assert t.above_scale_hte_year[rows].tolist() == [2021, 0, 2021, 2021, 2021, 0, 0, 0, 2020]
+    assert out["above_scale_first"][rows].tolist() == [True] * 6 + [False] * 3
+    assert (out["gazelle_new"], out["zjtx_new"], out["above_scale_hte_new"]) == (3, 4, 4)
+    # a dead firm is recognised for nothing, and the take-up draw applies to the eligible
+    make_firm(m, 9, hte_valid_until=2022, techsme_year=2021)
+    t.alive[9] = False
+    monkeypatch.setattr(c, "RECOGNITION_TAKEUP", 0.0)
+    m.params.zjtx_apply_prob = 0.0
+    make_firm(m, 10, hte_valid_until=2022, techsme_year=2021)
+    out = c.recognise_upgrades(m.firms, 2022, month(2022, 11), np.random.default_rng(0))
+    assert t.gazelle_first_year[9:11].tolist() == [0, 0] and t.zjtx_first_year[9:11].tolist() == [0, 0]
+    assert t.above_scale_first_year[9:11].tolist() == [0, 2022]
+    assert (out["gazelle_new"], out["zjtx_new"]) == (0, 0)
+
+
+def test_seed_certificates_gives_qualifying_firms_the_state_they_were_certified_on():
+    """The start state's HNTE (end-2016), re-seeded on a model of 2,400 firms whose certificates are cleared and
+    whose R&D is set below every threshold: exactly ``hte_start x scale`` distinct firms, only from those that
+    meet the high-tech product and S&T staff shares (at the bar counts) and are at least a year old; each gets
+    R&D intensity between its latest-year threshold and 20 % above it, the matching R&D history, a Class-II
+    item, and a certificate of the 2014-16 cohorts (counting to 2016-18) in about the assumed shares (binomial
+    sd 0.022 at 500 firms: tolerance 0.07, 3 sd); larger firms are more often chosen."""
+    m = InnovationModel(seed=3, scale=0.1, end_year=2017)
+    try:
+        t = m.firms.table
+        n = t.n
+        t.hte_valid_until[:n], t.hte_first_year[:n], t.class2_ip[:n] = 0, 0, 0
+        t.rd_intensity[:n] = 0.001
+        t.hightech_share[:n] = np.maximum(t.hightech_share[:n], 0.7)  # most firms qualify ...
+        t.st_share[:n] = np.maximum(t.st_share[:n], 0.2)
+        t.hightech_share[0:100] = c.HTE_MIN_HIGHTECH_SHARE - 0.01  # ... but these
+        t.st_share[100:200] = c.HTE_MIN_ST_SHARE - 0.01
+        t.birth_month[200:300] = -11  # founded within the last year
+        t.hightech_share[300:400], t.st_share[300:400], t.birth_month[300:400] = (
+            c.HTE_MIN_HIGHTECH_SHARE,
+            c.HTE_MIN_ST_SHARE,
+            -12,
+        )
+        c.seed_certificates(m.firms, 5000, np.random.default_rng(7))
+        chosen = np.flatnonzero(t.hte_valid_until[:n] > 0)
+        assert chosen.size == round(5000 * 0.1)
+        assert chosen.min() >= 300 and (chosen < 400).any()
+        thr = c.hte_rd_threshold(t.rev_hist[chosen, 0])
+        ratio = t.rd_intensity[chosen] / thr
+        assert ratio.min() >= 1.0 and ratio.max() <= 1.0 + c.SEED_RD_MARGIN and ratio.max() > 1.15
+        np.testing.assert_allclose(t.rd_hist[chosen], t.rev_hist[chosen, :3] * t.rd_intensity[chosen, None])
+        np.testing.assert_allclose(t.rd_real_last[chosen], t.rd_hist[chosen, 0] * t.rd_real_share[chosen])
+        assert (t.class2_ip[chosen] >= c.HTE_CORE_IP_CLASS2).all()
+        until = t.hte_valid_until[chosen]
+        assert set(until.tolist()) == {2016, 2017, 2018}
+        assert (t.hte_first_year[chosen] == until - 2).all()
+        shares = np.array([(until == y).mean() for y in (2016, 2017, 2018)])
+        assert np.abs(shares - np.array(c.HTE_COHORT_SHARES_START)).max() < 0.07
+        others = np.setdiff1d(np.arange(400, n), chosen)
+        assert np.median(t.revenue[chosen]) > np.median(t.revenue[others])
+    finally:
+        release(m)
+
+
+def test_gazelle_boundaries():
+    """Age at most 15 (10 for the size route), R&D strictly above 2.5 %, revenue still rising on last year
+    (not two years back), 10亿 of revenue for the size route; a firm with nothing four years ago has no
+    growth rate."""
+    yes, rd = np.array([True]), np.array([0.03])
+    hist = np.array([[2100.0, 1800.0, 1500.0, 1200.0, 1000.0]])
+    assert c.gazelle_eligible(yes, rd, np.array([15.0]), hist)[0]
+    assert not c.gazelle_eligible(yes, rd, np.array([15.1]), hist)[0]
+    assert not c.gazelle_eligible(yes, np.array([0.025]), np.array([5.0]), hist)[0]
+    flat = hist.copy()
+    flat[0, 1] = 2100.0  # no rise on last year
+    assert not c.gazelle_eligible(yes, rd, np.array([5.0]), flat)[0]
+    staff = np.array([[300.0, 250.0, 310.0, 150.0, 100.0]])  # up on last year, below two years back
+    slow = np.array([[1100.0, 1080.0, 1050.0, 1020.0, 1000.0]])
+    assert c.gazelle_eligible(yes, rd, np.array([5.0]), slow, staff)[0]
+    big = np.array([[100000.0, 120000.0, 0.0, 0.0, 0.0]])  # size route: falling revenue is fine
+    assert c.gazelle_eligible(yes, rd, np.array([10.0]), big)[0]
+    assert not c.gazelle_eligible(yes, rd, np.array([10.5]), big)[0]
+    assert not c.gazelle_eligible(yes, rd, np.array([5.0]), big - 1.0)[0]
+    none_before = np.array([[5000.0, 3000.0, 2000.0, 1000.0, 0.0]])
+    assert not c.gazelle_eligible(yes, rd, np.array([5.0]), none_before)[0]
+
+
+def test_the_push_adds_points_and_a_certificate_lapsed_two_years_ago_can_apply(tiny):
+    """The campaign's coaching adds ``hte_push_score x push`` points: a firm at exactly 70 points passes with
+    it and not without. A certificate that counted to 2020 was up for renewal in December 2021 (and not renewed
+    at 70 points); in December 2022 its holder applies afresh like any uncertified firm
+    (``hte_valid_until < year - 1``)."""
+    m = tiny
+    t = m.firms.table
+    for row in (0, 1):
+        firm_scoring_exactly_70(m, row)
+    t.hte_valid_until[1] = 2020
+    m.params.hte_apply_prob = m.params.hte_pass_rate = 1.0
+    m.params.bunching_prob = 0.0
+    c.certify_hte(m.firms, 2021, month(2021, 11), np.random.default_rng(0))
+    assert t.hte_valid_until[:2].tolist() == [0, 2020]  # 70 points: not above the mark
+    m.params.hte_push_score = 2.0
+    assert c.push_score(2022, m.params) > 0.5  # the push is well under way by 2022 (default parameters)
+    c.certify_hte(m.firms, 2022, month(2022, 11), np.random.default_rng(0))
+    assert t.hte_valid_until[:2].tolist() == [2024, 2024]
+
+
+def test_seller_weights_read_the_closed_rd_years_and_the_valid_certificate(tiny):
+    """A firm's contract rate goes as (mean R&D over its closed years / 100万)^elasticity, times 1 + the HNTE
+    lift while its certificate is valid this year: a firm with one closed year is read on that year (not on a
+    three-year total), an entrant on its planned R&D. The weights are fixed for the year; death removes a
+    firm at once."""
+    m = tiny
+    t = m.firms.table
+    year, e, lift = m.year, m.params.contract_knowledge_elasticity, m.params.hte_seller_lift
+    assert e > 0 and lift > 0
+    for row in range(6):
+        make_firm(m, row)
+        t.rd_hist[row] = [300.0, 300.0, 300.0]
+    t.rd_hist[1] = [300.0, 0.0, 0.0]  # one closed year
+    t.rd_hist[2] = 0.0  # entrant: 4,000万 x 6 % = 240万 planned
+    t.hte_valid_until[3], t.hte_valid_until[4] = year, year - 1
+    t.alive[5] = False
+    w = m.market.seller_weights()[:6]
+    assert w[0] == pytest.approx((300.0 / 100.0) ** e)
+    assert w[1] == pytest.approx(w[0]) and w[4] == pytest.approx(w[0])
+    assert w[2] == pytest.approx(w[0] * (240.0 / 300.0) ** e)
+    assert w[3] == pytest.approx(w[0] * (1 + lift)) and w[5] == 0.0
+    t.rd_hist[0] = 3000.0  # within the year: unchanged ...
+    t.alive[1] = False  # ... but a death counts at once
+    w2 = m.market.seller_weights()[:6]
+    assert w2[0] == w[0] and w2[1] == 0.0
+
+
+class _PoissonSpy:
+    """A generator whose Poisson draws return ``k`` (a scalar draw) or zeros (an array draw), recording means."""
+
+    def __init__(self, k: int):
+        self.rng, self.k, self.means = np.random.default_rng(0), k, []
+
+    def poisson(self, lam):
+        self.means.append(np.asarray(lam, dtype=float).copy())
+        return np.zeros(np.shape(lam), dtype=int) if np.ndim(lam) else self.k
+
+    def __getattr__(self, name):
+        return getattr(self.rng, name)
+
+
+def test_monthly_contracts_answer_to_rate_demand_value_and_relative_capacity(tiny, monkeypatch):
+    """The firms' monthly count is Poisson with a mean proportional to ``contract_rate`` and to demand in value
+    over the median contract value, and to Shaanxi's seller capacity relative to its first month at
+    ``supply_elasticity`` (doubling capacity multiplies it by 2^elasticity); the institutions' means are
+    proportional to their R&D, ``univ_contract_rate`` and demand. Each contract a firm sells counts 1 / scale."""
+    m = tiny
+    mk, p = m.market, m.params
+    year = m.year
+
+    def firm_mean(**over) -> tuple[float, float]:
+        spy = _PoissonSpy(k=10)
+        mk.reset_year()
+        mk.step_month(m.month, year, spy, np.random.default_rng(1))
+        return float(spy.means[0]), float(spy.means[1].sum())
+
+    base, base_inst = firm_mean()
+    assert base > 0 and base_inst > 0
+    assert mk.contracts["firm"] == pytest.approx(10 / m.scale)  # booked at real scale
+    p.contract_rate *= 2
+    p.univ_contract_rate *= 3
+    twice, thrice = firm_mean()
+    assert twice == pytest.approx(2 * base) and thrice == pytest.approx(3 * base_inst)
+    demand = mk.demand_index(year)
+    monkeypatch.setattr(mk, "demand_index", lambda y: 2 * demand)
+    assert firm_mean() == pytest.approx((4 * base, 6 * base_inst))
+    value = mk.value_index(year)
+    monkeypatch.setattr(mk, "value_index", lambda y: 2 * value)
+    assert firm_mean() == pytest.approx((2 * base, 3 * base_inst))
+    weights = mk.seller_weights()
+    monkeypatch.setattr(mk, "seller_weights", lambda: 2 * weights)
+    assert firm_mean()[0] == pytest.approx(2 * base * 2**p.supply_elasticity)
+
+
+def test_registry_opens_in_its_first_year_with_batches_from_february_to_september():
+    """No one applies before ``REGISTRY_FIRST_YEAR``. In a year it is open, 200 eligible firms get batches in
+    every month from February to September (one of them missing has probability ~1e-11) and no other month;
+    an unregistered firm applies with the take-up plus ``takeup_boost``, a firm registered last year with
+    ``techsme_renew_prob`` only (the boost is for newcomers)."""
+    from sim.model.params import REGISTRY_FIRST_YEAR
+
+    m = InnovationModel(seed=6, scale=0.01, end_year=2026)
+    try:
+        t = m.firms.table
+        for row in range(200):
+            make_firm(m, row, techsme_year=REGISTRY_FIRST_YEAR - 1 if row >= 100 else 0)
+        m.params.techsme_takeup_2018 = m.params.techsme_takeup_max = 0.0  # no one registers unprompted
+        m.params.techsme_renew_prob = 0.0
+        before = month(REGISTRY_FIRST_YEAR - 1)
+        assert not c.open_registry(m.firms, REGISTRY_FIRST_YEAR - 1, before, np.random.default_rng(0)).any()
+        assert (t.techsme_apply_month[: t.n] == NO_DATE).all()
+        jan = month(REGISTRY_FIRST_YEAR)
+        boost = np.zeros(t.n)
+        boost[:200] = 1.0
+        eligible = c.open_registry(
+            m.firms, REGISTRY_FIRST_YEAR, jan, np.random.default_rng(0), takeup_boost=boost
+        )
+        assert eligible[:200].all()
+        applied = t.techsme_apply_month[:100]
+        assert set((applied - jan + 1).tolist()) == set(c.REGISTRY_BATCH_MONTHS) == set(range(2, 10))
+        assert (t.techsme_apply_month[100:200] == NO_DATE).all()  # registered last year, renew prob 0
+        m.params.techsme_renew_prob = 1.0
+        c.open_registry(m.firms, REGISTRY_FIRST_YEAR, jan, np.random.default_rng(0))
+        assert (t.techsme_apply_month[:100] == NO_DATE).all() and (t.techsme_apply_month[100:200] > jan).all()
+    finally:
+        release(m)
