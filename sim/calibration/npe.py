@@ -164,6 +164,27 @@ def band_decomposition(
 
 
 # --------------------------------------------------------------------------- NPE
+class _NoTracking:
+    """An ``sbi`` tracker that keeps nothing: by default sbi writes TensorBoard logs into the working folder."""
+
+    log_dir = None
+
+    def log_metric(self, name, value, step=None) -> None:
+        pass
+
+    def log_metrics(self, metrics, step=None) -> None:
+        pass
+
+    def log_params(self, params) -> None:
+        pass
+
+    def add_figure(self, name, figure, step=None) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+
 def train_npe(theta: np.ndarray, x: np.ndarray, seed: int = 0, estimator: str = "nsf", **train_kwargs):
     """An ``sbi`` NPE posterior on the unit box, trained on (θ, x) (``train_kwargs``: ``NPE.train``'s)."""
     import torch
@@ -173,7 +194,7 @@ def train_npe(theta: np.ndarray, x: np.ndarray, seed: int = 0, estimator: str = 
     torch.manual_seed(seed)
     dim = theta.shape[1]
     prior = BoxUniform(torch.zeros(dim), torch.ones(dim))
-    inference = NPE(prior=prior, density_estimator=estimator, show_progress_bars=False)
+    inference = NPE(prior=prior, density_estimator=estimator, show_progress_bars=False, tracker=_NoTracking())
     inference.append_simulations(
         torch.as_tensor(theta, dtype=torch.float32), torch.as_tensor(x, dtype=torch.float32)
     )
