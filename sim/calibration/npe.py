@@ -276,6 +276,7 @@ def compare(
     """Train NPE on the folder's prior-box runs (and ``extra`` more of the history-matched region), judge it and
     the folder's ABC posterior the same way, and split the headline band width by source (``noise_runs``)."""
     t0 = time.perf_counter()
+    git = git_info()  # the code that runs, before anything is written
     folder = Path(folder)
     space = ParamSpace.from_priors()
     targets = FitTargets.default()
@@ -311,7 +312,7 @@ def compare(
         "kind": "npe_comparison",
         "folder": folder.name,
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git": git_info(),
+        "git": git,
         "seed": seed,
         "draws": draws,
         "calibration_scale": scale,
