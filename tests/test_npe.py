@@ -3,6 +3,7 @@ recovers a known posterior, and bad input gets one line."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
 
 import numpy as np
@@ -11,7 +12,7 @@ import pytest
 
 from sim.calibration import npe
 from sim.calibration.abc import ParamSpace
-from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets
+from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, outputs_from_annual
 
 
 def fake_calibration(folder, space: ParamSpace, targets: FitTargets, rng) -> dict:
@@ -126,11 +127,11 @@ def test_central_effects_runs_differ_from_drawn_effects_runs_only_through_the_ef
     from sim.model.params import BehaviourParams
 
     task = SimTask(BehaviourParams(), seed=4, scale=0.02, end_year=2019)
-    central, err = npe.simulate_central_effects(task)
+    central, err = simulate(dataclasses.replace(task, central_effects=True))
     assert err is None
     ref = evaluate(ModelRun(None, task.params, None, task.seed, task.scale, task.end_year)).frame()
     targets = FitTargets.default()
-    np.testing.assert_array_equal(central, npe.outputs_from_annual(ref))
+    np.testing.assert_array_equal(central, outputs_from_annual(ref))
     drawn, _ = simulate(task)
     assert not np.array_equal(np.nan_to_num(central), np.nan_to_num(drawn))
     assert targets.simulated(central).shape == (len(targets),)

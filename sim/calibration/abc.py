@@ -106,6 +106,7 @@ class SimTask:
     seed: int
     scale: float
     end_year: int = OUTPUT_YEARS[-1]
+    central_effects: bool = False  # lever effects at their centre, not drawn from the seed
 
 
 def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
@@ -114,9 +115,8 @@ def simulate(task: SimTask) -> tuple[np.ndarray, str | None]:
     from sim.model.policy import sample_effects
 
     try:  # lever effects drawn from the run's seed: the posterior integrates over their uncertainty
-        run = evaluate(
-            ModelRun(None, task.params, sample_effects(task.seed), task.seed, task.scale, task.end_year)
-        )
+        effects = None if task.central_effects else sample_effects(task.seed)
+        run = evaluate(ModelRun(None, task.params, effects, task.seed, task.scale, task.end_year))
         return outputs_from_annual(run.frame()), None
     except Exception as exc:  # a failed run counts as infinitely far from the data
         return np.full((len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)), np.nan), f"{type(exc).__name__}: {exc}"

@@ -123,6 +123,13 @@ class HistoryMatch:
         ]
 
 
+def log_outputs(sims: np.ndarray) -> np.ndarray:
+    """Log of model outputs at the fitted points; NaN where a run failed or is not positive."""
+    sims = np.asarray(sims, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(sims > 0, np.log(sims), np.nan)
+
+
 def implausibility(mean: np.ndarray, var: np.ndarray, log_obs: np.ndarray, var_obs: np.ndarray) -> np.ndarray:
     """``|mean - log_obs| / sqrt(var + var_obs)`` per point (rows: candidates)."""
     return np.abs(mean - log_obs) / np.sqrt(var + var_obs)
@@ -163,9 +170,7 @@ def history_match(
         if w > 0:
             u = spread_sample(nroy, runs, rng)
         t0 = time.perf_counter()
-        sim = np.asarray(simulate(w, u), dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.where(sim > 0, np.log(sim), np.nan)
+        y = log_outputs(simulate(w, u))
         wave = Wave(w, u, y)
         done.append(wave)
         # the emulators' training runs: the latest NROY region (this wave's runs, and earlier runs inside it)

@@ -39,8 +39,8 @@ import pandas as pd
 
 from sim.calibration.abc import ParamSpace, Runner, SimTask, model_seed
 from sim.calibration.fitreport import error_table, headline_sharpness, summary_of_fit
-from sim.calibration.history_matching import spread_sample
-from sim.calibration.targets import OUTPUT_INDICATORS, OUTPUT_YEARS, FitTargets, outputs_from_annual
+from sim.calibration.history_matching import log_outputs, spread_sample
+from sim.calibration.targets import FitTargets
 from sim.data.posterior import PROJECTION_ONLY
 from sim.paths import DOCS_DIR
 from sim.runtime import atomic
@@ -65,13 +65,6 @@ class InputError(ValueError):
 
 
 # --------------------------------------------------------------------------- training set
-def log_summaries(sims: np.ndarray) -> np.ndarray:
-    """Log of the model at the fitted points; NaN where a run failed or is not positive."""
-    sims = np.asarray(sims, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(sims > 0, np.log(sims), np.nan)
-
-
 def training_set(folder: Path, space: ParamSpace, fitted: FitTargets) -> tuple[np.ndarray, np.ndarray, dict]:
     """(θ in the unit box, log summaries, counts) of the folder's history-matching waves and design round."""
     folder = Path(folder)
@@ -90,11 +83,12 @@ def training_set(folder: Path, space: ParamSpace, fitted: FitTargets) -> tuple[n
     with gzip.open(folder / "abc_runs.csv.gz", "rt") as fh:
         runs = pd.read_csv(fh)
     design = runs["round"].to_numpy() == 0
-    outputs = np.load(folder / "abc_outputs.npz")["outputs"]
+    saved = np.load(folder / "abc_outputs.npz")
+    outputs = saved["outputs"]
     if len(outputs) != len(runs) or list(space.names) != [c for c in runs.columns if c in space.names]:
         raise InputError(f"folder {folder}: its runs do not match today's calibrated parameters")
     thetas.append(space.unit(runs.loc[design, list(space.names)].to_numpy(dtype=float)))
-    xs.append(log_summaries(fitted.simulated(outputs[design])[:, fitted.fitted]))
+    xs.append(log_outputs(fitted.simulated(outputs[design])[:, fitted.fitted]))
     theta, x = np.concatenate(thetas), np.concatenate(xs)
     ok = np.all(np.isfinite(x), axis=1)
     counts = {
@@ -103,9 +97,7 @@ def training_set(folder: Path, space: ParamSpace, fitted: FitTargets) -> tuple[n
         "design_runs": int(design.sum()),
         "failed_or_nonpositive": int((~ok).sum()),
         "training_runs": int(ok.sum()),
-        "calibration_runs": int(
-            len(runs) + sum(len(t) for t in thetas[:-1]) + len(np.load(folder / "abc_outputs.npz")["pilot"])
-        ),
+        "calibration_runs": int(len(runs) + sum(len(t) for t in thetas[:-1]) + len(saved["pilot"])),
     }
     return theta[ok], x[ok], counts
 
@@ -121,23 +113,11 @@ def extra_runs(
         SimTask(space.params(space.values(r)), model_seed(seed, NPE_EXTRA_ROUND, i), scale)
         for i, r in enumerate(u)
     ]
-    x = log_summaries(
+    x = log_outputs(
         fitted.simulated(runner.run(tasks, f"{n} more runs of the history-matched region"))[:, fitted.fitted]
     )
     ok = np.all(np.isfinite(x), axis=1)
     return u[ok], x[ok]
-
-
-def simulate_central_effects(task: SimTask) -> tuple[np.ndarray, str | None]:
-    """One run with the lever effects at their central values (``abc.simulate`` draws them from the seed)."""
-    from sim.model.evaluate import ModelRun, evaluate
-
-    try:
-        return outputs_from_annual(
-            evaluate(ModelRun(None, task.params, None, task.seed, task.scale, task.end_year)).frame()
-        ), None
-    except Exception as exc:  # as abc.simulate: a failed run is NaN
-        return np.full((len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)), np.nan), f"{type(exc).__name__}: {exc}"
 
 
 def band_decomposition(
@@ -154,10 +134,12 @@ def band_decomposition(
     the posterior's most weighted set with the lever effects at their centre (run-to-run noise alone), the
     same with the effects drawn as every calibration and projection run draws them, and the posterior."""
     best = space.params(space.values(unit[int(np.argmax(weights))]))
-    tasks = [SimTask(best, model_seed(seed, NOISE_ROUND, i), 1.0) for i in range(n)]
     out = {}
-    for key, fn in (("noise", simulate_central_effects), ("noise_and_effects", None)):
-        with Runner(jobs=jobs, progress=progress, **({"simulate_fn": fn} if fn else {})) as runner:
+    for key, central in (("noise", True), ("noise_and_effects", False)):
+        tasks = [
+            SimTask(best, model_seed(seed, NOISE_ROUND, i), 1.0, central_effects=central) for i in range(n)
+        ]
+        with Runner(jobs=jobs, progress=progress) as runner:
             runs = runner.run(tasks, f"band width: one set, {key.replace('_', ' ')}")
         out[key] = headline_sharpness(error_table(targets, runs, np.ones(n)))["median_band_width_rel"]
     return out
