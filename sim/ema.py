@@ -18,7 +18,8 @@ appears here by itself:
       ``IntegerParameter`` ``particle`` over the calibrated posterior's particles: each parameter set
       repeated in proportion to its weight (``posterior_particles``), so that EMA's uniform sampling of
       the index draws sets by weight, as ``python -m sim`` does;
-    - every lever effect (``sim.model.policy.effect_fields()``) uniform on its range, named
+    - every lever effect not calibrated (``sim.model.policy.free_effect_fields()``) uniform on its range,
+      named
       ``<lever>__<effect>`` (``variable_name`` is the effect's own ``<lever>.<effect>``), or
       none with ``effects="central"`` (every effect at its central value);
     - ``seed``: the model's seed. Policies evaluated on the same scenario share it, so their
@@ -47,7 +48,7 @@ import numpy as np
 from sim.model.evaluate import COST, INSTRUMENT_COSTS, ModelRun, evaluate
 from sim.model.outcomes import HEADLINE, reached
 from sim.model.params import PLAN_YEAR, BehaviourParams, ConfigError, RunConfig
-from sim.model.policy import PolicyLevers, effect_fields, effects_from_row
+from sim.model.policy import PolicyLevers, effects_from_row, free_effect_fields
 
 BEHAVIOUR = ("prior", "posterior")
 EFFECTS = ("sampled", "central")
@@ -98,7 +99,7 @@ class ExperimentFunction:
         """
         kinds = {f.name: f.metadata["kind"] for f in fields(PolicyLevers)}
         calibrated = set(BehaviourParams.calibrated_names()) if self.param_sets is None else set()
-        effect_keys = {k for k, _ in effect_fields()}
+        effect_keys = {k for k, _ in free_effect_fields()}
         levers, behaviour, effects, unknown = {}, {}, {}, []
         seed, particle = 0, 0
         for key, value in inputs.items():
@@ -200,7 +201,7 @@ def ema_model(
         if len(param_sets) > 1:
             uncertainties.append(IntegerParameter(PARTICLE, 0, len(param_sets) - 1, default=0))
     if effects == "sampled":
-        for key, f in effect_fields():
+        for key, f in free_effect_fields():
             lo, hi = f.metadata["range"]
             uncertainties.append(
                 RealParameter(

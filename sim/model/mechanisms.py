@@ -36,6 +36,16 @@ GROUPS: dict[str, tuple[str, str]] = {
         "the reforms' pipeline: university and institute R&D, achievements, itemisation, transfers",
         "the reforms' itemised and transferred achievements; non-enterprise R&D",
     ),
+    "incubation": (
+        "what incubation does to tenants: the incubators' effects on registration, growth and exit "
+        "(calibrated on 2017-2023 beside the behaviour)",
+        "carriers' tenant statistics: tenants' tech-SME registrations, revenue growth and exits",
+    ),
+    "transfer_effects": (
+        "what the reforms and the transfer institutions add: a reformed unit's contract supply, brokered "
+        "deals and their additionality (calibrated on 2017-2023 beside the behaviour)",
+        "contracts of reformed units; transfers brokered by the institutions",
+    ),
 }
 
 #: parameter -> group (names of every era of BehaviourParams; unknown names fail the test)
@@ -85,6 +95,13 @@ MECHANISM: dict[str, str] = {
     "commercialisation_hazard": "reforms",
     "itemise_rate": "reforms",
     "achievements_per_100m": "reforms",
+    # lever effects the history pins
+    "incubator_takeup_boost": "incubation",
+    "incubator_growth_boost": "incubation",
+    "incubator_exit_factor": "incubation",
+    "reform_supply_multiplier": "transfer_effects",
+    "transfer_institution_deals": "transfer_effects",
+    "transfer_institution_additionality": "transfer_effects",
 }
 
 

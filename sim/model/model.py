@@ -30,7 +30,7 @@ from sim.model.agents.universities import Institutions
 from sim.model.indicators import record_year
 from sim.model.market import TechMarket
 from sim.model.params import FIRST_YEAR, MONTHS, BehaviourParams, RunConfig, StartState
-from sim.model.policy import Policy, PolicyLevers, central_effects
+from sim.model.policy import Policy, PolicyLevers, central_effects, with_calibrated_effects
 from sim.model.rng import Streams
 
 JUNE = 6
@@ -60,7 +60,10 @@ class InnovationModel(mesa.Model):
         run = RunConfig(end_year=end_year, scale=scale)
         self.params = params if params is not None else BehaviourParams()
         self.start = start if start is not None else StartState()
-        self.effects = effects if effects is not None else central_effects()
+        # the effects the history pins come from the behaviour parameters (the posterior set); the rest as given
+        self.effects = with_calibrated_effects(
+            effects if effects is not None else central_effects(), self.params
+        )
         self.policy = Policy(levers)
         self.seed = int(seed)
         self.end_year = int(run.end_year)

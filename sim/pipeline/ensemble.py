@@ -29,7 +29,7 @@ import pandas as pd
 from sim.data.posterior import PROJECTION_ONLY
 from sim.model.evaluate import Indicators, ModelRun, evaluate
 from sim.model.params import BehaviourParams, ConfigError
-from sim.model.policy import EFFECT_MODES, PolicyLevers, effects_row, make_effects
+from sim.model.policy import EFFECT_MODES, PolicyLevers, effects_row, make_effects, with_calibrated_effects
 from sim.runtime.parallel import SEED_RULE, Executor, seed_of  # noqa: F401 (SEED_RULE: the rule's text)
 
 COLUMNS = ["replicate", "seed", "param_set", "year", "indicator", "value"]
@@ -219,9 +219,11 @@ def with_projection_draws(
 
 
 # --------------------------------------------------------------------------- replicates
-def replicate_effects(rep: Replicate, mode: str = "sampled"):
-    """The replicate's lever effects: drawn from its ``effects_seed`` (``sampled``) or ``central``."""
-    return make_effects(mode, rep.effects_seed)
+def replicate_effects(rep: Replicate, mode: str = "sampled", params: BehaviourParams | None = None):
+    """The replicate's lever effects: drawn from its ``effects_seed`` (``sampled``) or ``central``; with
+    ``params``, the calibrated ones from that set (what its run uses: ``with_calibrated_effects``)."""
+    effects = make_effects(mode, rep.effects_seed)
+    return effects if params is None else with_calibrated_effects(effects, params)
 
 
 def replicate_run(
@@ -229,15 +231,21 @@ def replicate_run(
 ) -> ModelRun:
     """The model run of replicate ``rep`` under ``levers``: its seed, the given parameter set (the one
     ``rep.param_set`` names) and its lever effects (``effects``: ``sampled`` or ``central``)."""
+    # (the model sets the calibrated effects from ``params`` itself: ``with_calibrated_effects``)
     return ModelRun(levers, params, replicate_effects(rep, effects), rep.seed, scale, end_year)
 
 
-def effects_table(plan: Sequence[Replicate], mode: str = "sampled") -> pd.DataFrame:
-    """Each replicate's lever-effect values (``replicate, effect, value``): what ``effects.csv`` records."""
+def effects_table(
+    plan: Sequence[Replicate], mode: str = "sampled", sets: Sequence[BehaviourParams] | None = None
+) -> pd.DataFrame:
+    """Each replicate's lever-effect values (``replicate, effect, value``): what ``effects.csv`` records;
+    with ``sets`` (the ensemble's parameter sets) the calibrated effects are those its runs used."""
     rows = [
         (rep.index, key, value)
         for rep in plan
-        for key, value in effects_row(replicate_effects(rep, mode)).items()
+        for key, value in effects_row(
+            replicate_effects(rep, mode, None if sets is None else sets[rep.param_set])
+        ).items()
     ]
     return pd.DataFrame(rows, columns=["replicate", "effect", "value"])
 

@@ -241,7 +241,7 @@ def execute(
         fingerprint=fingerprint,
         executor=how,
     )
-    effects = ensemble.effects_table(plan, cfg.effects)
+    effects = ensemble.effects_table(plan, cfg.effects, param_sets.sets)
     manifest["effects"] = provenance.effects_record(cfg.effects, effects)
     report.write_run(outdir, results, summary, manifest, plots=cfg.plots, started=started, effects=effects)
     timing = f"{cfg.replicates} replicates, {time.time() - started:.1f} s; ensemble {wall:.1f} s"

@@ -41,7 +41,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.model.params import MAX_END_YEAR, ConfigError
+from sim.model.params import MAX_END_YEAR, BehaviourParams, ConfigError
 from sim.model.policy.instrument import (  # noqa: F401 (as_override, is_path: re-exported)
     FIRST_SCENARIO_YEAR,
     HOOKS,
@@ -209,6 +209,39 @@ def make_effects(mode: str, effects_seed: int | None) -> LeverEffects:
     if mode == "sampled":
         return sample_effects(effects_seed)
     raise ConfigError(f"effects = {mode!r}: must be one of {', '.join(EFFECT_MODES)}")
+
+
+def calibrated_effects() -> dict[str, str]:
+    """``{"instrument.effect": BehaviourParams field}`` for the effects the calibration fits beside the
+    behaviour (a ``BehaviourParams`` field's ``effect`` metadata): the history pins them, so each run takes
+    them from its behaviour parameters (the posterior's set) instead of drawing them from their range."""
+    known = {k for k, _ in effect_fields()}
+    out = {}
+    for f in fields(BehaviourParams):
+        key = f.metadata.get("effect")
+        if key is None:
+            continue
+        if key not in known:
+            raise ValueError(f"BehaviourParams.{f.name} names an unknown effect {key!r}")
+        out[key] = f.name
+    return out
+
+
+def free_effect_fields() -> list[tuple[str, Any]]:
+    """``effect_fields`` without the calibrated ones: the effects a run still draws from their range."""
+    calibrated = calibrated_effects()
+    return [(k, f) for k, f in effect_fields() if k not in calibrated]
+
+
+def with_calibrated_effects(effects: LeverEffects, params) -> LeverEffects:
+    """``effects`` with every calibrated effect (``calibrated_effects``) set from ``params``."""
+    groups: dict[str, dict[str, float]] = {}
+    for key, name in calibrated_effects().items():
+        inst, effect = key.split(".")
+        groups.setdefault(inst, {})[effect] = float(getattr(params, name))
+    return dataclasses.replace(
+        effects, **{inst: dataclasses.replace(getattr(effects, inst), **v) for inst, v in groups.items()}
+    )
 
 
 def effects_row(effects: LeverEffects) -> dict[str, float]:

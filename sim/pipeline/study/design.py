@@ -33,7 +33,7 @@ from sim.model.evaluate import COST, INSTRUMENT_COSTS, Indicators, ModelRun, eva
 from sim.model.mechanisms import GROUPS, groups_of
 from sim.model.outcomes import HEADLINE, OUTCOMES, TARGETS
 from sim.model.params import LAST_BASE_YEAR, PLAN_YEAR, BehaviourParams
-from sim.model.policy import INSTRUMENTS, LEVERS, PolicyLevers, effects_row
+from sim.model.policy import INSTRUMENTS, LEVERS, PolicyLevers, effects_row, free_effect_fields
 from sim.pipeline.plots import english
 
 COSTS = list(INSTRUMENT_COSTS.values())  # 亿元, public cost 2024-2026 of each instrument
@@ -306,7 +306,8 @@ def uncertainty_frame(param_sets: Any, reps: list) -> pd.DataFrame:
     names = BehaviourParams.calibrated_names()
     rows = []
     for r in reps:
-        row = {f"effect:{k}": v for k, v in effects_row(replicate_effects(r, "sampled")).items()}
+        free = {k for k, _ in free_effect_fields()}  # the calibrated ones are behaviour columns below
+        row = {f"effect:{k}": v for k, v in effects_row(replicate_effects(r, "sampled")).items() if k in free}
         params = param_sets.sets[r.param_set]
         row.update({f"behaviour:{k}": float(getattr(params, k)) for k in names})
         rows.append(row)

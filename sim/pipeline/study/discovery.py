@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from sim.model.outcomes import HEADLINE
-from sim.model.policy import effect_fields, scenario
+from sim.model.policy import free_effect_fields, scenario
 from sim.pipeline.study.design import ALL_FIVE, reached, replicate_spec, uncertainty_frame, uncertainty_group
 from sim.pipeline.study.sensitivity import narrowed_by
 from sim.runtime import atomic
@@ -235,7 +235,7 @@ def run(ctx):
         mech_rows, columns=["target", "group", "score_share", "dims_share", "top_uncertainty"]
     )
     figures = [figure(table, summary, ctx.outdir / "boxes.png", len(reps))]
-    n_eff = len(effect_fields())
+    n_eff = len(free_effect_fields())
     return Findings(
         summary={"n": len(reps), "dimensions": list(x.columns), "targets": summary},
         tables={"boxes": table, "mechanisms": mechanisms},

@@ -43,7 +43,7 @@ import pandas as pd
 
 from sim.model.mechanisms import GROUPS
 from sim.model.outcomes import HEADLINE, TARGETS
-from sim.model.policy import INSTRUMENTS, LEVERS, effect_fields, effects_from_row, scenario
+from sim.model.policy import INSTRUMENTS, LEVERS, effects_from_row, free_effect_fields, scenario
 from sim.pipeline.study import emulator
 from sim.pipeline.study.design import (
     ALL_FIVE,
@@ -75,7 +75,7 @@ def factors(range_factor: float) -> list[dict]:
         lo, hi = lever_range(name, range_factor, "level_2023")
         out.append({"name": f"lever:{name}", "group": name, "kind": "lever", "lo": lo, "hi": hi})
     effect_groups = {cls.name for cls in INSTRUMENTS}
-    for key, f in effect_fields():
+    for key, f in free_effect_fields():  # the calibrated effects vary with the behaviour posterior
         inst = key.split(".")[0]
         assert inst in effect_groups
         lo, hi = f.metadata["range"]
