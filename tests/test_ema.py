@@ -11,7 +11,7 @@ import pytest
 from sim.model.evaluate import COST, INSTRUMENT_COSTS, ModelRun, evaluate
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.model.params import BehaviourParams, ConfigError
-from sim.model.policy import PolicyLevers, effect_fields, effects_from_row
+from sim.model.policy import PolicyLevers, effects_from_row, free_effect_fields
 
 ema_workbench = pytest.importorskip("ema_workbench", reason="ema_workbench is in the studies extra")
 from sim import ema  # noqa: E402
@@ -33,12 +33,12 @@ def test_levers_uncertainties_and_outcomes_come_from_the_declarations():
     for name in BehaviourParams.calibrated_names():
         meta = next(f for f in fields(BehaviourParams) if f.name == name).metadata
         assert (unc[name].lower_bound, unc[name].upper_bound) == meta["prior"]
-    for key, f in effect_fields():
+    for key, f in free_effect_fields():
         p = unc[key.replace(".", "__")]
         assert p.variable_name == [key] and (p.lower_bound, p.upper_bound) == f.metadata["range"]
     assert set(unc) == {
         *BehaviourParams.calibrated_names(),
-        *(k.replace(".", "__") for k, _ in effect_fields()),
+        *(k.replace(".", "__") for k, _ in free_effect_fields()),
         "seed",
     }
     names = [o.name for o in model.outcomes]
@@ -133,7 +133,7 @@ def test_an_experiment_is_the_one_evaluator_run_and_the_seed_matters(experiment)
     row = experiments.drop(columns=["scenario", "policy", "model"]).iloc[4].to_dict()
     again = model.function(**row)
     assert all(again[k] == outcomes[k][4] for k in outcomes)
-    effects = {k: row[k.replace(".", "__")] for k, _ in effect_fields()}
+    effects = {k: row[k.replace(".", "__")] for k, _ in free_effect_fields()}
     params = {n: row[n] for n in BehaviourParams.calibrated_names()}
     direct = evaluate(
         ModelRun(

@@ -46,6 +46,25 @@ def test_seeds_fit_int64():
     assert all(0 <= r.seed < 2**63 for r in plan)
 
 
+def test_effects_table_records_the_calibrated_effects_a_run_used():
+    """``effects.csv``: the drawn effects, except the calibrated ones, which come from each replicate's set."""
+    from sim.model.params import BehaviourParams
+    from sim.model.policy import calibrated_effects
+
+    sets = [BehaviourParams(incubator_growth_boost=0.01), BehaviourParams(incubator_growth_boost=0.11)]
+    plan = ensemble.plan_replicates(3, range(6), n_param_sets=2)
+    table = ensemble.effects_table(plan, "sampled", sets).set_index(["replicate", "effect"])["value"]
+    drawn = ensemble.effects_table(plan, "sampled").set_index(["replicate", "effect"])["value"]
+    for rep in plan:
+        assert table[(rep.index, "incubators.growth_boost")] == sets[rep.param_set].incubator_growth_boost
+        assert (
+            table[(rep.index, "voucher_budget.additionality")]
+            == drawn[(rep.index, "voucher_budget.additionality")]
+        )
+    differs = table != drawn
+    assert set(differs[differs].index.get_level_values("effect")) <= set(calibrated_effects())
+
+
 # --------------------------------------------------------------------------- running
 def test_tidy_columns(plan_results):
     assert list(plan_results.columns) == ensemble.COLUMNS

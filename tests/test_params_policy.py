@@ -13,13 +13,16 @@ from sim.model.policy import (
     LeverEffects,
     Policy,
     PolicyLevers,
+    calibrated_effects,
     effect_fields,
     effects_from_row,
     effects_row,
+    free_effect_fields,
     frozen_2023,
     make_effects,
     sample_effects,
     scenario,
+    with_calibrated_effects,
 )
 from sim.model.rng import Streams
 
@@ -84,6 +87,39 @@ def test_every_effect_has_a_range_and_a_source():
         lo, hi = f.metadata["range"]
         assert lo < hi and lo <= f.default <= hi, key
         assert f.metadata["unit"] and f.metadata["source"], key
+
+
+def test_a_calibrated_effect_is_its_effect_declared_once_more_as_behaviour():
+    """Each ``BehaviourParams`` field with ``effect`` metadata has that effect's range as its prior and its
+    central value as its default, so an uncalibrated run (the defaults) runs the effect at its centre."""
+    declared = dict(effect_fields())
+    pairs = calibrated_effects()
+    assert len(pairs) >= 6 and len(set(pairs.values())) == len(pairs)
+    meta = {f.name: f for f in dataclasses.fields(BehaviourParams)}
+    for key, name in pairs.items():
+        assert meta[name].metadata["prior"] == declared[key].metadata["range"], name
+        assert meta[name].default == declared[key].default, name
+        assert name in BehaviourParams.calibrated_names()
+    assert {k for k, _ in free_effect_fields()} == set(declared) - set(pairs)
+
+
+def test_calibrated_effects_come_from_the_behaviour_parameters_and_the_rest_from_the_draw():
+    drawn = sample_effects(3)
+    params = BehaviourParams(incubator_takeup_boost=0.17, transfer_institution_deals=41.0)
+    used = effects_row(with_calibrated_effects(drawn, params))
+    before = effects_row(drawn)
+    pairs = calibrated_effects()
+    for key, value in used.items():
+        expected = getattr(params, pairs[key]) if key in pairs else before[key]
+        assert value == expected, key
+    assert used["incubators.takeup_boost"] == 0.17 and before["incubators.takeup_boost"] != 0.17
+    # a model takes them from its behaviour parameters whatever effects it is given
+    from sim.model.model import InnovationModel
+
+    model = InnovationModel(params=params, seed=1, scale=0.005, end_year=2017, effects=drawn)
+    assert model.effects.incubators.takeup_boost == 0.17
+    assert model.effects.tech_transfer_institutions.deals == 41.0
+    assert model.effects.voucher_budget == drawn.voucher_budget
 
 
 def test_fifteen_instruments_one_lever_each():

@@ -255,7 +255,7 @@ def test_prim_finds_a_planted_box():
 
 
 def test_sensitivity_factors_cover_every_lever_and_uncertainty():
-    from sim.model.policy import INSTRUMENTS, LEVERS, effect_fields
+    from sim.model.policy import LEVERS, free_effect_fields
     from sim.pipeline.study.design import behaviour_groups, mechanism_label
     from sim.pipeline.study.sensitivity import factors, problem
 
@@ -263,9 +263,12 @@ def test_sensitivity_factors_cover_every_lever_and_uncertainty():
     prob = problem(facs)
     groups = list(dict.fromkeys(prob["groups"]))
     mechanisms = behaviour_groups()
-    # one group per lever, per instrument's effects, per behaviour mechanism, and the seed
-    assert len(groups) == len(LEVERS) + len(INSTRUMENTS) + len(mechanisms) + 1
-    assert prob["num_vars"] == len(LEVERS) + len(effect_fields()) + len(mechanisms) + 1
+    # one group per lever, per instrument with effects still drawn, per behaviour mechanism (the calibrated
+    # effects among them), and the seed
+    drawn = {key.split(".")[0] for key, _ in free_effect_fields()}
+    assert len(groups) == len(LEVERS) + len(drawn) + len(mechanisms) + 1
+    assert prob["num_vars"] == len(LEVERS) + len(free_effect_fields()) + len(mechanisms) + 1
+    assert "incubation" in mechanisms and "incubators effects" not in groups
     assert {mechanism_label(g) for g in mechanisms} <= set(groups)
     assert len(mechanisms) >= 5  # demand, entry_growth, certification, rd_behaviour, patenting, reforms
     for f in facs:

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from sim.model.params import BehaviourParams, ConfigError
-from sim.model.policy import LEVERS, effect_fields
+from sim.model.policy import LEVERS, free_effect_fields
 from sim.pipeline.study import load
 from sim.pipeline.study.design import ALL_FIVE, lever_unit
 from sim.pipeline.study.sensitivity import factors
@@ -163,7 +163,7 @@ def test_sobol_ranking_orders_each_output_and_resolves_only_clear_leads():
 
 def test_every_discovery_dimension_has_a_sobol_factor_and_a_drawable_unit():
     groups = {f["group"] for f in factors(2.0)}
-    names = [f"effect:{key}" for key, _ in effect_fields()]
+    names = [f"effect:{key}" for key, _ in free_effect_fields()]
     names += [f"behaviour:{name}" for name in BehaviourParams.calibrated_names()]
     for name in names:
         assert load.sobol_group(name) in groups, name

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from sim.model.policy import INSTRUMENTS
+from sim.model.policy import INSTRUMENTS, calibrated_effects
 
 
 def _value(v: float, kind: type) -> str:
@@ -24,7 +24,10 @@ def levers_markdown() -> str:
         "Each lever is a `policy.<name>` override. Build-up levers are the level reached in 2026 (linear",
         "from the 2023 level over 2024-26); the others apply each year from 2024. 2019-2023 follow the",
         "history in every scenario. Every effect is drawn per replicate, uniformly on its range",
-        "(`effects=sampled`, the default), or held at its central value (`effects=central`).",
+        "(`effects=sampled`, the default), or held at its central value (`effects=central`); except those",
+        "marked *calibrated*: the 2017-2023 history pins them, so the calibration fits them beside the",
+        "behaviour (their range is the prior) and every run takes them from its posterior set",
+        "(`BehaviourParams`, named in the table).",
         "",
         "| lever | plan § | unit | plan | 2023 | mechanics | unit cost | module |",
         "|---|---|---|---|---|---|---|---|",
@@ -51,11 +54,14 @@ def levers_markdown() -> str:
         "| instrument | effect | range | central | unit | source |",
         "|---|---|---|---|---|---|",
     ]
+    calibrated = calibrated_effects()
     for cls in INSTRUMENTS:
         for f in fields(cls.Effects):
             lo, hi = f.metadata["range"]
+            name = calibrated.get(f"{cls.name}.{f.name}")
+            mark = f" (calibrated: `params.{name}`)" if name else ""
             lines.append(
-                f"| `{cls.name}` | `{f.name}` | {lo:g} – {hi:g} | {f.default:g} | {f.metadata['unit']} | "
+                f"| `{cls.name}` | `{f.name}`{mark} | {lo:g} – {hi:g} | {f.default:g} | {f.metadata['unit']} | "
                 f"{f.metadata['source']} |"
             )
     return "\n".join(lines) + "\n"

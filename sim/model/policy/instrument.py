@@ -6,7 +6,8 @@ An instrument (one module per lever under ``sim/model/policy/``) owns
   history path (FIRST_YEAR-2023) with its sources (every run follows that path to 2023, so history is the same in
   every scenario);
 * its ``Effects``: a dataclass of effect parameters, each an uncertainty with a range and a source
-  (``effect``); every replicate draws them (``sim.model.policy.sample_effects``);
+  (``effect``); every replicate draws them (``sim.model.policy.sample_effects``), except those a
+  ``BehaviourParams`` field declares calibrated (``effect`` metadata: ``with_calibrated_effects``);
 * its mechanics: the hooks of the stage protocol it overrides (``Instrument``), which ``Policy`` calls
   in the model's stage order; the model names no instrument;
 * its public-cost ledger: money actually paid out, booked as quantity x unit cost in 亿元 at real
