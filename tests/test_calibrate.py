@@ -203,21 +203,20 @@ def test_abc_recovers_known_parameters_from_model_made_data():
     truth = dataclasses.replace(BehaviourParams(), **TRUTH).validate()
     targets = _synthetic_targets(truth)
     space = abc.ParamSpace.from_priors(list(TRUTH))
+    settings = abc.ABCSettings(
+        n_design=64,
+        n_keep=16,
+        n_steps=3,
+        sweeps=2,
+        final_sweeps=1,
+        n_pilot=6,
+        scale=RECOVERY_SCALE,
+        hm_waves=0,
+    )
     tables = []
     for seed in RECOVERY_SEEDS:
-        settings = abc.ABCSettings(
-            seed=seed,
-            n_design=64,
-            n_keep=16,
-            n_steps=3,
-            sweeps=2,
-            final_sweeps=1,
-            n_pilot=6,
-            scale=RECOVERY_SCALE,
-            hm_waves=0,
-        )
         with abc.Runner(2, progress=False) as runner:
-            res = abc.run_abc(space, targets, settings, runner, base=truth)
+            res = abc.run_abc(space, targets, dataclasses.replace(settings, seed=seed), runner, base=truth)
         values, weights, _ = res.population()
         tables.append(fitreport.parameter_table(space.names, space.lo, space.hi, values, weights))
     for k, name in enumerate(space.names):

@@ -45,6 +45,12 @@ def spec(default: Any, unit: str, lo: float, hi: float, source: str, prior=None,
     return field(default=default, metadata=md)
 
 
+def pinned_effect(effect: str, default: float, unit: str, lo: float, hi: float, source: str):
+    """A lever effect calibrated as a behaviour parameter: ``effect`` names it (``instrument.effect``), its
+    prior is its whole declared range [lo, hi], ``default`` its central value; the unit names the effect."""
+    return spec(default, f"{unit} (effect {effect})", lo, hi, source, prior=(lo, hi), effect=effect)
+
+
 def validate(obj: Any, prefix: str) -> None:
     """Check the type and range of every field of a params dataclass; turn -0.0 into 0.0."""
     for f in fields(obj):
@@ -496,68 +502,60 @@ class BehaviourParams(Validated):
     # --- lever effects the 2017-2023 history pins (calibrated beside the behaviour)
     # Each replaces its instrument's drawn effect in every run (``effect`` metadata;
     # ``sim.model.policy.with_calibrated_effects``): its prior is that effect's declared range and its
-    # default the effect's central value (tests/test_params.py checks both). Chosen because, with the
+    # default the effect's central value (tests/test_params_policy.py checks both). Chosen because, with the
     # instruments at their 2017-2023 levels, these six set most of the spread of the fitted series that the
     # effects cause: a regression of 240 runs at one posterior set (scale 1) on all 45 effect draws gives
     # incubators.takeup_boost 95 % of T02's variance, incubators.growth_boost 50-70 % of T03, HNTE
     # recognitions and granted patents', incubators.exit_factor 80 % of the firm stock's,
     # reform_units.supply_multiplier 20-40 % of contracts' and the institutions' share, and the tech-transfer
     # institutions' deals and additionality 35-45 % of transfers and spin-offs (docs/calibration.md).
-    incubator_takeup_boost: float = spec(
+    incubator_takeup_boost: float = pinned_effect(
+        "incubators.takeup_boost",
         0.08,
-        "extra probability an incubator tenant registers as a tech SME (effect incubators.takeup_boost)",
+        "extra probability an incubator tenant registers as a tech SME",
         0.0,
         0.2,
         "the effect's range: mechanisms.md §5.2, p_tenant_becomes_techSME 0.3-0.5 (guess)",
-        prior=(0.0, 0.2),
-        effect="incubators.takeup_boost",
     )
-    incubator_growth_boost: float = spec(
+    incubator_growth_boost: float = pinned_effect(
+        "incubators.growth_boost",
         0.05,
-        "extra log revenue growth a year while incubated (effect incubators.growth_boost)",
+        "extra log revenue growth a year while incubated",
         0.0,
         0.12,
         "the effect's range: mechanisms.md §5.2 / P23 and instruments.md §7 (Gonzalez-Uribe & Leatherbee 2018)",
-        prior=(0.0, 0.12),
-        effect="incubators.growth_boost",
     )
-    incubator_exit_factor: float = spec(
+    incubator_exit_factor: float = pinned_effect(
+        "incubators.exit_factor",
         0.95,
-        "exit hazard multiplier while incubated (effect incubators.exit_factor)",
+        "exit hazard multiplier while incubated",
         0.8,
         1.1,
         "the effect's range: mechanisms.md §5.2 / P23, 0.8-1.0 inside; up to 1.1 (Yu 2020)",
-        prior=(0.8, 1.1),
-        effect="incubators.exit_factor",
     )
-    reform_supply_multiplier: float = spec(
+    reform_supply_multiplier: float = pinned_effect(
+        "reform_units.supply_multiplier",
         2.0,
-        "contract supply and transfer hazard of a reformed unit against an unreformed one "
-        "(effect reform_units.supply_multiplier)",
+        "contract supply and transfer hazard of a reformed unit against an unreformed one",
         1.5,
         3.0,
         "the effect's range: mechanisms.md §6.1, reform lifts industrialisation x1.5-3 (guess)",
-        prior=(1.5, 3.0),
-        effect="reform_units.supply_multiplier",
     )
-    transfer_institution_deals: float = spec(
+    transfer_institution_deals: float = pinned_effect(
+        "tech_transfer_institutions.deals",
         80.0,
-        "transfers or licences brokered a year per institution (effect tech_transfer_institutions.deals)",
+        "transfers or licences brokered a year per institution",
         30.0,
         200.0,
         "the effect's range: instruments.md §7, 30-200 (guess; Siegel et al. 2003)",
-        prior=(30.0, 200.0),
-        effect="tech_transfer_institutions.deals",
     )
-    transfer_institution_additionality: float = spec(
+    transfer_institution_additionality: float = pinned_effect(
+        "tech_transfer_institutions.additionality",
         0.35,
-        "share of brokered deals that would not happen otherwise "
-        "(effect tech_transfer_institutions.additionality)",
+        "share of brokered deals that would not happen otherwise",
         0.2,
         0.5,
         "the effect's range: instruments.md §7, 0.2-0.5 (guess; Tang & Matt)",
-        prior=(0.2, 0.5),
-        effect="tech_transfer_institutions.additionality",
     )
 
     @classmethod

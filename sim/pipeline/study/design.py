@@ -304,9 +304,9 @@ def uncertainty_frame(param_sets: Any, reps: list) -> pd.DataFrame:
     from sim.pipeline.ensemble import replicate_effects
 
     names = BehaviourParams.calibrated_names()
+    free = {k for k, _ in free_effect_fields()}  # the calibrated ones are behaviour columns below
     rows = []
     for r in reps:
-        free = {k for k, _ in free_effect_fields()}  # the calibrated ones are behaviour columns below
         row = {f"effect:{k}": v for k, v in effects_row(replicate_effects(r, "sampled")).items() if k in free}
         params = param_sets.sets[r.param_set]
         row.update({f"behaviour:{k}": float(getattr(params, k)) for k in names})
