@@ -117,22 +117,41 @@ def _pid(_: object) -> int:
     return os.getpid()
 
 
-def test_submit_runs_in_a_worker_and_close_cancels_what_has_not_started():
+def _wait_for(path: str) -> str:
+    """A task that holds its worker until ``path`` exists (at most two minutes)."""
+    deadline = time.monotonic() + 120
+    while not Path(path).exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return path
+
+
+def test_submit_runs_in_a_worker_and_close_cancels_what_has_not_started(tmp_path):
     """``submit`` always uses a worker process (the caller's threads stay free), its future carries the
-    task's own error, and ``close`` cancels the tasks still waiting and lets the running ones finish."""
+    task's own error, and ``close`` cancels the tasks still waiting and lets the running ones finish.
+
+    The tasks wait for a gate file that a timer creates 5 s after ``close`` starts, so the one worker is
+    busy with the first task while ``close`` cancels the others however slow the machine is (a fixed
+    sleep let the worker reach the last task under the full suite's load)."""
+    import threading
+
+    gate = tmp_path / "gate"
     ex = parallel.Executor("local", jobs=1, progress=False)
     try:
         assert ex.submit(_pid, None).result(timeout=120) != os.getpid()
         with pytest.raises(ValueError, match="math domain error"):
             ex.submit(math.sqrt, -1.0).result(timeout=60)
-        futures = [ex.submit(time.sleep, 0.5) for _ in range(6)]
+        futures = [ex.submit(_wait_for, str(gate)) for _ in range(6)]
         deadline = time.monotonic() + 60
         while not (futures[0].running() or futures[0].done()) and time.monotonic() < deadline:
             time.sleep(0.01)  # the first one is handed to the worker
     finally:
+        opener = threading.Timer(5.0, gate.touch)
+        opener.start()
         ex.close()
+        opener.join()
     assert all(f.done() for f in futures)
-    assert not futures[0].cancelled() and futures[-1].cancelled()
+    assert futures[0].result() == str(gate)  # the running task finished, it was not cancelled
+    assert futures[-1].cancelled()
 
 
 def _alive(pid: int) -> bool:
