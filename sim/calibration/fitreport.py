@@ -249,6 +249,87 @@ def parameter_table(names, lo, hi, values: np.ndarray, weights: np.ndarray) -> p
     return pd.DataFrame(rows)
 
 
+#: A parameter "presses on" a bound of its (uniform) prior box when the posterior puts at least
+#: ``EDGE_SHARE`` of its weight in the box's outer ``EDGE_BAND`` next to that bound. A flat posterior puts
+#: ``EDGE_BAND`` = 0.10 there; at the posterior's effective sample size of about 30 sets the Monte Carlo sd
+#: of a 0.10 share is about 0.05, so 0.25 is some three sd above what a posterior the data leave flat shows.
+EDGE_BAND = 0.10
+EDGE_SHARE = 0.25
+
+
+def prior_edges(names, lo, hi, values: np.ndarray, weights: np.ndarray) -> pd.DataFrame:
+    """The parameters whose posterior piles against a bound of the prior box: the data want a value at or
+    past the bound, so the prior (not the data) sets that side of every projection drawn from it.
+
+    Projection-only parameters (``PROJECTION_ONLY``: not fitted) are left out. One row per (parameter,
+    side) with ``share`` >= ``EDGE_SHARE``: parameter, bound ("lower"/"upper"), the
+    bound's value, the posterior median, the posterior weight in the outer ``EDGE_BAND`` of the box on that
+    side, and the prior's source; sorted by share, largest first."""
+    meta = {f.name: f.metadata for f in fields(BehaviourParams)}
+    lo, hi = np.asarray(lo, float), np.asarray(hi, float)
+    u = (np.asarray(values, float) - lo) / (hi - lo)
+    w = np.asarray(weights, float) / np.sum(weights)
+    med = weighted_quantile(values, weights, 0.5)[0]
+    rows = []
+    for k, name in enumerate(names):
+        if name in PROJECTION_ONLY:  # not fitted: projections draw it from its prior
+            continue
+        for side, inside, bound in (
+            ("lower", u[:, k] <= EDGE_BAND, lo[k]),
+            ("upper", u[:, k] >= 1 - EDGE_BAND, hi[k]),
+        ):
+            share = float(w[inside].sum())
+            if share >= EDGE_SHARE:
+                rows.append(
+                    {
+                        "parameter": name,
+                        "bound": side,
+                        "bound_value": bound,
+                        "post_median": med[k],
+                        "share": share,
+                        "source": meta[name].get("source", ""),
+                    }
+                )
+    cols = ["parameter", "bound", "bound_value", "post_median", "share", "source"]
+    return (
+        pd.DataFrame(rows, columns=cols)
+        .sort_values("share", ascending=False, kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+def prior_edges_markdown(edges: pd.DataFrame, n_params: int) -> list[str]:
+    """The report's section on ``prior_edges``."""
+    lines = [
+        "## Parameters pressing on their prior bounds",
+        "",
+        f"{edges['parameter'].nunique()} of {n_params} fitted parameters hold at least {100 * EDGE_SHARE:.0f} % of their "
+        f"posterior weight in the outer {100 * EDGE_BAND:.0f} % of their prior box next to one bound (a posterior the "
+        f"data leave flat holds {100 * EDGE_BAND:.0f} % there). The data pull them to the bound or past it, so the "
+        "prior, not the data, sets that side of every projection drawn from them. Either the prior is too "
+        "narrow (widen it only where a source allows: the source column says whether it is one) or the "
+        "parameter is standing in for a mechanism the model lacks.",
+        "",
+    ]
+    if len(edges):
+        lines.append(
+            markdown_table(
+                edges,
+                ["parameter", "bound", "bound_value", "post_median", "share", "source"],
+                [
+                    "parameter",
+                    "bound",
+                    "bound value",
+                    "posterior median",
+                    "weight in the outer tenth",
+                    "prior's source",
+                ],
+            )
+        )
+        lines.append("")
+    return lines
+
+
 # --------------------------------------------------------------------------- figures
 def _partial_points(indicator: str) -> pd.DataFrame:
     df = load_fit_targets()

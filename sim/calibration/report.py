@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 
 from sim.calibration import fitreport
-from sim.calibration.abc import ABCResult
+from sim.calibration.abc import ABCResult, ParamSpace
 from sim.calibration.config import CalibrateConfig
 from sim.calibration.targets import CONTEXT_INDICATORS, FIT_YEARS, REPORT_INDICATORS
+from sim.data.posterior import PROJECTION_ONLY, load_posterior
 from sim.paths import DOCS_DIR, POSTERIOR_CSV, posterior_fit_path
 from sim.runtime import atomic
 
@@ -222,6 +223,7 @@ def render_report(
             ["parameter", "unit", "prior", "source"],
         ),
         "",
+        *edges_section(result.space.names, result.space.lo, result.space.hi, *result.population()[:2]),
         "## Model noise floor",
         "",
         f"Run-to-run sd of each output at the prior centre (defaults), from {s.n_pilot} runs at scale {s.scale:g}; "
@@ -328,6 +330,23 @@ def write_report(
     return {"fit": fit, "errors": errors, "params": params, "scale_check": bias}
 
 
+def edges_section(names, lo, hi, values: np.ndarray, weights: np.ndarray) -> list[str]:
+    """The report's lines on the parameters pressing on their prior bounds (``fitreport.prior_edges``)."""
+    fitted = [n for n in names if n not in PROJECTION_ONLY]
+    return fitreport.prior_edges_markdown(fitreport.prior_edges(names, lo, hi, values, weights), len(fitted))
+
+
+def _replace_section(lines: list[str], section: list[str], before: str) -> list[str]:
+    """``lines`` with the section titled ``section[0]`` replaced by ``section``, or inserted before the
+    line ``before`` when it is not there yet."""
+    if section[0] in lines:
+        start = lines.index(section[0])
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        return lines[:start] + section + lines[end:]
+    at = lines.index(before)
+    return lines[:at] + section + lines[at:]
+
+
 # --------------------------------------------------------------------------- refreshing a finished run's report
 def headline_line(head: dict) -> str:
     """The report's line on the headline series' sharpness goal (``fitreport.headline_sharpness``)."""
@@ -351,6 +370,11 @@ def refresh(folder: Path, docs_dir: Path | None = None) -> dict:
     fit = fitreport.summary_of_fit(errors)
     atomic.write_json(folder / "fit_summary.json", fit)
     line = headline_line(fit["headline"])
+    post = load_posterior(folder / "posterior.csv")
+    space = ParamSpace.from_priors(post.names)
+    edges = edges_section(
+        space.names, space.lo, space.hi, post.table[list(space.names)].to_numpy(), post.weights
+    )
     pages = [folder / "report.md"] + ([docs_dir / "calibration_report.md"] if docs_dir else [])
     for page in pages:
         lines = page.read_text(encoding="utf-8").splitlines()
@@ -361,6 +385,7 @@ def refresh(folder: Path, docs_dir: Path | None = None) -> dict:
             cells = x.split(" | ")
             if x.startswith("| ") and cells[0][2:] in fitreport.PROJECTION_ONLY and len(cells) == 9:
                 lines[i] = " | ".join(cells[:-1]) + " | projection-only: prior in projections |"
+        lines = _replace_section(lines, edges, "## Model noise floor")
         atomic.write_text(page, "\n".join(lines) + "\n")
     return fit
 
