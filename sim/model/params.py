@@ -123,8 +123,11 @@ class BehaviourParams(Validated):
         -0.5,
         0.5,
         "assumption: the 双创 push raised founding over 2019-23; a flow, not a rate on the stock, so the "
-        "firm stock tends to entry / exit instead of compounding",
-        prior=(0.0, 0.20),
+        "firm stock tends to entry / exit instead of compounding. Prior widened from 0-0.20, where the stop 26 "
+        "posterior piled at the bound (docs/calibration.md), to 0.35: the registry and HNTE counts the entrants "
+        "feed grew 37 and 38 % a year over 2018-23 (the yearbook panel), and an entry flow growing faster "
+        "than they would need the take-up shares to fall",
+        prior=(0.0, 0.35),
     )
     exit_hazard_young: float = spec(
         0.08,
