@@ -199,8 +199,11 @@ def test_techsme_size_gates_and_score():
 
 
 def test_takeup_s_curve_and_the_2023_super_deduction():
+    """The first year (2018) has its own share; from 2019 the S-curve starts at the 2019 level (here below
+    the first year's: the firms that stayed out are the less inclined) and rises to the maximum."""
     p = BehaviourParams(
         techsme_takeup_2018=0.3,
+        techsme_takeup_2019=0.12,
         techsme_takeup_max=0.8,
         techsme_takeup_speed=1.0,
         techsme_takeup_midyear=2022.0,
@@ -208,8 +211,12 @@ def test_takeup_s_curve_and_the_2023_super_deduction():
     )
     path = [c.techsme_takeup(y, p) for y in range(2018, 2031)]
     assert path[0] == pytest.approx(0.3)
-    assert all(b >= a for a, b in zip(path, path[1:]))
+    assert path[1] == pytest.approx(0.12)
+    assert all(b > a for a, b in zip(path[1:], path[2:]))
     assert 0.79 < path[-1] <= 0.8
+    later = BehaviourParams(**{**p.__dict__, "techsme_takeup_2019": 0.2})
+    assert c.techsme_takeup(2018, later) == pytest.approx(0.3)  # the first year does not read the 2019 level
+    assert c.techsme_takeup(2019, later) == pytest.approx(0.2)
     cut = BehaviourParams(**{**p.__dict__, "superdeduction_2023": 0.2})
     assert c.techsme_takeup(2022, cut) == pytest.approx(c.techsme_takeup(2022, p))
     assert c.techsme_takeup(2023, cut) == pytest.approx(0.8 * c.techsme_takeup(2023, p))

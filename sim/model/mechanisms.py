@@ -68,6 +68,7 @@ MECHANISM: dict[str, str] = {
     "trend_halflife": "entry_growth",
     # certification take-up
     "techsme_takeup_2018": "certification",
+    "techsme_takeup_2019": "certification",
     "techsme_takeup_max": "certification",
     "techsme_takeup_speed": "certification",
     "techsme_takeup_midyear": "certification",

@@ -163,19 +163,25 @@ def total_costs(revenue, rd) -> np.ndarray:
 
 
 def techsme_takeup(year: int, p) -> float:
-    """Share of eligible unregistered firms that register: an S-curve from the 2018 level to the maximum.
+    """Share of eligible unregistered firms that register in ``year``.
 
-    Logistic in time with its midpoint at ``techsme_takeup_midyear``, rescaled so that it equals the
-    2018 level in 2018 and tends to the maximum (the registry became a prerequisite for more programmes,
-    e.g. the 2022 科技型企业创新发展倍增计划). From 2023 the 100% super-deduction open to every firm
-    removes ``superdeduction_2023`` of it.
+    In the registry's first year (``REGISTRY_FIRST_YEAR``, 2018) every eligible firm is unregistered and
+    ``techsme_takeup_2018`` of them register. From the next year the share of those still unregistered
+    that register follows an S-curve from ``techsme_takeup_2019`` towards the maximum: logistic in time
+    with its midpoint at ``techsme_takeup_midyear``, rescaled so that it equals the 2019 level in 2019 (the
+    registry became a prerequisite for more programmes, e.g. the 2022 科技型企业创新发展倍增计划). The
+    2019 level is its own parameter: the firms that stayed out in the first year are the less inclined
+    ones. From 2023 the 100% super-deduction open to every firm removes ``superdeduction_2023`` of it.
     """
-    lo, hi = p.techsme_takeup_2018, max(p.techsme_takeup_max, p.techsme_takeup_2018)
+    if year <= REGISTRY_FIRST_YEAR:
+        return float(p.techsme_takeup_2018)
+    start = REGISTRY_FIRST_YEAR + 1
+    lo, hi = p.techsme_takeup_2019, max(p.techsme_takeup_max, p.techsme_takeup_2019)
 
     def logistic(y):
         return 1.0 / (1.0 + np.exp(-p.techsme_takeup_speed * (y - p.techsme_takeup_midyear)))
 
-    base = logistic(2018)
+    base = logistic(start)
     frac = max(0.0, (logistic(year) - base) / (1.0 - base))
     share = lo + (hi - lo) * frac
     if year >= 2023:
