@@ -190,6 +190,36 @@ def test_files_made_with_other_model_code_say_so(tmp_path, monkeypatch):
     assert cred["targets"]["T03"]["caveat"]  # still shown, with the warning above it
 
 
+@pytest.mark.parametrize(
+    "changes, code",
+    [
+        ([" M docs/model.md", "?? notes.txt"], False),
+        ([" M docs/model.md", " M sim/model/rule.py"], True),
+        (["R  docs/a.md -> sim/b.py"], True),  # a rename into the code
+        ([], True),  # dirty, but what changed is not recorded: assume the worst
+    ],
+)
+def test_uncommitted_changes_are_flagged_only_when_they_touch_the_code(tmp_path, monkeypatch, changes, code):
+    """A fit or backtest made with uncommitted changes to the documentation only says so without the
+    warning; one with changes under sim/ or configs/ (or unrecorded ones) keeps it. A fit file without
+    the list takes it from the posterior's provenance when that names the same commit."""
+    monkeypatch.setattr(credibility, "model_changed_since", lambda c: False)
+    commit = "a" * 40
+    fit = write_fit(tmp_path, commit=commit)
+    data = json.loads(fit.read_text())
+    data["calibration"]["dirty"] = True  # no "changes" in the fit file: read from posterior.json
+    fit.write_text(json.dumps(data))
+    (tmp_path / "posterior.json").write_text(json.dumps({"git": {"commit": commit, "changes": changes}}))
+    bt = write_backtest(tmp_path, commit=commit)
+    data = json.loads(bt.read_text())
+    data["provenance"]["git"].update(dirty=True, changes=changes)
+    bt.write_text(json.dumps(data))
+    cred = credibility.assess(posterior_info(tmp_path), backtest_path=bt)
+    for source in (cred["fit"], cred["backtest"]):
+        assert ("made from uncommitted changes" in source["message"]) is code
+        assert ("outside the code only (docs/model.md, notes.txt)" in source["message"]) is not code
+
+
 def test_the_committed_fit_belongs_to_the_committed_posterior():
     """A fresh clone shows the fit: sim/data/posterior_fit.json is the committed posterior's (rerunning
     python -m sim.calibrate rewrites both), and the committed backtest is read."""

@@ -258,6 +258,7 @@ def posterior_fit(
             "seed": provenance.get("seed"),
             "commit": git.get("commit"),
             "dirty": git.get("dirty"),
+            "changes": git.get("changes", []),
         },
         "ppc": {"runs": int(runs), "scale": float(ppc_scale), "band": list(fitreport.BAND)},
         "goals": {

@@ -89,7 +89,15 @@ def _version_note(source: dict, made: Mapping[str, Any], what: str, rerun: str) 
     source["model_changed"] = changed
     short = str(commit)[:10] if commit else "unknown"
     if made.get("dirty"):
-        source["message"] += f" It was made from uncommitted changes to commit {short}."
+        changes = made.get("changes")
+        paths = [c[3:].strip() for c in changes] if changes else None
+        if paths and not any(_changes_numbers(p) for p in paths):
+            source["message"] += (
+                f" It was made at commit {short} with uncommitted changes outside the code only "
+                f"({', '.join(paths)}), which do not change its numbers."
+            )
+        else:
+            source["message"] += f" It was made from uncommitted changes to commit {short}."
     if changed:
         source["status"] = OTHER_MODEL
         source["message"] += (
@@ -98,6 +106,17 @@ def _version_note(source: dict, made: Mapping[str, Any], what: str, rerun: str) 
         )
     elif changed is None:
         source["message"] += f" Whether the model changed since the {what} was made cannot be checked."
+
+
+#: Where an uncommitted change can move a result: the package and the configs (``git status`` paths, relative
+#: to the repository). Documentation, notebooks and tests cannot.
+CODE_PATHS = ("sim/", "configs/")
+
+
+def _changes_numbers(path: str) -> bool:
+    """Whether an uncommitted change to ``path`` (a ``git status --porcelain`` path; "a -> b" for a rename)
+    can change a result: it is under ``CODE_PATHS``, or unknown."""
+    return any(p.strip().startswith(CODE_PATHS) or not p.strip() for p in path.split(" -> "))
 
 
 def _read_json(path: Path) -> tuple[dict | None, str | None]:
@@ -111,6 +130,19 @@ def _read_json(path: Path) -> tuple[dict | None, str | None]:
 
 
 # --------------------------------------------------------------------------- fit
+def _with_changes(made: dict, csv: Path | None) -> dict:
+    """The fit file's record of its calibration, with the uncommitted changes it was made with: fit files
+    written before they were recorded there take them from the posterior's own provenance (``.json``
+    beside the csv), when it names the same commit."""
+    if "changes" in made or not made.get("dirty") or csv is None:
+        return made
+    prov, _ = _read_json(Path(csv).with_suffix(".json"))
+    git = (prov or {}).get("git") or {}
+    if git.get("commit") == made.get("commit") and "changes" in git:
+        return {**made, "changes": git["changes"]}
+    return made
+
+
 def _posterior_of(info: Mapping[str, Any] | None) -> tuple[Path | None, str | None, str | None]:
     """(csv path, sha256, why there is none) of the posterior a run used (``ParamSets.info``)."""
     if info is None:
@@ -142,7 +174,7 @@ def read_fit(posterior: Mapping[str, Any] | None = None, path: Path | None = Non
             ),
             {},
         )
-    made = data.get("calibration") or {}
+    made = _with_changes(data.get("calibration") or {}, csv)
     band = (data.get("ppc") or {}).get("band") or [0.05, 0.95]
     level = round(100 * (band[1] - band[0]))
     source = _source(
