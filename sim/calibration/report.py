@@ -372,10 +372,8 @@ def refresh(folder: Path, docs_dir: Path | None = None) -> dict:
     atomic.write_json(folder / "fit_summary.json", fit)
     line = headline_line(fit["headline"])
     post = load_posterior(folder / "posterior.csv")
-    space = ParamSpace.from_priors(post.names)
-    edges = edges_section(
-        space.names, space.lo, space.hi, post.table[list(space.names)].to_numpy(), post.weights
-    )
+    space = ParamSpace.from_priors(post.names)  # the box in the posterior's own column order
+    edges = edges_section(space.names, space.lo, space.hi, post.table.to_numpy(), post.weights)
     pages = [folder / "report.md"] + ([docs_dir / "calibration_report.md"] if docs_dir else [])
     for page in pages:
         lines = page.read_text(encoding="utf-8").splitlines()
