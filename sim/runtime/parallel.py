@@ -44,7 +44,8 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, wait
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, CancelledError, Future, wait
 from contextlib import contextmanager
 from typing import Any, Callable, Sequence
 
@@ -217,6 +218,8 @@ class Executor:
         self._ray_started = False
         self._ray_task = None
         self._submitted: dict[Future, Any] = {}  # ``submit``'s tasks not finished yet -> their Ray ref
+        self._waiting: deque[tuple[Future, Callable[[Any], Any], Any]] = deque()  # local, not yet in the pool
+        self._in_pool = 0  # local ``submit`` tasks handed to the pool and not finished
         self._lock = threading.Lock()
 
     def __enter__(self) -> "Executor":
@@ -289,17 +292,57 @@ class Executor:
         also with ``jobs=1``, so the caller's threads stay free; it shows no progress bar, and the
         future's exception is the task's own. ``close`` cancels the tasks that have not started.
         """
-        ref = None
         if self.backend == "ray":
             ray = self._connect_ray()
             ref = self._remote(ray).remote(fn, task)
             fut = ref.future()
-        else:
-            fut = self._local_pool().submit(_worker_task, fn, task)
+            with self._lock:
+                self._submitted[fut] = ref
+            fut.add_done_callback(self._forget)
+            return fut
+        # Locally the task waits here until one of the ``jobs`` workers is free: loky marks every task
+        # in its call queue (up to 2 x its workers + 1, sized when the pool was made) as running, so
+        # a task handed to it early could no longer be cancelled though no worker had started it.
+        fut = Future()
         with self._lock:
-            self._submitted[fut] = ref
+            self._submitted[fut] = None
+            self._waiting.append((fut, fn, task))
         fut.add_done_callback(self._forget)
+        self._dispatch()
         return fut
+
+    def _dispatch(self) -> None:
+        """Hand waiting ``submit`` tasks to the pool while fewer than ``jobs`` are in its hands."""
+        while True:
+            with self._lock:
+                if self._in_pool >= self.jobs or not self._waiting:
+                    return
+                fut, fn, task = self._waiting.popleft()
+                self._in_pool += 1
+            if not fut.set_running_or_notify_cancel():  # cancelled while it waited
+                with self._lock:
+                    self._in_pool -= 1
+                continue
+            try:
+                inner = self._local_pool().submit(_worker_task, fn, task)
+            except BaseException as exc:  # a broken pool: the task's future says so
+                with self._lock:
+                    self._in_pool -= 1
+                fut.set_exception(exc)
+                continue
+            inner.add_done_callback(lambda done, fut=fut: self._settle(fut, done))
+
+    def _settle(self, fut: Future, inner: Future) -> None:
+        """Pass the pool's outcome to the caller's future and hand the next waiting task over."""
+        with self._lock:
+            self._in_pool -= 1
+        if inner.cancelled():
+            fut.set_exception(CancelledError("the worker pool cancelled the task"))
+        elif inner.exception() is not None:
+            fut.set_exception(inner.exception())
+        else:
+            fut.set_result(inner.result())
+        self._dispatch()
 
     def _forget(self, fut: Future) -> None:
         with self._lock:
