@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from update_baseline import BASELINE, SETTINGS, differences, make_summary
+from update_baseline import BASELINE, BEHAVIOUR, SETTINGS, differences, make_behaviour, make_summary
 
 
 def test_summary_matches_the_golden_baseline(tmp_path):
@@ -21,6 +21,21 @@ def test_summary_matches_the_golden_baseline(tmp_path):
         + "\n  ".join(diff[:40])
         + ("\n  ..." if len(diff) > 40 else "")
         + "\nIf the change is intended, regenerate it: python tests/update_baseline.py (and say why in the commit)."
+    )
+
+
+def test_every_number_of_the_behaviour_runs_matches_the_record():
+    """The behaviour record (``tests/baseline/behaviour.json``): single runs off the plan (levers at their
+    2023 level, at twice the plan to 2028, on per-year paths; effects drawn), every annual number exact."""
+    expected = json.loads(BEHAVIOUR.read_text(encoding="utf-8"))
+    got = json.loads(json.dumps(make_behaviour()))  # JSON types, as the record holds them
+    diff = differences(expected, got)
+    assert not diff, (
+        f"{len(diff)} numbers of the behaviour runs moved:\n  "
+        + "\n  ".join(diff[:40])
+        + ("\n  ..." if len(diff) > 40 else "")
+        + "\nIf the change is intended, regenerate the record: python tests/update_baseline.py (and say why in "
+        "the commit: it marks a change of the model's behaviour, which flags the lever studies made before it)."
     )
 
 

@@ -8,8 +8,13 @@ the largest total-order index), the dominant uncertainty (``sensitivity``), wher
 (``portfolio``).
 
 A study made with another behaviour posterior than the committed one (``sim/data/posterior.csv``, by
-sha256), or by a commit older than the last change to the model's code (``sim/model``, by git), is flagged
-in the table and in a note above it: its numbers are of an earlier model.
+sha256), or by a commit whose record of the model's behaviour differs from today's, is flagged in the table
+and in a note above it: its numbers are of an earlier model. The record is ``tests/baseline/`` (the golden
+baseline and the behaviour runs, ``tests/update_baseline.py``): every change that moves a number of the model
+must rewrite it (``tests/test_baseline.py`` fails otherwise), so a study whose commit holds today's record
+was made by a model that computes the same numbers, whatever was refactored or sped up since. A commit
+that holds none of the record's files is judged by the older rule: made before the last change to the
+model's code (``sim/model``, by git).
 """
 
 from __future__ import annotations
@@ -135,8 +140,12 @@ def posterior_vintage(doc: dict, current_sha256: str | None) -> str | None:
     return f"posterior sha256 {(made or 'not recorded')[:12]}{sets}, not the committed {current_sha256[:12]}"
 
 
-#: The model's code (relative to the repository), whose last change a study must postdate.
+#: The model's code (relative to the repository): a study made before its last change is of an earlier model
+#: when its commit holds no behaviour record (``BEHAVIOUR_RECORD``) to compare.
 MODEL_CODE = "sim/model"
+#: The record of the model's behaviour (relative to the repository): the golden baseline and the behaviour
+#: runs (``tests/update_baseline.py``), rewritten by every change that moves a number.
+BEHAVIOUR_RECORD = ("tests/baseline/summary.json", "tests/baseline/behaviour.json")
 
 
 def _git(*args: str) -> subprocess.CompletedProcess | None:
@@ -153,11 +162,25 @@ def last_model_change() -> str | None:
 
 
 def model_vintage(doc: dict, model_commit: str | None) -> str | None:
-    """Why a study's numbers are not of the current model's code: its commit predates ``model_commit`` (the
-    last change to ``MODEL_CODE``); None when it does not, or when git cannot tell (no history, or a commit
-    this clone does not hold)."""
+    """Why a study's numbers are not of the current model: the behaviour record (``BEHAVIOUR_RECORD``) at its
+    commit differs from this working tree's; or, when its commit holds none of the record's files, the commit
+    predates ``model_commit`` (the last change to ``MODEL_CODE``). None when the model is the same, or when
+    git cannot tell (no history, or a commit this clone does not hold)."""
     commit = ((doc.get("provenance") or {}).get("git") or {}).get("commit")
-    if not model_commit or not commit or commit == model_commit:
+    if not commit:
+        return None
+    held = [
+        f
+        for f in BEHAVIOUR_RECORD
+        if (out := _git("cat-file", "-e", f"{commit}:{f}")) and out.returncode == 0
+    ]
+    if held:
+        out = _git("diff", "--name-only", commit, "--", *held)
+        moved = out.stdout.split() if out is not None and out.returncode == 0 else []
+        if not moved:  # the same record, or git cannot tell
+            return None
+        return f"made before the model's behaviour changed (its commit {commit[:10]} holds another {', '.join(moved)})"
+    if not model_commit or commit == model_commit:
         return None
     out = _git("merge-base", "--is-ancestor", model_commit, commit)
     if out is None or out.returncode != 1:  # 0: the study's commit holds the change; other: unknown
@@ -198,8 +221,8 @@ def index_markdown(
         names = ", ".join(f"`{n}`" for n in stale)
         lines += [
             f"> **Earlier model.** {names} {'was' if len(stale) == 1 else 'were'} made with another behaviour "
-            f"posterior than the committed `sim/data/posterior.csv`, or before the last change to the model's "
-            f"code (see *made by* below): {'its' if len(stale) == 1 else 'their'} columns are of an earlier "
+            f"posterior than the committed `sim/data/posterior.csv`, or before the last change of the model's "
+            f"behaviour (see *made by* below): {'its' if len(stale) == 1 else 'their'} columns are of an earlier "
             "model, not findings of this one. `make experiments` remakes them.",
             "",
         ]
