@@ -298,3 +298,102 @@ def test_smoke_backtest_writes_report_json_and_figures(tmp_path):
     again = _run(["size=smoke", "progress=false", "jobs=2", f"hydra.run.dir={tmp_path / 'again'}"], tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
     assert json.loads((tmp_path / "again" / "backtest.json").read_text())["scores"] == data["scores"]
+
+
+def _forecast(indicator, origin, horizon, forecaster, observed, median, lo, hi, crps):
+    return {
+        "indicator": indicator,
+        "origin": origin,
+        "horizon": horizon,
+        "forecaster": forecaster,
+        "observed": observed,
+        "median": median,
+        "lo90": lo,
+        "hi90": hi,
+        "crps_rel": crps,
+        "abs_err_rel": abs(median - observed) / observed,
+    }
+
+
+def test_where_the_model_loses_names_bias_or_width_against_the_forecaster_that_beats_it():
+    """T03: medians 10 % and 20 % low at both origins, bands like gm11's: bias (under-forecast). T04: medians
+    on either side, bands 4x gm11's: width. The rival is the forecaster the cells lose to; forecasts are paired
+    on common origins (gm11's lone 2021 forecast of T01 has no model partner and gives no line)."""
+    from sim.calibration.backtest.report import loss_lines, losses
+
+    scores = []
+    for origin, low in ((2020, 0.9), (2021, 0.8)):
+        scores += [
+            _forecast("T03", origin, 1, "model", 100.0, 100.0 * low, 90.0 * low, 110.0 * low, 0.10),
+            _forecast("T03", origin, 1, "gm11", 100.0, 100.0, 90.0, 110.0, 0.01),
+        ]
+    for origin, off in ((2020, 1.05), (2021, 0.95)):
+        scores += [
+            _forecast("T04", origin, 1, "model", 100.0, 100.0 * off, 60.0, 140.0, 0.05),
+            _forecast("T04", origin, 1, "gm11", 100.0, 100.0, 95.0, 105.0, 0.01),
+        ]
+    goal = [
+        {
+            "indicator": i,
+            "horizon": 1,
+            "in_goal": True,
+            "goal_met": False,
+            "loses_crps_to": ["gm11"],
+            "loses_abs_err_to": [],
+        }
+        for i in ("T03", "T04")
+    ] + [
+        {
+            "indicator": "T02",
+            "horizon": 1,
+            "in_goal": True,
+            "goal_met": True,
+            "loses_crps_to": [],
+            "loses_abs_err_to": [],
+        }
+    ]
+    result = {"scores": scores, "goal": goal}
+    by = {d["indicator"]: d for d in losses(result)}
+    assert set(by) == {"T03", "T04"}  # T02 meets its goal
+    t03, t04 = by["T03"], by["T04"]
+    assert (t03["n"], t03["below"], t03["bias"], t03["wide"]) == (2, 2, True, False)
+    assert t03["err_mean"] == pytest.approx(-0.15) and t03["err_min"] == pytest.approx(-0.2)
+    assert t03["width"] == pytest.approx(0.2 * 0.85) and t03["width_rival"] == pytest.approx(0.2)
+    assert (t04["bias"], t04["wide"]) == (False, True) and t04["width"] / t04["width_rival"] == pytest.approx(
+        8.0
+    )
+    lines = loss_lines(result)
+    assert "below the data in 2 of 2" in lines[0] and "under-forecast" in lines[0] and "`gm11`" in lines[0]
+    assert "8.0x as wide" in lines[1] and "sit" not in lines[1]
+
+
+def test_rerender_rewrites_the_page_from_its_json_and_refuses_a_bad_file(tmp_path, capsys):
+    """The committed scores re-render to a page with its 'where the model loses' section; a file that is not
+    a backtest's json gives one line and exit 2, and no page."""
+    from sim.calibration.backtest import rerender
+
+    src = tmp_path / "backtest.json"
+    src.write_text((REPO / "docs" / "backtest.json").read_text(encoding="utf-8"), encoding="utf-8")
+    assert rerender.main([str(src)]) == 0
+    page = (tmp_path / "backtest.md").read_text(encoding="utf-8")
+    assert page.startswith("# Backtest") and "](backtest_figures/backtest_T01.png)" in page
+    assert ("## Where the model loses" in page) == any(
+        g["in_goal"] and not g["goal_met"] for g in json.loads(src.read_text())["goal"]
+    )
+    bad = tmp_path / "other.json"
+    bad.write_text('{"scores": []}')
+    assert rerender.main([str(bad), "--out", str(tmp_path / "other.md")]) == 2
+    assert not (tmp_path / "other.md").exists()
+    assert "not a backtest's backtest.json" in capsys.readouterr().err
+
+
+def test_the_committed_page_is_the_render_of_the_committed_scores():
+    """docs/backtest.md is what the committed report code makes of docs/backtest.json (after a change to
+    the report's code: python -m sim.calibration.backtest.rerender)."""
+    from sim.calibration.backtest.report import render_markdown
+
+    result = json.loads((REPO / "docs" / "backtest.json").read_text(encoding="utf-8"))
+    page = (REPO / "docs" / "backtest.md").read_text(encoding="utf-8")
+    assert render_markdown(result, "backtest_figures") == page, (
+        "docs/backtest.md is stale: python -m sim.calibration.backtest.rerender"
+    )

@@ -27,7 +27,7 @@ One module a concern:
 - ``scoring``: the model's and the naive forecasters' rows of scores, the summary tables and the
   goal verdicts;
 - ``plots``: the fans against the data, one figure per indicator;
-- ``report``: the markdown report;
+- ``report``: the markdown report (``rerender``: the same from a finished backtest's ``backtest.json``);
 - ``command``: calibrate, project, score and write (``run_backtest``), and the command (``COMMAND``,
   run by the app shell ``sim.runtime.shell``).
 

@@ -1,5 +1,6 @@
 """The backtest's markdown report (``backtest.md``, and ``docs/backtest.md`` with ``docs=true``), from the
-result dict ``run_backtest`` writes to ``backtest.json``."""
+result dict ``run_backtest`` writes to ``backtest.json``.
+``python -m sim.calibration.backtest.rerender`` re-renders a report from its ``backtest.json``."""
 
 from __future__ import annotations
 
@@ -48,6 +49,90 @@ def _score_table_md(values: pd.DataFrame, n: pd.DataFrame, what: str) -> str:
     )
 
 
+#: A cell's errors read as bias when the mean signed error is at least this share of the mean absolute error
+#: (1: every error has one sign), and its bands as too wide when they are this many times the best naive
+#: forecaster's: thresholds of this report's wording, not of any score.
+BIAS_SHARE, WIDE_RATIO = 0.75, 1.5
+
+
+def losses(result: dict) -> list[dict]:
+    """For each indicator with a goal cell the model loses: its forecasts at those horizons against the
+    naive forecaster that beats it most often, on the same origins. Per indicator: the model's signed errors
+    of the median (relative to the data), the mean 90 % band widths (relative) of both, and the verdict
+    (``bias``: the errors share one sign, ``BIAS_SHARE``; ``wide``: its bands ``WIDE_RATIO`` x the other's)."""
+    table = pd.DataFrame(result["scores"])
+    goal = pd.DataFrame(result["goal"])
+    lost = goal[goal["in_goal"] & ~goal["goal_met"].astype(bool)]
+    out = []
+    for ind, cells in lost.groupby("indicator", sort=True):
+        rivals = [
+            f for lst in cells["loses_crps_to"].tolist() + cells["loses_abs_err_to"].tolist() for f in lst
+        ]
+        if not rivals:
+            continue
+        rival = max(dict.fromkeys(rivals), key=rivals.count)  # the most frequent; first named on ties
+        rows = table[(table["indicator"] == ind) & table["horizon"].isin(cells["horizon"])]
+        model = rows[rows["forecaster"] == MODEL].set_index(["origin", "horizon"])
+        other = rows[rows["forecaster"] == rival].set_index(["origin", "horizon"])
+        both = model.index.intersection(other.index)
+        if both.empty:
+            continue
+        model, other = model.loc[both], other.loc[both]
+        err = (model["median"] - model["observed"]) / model["observed"]
+        width = ((model["hi90"] - model["lo90"]) / model["observed"]).mean()
+        width_rival = ((other["hi90"] - other["lo90"]) / other["observed"]).mean()
+        bias = abs(err.mean()) >= BIAS_SHARE * err.abs().mean()
+        out.append(
+            {
+                "indicator": ind,
+                "horizons": sorted(int(h) for h in cells["horizon"]),
+                "rival": rival,
+                "n": int(len(err)),
+                "below": int((err < 0).sum()),
+                "err_mean": float(err.mean()),
+                "err_min": float(err.min()),
+                "err_max": float(err.max()),
+                "width": float(width),
+                "width_rival": float(width_rival),
+                "crps": float(model["crps_rel"].mean()),
+                "crps_rival": float(other["crps_rel"].mean()),
+                "bias": bool(bias),
+                "wide": bool(width >= WIDE_RATIO * width_rival),
+            }
+        )
+    return out
+
+
+def loss_lines(result: dict) -> list[str]:
+    """One line per indicator of ``losses``: how far off the model's medians are, which way, and how wide its
+    bands are beside the naive forecaster that beats it."""
+    lines = []
+    for d in losses(result):
+        hs = "–".join(str(h) for h in (d["horizons"][0], d["horizons"][-1])) if len(d["horizons"]) > 1 else ""
+        way = "below" if d["err_mean"] < 0 else "above"
+        count = d["below"] if way == "below" else d["n"] - d["below"]
+        causes = []
+        if d["bias"]:
+            causes.append(
+                f"its medians sit {way} the data ({'under' if way == 'below' else 'over'}-forecast)"
+            )
+        if d["wide"]:
+            causes.append(f"its bands are {d['width'] / d['width_rival']:.1f}x as wide")
+        verdict = (
+            "It loses because " + " and ".join(causes)
+            if causes
+            else "No one cause: errors of both signs, bands of like width"
+        )
+        lines.append(
+            f"- **{d['indicator']}** (h {hs or d['horizons'][0]}, {d['n']} forecasts against `{d['rival']}` on the "
+            f"same origins): median {way} the data in {count} of {d['n']} (signed error {100 * d['err_mean']:+.1f} % "
+            f"on average, {100 * d['err_min']:+.1f} % to {100 * d['err_max']:+.1f} %); 90 % band "
+            f"{100 * d['width']:.0f} % of the data wide against {100 * d['width_rival']:.0f} %; CRPS "
+            f"{100 * d['crps']:.1f} % against {100 * d['crps_rival']:.1f} %. {verdict}."
+        )
+    return lines
+
+
 def render_markdown(result: dict, figdir: str) -> str:
     from sim.calibration.fitreport import markdown_table
 
@@ -61,7 +146,8 @@ def render_markdown(result: dict, figdir: str) -> str:
     lines = [
         "# Backtest: the model against naive forecasters",
         "",
-        "Written by `python -m sim.backtest` (do not edit; rerun the command). Method: "
+        "Written by `python -m sim.backtest` (do not edit; rerun the command, or re-render it from its "
+        "`backtest.json` with `python -m sim.calibration.backtest.rerender`). Method: "
         "[docs/calibration.md](calibration.md) for the ABC; `sim/calibration/backtest/`, `forecasters.py` and "
         "`scores.py` for this report.",
         "",
@@ -115,6 +201,21 @@ def render_markdown(result: dict, figdir: str) -> str:
         "(GM(1,1) needs four data points, so it has none from 2020). T05 has too few year-end points "
         "(2019, 2022, 2023) for any naive forecaster: the model's scores stand alone.",
         "",
+    ]
+    why = loss_lines(result)
+    if why:
+        lines += [
+            "## Where the model loses",
+            "",
+            "Per indicator with a lost goal cell, its forecasts at those horizons beside the naive forecaster that "
+            "beats it most often. Signed error: (median − observed) / observed. A loss reads as bias when the mean "
+            f"signed error is at least {BIAS_SHARE:.0%} of the mean absolute error, as width when the model's "
+            f"bands are {WIDE_RATIO:g}x the other's or more.",
+            "",
+            *why,
+            "",
+        ]
+    lines += [
         "## Mean relative CRPS",
         "",
         _score_table_md(tabs["crps"], tabs["n"], "Mean CRPS over origins"),
