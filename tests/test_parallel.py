@@ -156,6 +156,24 @@ def test_submit_runs_in_a_worker_and_close_cancels_what_has_not_started(tmp_path
     assert [f.cancelled() for f in futures] == [False] + [True] * 5
 
 
+def _die(_: object) -> None:
+    os._exit(3)
+
+
+def test_a_worker_that_dies_fails_its_task_and_those_waiting_and_the_next_submit_gets_a_new_pool():
+    """A task that kills its worker breaks loky's pool: its future and those still waiting for a worker carry
+    the error (none hangs), and the next ``submit`` runs on a new pool."""
+    ex = parallel.Executor("local", jobs=1, progress=False)
+    try:
+        futures = [ex.submit(_die, None)] + [ex.submit(math.sqrt, 4.0) for _ in range(3)]
+        for f in futures:
+            with pytest.raises(Exception, match="terminated"):
+                f.result(timeout=120)
+        assert ex.submit(math.sqrt, 9.0).result(timeout=120) == 3.0
+    finally:
+        ex.close()
+
+
 def _alive(pid: int) -> bool:
     """True while ``pid`` runs (a zombie waiting to be reaped counts as ended)."""
     try:

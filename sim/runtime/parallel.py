@@ -220,6 +220,7 @@ class Executor:
         self._submitted: dict[Future, Any] = {}  # ``submit``'s tasks not finished yet -> their Ray ref
         self._waiting: deque[tuple[Future, Callable[[Any], Any], Any]] = deque()  # local, not yet in the pool
         self._in_pool = 0  # local ``submit`` tasks handed to the pool and not finished
+        self._pool = None  # the local pool ``submit`` last took
         self._lock = threading.Lock()
 
     def __enter__(self) -> "Executor":
@@ -304,7 +305,9 @@ class Executor:
         # in its call queue (up to 2 x its workers + 1, sized when the pool was made) as running, so
         # a task handed to it early could no longer be cancelled though no worker had started it.
         fut = Future()
+        pool = self._local_pool()  # here, in the caller's thread: a broken pool is replaced by a new one
         with self._lock:
+            self._pool = pool
             self._submitted[fut] = None
             self._waiting.append((fut, fn, task))
         fut.add_done_callback(self._forget)
@@ -312,19 +315,22 @@ class Executor:
         return fut
 
     def _dispatch(self) -> None:
-        """Hand waiting ``submit`` tasks to the pool while fewer than ``jobs`` are in its hands."""
+        """Hand waiting ``submit`` tasks to the pool while fewer than ``jobs`` are in its hands. Also runs in
+        the pool's own thread when a task finishes, so it uses the pool ``submit`` took (asking loky for
+        its pool there could make it shut a broken one down from its own thread)."""
         while True:
             with self._lock:
                 if self._in_pool >= self.jobs or not self._waiting:
                     return
                 fut, fn, task = self._waiting.popleft()
+                pool = self._pool
                 self._in_pool += 1
             if not fut.set_running_or_notify_cancel():  # cancelled while it waited
                 with self._lock:
                     self._in_pool -= 1
                 continue
             try:
-                inner = self._local_pool().submit(_worker_task, fn, task)
+                inner = pool.submit(_worker_task, fn, task)
             except BaseException as exc:  # a broken pool: the task's future says so
                 with self._lock:
                     self._in_pool -= 1
