@@ -1,9 +1,9 @@
 """Golden baseline: a small study's summary must not move unless a change means it to.
 
 The baseline (``tests/baseline/summary.json``) and the behaviour runs (``behaviour.json``) are written by
-``python tests/update_baseline.py``;
-the settings and the comparison live there. Exact comparison: the same seed and config give
-bit-identical results, so any moved number is a changed result, shown as a readable diff.
+``python tests/update_baseline.py``; the settings and the comparison live there. Exact comparison: the
+same seed and config give bit-identical results, so any moved number is a changed result, shown as a
+readable diff.
 """
 
 from __future__ import annotations
