@@ -296,22 +296,23 @@ class Executor:
         if self.backend == "ray":
             ray = self._connect_ray()
             ref = self._remote(ray).remote(fn, task)
-            fut = ref.future()
-            with self._lock:
-                self._submitted[fut] = ref
-            fut.add_done_callback(self._forget)
-            return fut
+            return self._track(ref.future(), ref)
         # Locally the task waits here until one of the ``jobs`` workers is free: loky marks every task
         # in its call queue (up to 2 x its workers + 1, sized when the pool was made) as running, so
         # a task handed to it early could no longer be cancelled though no worker had started it.
-        fut = Future()
         pool = self._local_pool()  # here, in the caller's thread: a broken pool is replaced by a new one
+        fut = self._track(Future(), None)  # known to ``close`` before any thread can hand it to the pool
         with self._lock:
             self._pool = pool
-            self._submitted[fut] = None
             self._waiting.append((fut, fn, task))
-        fut.add_done_callback(self._forget)
         self._dispatch()
+        return fut
+
+    def _track(self, fut: Future, ref: Any) -> Future:
+        """Keep ``fut`` (and its Ray ref) for ``close`` until it is done."""
+        with self._lock:
+            self._submitted[fut] = ref
+        fut.add_done_callback(self._forget)
         return fut
 
     def _dispatch(self) -> None:

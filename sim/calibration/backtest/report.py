@@ -108,7 +108,8 @@ def loss_lines(result: dict) -> list[str]:
     bands are beside the naive forecaster that beats it."""
     lines = []
     for d in losses(result):
-        hs = "–".join(str(h) for h in (d["horizons"][0], d["horizons"][-1])) if len(d["horizons"]) > 1 else ""
+        first, last = d["horizons"][0], d["horizons"][-1]
+        hs = f"{first}–{last}" if last != first else f"{first}"
         way = "below" if d["err_mean"] < 0 else "above"
         count = d["below"] if way == "below" else d["n"] - d["below"]
         causes = []
@@ -124,7 +125,7 @@ def loss_lines(result: dict) -> list[str]:
             else "No one cause: errors of both signs, bands of like width"
         )
         lines.append(
-            f"- **{d['indicator']}** (h {hs or d['horizons'][0]}, {d['n']} forecasts against `{d['rival']}` on the "
+            f"- **{d['indicator']}** (h {hs}, {d['n']} forecasts against `{d['rival']}` on the "
             f"same origins): median {way} the data in {count} of {d['n']} (signed error {100 * d['err_mean']:+.1f} % "
             f"on average, {100 * d['err_min']:+.1f} % to {100 * d['err_max']:+.1f} %); 90 % band "
             f"{100 * d['width']:.0f} % of the data wide against {100 * d['width_rival']:.0f} %; CRPS "
