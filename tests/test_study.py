@@ -685,11 +685,12 @@ def test_runs_stamped_before_fingerprints_held_the_model_code_are_taken_only_whe
     model change, another posterior or a dirty tree is refused."""
     import hashlib
 
-    from sim.pipeline.study.index import MODEL_CODE, _git, last_model_change
+    from sim.runtime.model_version import MODEL_CODE, git
 
-    model_commit = last_model_change()
-    parent = _git("rev-parse", f"{model_commit}^") if model_commit else None
-    status = _git("status", "--porcelain", "--", MODEL_CODE)
+    last = git("log", "-1", "--format=%H", "--", MODEL_CODE)
+    model_commit = last.stdout.strip() if last is not None and last.returncode == 0 else None
+    parent = git("rev-parse", f"{model_commit}^") if model_commit else None
+    status = git("status", "--porcelain", "--", MODEL_CODE)
     if (
         not model_commit
         or parent is None

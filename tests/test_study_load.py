@@ -253,56 +253,6 @@ def test_the_index_gives_an_interval_beside_each_contrast_number():
     assert "`incubators` (ΔP +0.013, +0.003 – +0.023)" in rows["all five"]
 
 
-def test_the_index_flags_studies_made_before_the_models_behaviour_changed(tmp_path, monkeypatch):
-    """A study is of the current model when its commit holds today's behaviour record (``tests/baseline/``):
-    a later speed-up of ``sim/model`` that moves no number leaves it current, a rewritten record flags it. A
-    commit that holds no record is judged by the older rule (made before the last change to ``sim/model``).
-    Checked on a repository built here, so the history is known."""
-    import subprocess
-
-    from sim.pipeline.study import index
-
-    repo = tmp_path / "repo"
-    (repo / "sim" / "model").mkdir(parents=True)
-    (repo / "tests" / "baseline").mkdir(parents=True)
-
-    def git(*args):
-        out = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True)
-        assert out.returncode == 0, out.stderr
-        return out.stdout.strip()
-
-    def commit(files: dict[str, str], message: str) -> str:
-        for name, text in files.items():
-            (repo / name).write_text(text)
-        git("add", "-A")
-        git("-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", message)
-        return git("rev-parse", "HEAD")
-
-    git("init", "-q")
-    no_record = commit({"sim/model/rule.py": "x = 1\n"}, "a model without a record")
-    recorded = commit({"tests/baseline/summary.json": '{"T01": 1.0}\n'}, "the golden baseline")
-    monkeypatch.setattr(index, "REPO_ROOT", repo)
-    study = lambda c: {"provenance": {"git": {"commit": c}}}  # noqa: E731
-
-    sped_up = commit({"sim/model/rule.py": "x = 1  # faster\n"}, "a speed-up: no number moves")
-    assert index.model_vintage(study(recorded), index.last_model_change()) is None
-    assert "code changed" in index.model_vintage(study(no_record), index.last_model_change())
-
-    commit({"sim/model/rule.py": "x = 2\n", "tests/baseline/summary.json": '{"T01": 2.0}\n'}, "a rule change")
-    for made in (recorded, sped_up):
-        why = index.model_vintage(study(made), index.last_model_change())
-        assert "behaviour changed" in why and "tests/baseline/summary.json" in why, why
-    assert index.model_vintage(study(git("rev-parse", "HEAD")), index.last_model_change()) is None
-    # a commit git does not hold, and a study without one: git cannot tell
-    assert index.model_vintage(study("0" * 40), index.last_model_change()) is None
-    assert index.model_vintage(study(None), index.last_model_change()) is None
-
-    # the behaviour runs' record joins the comparison once a commit holds it
-    with_runs = commit({"tests/baseline/behaviour.json": '{"plan": [1]}\n'}, "the behaviour runs")
-    commit({"tests/baseline/behaviour.json": '{"plan": [2]}\n'}, "an instrument's effect changed")
-    assert "behaviour.json" in index.model_vintage(study(with_runs), index.last_model_change())
-
-
 def test_a_small_resolved_sensitivity_index_does_not_read_as_zero():
     """Indices print to their half-width's first significant digit (2 to 4 decimals): the levers' total
     indices of the full-size study (0.0020 ± 0.0009) read as small and resolved, not "0.00 ± 0.00"."""

@@ -13,9 +13,9 @@ It also writes ``tests/baseline/behaviour.json``: every annual number of a few s
 (``behaviour_runs``) that take the paths the study does not (every lever at its 2023 level, at twice the
 plan to 2028, on per-year paths; lever effects drawn). Together the two files are the record of the model's
 behaviour: a change that moves any number must rewrite them, so the last commit that touched
-``tests/baseline/`` is the last change of behaviour. The lever studies' index (``sim.pipeline.study.index``)
-flags a study made before it; a change to the model's code that keeps every number (a speed-up, a
-refactor) leaves the studies current.
+``tests/baseline/`` is the last change of behaviour. ``sim.runtime.model_version`` compares records: the
+lever studies' index flags a study made before it, the credibility block a fit or backtest; a change to the
+model's code that keeps every number (a speed-up, a refactor) leaves them current.
 """
 
 from __future__ import annotations

@@ -16,19 +16,19 @@ render its result (``markdown``, ``target_lines``):
 A target whose data fall outside the band, or whose backtest loses, gets a caveat with one line on why.
 Both files are read generically (indicators, years, forecasters and horizons come from the files), so a
 rerun calibration or backtest drops in. A file that is missing, unreadable, made for another posterior,
-or made with other model code (git: ``sim/model`` or the data changed since the commit it records) is
-said so in the result, never an error.
+or made with another model (git: the data changed since the commit it records, or the code computes other
+numbers: ``sim.runtime.model_version``) is said so in the result, never an error.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from sim.model.outcomes import HEADLINE, TARGETS
 from sim.paths import BACKTEST_JSON, POSTERIOR_CSV, REPO_ROOT, posterior_fit_path
+from sim.runtime import model_version
 
 MC_NOTE = (
     "The 95 % interval of P(reach) is Monte Carlo error only: the uncertainty from simulating a finite "
@@ -36,9 +36,10 @@ MC_NOTE = (
     "inside P (every replicate draws its own); the interval adds nothing for them, nor for the model's "
     "own error, which the fit and backtest below describe."
 )
-#: What "the model" is, for telling whether a fit or backtest file was made with this code: the model
-#: wing and the data it is fitted to (not the posterior files the calibration writes).
-MODEL_PATHS = ("sim/model", "sim/data/*.csv", ":(exclude)sim/data/posterior*")
+#: The data the model is fitted to (relative to the repository; not the posterior files the calibration
+#: writes): a change to them changes what a fit is judged against, so they are compared by content. The
+#: model's code is compared by the numbers it computes (``sim.runtime.model_version``).
+MODEL_DATA = ("sim/data/*.csv", ":(exclude)sim/data/posterior*")
 
 OK, OTHER_MODEL = "ok", "other model version"  # a file to show (the second with a warning)
 MISSING, UNREADABLE, OTHER_POSTERIOR, UNCALIBRATED = (
@@ -52,19 +53,15 @@ USABLE = (OK, OTHER_MODEL)
 
 # --------------------------------------------------------------------------- model version
 def model_changed_since(commit: str | None, repo: Path = REPO_ROOT) -> bool | None:
-    """Whether ``MODEL_PATHS`` differ between ``commit`` and the working tree (None: cannot tell, e.g. no
-    git, no commit recorded, or the commit is not in this repository)."""
+    """Whether the model differs from ``commit``'s: its data (``MODEL_DATA``) by content, its code by the
+    numbers it computes (``model_version.behaviour_changed_since``: a speed-up that moves no number is the
+    same model). None when git cannot tell (no git, no commit recorded, a commit not in this repository)."""
     if not commit:
         return None
-    try:
-        proc = subprocess.run(
-            ["git", "-C", str(repo), "diff", "--quiet", commit, "--", *MODEL_PATHS],
-            capture_output=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return {0: False, 1: True}.get(proc.returncode)
+    data = model_version.differs(commit, *MODEL_DATA, repo=repo)
+    if data is None or data:
+        return data
+    return model_version.behaviour_changed_since(commit, repo)
 
 
 def _source(path: Path, status: str, message: str, commit: str | None = None, **extra: Any) -> dict:

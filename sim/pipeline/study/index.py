@@ -8,27 +8,22 @@ the largest total-order index), the dominant uncertainty (``sensitivity``), wher
 (``portfolio``).
 
 A study made with another behaviour posterior than the committed one (``sim/data/posterior.csv``, by
-sha256), or by a commit whose record of the model's behaviour differs from today's, is flagged in the table
-and in a note above it: its numbers are of an earlier model. The record is ``tests/baseline/`` (the golden
-baseline and the behaviour runs, ``tests/update_baseline.py``): every change that moves a number of the model
-must rewrite it (``tests/test_baseline.py`` fails otherwise), so a study whose commit holds today's record
-was made by a model that computes the same numbers, whatever was refactored or sped up since. A commit
-that holds none of the record's files is judged by the older rule: made before the last change to the
-model's code (``sim/model``, by git).
+sha256), or by a model that computed other numbers than today's, is flagged in the table and in a note
+above it: its numbers are of an earlier model. Which model computes what is the record of its behaviour
+(``tests/baseline/``, ``sim.runtime.model_version``): a study whose model's record is today's was made by a
+model that computes the same numbers, whatever was refactored or sped up since.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
 from sim.model.outcomes import HEADLINE
 from sim.pipeline.study import STUDIES
 from sim.pipeline.study.design import ALL_FIVE, fmt_value, index_text
-from sim.runtime import atomic
-from sim.runtime.provenance import REPO_ROOT
+from sim.runtime import atomic, model_version
 
 STUDY_JSON = "study.json"
 
@@ -140,62 +135,33 @@ def posterior_vintage(doc: dict, current_sha256: str | None) -> str | None:
     return f"posterior sha256 {(made or 'not recorded')[:12]}{sets}, not the committed {current_sha256[:12]}"
 
 
-#: The model's code (relative to the repository): a study made before its last change is of an earlier model
-#: when its commit holds no behaviour record (``BEHAVIOUR_RECORD``) to compare.
-MODEL_CODE = "sim/model"
-#: The record of the model's behaviour (relative to the repository): the golden baseline and the behaviour
-#: runs (``tests/update_baseline.py``), rewritten by every change that moves a number.
-BEHAVIOUR_RECORD = ("tests/baseline/summary.json", "tests/baseline/behaviour.json")
-
-
-def _git(*args: str) -> subprocess.CompletedProcess | None:
-    try:
-        return subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=30)
-    except (OSError, subprocess.SubprocessError):
-        return None
-
-
-def last_model_change() -> str | None:
-    """The commit of the last change to the model's code (``MODEL_CODE``), None without git history."""
-    out = _git("log", "-1", "--format=%H", "--", MODEL_CODE)
-    return out.stdout.strip() or None if out is not None and out.returncode == 0 else None
-
-
-def model_vintage(doc: dict, model_commit: str | None) -> str | None:
-    """Why a study's numbers are not of the current model: the behaviour record (``BEHAVIOUR_RECORD``) at its
-    commit differs from this working tree's; or, when its commit holds none of the record's files, the commit
-    predates ``model_commit`` (the last change to ``MODEL_CODE``). None when the model is the same, or when
-    git cannot tell (no history, or a commit this clone does not hold)."""
+def model_vintage(doc: dict) -> str | None:
+    """Why a study's numbers are not of the current model (``model_version.behaviour_changed_since`` its commit:
+    the record of the model's behaviour moved, or the code changed and no record speaks for the study's). None
+    when the model is the same, or when git cannot tell (no history, a commit this clone does not hold)."""
     commit = ((doc.get("provenance") or {}).get("git") or {}).get("commit")
-    if not commit:
+    if not commit or not model_version.behaviour_changed_since(commit):
         return None
-    held = [
-        f
-        for f in BEHAVIOUR_RECORD
-        if (out := _git("cat-file", "-e", f"{commit}:{f}")) and out.returncode == 0
-    ]
-    if held:
-        out = _git("diff", "--name-only", commit, "--", *held)
-        moved = out.stdout.split() if out is not None and out.returncode == 0 else []
-        if not moved:  # the same record, or git cannot tell
-            return None
-        return f"made before the model's behaviour changed (its commit {commit[:10]} holds another {', '.join(moved)})"
-    if not model_commit or commit == model_commit:
-        return None
-    out = _git("merge-base", "--is-ancestor", model_commit, commit)
-    if out is None or out.returncode != 1:  # 0: the study's commit holds the change; other: unknown
-        return None
-    return f"made before the model's code changed (commit {model_commit[:10]})"
+    vouch = model_version.vouching_commit(commit)
+    moved = model_version.record_moved(vouch) if vouch else None
+    if moved:
+        return (
+            f"made before the model's behaviour changed (its model's record, at commit {vouch[:10]}, holds "
+            f"another {', '.join(moved)})"
+        )
+    return (
+        f"made before the model's code changed (its commit {commit[:10]}'s code has no record of its numbers)"
+    )
 
 
 def index_markdown(
     docs: dict[str, dict],
     link=lambda name: f"{name}/README.md",
     current_posterior: str | None = None,
-    model_commit: str | None = None,
+    model_check: bool = False,
 ) -> str:
     """The cross-study page; ``current_posterior`` (the committed posterior's sha256) flags studies made
-    with another fit, ``model_commit`` (the last change to the model's code) studies made before it."""
+    with another fit, ``model_check`` (git) studies made by a model that computed other numbers."""
     c = docs.get("contrast", {}).get("findings", {})
     s = docs.get("sensitivity", {}).get("findings", {})
     d = docs.get("discovery", {}).get("findings", {}).get("targets", {})
@@ -214,7 +180,10 @@ def index_markdown(
     stale = {}
     for n in STUDIES:
         if n in docs:
-            why = [posterior_vintage(docs[n], current_posterior), model_vintage(docs[n], model_commit)]
+            why = [
+                posterior_vintage(docs[n], current_posterior),
+                model_vintage(docs[n]) if model_check else None,
+            ]
             if any(why):
                 stale[n] = "; ".join(w for w in why if w)
     if stale:
@@ -310,7 +279,7 @@ def write_index(folders: list[Path], out: Path) -> Path:
 
     from sim.data.posterior import default_posterior_sha256
 
-    return atomic.write_text(out, index_markdown(docs, link, default_posterior_sha256(), last_model_change()))
+    return atomic.write_text(out, index_markdown(docs, link, default_posterior_sha256(), model_check=True))
 
 
 def main(argv: list[str]) -> int:

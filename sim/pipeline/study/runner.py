@@ -44,7 +44,7 @@ from sim.model.params import ConfigError, RunConfig
 from sim.paths import REPO_ROOT
 from sim.pipeline.study import STUDIES
 from sim.pipeline.study.design import COLUMNS, RunSpec, evaluate_or_failure, outputs, params_of
-from sim.runtime import atomic
+from sim.runtime import atomic, model_version
 from sim.runtime.config import CONFIG_DIR as ROOT_CONFIG_DIR
 from sim.runtime.config import flag, is_number, overwrite_refused, whole
 from sim.runtime.parallel import Executor, check_backend, quiet_model_logs
@@ -322,10 +322,8 @@ def reusable_runs(cfg: StudyConfig, param_sets) -> list[Path]:
 def stamped_before_model_code(doc: dict, stamp: str, inputs: dict) -> bool:
     """Runs stamped before fingerprints held the model's code (commit 8805019: the recorded config and the
     posterior only) are taken when git proves the rest: the study was made at a clean commit whose
-    ``sim/model`` is this working tree's (``index.MODEL_CODE``, nothing uncommitted or untracked there), with
+    ``sim/model`` is this working tree's (``model_version.MODEL_CODE``, nothing uncommitted or untracked there), with
     this posterior (``inputs["posterior_sha256"]``), and the stamp is that scheme's hash of its config."""
-    from sim.pipeline.study.index import MODEL_CODE, _git
-
     prov = doc.get("provenance") or {}
     git = prov.get("git") or {}
     posterior = inputs.get("posterior_sha256")
@@ -333,10 +331,11 @@ def stamped_before_model_code(doc: dict, stamp: str, inputs: dict) -> bool:
         return False
     if config_fingerprint(doc["config"], posterior_sha256=posterior) != stamp:
         return False
-    same = _git("diff", "--quiet", git["commit"], "--", MODEL_CODE)
-    untracked = _git("status", "--porcelain", "--", MODEL_CODE)
+    untracked = model_version.git("status", "--porcelain", "--", model_version.MODEL_CODE)
     return (
-        all(out is not None and out.returncode == 0 for out in (same, untracked))
+        model_version.differs(git["commit"], model_version.MODEL_CODE) is False
+        and untracked is not None
+        and untracked.returncode == 0
         and not untracked.stdout.strip()
     )
 
