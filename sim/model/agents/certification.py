@@ -380,8 +380,9 @@ def operating_years(birth_month, year: int) -> np.ndarray:
     return (founded <= account_year_ends(year)).sum(axis=-1)
 
 
-def net_assets_hist(firms, year: int) -> np.ndarray:
-    """Net assets at the ends of the three accounting years ending ``year - 1`` (``[:, 0]`` the last), 万元.
+def net_assets_hist(firms, year: int, rows: np.ndarray | None = None) -> np.ndarray:
+    """Net assets at the ends of the three accounting years ending ``year - 1`` (``[:, 0]`` the last), 万元,
+    of the firms at ``rows`` (None: every row).
 
     ``NET_ASSET_SHARE`` of assets (the year's revenue at its yearly rate x asset ratio), plus the equity
     raised from the year end after the last round when that round closed within the three years.
@@ -391,57 +392,65 @@ def net_assets_hist(firms, year: int) -> np.ndarray:
     its last one.
     """
     t = firms.table
-    n = t.n
+    rows = slice(0, t.n) if rows is None else rows
     year_ends = account_year_ends(year)
-    months = np.clip(year_ends[None, :] - t.birth_month[:n, None] + 1, 0, MONTHS)  # operated in each year
-    revenue = t.rev_hist[:n, :HTE_ACCOUNT_YEARS]
+    months = np.clip(year_ends[None, :] - t.birth_month[rows, None] + 1, 0, MONTHS)  # operated in each year
+    revenue = t.rev_hist[rows, :HTE_ACCOUNT_YEARS]
     yearly_rate = np.divide(revenue * MONTHS, months, out=np.zeros_like(revenue), where=months > 0)
-    funded = t.funded_month[:n, None]
+    funded = t.funded_month[rows, None]
     raised = (funded > year_ends[-1] - MONTHS) & (funded <= year_ends[None, :])
-    base = NET_ASSET_SHARE * t.asset_ratio[:n, None] * yearly_rate
-    return base + np.where(raised, t.funding_total[:n, None], 0.0)
+    base = NET_ASSET_SHARE * t.asset_ratio[rows, None] * yearly_rate
+    return base + np.where(raised, t.funding_total[rows, None], 0.0)
 
 
-def hte_state(firms, year: int, month: int) -> dict:
-    """The gates' inputs and the capability score of every firm, on the three years ending ``year - 1``
-    (with the two growth rates the score reads)."""
+def hte_gate_inputs(firms, month: int) -> dict:
+    """The gates' inputs (``hte_gates``) of every firm, on the three accounting years ending before ``month``'s
+    year."""
     t = firms.table
     n = t.n
-    rev = t.rev_hist[:n, 0]
-    class2_free = np.maximum(t.class2_ip[:n] - t.class2_used[:n], 0)
-    gates = {
+    return {
         "age_years": (month - t.birth_month[:n]) / MONTHS,
-        "revenue": rev,
+        "revenue": t.rev_hist[:n, 0],
         "rd_3y": t.rd_hist[:n].sum(axis=1),
         "revenue_3y": t.rev_hist[:n, :3].sum(axis=1),
         "st_share": t.st_share[:n],
         "hightech_share": t.hightech_share[:n],
         "inv_patents": t.inv_patents[:n],
-        "class2_free": class2_free,
+        "class2_free": np.maximum(t.class2_ip[:n] - t.class2_used[:n], 0),
     }
-    sales_growth = growth_rate(t.rev_hist[:n, 2], t.rev_hist[:n, 1], rev)
-    net_assets = net_assets_hist(firms, year)
+
+
+def hte_scores(firms, year: int, rows: np.ndarray | None = None) -> dict:
+    """The capability score (``hte_capability``) of the firms at ``rows`` (None: every row) on the three
+    years ending ``year - 1``, with the two growth rates it reads. Every term is the firm's own, so a firm's
+    score does not depend on which other rows are scored."""
+    t = firms.table
+    rows = slice(0, t.n) if rows is None else rows
+    rev_hist, rd_hist, conv = t.rev_hist[rows], t.rd_hist[rows], t.conv_hist[rows].sum(axis=1)
+    sales_growth = growth_rate(rev_hist[:, 2], rev_hist[:, 1], rev_hist[:, 0])
+    net_assets = net_assets_hist(firms, year, rows)
     net_asset_growth = growth_rate(net_assets[:, 2], net_assets[:, 1], net_assets[:, 0])
-    acquired = (t.tech_bought[:n] > 0) & (t.conv_hist[:n].sum(axis=1) > 0)  # bought, recently converting
-    cooperation = acquired | (t.incubator[:n] >= 0)
-    conversions = t.conv_hist[:n].sum(axis=1) + t.rd_hist[:n].sum(axis=1) / firms.p.conversion_rd_cost
+    acquired = (t.tech_bought[rows] > 0) & (conv > 0)  # bought, recently converting
+    cooperation = acquired | (t.incubator[rows] >= 0)
+    conversions = conv + rd_hist.sum(axis=1) / firms.p.conversion_rd_cost
     capability = hte_capability(
-        t.inv_patents[:n],
-        class2_free,
+        t.inv_patents[rows],
+        np.maximum(t.class2_ip[rows] - t.class2_used[rows], 0),
         conversions,
-        operating_years(t.birth_month[:n], year),
-        t.rd_hist[:n],
-        t.st_share[:n],
+        operating_years(t.birth_month[rows], year),
+        rd_hist,
+        t.st_share[rows],
         cooperation,
         sales_growth,
         net_asset_growth,
     )
-    return {
-        "gates": gates,
-        "capability": capability,
-        "sales_growth": sales_growth,
-        "net_asset_growth": net_asset_growth,
-    }
+    return {"capability": capability, "sales_growth": sales_growth, "net_asset_growth": net_asset_growth}
+
+
+def hte_state(firms, year: int, month: int) -> dict:
+    """The gates' inputs and the capability score of every firm, on the three years ending ``year - 1``
+    (with the two growth rates the score reads)."""
+    return {"gates": hte_gate_inputs(firms, month), **hte_scores(firms, year)}
 
 
 def hte_push(year: int, p) -> float:
@@ -475,10 +484,14 @@ def certify_hte(firms, year: int, month: int, rng, apply_lift=0.0, pass_lift=0.0
     t, p = firms.table, firms.p
     n = t.n
     live = t.alive[:n]
-    st = hte_state(firms, year, month)
+    gates = hte_gate_inputs(firms, month)
     u_apply, u_pass, u_audit = rng.random(n), rng.random(n), rng.random(n)
-    audit_relabel(st["gates"], firms.seekers() & live, u_audit < p.bunching_prob)
-    eligible = hte_eligible(st["capability"] + score_lift + push_score(year, p), **st["gates"])
+    audit_relabel(gates, firms.seekers() & live, u_audit < p.bunching_prob)
+    # the score only matters where every other condition holds: it is computed for those live firms alone
+    scored = np.flatnonzero(live & hte_gates(**gates))
+    capability = np.full(n, -np.inf)
+    capability[scored] = hte_scores(firms, year, scored)["capability"]
+    eligible = hte_eligible(capability + score_lift + push_score(year, p), **gates)
     expiring = live & (t.hte_valid_until[:n] == year - 1)
     qualify = expiring & eligible
     share = qualify.sum() / max(expiring.sum(), 1)
