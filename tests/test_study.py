@@ -98,6 +98,12 @@ def test_make_experiments_smoke_runs_every_study(tmp_path):
         rows = sens[sens["output"] == f"reach_{g}"]
         constant = seen[g].nunique() < 2
         assert rows["ST"].isna().all() == constant == ("undefined" in found[f"reach_{g}"]), g
+    # ... and the seed's share at the real population's size: the pairs run at scale 1, the same factors
+    full = pd.read_csv(folders["sensitivity"] / "sensitivity_full_scale.csv")
+    assert set(full["factor"]) == set(sens["factor"]) and set(full["output"]) == set(sens["output"])
+    check = pd.read_csv(folders["sensitivity"] / "scale_check.csv")
+    assert (check["pairs"] == found["full_scale"]["pairs"]).all() and (check["seed_sd_full"] >= 0).all()
+    assert "At the real population's size" in (folders["sensitivity"] / "findings.md").read_text()
     # monitoring takes discovery's runs (the same plan replicates): none is made twice
     monitoring = json.loads((folders["monitoring"] / "study.json").read_text())
     assert monitoring["model_runs_this_invocation"] == 0 < monitoring["model_runs"]
@@ -119,6 +125,10 @@ def test_make_experiments_smoke_runs_every_study(tmp_path):
         (["contrast", "scale=2"], "scale = 2.0: must be a number in [0.001, 1]"),
         (["contrast", "sizes.full.replicates=0"], "sizes.full.replicates = 0"),
         (["sensitivity", "sizes.full.base_samples=48"], "power of 2"),
+        (
+            ["sensitivity", "sizes.full.full_scale_pairs=5000"],
+            "sizes.full.full_scale_pairs = 5000: must be a whole number in [0, 4096]",
+        ),
         (["portfolio", "goal=1.5"], "goal = 1.5"),
         (["contrast", "replicatez=3"], "replicatez"),
         (["contrast", "executor=slurm"], "executor = 'slurm'"),
@@ -426,6 +436,25 @@ def test_emulator_decomposition_recovers_known_sobol_indices():
     mean = rng.random(2000)
     y1, y2 = mean + rng.normal(0, 0.5, 2000), mean + rng.normal(0, 0.5, 2000)
     assert emulator.seed_variance(y1, y2) == pytest.approx(0.25, rel=0.1)
+
+
+def test_scale_check_measures_the_full_scale_noise_and_mean_shift():
+    """Toy runs with known answers: full-scale runs 10 % above the study-scale ones at the same points, with
+    run-to-run sd 2 (against the pairs' difference, seed_variance halves the mean squared difference); 4,000
+    pairs give the sd to about 1 % (tolerance 3 %) and the mean shift to ~0.002 (tolerance 0.01)."""
+    from sim.model.outcomes import HEADLINE
+    from sim.pipeline.study.sensitivity import scale_check
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    base = pd.DataFrame({g: 100 + 10 * rng.random(n) for g in HEADLINE})
+    full_a = base * 1.1 + rng.normal(0, 2, (n, len(HEADLINE)))
+    full_b = base * 1.1 + rng.normal(0, 2, (n, len(HEADLINE)))
+    check = scale_check(base, full_a, full_b, 0.25).set_index("output")
+    assert list(check.index) == list(HEADLINE) and (check["pairs"] == n).all()
+    assert check["seed_sd_full"].to_numpy() == pytest.approx(2.0, rel=0.03)
+    assert check["full_vs_study_mean"].to_numpy() == pytest.approx(0.1, abs=0.01)
+    assert (check["full_vs_study_mean_half"] < 0.01).all()
 
 
 def test_preposterior_a_perfect_figure_removes_all_variance_and_an_independent_one_none():

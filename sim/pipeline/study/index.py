@@ -208,6 +208,16 @@ def index_markdown(
         elif sv:
             top_lever = f"`{sv['top_lever']}` ({_pm(sv, 'top_lever_ST')})"
             dom = f"{sv['dominant_uncertainty']} ({_pm(sv, 'dominant_uncertainty_ST')})"
+            full = (
+                (s.get("full_scale") or {})
+                .get("outputs", {})
+                .get(g if g != ALL_FIVE else f"reach_{ALL_FIVE}")
+            )
+            if full and "undefined" not in full:
+                dom = (
+                    f"{full['dominant_uncertainty']} ({_pm(full, 'dominant_uncertainty_ST')}) at scale 1; "
+                    f"at the study's scale {dom}"
+                )
         else:
             top_lever = dom = "not run"
         box = _box(d.get(g)) if d else "not run"
@@ -232,7 +242,9 @@ def index_markdown(
         "value when every lever moves between its 2023 level and twice the plan together with every uncertainty.",
         "- *Dominant uncertainty*: the uncertainty (a behaviour mechanism of `sim.model.mechanisms`, one "
         "instrument's lever effects, or the model's randomness) with the largest total Sobol index ± its 95 % "
-        "half-width; `sensitivity/` says what data would narrow it.",
+        "half-width; `sensitivity/` says what data would narrow it. The study's runs model a share of the "
+        "firms, whose randomness is larger than the real population's: where the study measured the model's "
+        "randomness at scale 1 too, the dominant uncertainty there comes first.",
         "- *PRIM box 1*: the uncertainties bounding the futures where the plan misses the target (coverage: share "
         "of the misses inside; density: share of those futures that miss).",
         "- *Figure most worth monitoring*: the figure of 2024-25 whose observation (with its measurement error) "

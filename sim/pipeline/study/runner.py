@@ -102,6 +102,9 @@ class Size:
         "model"  # sensitivity: model | emulator (Saltelli on an emulator fitted to `replicates` runs)
     )
     pairs: int = 0  # sensitivity (emulator): training runs repeated with a second seed (the seed's share)
+    # sensitivity (emulator): training points run twice more at scale 1, the model's randomness at the real
+    # population's size (a scaled-down population is noisier)
+    full_scale_pairs: int = 0
     population: int = 24  # portfolio: NSGA-II population
     generations: int = 6  # portfolio: NSGA-II generations
     validation: int = 200  # portfolio: fresh replicates re-evaluating each chosen mix
@@ -127,6 +130,7 @@ class Size:
                 f"{key}.pairs = {self.pairs}: the emulator needs 2 to replicates ({self.replicates}) runs "
                 "repeated with a second seed (they measure the model's own randomness)"
             )
+        whole(f"{key}.full_scale_pairs", self.full_scale_pairs, 0, self.replicates)
         pts = list(self.positions)
         if len(pts) < 2 or not all(is_number(p) and 0 <= p <= 1 for p in pts) or 0.5 not in pts:
             raise ConfigError(
@@ -480,19 +484,23 @@ class Context:
             self.cfg.seed, range(first, first + n), len(self.param_sets), self.param_sets.weights
         )
 
-    def evaluate(self, specs: list[RunSpec], desc: str, tolerate: bool = False) -> pd.DataFrame:
+    def evaluate(
+        self, specs: list[RunSpec], desc: str, tolerate: bool = False, scale: float | None = None
+    ) -> pd.DataFrame:
         """The outputs of every run (rows in ``specs`` order, columns ``COLUMNS``); saved runs are reused.
 
         ``tolerate``: a run that fails numerically (``design.NUMERICAL_ERRORS``) gives a row of NaN and its
-        error in ``failures`` instead of stopping the study (a search over the levers' full ranges)."""
-        keys = [s.key(self.scale, self.end_year) for s in specs]
+        error in ``failures`` instead of stopping the study (a search over the levers' full ranges).
+        ``scale``: the runs' scale, when not the study's."""
+        scale = self.scale if scale is None else float(scale)
+        keys = [s.key(scale, self.end_year) for s in specs]
         todo = list(dict.fromkeys(k for k in keys if k not in self.cache.values))
         first = {k: s for k, s in zip(keys, specs)}
         chunk = self.cfg.chunk
         n_chunks = -(-len(todo) // chunk)
         for c in range(n_chunks):
             part = todo[c * chunk : (c + 1) * chunk]
-            runs = [first[k].model_run(self.params_of(first[k]), self.scale, self.end_year) for k in part]
+            runs = [first[k].model_run(self.params_of(first[k]), scale, self.end_year) for k in part]
             label = f"{desc} [{c + 1}/{n_chunks}]" if n_chunks > 1 else desc
             t0 = time.time()
             out = self.executor.map(

@@ -26,6 +26,11 @@ Two methods (``sizes.<size>.method``):
   2026 value from the levers, effects and behaviour parameters, is checked on held-out runs (R^2 shown on
   the page), and Saltelli's design with N = ``base_samples`` runs on the emulator; the seed's share comes
   from the repeated runs. Intervals from refitting the emulator on bootstrap resamples of the runs.
+  A study's runs model a share of the firms (``scale``), and a smaller population is noisier, so the seed's
+  share there overstates the real population's: the first ``full_scale_pairs`` points are run twice more at
+  scale 1, and the indices recomputed with that randomness on the same emulators (``sensitivity_full_scale.csv``;
+  ``scale_check.csv`` gives the sd at scale 1 and the full-scale mean against the study-scale one at the same
+  points, which the recomputation takes to be equal). The cross-study index reports the full-scale ones.
 
 Outputs: each headline indicator's 2026 value and its reach (0/1: value > target), and reach of all
 five. A reach output that is the same in every run has no variance: its indices are undefined (NaN).
@@ -65,6 +70,9 @@ BOOT = 1000  # SALib's bootstrap resamples for the confidence intervals
 TOP = 12  # factors shown per panel
 GOAL_HALF_WIDTH = 0.10  # the issue's precision goal for every reported total index (95 % half-width)
 SEED_STREAM, PAIR_STREAM = 7, 8  # derive_seed streams of the runs' seeds and of the repeated runs' seeds
+FULL_SCALE_STREAM = (
+    23  # the bootstrap's draws of the full-scale pairs (apart: the other draws stay as they were)
+)
 OUTPUT_NAMES = [*HEADLINE, *(f"reach_{g}" for g in [*HEADLINE, ALL_FIVE])]
 
 
@@ -164,8 +172,9 @@ def run(ctx):
     from sim.pipeline.study.runner import Findings
 
     facs = factors(ctx.cfg.range_factor)
+    full = None
     if ctx.design.method == "emulator":
-        table, checks, runs, design, outputs = run_emulator(ctx, facs)
+        table, checks, runs, design, outputs, full = run_emulator(ctx, facs)
     else:
         table, runs, design, outputs = run_model(ctx, facs)
         checks = pd.DataFrame()
@@ -174,6 +183,13 @@ def run(ctx):
     summary["precision"] = precision(table)
     if not checks.empty:
         summary["emulator"] = checks.set_index("output").to_dict("index")
+    if full is not None:
+        summary["full_scale"] = {
+            "scale": ctx.scale,
+            "pairs": full["pairs"],
+            "outputs": summarise(full["table"], outputs),
+            "check": full["check"].set_index("output").to_dict("index"),
+        }
     n_base = ctx.design.base_samples
     figures = [
         figure(
@@ -196,6 +212,9 @@ def run(ctx):
     tables = {"sensitivity": table}
     if not checks.empty:
         tables["emulator"] = checks
+    if full is not None:
+        tables["sensitivity_full_scale"] = full["table"]
+        tables["scale_check"] = full["check"]
     return Findings(
         summary=summary,
         tables=tables,
@@ -317,18 +336,44 @@ def run_emulator(ctx, facs: list[dict]):
         )
     xs = features(su, inputs, ctx.param_sets)
 
-    def indices(rows: np.ndarray, pair_rows: np.ndarray, resamples: int, seed: int) -> dict:
+    k = d.full_scale_pairs if ctx.scale < 1 else 0
+    if k:  # the same points twice more at scale 1, with the first seeds and the second
+        full_specs = specs_from(u[:k], facs, ctx) + specs_from(u[:k], facs, ctx, seeds=second[:k])
+        at_full = ctx.evaluate(full_specs, "sensitivity (the model's randomness at scale 1)", scale=1.0)
+        full_a, full_b = at_full.iloc[:k].reset_index(drop=True), at_full.iloc[k:].reset_index(drop=True)
+
+    def indices(rows, pair_rows, full_rows, resamples: int, seed: int) -> tuple[dict, dict | None]:
+        """The indices at the study's scale and, with the full-scale runs' randomness on the same emulated
+        means, at scale 1 (None without full-scale runs)."""
         f = {g: emulator.fit(x[rows], ys[g][rows], seed).predict(xs) for g in HEADLINE}
         s2 = {
             g: emulator.seed_variance(ys[g][:n_pairs][pair_rows], again[g].to_numpy(float)[pair_rows])
             for g in HEADLINE
         }
-        return emulator.decompose(prob, f, s2, targets, seed, resamples)
+        at_study = emulator.decompose(prob, f, s2, targets, seed, resamples)
+        if not k:
+            return at_study, None
+        s2_full = {
+            g: emulator.seed_variance(
+                full_a[g].to_numpy(float)[full_rows], full_b[g].to_numpy(float)[full_rows]
+            )
+            for g in HEADLINE
+        }
+        return at_study, emulator.decompose(prob, f, s2_full, targets, seed, resamples)
 
-    point = indices(np.arange(n), np.arange(n_pairs), BOOT, ctx.cfg.seed)
+    point = indices(np.arange(n), np.arange(n_pairs), np.arange(k), BOOT, ctx.cfg.seed)
     rng = np.random.default_rng([ctx.cfg.seed, 19])
+    rng_full = np.random.default_rng(
+        [ctx.cfg.seed, FULL_SCALE_STREAM]
+    )  # the study-scale draws stay as they were
     boots = [
-        indices(rng.integers(0, n, n), rng.integers(0, n_pairs, n_pairs), 10, ctx.cfg.seed + b + 1)
+        indices(
+            rng.integers(0, n, n),
+            rng.integers(0, n_pairs, n_pairs),
+            rng_full.integers(0, max(k, 1), k),
+            10,
+            ctx.cfg.seed + b + 1,
+        )
         for b in range(emulator.REFITS)
     ]
     groups = list(dict.fromkeys(prob["groups"]))
@@ -338,29 +383,40 @@ def run_emulator(ctx, facs: list[dict]):
     # indices would be those of that extrapolation (reach_T04 got ST 1.23 and ± 5.9 from 0 misses in 4,608)
     seen = reached(out)
     constant = {f"reach_{g}" for g in [*HEADLINE, ALL_FIVE] if seen[g].nunique(dropna=False) < 2}
-    rows = []
-    for name in OUTPUT_NAMES:
-        if name in constant:
-            rows += [_row(g, kinds[g], name, *[np.nan] * 4) for g in groups]
-            rows.append(_row(NOISE, "noise", name, *[np.nan] * 4))
-            continue
-        p = point[name]
-        for key_set in (("S1", "S1_conf"), ("ST", "ST_conf")):
-            key, conf = key_set
-            spread = np.array([b[name][key] for b in boots])
-            half = (np.nanpercentile(spread, 97.5, axis=0) - np.nanpercentile(spread, 2.5, axis=0)) / 2
-            p[conf] = np.sqrt(half**2 + np.asarray(p[conf]) ** 2)
-        seeds = np.array([b[name]["seed"] for b in boots], dtype=float)
-        seed_half = (
-            float((np.nanpercentile(seeds, 97.5) - np.nanpercentile(seeds, 2.5)) / 2)
-            if np.isfinite(seeds).any()
-            else np.nan
-        )
-        for k, group in enumerate(groups):
-            rows.append(
-                _row(group, kinds[group], name, p["S1"][k], p["S1_conf"][k], p["ST"][k], p["ST_conf"][k])
+
+    def tabulate(point: dict, boots: list[dict]) -> pd.DataFrame:
+        rows = []
+        for name in OUTPUT_NAMES:
+            if name in constant:
+                rows += [_row(g, kinds[g], name, *[np.nan] * 4) for g in groups]
+                rows.append(_row(NOISE, "noise", name, *[np.nan] * 4))
+                continue
+            p = point[name]
+            for key, conf in (("S1", "S1_conf"), ("ST", "ST_conf")):
+                spread = np.array([b[name][key] for b in boots])
+                half = (np.nanpercentile(spread, 97.5, axis=0) - np.nanpercentile(spread, 2.5, axis=0)) / 2
+                p[conf] = np.sqrt(half**2 + np.asarray(p[conf]) ** 2)
+            seeds = np.array([b[name]["seed"] for b in boots], dtype=float)
+            seed_half = (
+                float((np.nanpercentile(seeds, 97.5) - np.nanpercentile(seeds, 2.5)) / 2)
+                if np.isfinite(seeds).any()
+                else np.nan
             )
-        rows.append(_row(NOISE, "noise", name, p["seed"], seed_half, p["seed"], seed_half))
+            for j, group in enumerate(groups):
+                rows.append(
+                    _row(group, kinds[group], name, p["S1"][j], p["S1_conf"][j], p["ST"][j], p["ST_conf"][j])
+                )
+            rows.append(_row(NOISE, "noise", name, p["seed"], seed_half, p["seed"], seed_half))
+        return pd.DataFrame(rows, columns=COLUMNS)
+
+    table = tabulate(point[0], [b[0] for b in boots])
+    full = None
+    if k:
+        full = {
+            "table": tabulate(point[1], [b[1] for b in boots]),
+            "check": scale_check(first.iloc[:k], full_a, full_b, ctx.scale),
+            "pairs": k,
+        }
     reach = reached(first)
     outputs = {**{g: first[g] for g in HEADLINE}, **{f"reach_{g}": reach[g] for g in [*HEADLINE, ALL_FIVE]}}
     design = (
@@ -371,8 +427,40 @@ def run_emulator(ctx, facs: list[dict]):
         f"({d.base_samples * (len(groups) + 2):,} emulator evaluations); intervals from {emulator.REFITS} refits "
         "on bootstrap resamples of the runs, combined with Saltelli's Monte Carlo error. **The indices of "
         "levers, effects and mechanisms are those of the emulator; the seed's share is measured on the model.**"
+        + (
+            f" The model's randomness at the real population's size: the first {k:,} points run twice more at "
+            f"scale 1 ({2 * k:,} runs), the indices recomputed with it on the same emulators."
+            if k
+            else ""
+        )
     )
-    return pd.DataFrame(rows, columns=COLUMNS), checks, n + n_pairs, design, outputs
+    return table, checks, n + n_pairs + 2 * k, design, outputs, full
+
+
+def scale_check(
+    first: pd.DataFrame, full_a: pd.DataFrame, full_b: pd.DataFrame, scale: float
+) -> pd.DataFrame:
+    """Per 2026 value: the model's run-to-run sd at scale 1 (the full-scale pairs), and the full-scale runs'
+    mean relative to the study-scale runs' at the same points and seeds, with its 95 % interval (the indices
+    at scale 1 take the emulated means of the study's scale as they are)."""
+    k = len(full_a)
+    rows = []
+    for g in HEADLINE:
+        y = first[g].to_numpy(float)
+        d = full_a[g].to_numpy(float) - y
+        base = float(np.mean(y))
+        half = 1.96 * float(np.std(d, ddof=1)) / np.sqrt(k) if k > 1 else np.nan
+        rows.append(
+            {
+                "output": g,
+                "study_scale": scale,
+                "seed_sd_full": np.sqrt(emulator.seed_variance(full_a[g], full_b[g])),
+                "full_vs_study_mean": float(np.mean(d)) / base if base else np.nan,
+                "full_vs_study_mean_half": half / abs(base) if base else np.nan,
+                "pairs": k,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def narrowed_by(factor: str) -> str:
@@ -462,6 +550,11 @@ def summarise(table: pd.DataFrame, outputs: dict) -> dict:
                 for _, r in t[t["kind"] == "behaviour"].iterrows()
             },
             "ranking": t.sort_values("ST", ascending=False)["factor"].tolist(),
+            "seed_ST": (
+                None
+                if (noise := t[t["factor"] == NOISE]).empty
+                else [float(noise["ST"].iloc[0]), float(noise["ST_conf"].iloc[0])]
+            ),
         }
     return out
 
@@ -528,12 +621,65 @@ def markdown(summary: dict, range_factor: float, checks: pd.DataFrame | None = N
                 f"| {r['output']} | {int(r['n_test'])} | {r['r2']:.3f} | {r['r2_ceiling']:.3f} | {r['rmse']:,.4g} | "
                 f"{r['seed_sd']:,.4g} | {r['brier']:.3f} ({r['brier_base']:.3f}) | {r['brier_skill']:.2f} |"
             )
+    if "full_scale" in summary:
+        lines += ["", *full_scale_markdown(summary)]
     lines += [
         "",
         "Every factor and output, first and total order with intervals: `sensitivity.csv`"
+        + (
+            "; at the real population's size: `sensitivity_full_scale.csv`, `scale_check.csv`"
+            if "full_scale" in summary
+            else ""
+        )
         + ("; the emulator's check: `emulator.csv`." if method == "emulator" else "."),
     ]
     return "\n".join(lines)
+
+
+def full_scale_markdown(summary: dict) -> list[str]:
+    """The section on the model's randomness at the real population's size (``summary["full_scale"]``): the
+    study's runs are of a scaled-down population, whose randomness is larger, so the seed's share there
+    overstates it."""
+    fs = summary["full_scale"]
+    scale, k = fs["scale"], fs["pairs"]
+    emu = summary.get("emulator", {})
+    lines = [
+        f"**At the real population's size.** The runs above model {scale:g} of the real firms; a smaller "
+        "population is noisier, so the seed's share above is that of the scaled-down model. The first "
+        f"{k:,} points were run twice more at scale 1: the model's run-to-run sd there, and the indices "
+        "recomputed with it on the same emulators (which take the mean at scale 1 to be the mean at the "
+        f"study's scale: the last column checks it on the {k:,} points, relative to the study-scale mean).",
+        "",
+        f"| output | seed's share: scale {scale:g} | seed's share: scale 1 | dominant uncertainty at scale 1 "
+        f"(ST ± 95 %) | seed sd: scale {scale:g} | seed sd: scale 1 | mean at scale 1 vs {scale:g} (95 %) |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for name in OUTPUT_NAMES:
+        s, f = summary.get(name, {}), fs["outputs"].get(name, {})
+        if "undefined" in s or "undefined" in f:
+            lines.append(f"| {name} | {s.get('undefined') or f.get('undefined')} | – | – | – | – | – |")
+            continue
+        dom = (
+            f"{f['dominant_uncertainty']} "
+            f"({index_text(f['dominant_uncertainty_ST'], f['dominant_uncertainty_ST_conf'])})"
+        )
+        c = fs["check"].get(name)
+        if c is None:
+            sds = "– | – | –"
+        else:
+            m, h = c["full_vs_study_mean"], c["full_vs_study_mean_half"]
+            sds = (
+                f"{emu.get(name, {}).get('seed_sd', np.nan):,.4g} | {c['seed_sd_full']:,.4g} | "
+                f"{m:+.1%} (± {h:.1%})"
+            )
+        lines.append(f"| {name} | {_seed_text(s)} | {_seed_text(f)} | {dom} | {sds} |")
+    return lines
+
+
+def _seed_text(s: dict) -> str:
+    """The seed's total index ± its half-width of one output's summary (``summarise``)."""
+    v = s.get("seed_ST")
+    return "–" if v is None or not np.isfinite(v[0]) else index_text(*v)
 
 
 def figure(table: pd.DataFrame, outputs: list[str], path, what: str, n_base: int, method: str = "model"):
