@@ -63,6 +63,9 @@ def test_a_fit_made_before_the_record_existed_is_vouched_for_by_a_later_commit_w
     assert model_version.behaviour_changed_since(fit) is False
     assert model_version.behaviour_changed_since(sped_up) is False
     assert credibility.model_changed_since(fit, repo.root) is False
+    source = {"message": "The fit."}
+    credibility._version_note(source, {"commit": fit}, "calibration", "rerun it")
+    assert "computes the same numbers" in source["message"] and "may not" not in source["message"]
 
     repo.write({RULE: "x = 2\n", RUNS: "[2]\n"})  # a rule change, its record rewritten (uncommitted)
     for made in (fit, recorded, sped_up):

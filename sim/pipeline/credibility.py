@@ -52,7 +52,7 @@ USABLE = (OK, OTHER_MODEL)
 
 
 # --------------------------------------------------------------------------- model version
-def model_changed_since(commit: str | None, repo: Path = REPO_ROOT) -> bool | None:
+def model_changed_since(commit: str | None, repo: Path | None = None) -> bool | None:
     """Whether the model differs from ``commit``'s: its data (``MODEL_DATA``) by content, its code by the
     numbers it computes (``model_version.behaviour_changed_since``: a speed-up that moves no number is the
     same model). None when git cannot tell (no git, no commit recorded, a commit not in this repository)."""
@@ -103,6 +103,11 @@ def _version_note(source: dict, made: Mapping[str, Any], what: str, rerun: str) 
         )
     elif changed is None:
         source["message"] += f" Whether the model changed since the {what} was made cannot be checked."
+    elif model_version.differs(str(commit), model_version.MODEL_CODE):
+        source["message"] += (
+            " The model's code changed since; the record of its behaviour (tests/baseline/) shows it computes "
+            "the same numbers."
+        )
 
 
 #: Where an uncommitted change can move a result: the package and the configs (``git status`` paths, relative
