@@ -70,9 +70,8 @@ BOOT = 1000  # SALib's bootstrap resamples for the confidence intervals
 TOP = 12  # factors shown per panel
 GOAL_HALF_WIDTH = 0.10  # the precision goal for every reported total index (95 % half-width)
 SEED_STREAM, PAIR_STREAM = 7, 8  # derive_seed streams of the runs' seeds and of the repeated runs' seeds
-FULL_SCALE_STREAM = (
-    23  # the bootstrap's draws of the full-scale pairs (apart: the other draws stay as they were)
-)
+#: The stream of the bootstrap's draws of the full-scale pairs (their own: the other draws stay as they were).
+FULL_SCALE_STREAM = 23
 OUTPUT_NAMES = [*HEADLINE, *(f"reach_{g}" for g in [*HEADLINE, ALL_FIVE])]
 
 
@@ -363,9 +362,7 @@ def run_emulator(ctx, facs: list[dict]):
 
     point = indices(np.arange(n), np.arange(n_pairs), np.arange(k), BOOT, ctx.cfg.seed)
     rng = np.random.default_rng([ctx.cfg.seed, 19])
-    rng_full = np.random.default_rng(
-        [ctx.cfg.seed, FULL_SCALE_STREAM]
-    )  # the study-scale draws stay as they were
+    rng_full = np.random.default_rng([ctx.cfg.seed, FULL_SCALE_STREAM])
     boots = [
         indices(
             rng.integers(0, n, n),
