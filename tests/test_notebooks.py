@@ -71,6 +71,9 @@ def test_notebook_is_stored_without_outputs(path):
     nb = json.loads(path.read_text())
     for cell in code_cells(nb):
         assert cell.get("outputs", []) == [] and cell.get("execution_count") is None, path.name
+    # nbformat 4.5 cells carry a unique id (a cell without one is a warning today, an error to come)
+    ids = [c.get("id") for c in nb["cells"]]
+    assert all(ids) and len(set(ids)) == len(ids), f"{path.name}: cells without a unique id"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
