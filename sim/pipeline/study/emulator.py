@@ -94,6 +94,13 @@ def holdout(x: np.ndarray, y: np.ndarray, target: float, sigma2: float, seed: in
     }
 
 
+def salib_seed(seed: int) -> int:
+    """The seed to give SALib's ``analyze`` for the study's ``seed``: SALib draws its bootstrap from the
+    unseeded global generator when the seed is falsy (``if seed:``), so a study's seed 0 would give other
+    intervals at every run. ``seed + 1`` maps the non-negative seeds one to one onto positive ones."""
+    return int(seed) + 1
+
+
 def _sobol(problem: dict, y: np.ndarray, seed: int, resamples: int) -> tuple[np.ndarray, ...]:
     """SALib's first and total order indices (and their Monte Carlo half-widths) of ``y`` over the groups."""
     from SALib.analyze import sobol as sobol_analyze
@@ -105,7 +112,12 @@ def _sobol(problem: dict, y: np.ndarray, seed: int, resamples: int) -> tuple[np.
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
         r = sobol_analyze.analyze(
-            problem, y, calc_second_order=False, num_resamples=resamples, conf_level=0.95, seed=seed
+            problem,
+            y,
+            calc_second_order=False,
+            num_resamples=resamples,
+            conf_level=0.95,
+            seed=salib_seed(seed),
         )
     # an index of f lies in [0, 1]: a Monte Carlo half-width above 1 says no more than 1 does (SALib's
     # bootstrap on a nearly flat output can return 1e5)

@@ -258,7 +258,12 @@ def run_model(ctx, facs: list[dict]):
             with warnings.catch_warnings(), np.errstate(all="ignore"):
                 warnings.simplefilter("ignore")
                 res = sobol_analyze.analyze(
-                    prob, y, calc_second_order=False, num_resamples=BOOT, conf_level=0.95, seed=ctx.cfg.seed
+                    prob,
+                    y,
+                    calc_second_order=False,
+                    num_resamples=BOOT,
+                    conf_level=0.95,
+                    seed=emulator.salib_seed(ctx.cfg.seed),
                 )
             names = list(res["names"]) if "names" in res else groups
         for k, factor in enumerate(names):
