@@ -302,3 +302,38 @@ def test_the_app_runs_on_ray_with_executor_ray(ray_head, tmp_path):
 
     manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
     assert manifest["executor"] == {"backend": "ray", "jobs": 2, "address": ray_head}
+
+
+def test_killing_a_pool_drops_only_the_manager_threads_key_error(monkeypatch):
+    """Ctrl-C kills the loky pool; its manager thread can then look up a work item the kill dropped and die
+    with a KeyError, whose traceback would follow the one line Ctrl-C prints (seen once in a fresh-clone
+    run of test_ctrl_c_on_a_run_prints_one_line_and_exits_130). While the pool is killed, that thread's
+    KeyError is dropped; another thread's, or another exception of that thread, reaches the previous hook;
+    and the previous hook is back afterwards."""
+    import threading
+
+    from sim.runtime import parallel
+
+    seen = []
+    monkeypatch.setattr(
+        threading, "excepthook", lambda args: seen.append((args.thread.name, repr(args.exc_value)))
+    )
+
+    def die(name: str, exc: BaseException) -> None:
+        def boom():
+            raise exc
+
+        t = threading.Thread(target=boom, name=name)
+        t.start()
+        t.join()
+
+    before = threading.excepthook
+    with parallel._quiet_manager_race():
+        die(parallel.LOKY_MANAGER_THREAD, KeyError(17))
+        assert seen == []
+        die(parallel.LOKY_MANAGER_THREAD, ValueError("other"))
+        die("worker-feeder", KeyError(18))
+    assert seen == [(parallel.LOKY_MANAGER_THREAD, "ValueError('other')"), ("worker-feeder", "KeyError(18)")]
+    assert threading.excepthook is before
+    die(parallel.LOKY_MANAGER_THREAD, KeyError(19))  # outside the kill: reported as before
+    assert seen[-1] == (parallel.LOKY_MANAGER_THREAD, "KeyError(19)")

@@ -175,6 +175,37 @@ def _worker_task(fn: Callable[[Any], Any], task: Any) -> Any:
     return run_task(fn, task)
 
 
+#: The name of loky's thread that feeds its workers (``loky.process_executor._ExecutorManagerThread``).
+LOKY_MANAGER_THREAD = "ExecutorManagerThread"
+
+
+@contextmanager
+def _quiet_manager_race():
+    """While a loky pool is killed on purpose, drop a ``KeyError`` from its manager thread: a kill-workers
+    shutdown can drop a queued task's work item while that thread is handing it to the call queue
+    (``add_call_item_to_queue``: ``pending_work_items[work_id]``), and the thread's traceback would follow
+    the one line Ctrl-C prints. Any other thread's exception, and any other exception, still reaches the
+    previous hook."""
+    previous = threading.excepthook
+
+    def hook(args) -> None:
+        if getattr(args.thread, "name", None) == LOKY_MANAGER_THREAD and issubclass(args.exc_type, KeyError):
+            return
+        previous(args)
+
+    threading.excepthook = hook
+    try:
+        yield
+    finally:
+        threading.excepthook = previous
+
+
+def _kill(pool) -> None:
+    """Shut ``pool`` down now, its workers killed (Ctrl-C, or a map that failed), quietly (``_quiet_manager_race``)."""
+    with _quiet_manager_race():
+        pool.shutdown(wait=True, kill_workers=True)
+
+
 @contextmanager
 def _frozen_here():
     """This process's long-lived objects frozen while it runs tasks itself (unfrozen after)."""
@@ -415,10 +446,10 @@ class Executor:
                     bar.update()
                     submit_next()
         except KeyboardInterrupt:
-            pool.shutdown(wait=True, kill_workers=True)
+            _kill(pool)
             raise Interrupted(done_count, len(tasks), unit) from None
         except BaseException:
-            pool.shutdown(wait=True, kill_workers=True)  # stop the other tasks: the map has failed
+            _kill(pool)  # stop the other tasks: the map has failed
             raise
 
     def _connect_ray(self):
