@@ -20,6 +20,7 @@ this clone does not hold, the answer is None (cannot tell).
 from __future__ import annotations
 
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from sim.paths import REPO_ROOT
@@ -87,18 +88,32 @@ def vouching_commit(commit: str, repo: Path | None = None) -> str | None:
     return None
 
 
-def behaviour_changed_since(commit: str | None, repo: Path | None = None) -> bool | None:
-    """Whether the working tree's model computes other numbers than ``commit``'s (module docstring): False when
-    the code is the same, or when a commit vouching for ``commit``'s code (``vouching_commit``) holds today's
-    record; True when the record moved, or when the code changed and no record speaks for the earlier code;
-    None when git cannot tell."""
+@dataclass(frozen=True)
+class Comparison:
+    """How the working tree's model compares with a commit's (``compare``)."""
+
+    changed: bool | None  # computes other numbers (None: git cannot tell)
+    vouch: str | None = None  # the commit whose record was compared with today's
+    moved: tuple[str, ...] = ()  # the record's files that differ from today's
+
+
+def compare(commit: str | None, repo: Path | None = None) -> Comparison:
+    """The working tree's model against ``commit``'s (module docstring): not changed when the code is the
+    same, or when a commit vouching for ``commit``'s code (``vouching_commit``) holds today's record; changed
+    when the record moved, or when the code changed and no record speaks for the earlier code."""
     if not commit:
-        return None
+        return Comparison(None)
     code = differs(commit, MODEL_CODE, repo=repo)
     if not code:
-        return code
+        return Comparison(code)
     vouch = vouching_commit(commit, repo)
     if vouch is None:
-        return True
+        return Comparison(True)
     moved = record_moved(vouch, repo)
-    return None if moved is None else bool(moved)
+    return Comparison(None if moved is None else bool(moved), vouch, tuple(moved or ()))
+
+
+def behaviour_changed_since(commit: str | None, repo: Path | None = None) -> bool | None:
+    """Whether the working tree's model computes other numbers than ``commit``'s (``compare``); None when git
+    cannot tell."""
+    return compare(commit, repo).changed

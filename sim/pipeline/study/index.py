@@ -136,18 +136,17 @@ def posterior_vintage(doc: dict, current_sha256: str | None) -> str | None:
 
 
 def model_vintage(doc: dict) -> str | None:
-    """Why a study's numbers are not of the current model (``model_version.behaviour_changed_since`` its commit:
+    """Why a study's numbers are not of the current model (``model_version.compare`` with its commit:
     the record of the model's behaviour moved, or the code changed and no record speaks for the study's). None
     when the model is the same, or when git cannot tell (no history, a commit this clone does not hold)."""
     commit = ((doc.get("provenance") or {}).get("git") or {}).get("commit")
-    if not commit or not model_version.behaviour_changed_since(commit):
+    found = model_version.compare(commit)
+    if not found.changed:
         return None
-    vouch = model_version.vouching_commit(commit)
-    moved = model_version.record_moved(vouch) if vouch else None
-    if moved:
+    if found.moved:
         return (
-            f"made before the model's behaviour changed (its model's record, at commit {vouch[:10]}, holds "
-            f"another {', '.join(moved)})"
+            f"made before the model's behaviour changed (its model's record, at commit {found.vouch[:10]}, "
+            f"holds another {', '.join(found.moved)})"
         )
     return (
         f"made before the model's code changed (its commit {commit[:10]}'s code has no record of its numbers)"
