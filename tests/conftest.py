@@ -12,6 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
+from fixture_scope import UNDER_MUTMUT
 from tree_writes import snapshot, written
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @pytest.fixture(scope="session", autouse=True)
 def nothing_written_into_the_tree():
-    if ROOT.name == "mutants":  # mutmut's working copy (make mutate), not the source tree
+    if UNDER_MUTMUT:  # mutmut's working copy (make mutate), not the source tree
         yield
         return
     before = snapshot(ROOT)

@@ -9,6 +9,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from fixture_scope import shared
 
 from sim.model import InnovationModel
 from sim.model.agents.firms import NO_DATE, RD_INTENSITY_CAP
@@ -70,7 +71,7 @@ def run(levers, seed: int, end_year: int = 2026) -> pd.DataFrame:
     return evaluate(ModelRun(levers=levers, seed=seed, scale=SCALE, end_year=end_year)).frame()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def plan_runs():
     return {seed: run(PolicyLevers(), seed) for seed in SEEDS}
 
@@ -145,7 +146,7 @@ def test_the_lever_at_zero_costs_nothing_and_history_is_untouched(cls, plan_runs
     pd.testing.assert_frame_equal(zero.loc[:2023], plan.loc[:2023], check_exact=True)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def plan_model():
     m = InnovationModel(seed=3, scale=SCALE, end_year=2026)
     m.run()

@@ -139,6 +139,69 @@ def test_fifteen_instruments_one_lever_each():
         assert cls.lever.history_source and cls.lever.plan_source
 
 
+def test_registration_lines_name_the_classes_and_fields_carry_their_levers_declarations():
+    """``_registered`` turns each ``"module.Class"`` line into its class, in order; each ``PolicyLevers``
+    field carries its lever's declarations, which the explorer, the plots and the config checks read from the
+    field (both run at import, so they are checked here by calling them)."""
+    from sim.model.policy import _registered, key_tech_projects, vouchers
+
+    assert _registered("vouchers.Vouchers", "key_tech_projects.KeyTechProjects") == (
+        vouchers.Vouchers,
+        key_tech_projects.KeyTechProjects,
+    )
+    by_name = {f.name: f for f in dataclasses.fields(PolicyLevers)}
+    for name, lever in LEVERS.items():
+        f = lever.field()
+        assert f.default == by_name[name].default == lever.kind(lever.plan)
+        assert (
+            dict(f.metadata)
+            == dict(by_name[name].metadata)
+            == {
+                "kind": lever.kind,
+                "unit": lever.unit,
+                "range": (lever.lo, lever.hi),
+                "source": lever.plan_source,
+                "history_source": lever.history_source,
+                "section": lever.section,
+                "build_up": lever.build_up,
+                "level_2023": lever.history[2023],
+            }
+        )
+
+
+def test_a_lever_without_its_full_history_is_refused_naming_the_years():
+    from sim.model.policy.instrument import Lever
+
+    history = {y: 1.0 for y in range(2017, 2024) if y != 2020}
+    with pytest.raises(ValueError, match=r"lever toy: no history for \[2020\]"):
+        Lever(
+            name="toy",
+            kind=float,
+            unit="u",
+            lo=0,
+            hi=1,
+            plan=1.0,
+            plan_source="s",
+            history=history,
+            history_source="s",
+        )
+    history[2020] = 1.0
+    assert (
+        Lever(
+            name="toy",
+            kind=float,
+            unit="u",
+            lo=0,
+            hi=1,
+            plan=1.0,
+            plan_source="s",
+            history=history,
+            history_source="s",
+        ).level_2023
+        == 1.0
+    )
+
+
 def test_history_path_and_build_up():
     plan = Policy(scenario("plan"))
     frozen = Policy(scenario("frozen_2023"))
@@ -172,8 +235,10 @@ def test_effects_sampled_per_seed_within_ranges_and_stable():
         assert lo <= row[key] <= hi
     assert effects_from_row(row) == a
     assert make_effects("central", None) == LeverEffects()
-    with pytest.raises(ConfigError, match="effects"):
+    with pytest.raises(ConfigError, match="^effects = 'wild': must be one of sampled, central$"):
         make_effects("wild", 1)
+    with pytest.raises(ValueError, match="^sample_effects needs a seed$"):
+        make_effects("sampled", None)
     with pytest.raises(ConfigError, match="unknown effect"):
         effects_from_row({"voucher_budget.nope": 1.0})
     # each effect from its own stream: the share of draws above the midpoint is about a half
