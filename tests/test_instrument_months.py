@@ -348,6 +348,20 @@ def test_a_cultivation_pool_is_chosen_and_lifted_by_its_rules():
         for lift, size in ((apply, e.apply_lift), (pass_, e.pass_lift), (score, e.score_lift)):
             assert (lift[members] == size).all() and (lift[~members] == 0).all()
         assert not inst.hte_lift(YEAR + 1)[0].any()  # membership is for the year
+
+        # December: rewards for the members' first certificates and first above-scale entries only
+        rng = np.random.default_rng(0)
+        first_hte, first_above = rng.random(n) < 0.3, rng.random(n) < 0.2
+        inst.close_year(YEAR, {"first_hte": first_hte, "first_above_scale": first_above})
+        rewards = m.policy.ledger.rows
+        hte, xsg = (
+            rewards[(YEAR, "hte_cultivation", "first HNTE rewards")],
+            rewards[(YEAR, "hte_cultivation", "小升规 rewards")],
+        )
+        assert hte[0] == pytest.approx((first_hte & members).sum() / SCALE) and (first_hte & ~members).any()
+        assert hte[2] == pytest.approx(hte[0] * h.REWARD_FIRST_HNTE / WAN_PER_100M)
+        assert xsg[0] == pytest.approx((first_above & members).sum() / SCALE)
+        assert xsg[2] == pytest.approx(xsg[0] * h.REWARD_XSG / WAN_PER_100M)
     finally:
         release(m)
 
@@ -558,7 +572,7 @@ def test_key_technology_projects_pair_leaders_and_solvers_and_pay_them_by_their_
         leader_ok = (
             alive & above_scale(t.sector[:n], t.rev_hist[:n, 0]) & (t.rd_hist[:n, 0] >= kt.LEADER_MIN_RD)
         )
-        rd = t.rd_ytd[:n].copy()
+        rd, bought = t.rd_ytd[:n].copy(), t.tech_bought[:n].copy()
         unit_rd = np.array([u.extra_rd for u in m.institutions])
         booked = recording_bookings(m)
         inst.open_year(YEAR)
@@ -570,7 +584,9 @@ def test_key_technology_projects_pair_leaders_and_solvers_and_pay_them_by_their_
         by_firm = inst.solver_firm >= 0
         assert ((inst.solver_unit >= 0) != by_firm).all()  # one solver each
         assert (inst.solver_unit[by_firm] == -1).all() and (inst.solver_firm[~by_firm] == -1).all()
-        assert alive[inst.solver_firm[new & by_firm]].all()
+        solvers = inst.solver_firm[new & by_firm]
+        assert alive[solvers].all() and (t.rd_hist[solvers, 0] > 0).all()  # drawn by last year's R&D
+        assert np.unique(solvers).size > 1
         k, s = new.sum(), kt.INSTITUTION_SOLVER_SHARE
         assert near((new & ~by_firm).sum(), k * s, np.sqrt(k * s * (1 - s)))
 
@@ -599,6 +615,17 @@ def test_key_technology_projects_pair_leaders_and_solvers_and_pay_them_by_their_
         assert row[0] == pytest.approx(active / SCALE) and row[2] == pytest.approx(
             active / SCALE * grant / WAN_PER_100M
         )
+
+        # a project yields its technology when it ends, with probability ``success``: none in 2025, and in
+        # 2026 the leaders of 2024's projects
+        assert (t.tech_bought[:n] == bought).all()
+        ending = inst.leader[inst.last_year == YEAR + 1]
+        m.month += MONTHS
+        inst.open_year(YEAR + 1)
+        gained = t.tech_bought[:n] - bought
+        assert not np.delete(gained, ending).any()  # no one else
+        k, p = ending.size, e.success
+        assert near(gained.sum(), k * p, np.sqrt(k * p * (1 - p))), (gained.sum(), k)
     finally:
         release(m)
 
@@ -638,5 +665,87 @@ def test_talent_recruits_are_placed_and_paid_by_their_rule():
         row = m.policy.ledger.rows[(YEAR, "talents", "recruits")]
         assert row[0] == pytest.approx(rows.size / SCALE + units.size)
         assert row[2] == pytest.approx(row[0] * tl.COST_PER_RECRUIT)
+    finally:
+        release(m)
+
+
+def test_high_energy_carriers_found_pushed_firms_and_lift_only_their_tenants():
+    """High-energy incubators at 300 (``sim/model/policy/high_energy_incubators.py``): each month their carriers
+    (not the provincial ones) found Poisson(carriers x ``pushes`` / 12 x scale) firms from pushed results; their
+    own tenants grow by the carriers' tenant boost x (1 + ``extra_boost``) and exit at the tenant factor, other
+    firms (the provincial carriers' tenants too) are untouched; the ledger books the carriers' grants."""
+    from sim.model.agents.carriers import HIGH_ENERGY, PROVINCIAL
+    from sim.model.agents.firms import ORIGIN_PUSHED
+    from sim.model.policy import high_energy_incubators as he
+
+    m = paused("high_energy_incubators", 300)
+    try:
+        inst = m.policy["high_energy_incubators"]
+        e = inst.effects
+        carriers = m.incubators
+        count = carriers.count(HIGH_ENERGY)
+        assert 0 < count < carriers.count(PROVINCIAL)  # the provincial ones would found more
+        t = m.firms.table
+        n = t.n
+        founded = []
+        for k in range(CALLS):
+            m.month = JUNE + k
+            founded.append(inst.found_firms(JUNE + k))
+        m.month = JUNE
+        rows = np.concatenate(founded)
+        np.testing.assert_array_equal(rows, np.arange(n, t.n))
+        assert (t.origin[rows] == ORIGIN_PUSHED).all()
+        mean = CALLS * count * e.pushes / MONTHS * SCALE
+        assert near(rows.size, mean, np.sqrt(mean)), (rows.size, mean)
+
+        own, provincial = carriers.tenants_of(HIGH_ENERGY), carriers.tenants_of(PROVINCIAL)
+        assert own.any() and provincial.any()
+        boost, factor = inst.growth_boost(JUNE), inst.exit_factor(JUNE)
+        assert (boost[own] == carriers.tenant_growth_boost * (1 + e.extra_boost)).all() and (
+            boost[~own] == 0
+        ).all()
+        assert (factor[own] == carriers.tenant_exit_factor).all() and (factor[~own] == 1).all()
+        assert carriers.tenant_growth_boost > 0 and carriers.tenant_exit_factor < 1
+        row = m.policy.ledger.rows[(YEAR, "high_energy_incubators", "operating grants")]
+        assert row[0] == count and row[2] == pytest.approx(count * he.GRANT_PER_CARRIER)
+    finally:
+        release(m)
+
+
+def test_the_ledger_refuses_negative_spending_naming_the_item():
+    from sim.model.policy.instrument import Ledger
+
+    ledger = Ledger()
+    for quantity, cost in ((-1.0, 1.0), (1.0, -1.0), (-1.0, -1.0)):
+        with pytest.raises(ValueError, match="vouchers.redeemed: negative spending"):
+            ledger.book(2025, "vouchers", "redeemed", quantity, cost)
+    ledger.book(2025, "vouchers", "redeemed", 2.0, 0.5)
+    ledger.book(2025, "vouchers", "redeemed", 1.0, 0.5)
+    assert ledger.total(2025, "vouchers") == pytest.approx(1.5) and ledger.total(2024) == 0
+
+
+def test_a_year_of_fund_rounds_is_booked_at_the_governments_share():
+    """Funds at 1,500 亿元 (``sim/model/policy/funds.py``): the tickets of each month's rounds are the funded
+    firms' new equity (their rounds dated that month), and the ledger books the government's share
+    (``gov_share``) of the volume at real scale."""
+    m = paused("fund_size", 1500.0)
+    try:
+        inst = m.policy["fund_size"]
+        t = m.firms.table
+        n = t.n
+        equity = t.funding_total[:n].copy()
+        key = (YEAR, "fund_size", "public capital invested")
+        before = m.policy.ledger.rows.get(key, [0.0, 0.0, 0.0])[:]
+        funded = np.zeros(n, dtype=bool)
+        for k in range(CALLS):
+            m.month = JUNE + k
+            inst.act(JUNE + k, YEAR)
+            funded |= t.funded_month[:n] == JUNE + k
+        m.month = JUNE
+        raised = t.funding_total[:n] - equity
+        assert funded.sum() > 10 and (raised[funded] > 0).all() and (raised[~funded] == 0).all()
+        row = m.policy.ledger.rows[key]
+        assert row[0] - before[0] == pytest.approx(raised.sum() / SCALE / WAN_PER_100M)
+        assert row[2] - before[2] == pytest.approx((row[0] - before[0]) * inst.effects.gov_share)
     finally:
         release(m)
