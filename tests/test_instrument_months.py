@@ -12,6 +12,7 @@ check: a correct rule fails with probability below 1e-6, a rule off by a factor 
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 
 import numpy as np
@@ -40,13 +41,31 @@ def paused(lever: str, value, seed: int = 5, month: int = JUNE) -> InnovationMod
     return m
 
 
-def act_months(m, inst) -> None:
+def act_months(m, inst, dated: str | None = None) -> np.ndarray | None:
     """``inst.act`` for ``CALLS`` months from June 2025 on the paused state. The model's clock moves with
-    them, because an instrument's random stream is keyed by ``model.month``; it is put back after."""
+    them, because an instrument's random stream is keyed by ``model.month``; it is put back after. With
+    ``dated``, a firm-table column of months: the rows (of those there before) it dates to one of these months."""
+    n = m.firms.table.n
+    hit = np.zeros(n, dtype=bool)
     for k in range(CALLS):
         m.month = JUNE + k
         inst.act(JUNE + k, YEAR)
+        if dated:
+            hit |= getattr(m.firms.table, dated)[:n] == JUNE + k
     m.month = JUNE
+    return hit if dated else None
+
+
+@contextmanager
+def acting(lever: str, value, month: int = JUNE):
+    """``(model, instrument, its effects, the firm table)``, the model paused before ``month`` with ``lever`` at
+    ``value`` (``paused``); the model is released after."""
+    m = paused(lever, value, month=month)
+    try:
+        inst = m.policy[lever]
+        yield m, inst, inst.effects, m.firms.table
+    finally:
+        release(m)
 
 
 def recording_bookings(m) -> list[dict]:
@@ -86,11 +105,7 @@ def test_a_year_of_vouchers_follows_the_voucher_rules():
     from sim.model.policy import vouchers as v
 
     budget = 40.0
-    m = paused("voucher_budget", budget)
-    try:
-        inst = m.policy["voucher_budget"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("voucher_budget", budget) as (m, inst, e, t):
         n = t.n
         small = t.alive[:n] & (t.revenue[:n] < v.SMALL_BUYER_REVENUE)
         bought, rd = t.tech_bought[:n].copy(), t.rd_intensity[:n].copy()
@@ -142,8 +157,6 @@ def test_a_year_of_vouchers_follows_the_voucher_rules():
         mean_price = v.VOUCHER_VALUE / v.GOV_SHARE * np.exp(v.PRICE_SIGMA**2 / 2)
         price_sd = mean_price * np.sqrt(np.exp(v.PRICE_SIGMA**2) - 1)
         assert near(value * m.scale / registered, mean_price, price_sd / np.sqrt(registered))
-    finally:
-        release(m)
 
 
 def test_a_year_of_tech_credit_follows_the_loan_rules():
@@ -155,11 +168,7 @@ def test_a_year_of_tech_credit_follows_the_loan_rules():
     from sim.model.policy import tech_credit as c
 
     level = 2000.0
-    m = paused("tech_credit", level)
-    try:
-        inst = m.policy["tech_credit"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("tech_credit", level) as (m, inst, e, t):
         n = t.n
         sme, hte = t.techsme_year[:n] >= YEAR - 1, t.hte_valid_until[:n] >= YEAR - 1
         ok = t.alive[:n] & (sme | hte)
@@ -167,12 +176,7 @@ def test_a_year_of_tech_credit_follows_the_loan_rules():
         loans, rd = t.loans_total[:n].copy(), t.rd_ytd[:n].copy()
         key = (YEAR, "tech_credit", "loans")
         ledger_before = m.policy.ledger.rows.get(key, [0.0, 0.0, 0.0])[:]
-        borrowed = np.zeros(n, dtype=bool)
-        for k in range(CALLS):
-            m.month = JUNE + k
-            inst.act(JUNE + k, YEAR)
-            borrowed |= t.credit_month[:n] == JUNE + k
-        m.month = JUNE
+        borrowed = act_months(m, inst, dated="credit_month")
         lent = t.loans_total[:n] - loans
         assert (lent[borrowed] > 0).all() and (lent[~borrowed] == 0).all()
         assert not (borrowed & ~ok).any()  # only eligible firms borrow
@@ -214,8 +218,6 @@ def test_a_year_of_tech_credit_follows_the_loan_rules():
         assert weighted > 1.2 * uniform, (weighted, uniform)  # the two rules are distinguishable here
         got = np.sqrt(t.revenue[:n][borrowed]).mean()
         assert abs(got - weighted) < abs(got - uniform), (got, weighted, uniform)
-    finally:
-        release(m)
 
 
 @pytest.mark.xfail(
@@ -227,17 +229,14 @@ def test_a_year_of_tech_credit_follows_the_loan_rules():
 def test_the_contracts_an_instrument_books_count_at_real_scale():
     """The market counts contracts at real scale (``Market.contracts``, as ``_draw`` and ``book_transfers`` do):
     a contract an instrument books at a model of scale s stands for 1/s real ones, as its value does."""
-    m = paused("voucher_budget", 40.0)
-    try:
+    with acting("voucher_budget", 40.0) as (m, inst, _, _):
         before = market_state(m)
         booked = recording_bookings(m)
-        act_months(m, m.policy["voucher_budget"])
+        act_months(m, inst)
         registered = sum(c["values"].size for c in booked)
         assert registered > 0
         counted = sum(m.market.contracts.values()) - sum(before["contracts"].values())
         assert counted == pytest.approx(registered / m.scale)
-    finally:
-        release(m)
 
 
 def test_a_year_of_roadshows_follows_the_roadshow_rules():
@@ -250,11 +249,7 @@ def test_a_year_of_roadshows_follows_the_roadshow_rules():
     from sim.model.policy import roadshows as r
 
     events = 3000
-    m = paused("roadshows_per_year", events, month=JANUARY)
-    try:
-        inst = m.policy["roadshows_per_year"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("roadshows_per_year", events, month=JANUARY) as (m, inst, e, t):
         n = t.n
         young = t.alive[:n] & ((m.month - t.birth_month[:n]) < r.PITCH_AGE_YEARS * MONTHS)
         revenue, bought = t.revenue[:n].copy(), t.tech_bought[:n].copy()
@@ -284,8 +279,6 @@ def test_a_year_of_roadshows_follows_the_roadshow_rules():
         assert booked[0]["kind"] == "transfer_licence_consulting" and booked[0]["local"] is True
         gained = (t.tech_bought[:n] - bought).sum()  # local buyers: Poisson(transfers x scale)
         assert gained > 0 and near(gained, moved * SCALE, np.sqrt(moved * SCALE)), (gained, moved)
-    finally:
-        release(m)
 
 
 def test_a_cultivation_pool_is_chosen_and_lifted_by_its_rules():
@@ -298,11 +291,7 @@ def test_a_cultivation_pool_is_chosen_and_lifted_by_its_rules():
     from sim.model.policy import hte_cultivation as h
 
     level = 10_000
-    m = paused("hte_cultivation", level, month=JANUARY)
-    try:
-        inst = m.policy["hte_cultivation"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("hte_cultivation", level, month=JANUARY) as (m, inst, e, t):
         n = t.n
         cand = t.alive[:n] & (t.techsme_year[:n] >= YEAR - 1) & (t.hte_valid_until[:n] < YEAR)
         assert cand.sum() > 1.5 * level * SCALE  # the draw, not the candidates, sets the number
@@ -362,8 +351,6 @@ def test_a_cultivation_pool_is_chosen_and_lifted_by_its_rules():
         assert hte[2] == pytest.approx(hte[0] * h.REWARD_FIRST_HNTE / WAN_PER_100M)
         assert xsg[0] == pytest.approx((first_above & members).sum() / SCALE)
         assert xsg[2] == pytest.approx(xsg[0] * h.REWARD_XSG / WAN_PER_100M)
-    finally:
-        release(m)
 
 
 def test_the_rd_coverage_campaign_converts_its_pool_by_its_rule():
@@ -375,11 +362,7 @@ def test_the_rd_coverage_campaign_converts_its_pool_by_its_rule():
     from sim.model.agents.certification import ABOVE_SCALE_REVENUE, SECTOR_INDUSTRY
     from sim.model.policy import rd_coverage as c
 
-    m = paused("rd_coverage", 1.0, month=JANUARY)
-    try:
-        inst = m.policy["rd_coverage"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("rd_coverage", 1.0, month=JANUARY) as (m, inst, e, t):
         n, pool = t.n, inst.pool
         assert pool * SCALE > 100
         inst.open_year(YEAR)
@@ -403,8 +386,6 @@ def test_the_rd_coverage_campaign_converts_its_pool_by_its_rule():
         m.month += MONTHS
         inst.open_year(YEAR + 1)
         assert t.n == n + k and (YEAR + 1, "rd_coverage", "new R&D reporters") not in m.policy.ledger.rows
-    finally:
-        release(m)
 
 
 def test_open_licensing_offers_its_share_of_patents_to_small_licensees():
@@ -415,11 +396,7 @@ def test_open_licensing_offers_its_share_of_patents_to_small_licensees():
     ``adopter_uplift`` more for ``ADOPTION_YEARS``, once per licence they hold."""
     from sim.model.policy import open_licensing as o
 
-    m = paused("open_licensing", 1.0, month=JANUARY)
-    try:
-        inst = m.policy["open_licensing"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("open_licensing", 1.0, month=JANUARY) as (m, inst, e, t):
         n = t.n
         small = t.alive[:n] & (t.revenue[:n] < o.SMALL_LICENSEE_REVENUE)
         bought = t.tech_bought[:n].copy()
@@ -450,8 +427,6 @@ def test_open_licensing_offers_its_share_of_patents_to_small_licensees():
         uplift = inst.patent_uplift(YEAR)
         np.testing.assert_allclose(uplift[holders], (1 + e.adopter_uplift) ** held)
         assert (np.delete(uplift, holders) == 1).all()
-    finally:
-        release(m)
 
 
 def transferred(m) -> tuple[int, int]:
@@ -466,10 +441,7 @@ def test_proof_of_concept_centres_validate_and_transfer_by_their_rule():
     ``commercialisation_hazard`` would move anyway transfers (licence contracts, no local buyer)."""
     from sim.model.policy import poc_centres as pc
 
-    m = paused("poc_centres", 400, month=JANUARY)
-    try:
-        inst = m.policy["poc_centres"]
-        e = inst.effects
+    with acting("poc_centres", 400, month=JANUARY) as (m, inst, e, t):
         moved_before, _ = transferred(m)
         bought = m.firms.table.tech_bought.copy()
         booked = recording_bookings(m)
@@ -487,8 +459,6 @@ def test_proof_of_concept_centres_validate_and_transfer_by_their_rule():
         assert p > 0 and near(moved, validated * p, np.sqrt(validated * p * (1 - p))), (moved, validated, p)
         assert [c["values"].size for c in booked] == [moved] and booked[0]["local"] is True
         assert (m.firms.table.tech_bought[: bought.size] == bought).all()  # no buyer named
-    finally:
-        release(m)
 
 
 def test_technology_transfer_institutions_broker_by_their_rule():
@@ -498,11 +468,7 @@ def test_technology_transfer_institutions_broker_by_their_rule():
     licence contract whose local buyers (Poisson(moved x scale)) acquire the technology."""
     from sim.model.policy import tech_transfer as tt
 
-    m = paused("tech_transfer_institutions", 500, month=JANUARY)
-    try:
-        inst = m.policy["tech_transfer_institutions"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("tech_transfer_institutions", 500, month=JANUARY) as (m, inst, e, t):
         n = t.n
         moved_before, _ = transferred(m)
         bought = t.tech_bought[:n].copy()
@@ -519,8 +485,6 @@ def test_technology_transfer_institutions_broker_by_their_rule():
         assert [c["values"].size for c in booked] == [moved] and booked[0]["local"] is True
         gained = (t.tech_bought[:n] - bought).sum()
         assert near(gained, moved * SCALE, np.sqrt(moved * SCALE)), (gained, moved)
-    finally:
-        release(m)
 
 
 def test_rd_subsidy_awards_are_the_rate_of_the_increment_capped_and_paid_next_year():
@@ -562,11 +526,7 @@ def test_key_technology_projects_pair_leaders_and_solvers_and_pay_them_by_their_
     from sim.model.policy import key_tech_projects as kt
 
     level = 1500
-    m = paused("key_tech_projects", level, month=JANUARY)
-    try:
-        inst = m.policy["key_tech_projects"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("key_tech_projects", level, month=JANUARY) as (m, inst, e, t):
         n = t.n
         alive = t.alive[:n].copy()
         leader_ok = (
@@ -626,8 +586,6 @@ def test_key_technology_projects_pair_leaders_and_solvers_and_pay_them_by_their_
         assert not np.delete(gained, ending).any()  # no one else
         k, p = ending.size, e.success
         assert near(gained.sum(), k * p, np.sqrt(k * p * (1 - p))), (gained.sum(), k)
-    finally:
-        release(m)
 
 
 def test_talent_recruits_are_placed_and_paid_by_their_rule():
@@ -639,11 +597,7 @@ def test_talent_recruits_are_placed_and_paid_by_their_rule():
     from sim.model.policy import talents as tl
 
     recruits = 10_000
-    m = paused("talents", recruits, month=JANUARY)
-    try:
-        inst = m.policy["talents"]
-        e = inst.effects
-        t = m.firms.table
+    with acting("talents", recruits, month=JANUARY) as (m, inst, e, t):
         n = t.n
         share = t.st_share[:n].copy()
         firms_before, units_before = inst.firm_rows.size, inst.unit_idx.size
@@ -665,8 +619,6 @@ def test_talent_recruits_are_placed_and_paid_by_their_rule():
         row = m.policy.ledger.rows[(YEAR, "talents", "recruits")]
         assert row[0] == pytest.approx(rows.size / SCALE + units.size)
         assert row[2] == pytest.approx(row[0] * tl.COST_PER_RECRUIT)
-    finally:
-        release(m)
 
 
 def test_high_energy_carriers_found_pushed_firms_and_lift_only_their_tenants():
@@ -678,10 +630,7 @@ def test_high_energy_carriers_found_pushed_firms_and_lift_only_their_tenants():
     from sim.model.agents.firms import ORIGIN_PUSHED
     from sim.model.policy import high_energy_incubators as he
 
-    m = paused("high_energy_incubators", 300)
-    try:
-        inst = m.policy["high_energy_incubators"]
-        e = inst.effects
+    with acting("high_energy_incubators", 300) as (m, inst, e, t):
         carriers = m.incubators
         count = carriers.count(HIGH_ENERGY)
         assert 0 < count < carriers.count(PROVINCIAL)  # the provincial ones would found more
@@ -708,8 +657,6 @@ def test_high_energy_carriers_found_pushed_firms_and_lift_only_their_tenants():
         assert carriers.tenant_growth_boost > 0 and carriers.tenant_exit_factor < 1
         row = m.policy.ledger.rows[(YEAR, "high_energy_incubators", "operating grants")]
         assert row[0] == count and row[2] == pytest.approx(count * he.GRANT_PER_CARRIER)
-    finally:
-        release(m)
 
 
 def test_the_ledger_refuses_negative_spending_naming_the_item():
@@ -728,24 +675,14 @@ def test_a_year_of_fund_rounds_is_booked_at_the_governments_share():
     """Funds at 1,500 亿元 (``sim/model/policy/funds.py``): the tickets of each month's rounds are the funded
     firms' new equity (their rounds dated that month), and the ledger books the government's share
     (``gov_share``) of the volume at real scale."""
-    m = paused("fund_size", 1500.0)
-    try:
-        inst = m.policy["fund_size"]
-        t = m.firms.table
+    with acting("fund_size", 1500.0) as (m, inst, e, t):
         n = t.n
         equity = t.funding_total[:n].copy()
         key = (YEAR, "fund_size", "public capital invested")
         before = m.policy.ledger.rows.get(key, [0.0, 0.0, 0.0])[:]
-        funded = np.zeros(n, dtype=bool)
-        for k in range(CALLS):
-            m.month = JUNE + k
-            inst.act(JUNE + k, YEAR)
-            funded |= t.funded_month[:n] == JUNE + k
-        m.month = JUNE
+        funded = act_months(m, inst, dated="funded_month")
         raised = t.funding_total[:n] - equity
         assert funded.sum() > 10 and (raised[funded] > 0).all() and (raised[~funded] == 0).all()
         row = m.policy.ledger.rows[key]
         assert row[0] - before[0] == pytest.approx(raised.sum() / SCALE / WAN_PER_100M)
         assert row[2] - before[2] == pytest.approx((row[0] - before[0]) * inst.effects.gov_share)
-    finally:
-        release(m)

@@ -172,9 +172,8 @@ def test_registration_lines_name_the_classes_and_fields_carry_their_levers_decla
 def test_a_lever_without_its_full_history_is_refused_naming_the_years():
     from sim.model.policy.instrument import Lever
 
-    history = {y: 1.0 for y in range(2017, 2024) if y != 2020}
-    with pytest.raises(ValueError, match=r"lever toy: no history for \[2020\]"):
-        Lever(
+    def toy(history):
+        return Lever(
             name="toy",
             kind=float,
             unit="u",
@@ -185,21 +184,11 @@ def test_a_lever_without_its_full_history_is_refused_naming_the_years():
             history=history,
             history_source="s",
         )
-    history[2020] = 1.0
-    assert (
-        Lever(
-            name="toy",
-            kind=float,
-            unit="u",
-            lo=0,
-            hi=1,
-            plan=1.0,
-            plan_source="s",
-            history=history,
-            history_source="s",
-        ).level_2023
-        == 1.0
-    )
+
+    history = {y: 1.0 for y in range(2017, 2024) if y != 2020}
+    with pytest.raises(ValueError, match=r"lever toy: no history for \[2020\]"):
+        toy(history)
+    assert toy({**history, 2020: 1.0}).level_2023 == 1.0
 
 
 def test_history_path_and_build_up():
