@@ -99,17 +99,19 @@ bench: $(INSTALLED)
 	$(PY) benchmarks/bench_scale.py $(ARGS)
 
 # Mutation testing of the rules, the market, the instruments and the pipeline's statistics (mutmut,
-# [tool.mutmut] in pyproject.toml; not in CI). All of them take hours on 2 cores; the rules, the market, the
-# paired differences and the backtest's scoring about 10 min:
-#   make mutate ARGS='--max-children 2 "sim.model.agents.certification*" "sim.model.market*" "sim.pipeline.paired*" "sim.calibration.backtest.scoring*"'
+# [tool.mutmut] in pyproject.toml; not in CI). All of them take most of a day on 2 cores; the paired differences
+# and the backtest's scoring minutes:
+#   make mutate ARGS='--max-children 2 "sim.pipeline.paired*" "sim.calibration.backtest.scoring*"'
 # The score is mutmut's killed / total; `.venv/bin/mutmut results` lists the survivors.
 mutate: $(INSTALLED_DEV)
 	$(PY) -m pip install -q 'mutmut>=3.8'
 	$(VENV)/bin/mutmut run $(ARGS)
 	$(VENV)/bin/mutmut results
 
-# The instruments' score from a random sample of their mutants, with its 95 % interval and every survivor's diff
-# (~1 h on 2 cores for 300; tests/mutate_sample.py --help for the options, e.g. ARGS='--n 100').
+# A group's score from a random sample of its mutants, with its 95 % interval and every survivor's diff: the
+# instruments by default (~25 min on 2 cores for 300), the rules and the market with
+# MUTATE_SAMPLE='"sim.model.agents.certification.*" "sim.model.market.*"'; tests/mutate_sample.py --help for the
+# options (ARGS='--n 100', '--recheck' after adding tests).
 MUTATE_SAMPLE ?= "sim.model.policy.*" --exclude "sim.model.policy.catalogue.*"
 mutate-sample: $(INSTALLED_DEV)
 	$(PY) -m pip install -q 'mutmut>=3.8'
