@@ -993,3 +993,31 @@ def test_registry_opens_in_its_first_year_with_batches_from_february_to_septembe
         assert (t.techsme_apply_month[:100] == NO_DATE).all() and (t.techsme_apply_month[100:200] > jan).all()
     finally:
         release(m)
+
+
+def test_the_evaluations_read_the_last_closed_year_and_total_costs_include_rd(tiny):
+    """``_accounts`` (what the registry and the HNTE review read) takes the last closed year's revenue and R&D
+    (column 0 of the histories, not the year before), and R&D over total costs divides by the non-R&D costs
+    (``NON_RD_COST_SHARE`` of revenue) plus the R&D itself."""
+    m = tiny
+    t = m.firms.table
+    make_firm(m, 0, revenue=4000.0, intensity=0.06)
+    a = c._accounts(m.firms, t.n)
+    last_rev, last_rd = t.rev_hist[0, 0], t.rd_hist[0, 0]
+    assert last_rev != t.rev_hist[0, 1] and a["rev"][0] == last_rev and a["rd"][0] == last_rd
+    assert a["rd_sales"][0] == pytest.approx(last_rd / last_rev)
+    assert c.total_costs(last_rev, last_rd) == pytest.approx(c.NON_RD_COST_SHARE * last_rev + last_rd)
+    assert a["rd_costs"][0] == pytest.approx(last_rd / (c.NON_RD_COST_SHARE * last_rev + last_rd))
+    assert a["staff"][0] == pytest.approx(last_rev / t.productivity[0])
+    assert a["assets"][0] == pytest.approx(last_rev * t.asset_ratio[0])
+
+
+def test_the_push_raises_the_application_share_towards_all_eligible_firms():
+    """``hte_apply_share``: ``hte_apply_prob`` plus the push's share of the firms not applying anyway, so it
+    rises with the push from the base rate and never exceeds 1."""
+    p = BehaviourParams()
+    years = range(2010, 2041)
+    shares = [c.hte_apply_share(y, p) for y in years]
+    for y, share in zip(years, shares):
+        assert share == pytest.approx(p.hte_apply_prob + (1 - p.hte_apply_prob) * c.hte_push(y, p))
+    assert all(p.hte_apply_prob <= s <= 1.0 for s in shares) and shares == sorted(shares)
