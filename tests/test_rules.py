@@ -859,6 +859,9 @@ def test_gazelle_boundaries():
     staff = np.array([[300.0, 250.0, 310.0, 150.0, 100.0]])  # up on last year, below two years back
     slow = np.array([[1100.0, 1080.0, 1050.0, 1020.0, 1000.0]])
     assert c.gazelle_eligible(yes, rd, np.array([5.0]), slow, staff)[0]
+    # the headcount route: at most 15 years too
+    assert c.gazelle_eligible(yes, rd, np.array([15.0]), slow, staff)[0]
+    assert not c.gazelle_eligible(yes, rd, np.array([15.1]), slow, staff)[0]
     big = np.array([[100000.0, 120000.0, 0.0, 0.0, 0.0]])  # size route: falling revenue is fine
     assert c.gazelle_eligible(yes, rd, np.array([10.0]), big)[0]
     assert not c.gazelle_eligible(yes, rd, np.array([10.5]), big)[0]
@@ -1021,3 +1024,21 @@ def test_the_push_raises_the_application_share_towards_all_eligible_firms():
     for y, share in zip(years, shares):
         assert share == pytest.approx(p.hte_apply_prob + (1 - p.hte_apply_prob) * c.hte_push(y, p))
     assert all(p.hte_apply_prob <= s <= 1.0 for s in shares) and shares == sorted(shares)
+
+
+def test_a_tenant_scores_the_cooperation_item_and_so_does_a_buyer_still_converting(tiny):
+    """The R&D-organisation block's cooperation item (``ORG_COOPERATION_POINTS``): a link to research
+    institutions, read as an incubator tenancy or a technology bought while the firm is converting."""
+    m = tiny
+    t = m.firms.table
+    make_firm(m, 0)
+    t.incubator[0], t.tech_bought[0] = -1, 0
+    rows = np.array([0])
+    alone = c.hte_scores(m.firms, 2024, rows)["capability"][0]
+    t.incubator[0] = 0
+    tenant = c.hte_scores(m.firms, 2024, rows)["capability"][0]
+    t.incubator[0], t.tech_bought[0] = -1, 1
+    buyer = c.hte_scores(m.firms, 2024, rows)["capability"][0]
+    assert tenant - alone == pytest.approx(c.ORG_COOPERATION_POINTS)
+    # make_firm's firm converts (conv_hist 10), so a technology bought counts
+    assert buyer - alone == pytest.approx(c.ORG_COOPERATION_POINTS)
