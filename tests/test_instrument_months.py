@@ -32,15 +32,6 @@ CALLS = 12
 SDS = 5.0
 
 
-def paused(lever: str, value, seed: int = 5, month: int = JUNE) -> InnovationModel:
-    """A model with ``lever`` at ``value``, stopped before ``month``'s step (June 2025 by default)."""
-    levers = replace(PolicyLevers(), **{lever: LEVERS[lever].kind(value)})
-    m = InnovationModel(levers=levers, seed=seed, scale=SCALE, end_year=2026)
-    while m.month < month:
-        m.step()
-    return m
-
-
 def act_months(m, inst, dated: str | None = None) -> np.ndarray | None:
     """``inst.act`` for ``CALLS`` months from June 2025 on the paused state. The model's clock moves with
     them, because an instrument's random stream is keyed by ``model.month``; it is put back after. With
@@ -58,10 +49,13 @@ def act_months(m, inst, dated: str | None = None) -> np.ndarray | None:
 
 @contextmanager
 def acting(lever: str, value, month: int = JUNE):
-    """``(model, instrument, its effects, the firm table)``, the model paused before ``month`` with ``lever`` at
-    ``value`` (``paused``); the model is released after."""
-    m = paused(lever, value, month=month)
+    """``(model, instrument, its effects, the firm table)``: a model (seed 5) with ``lever`` at ``value``,
+    stopped before ``month``'s step (June 2025 by default); the model is released after."""
+    levers = replace(PolicyLevers(), **{lever: LEVERS[lever].kind(value)})
+    m = InnovationModel(levers=levers, seed=5, scale=SCALE, end_year=2026)
     try:
+        while m.month < month:
+            m.step()
         inst = m.policy[lever]
         yield m, inst, inst.effects, m.firms.table
     finally:

@@ -101,17 +101,14 @@ def salib_seed(seed: int) -> int:
     return int(seed) + 1
 
 
-def _sobol(problem: dict, y: np.ndarray, seed: int, resamples: int) -> tuple[np.ndarray, ...]:
-    """SALib's first and total order indices (and their Monte Carlo half-widths) of ``y`` over the groups."""
+def salib_analyze(problem: dict, y: np.ndarray, seed: int, resamples: int) -> dict:
+    """SALib's Sobol analysis of ``y`` (first and total order, 95 % bootstrap half-widths), its warnings
+    silenced and its bootstrap seeded from the study's ``seed`` (``salib_seed``): the one place SALib analyses."""
     from SALib.analyze import sobol as sobol_analyze
 
-    if not np.isfinite(y).all() or np.var(y) <= 0:
-        g = len(dict.fromkeys(problem["groups"]))
-        z = np.zeros(g)
-        return z, z, z, z
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        r = sobol_analyze.analyze(
+        return sobol_analyze.analyze(
             problem,
             y,
             calc_second_order=False,
@@ -119,6 +116,15 @@ def _sobol(problem: dict, y: np.ndarray, seed: int, resamples: int) -> tuple[np.
             conf_level=0.95,
             seed=salib_seed(seed),
         )
+
+
+def _sobol(problem: dict, y: np.ndarray, seed: int, resamples: int) -> tuple[np.ndarray, ...]:
+    """SALib's first and total order indices (and their Monte Carlo half-widths) of ``y`` over the groups."""
+    if not np.isfinite(y).all() or np.var(y) <= 0:
+        g = len(dict.fromkeys(problem["groups"]))
+        z = np.zeros(g)
+        return z, z, z, z
+    r = salib_analyze(problem, y, seed, resamples)
     # an index of f lies in [0, 1]: a Monte Carlo half-width above 1 says no more than 1 does (SALib's
     # bootstrap on a nearly flat output can return 1e5)
     return r["S1"], np.minimum(r["S1_conf"], 1.0), r["ST"], np.minimum(r["ST_conf"], 1.0)

@@ -234,7 +234,6 @@ def _groups_text(facs: list[dict]) -> str:
 
 def run_model(ctx, facs: list[dict]):
     """Saltelli's design on the model itself."""
-    from SALib.analyze import sobol as sobol_analyze
     from SALib.sample import sobol as sobol_sample
 
     prob = problem(facs)
@@ -255,16 +254,7 @@ def run_model(ctx, facs: list[dict]):
             res = {k: np.full(len(groups), np.nan) for k in ("S1", "S1_conf", "ST", "ST_conf")}
             names = groups
         else:
-            with warnings.catch_warnings(), np.errstate(all="ignore"):
-                warnings.simplefilter("ignore")
-                res = sobol_analyze.analyze(
-                    prob,
-                    y,
-                    calc_second_order=False,
-                    num_resamples=BOOT,
-                    conf_level=0.95,
-                    seed=emulator.salib_seed(ctx.cfg.seed),
-                )
+            res = emulator.salib_analyze(prob, y, ctx.cfg.seed, BOOT)
             names = list(res["names"]) if "names" in res else groups
         for k, factor in enumerate(names):
             rows.append(
