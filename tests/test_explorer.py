@@ -201,13 +201,32 @@ def test_paired_differences_say_when_n_is_too_small_and_keep_their_digits():
         assert estimate == "+0.60"
         cost, cost_interval = s.cost.diff_text()
         assert cost == "+0.0020"
-        html = page.results_table(SimpleNamespace(summary=s))
+        html = page.results_table(SimpleNamespace(summary=s, setting=Setting.scenario(adapter.BASELINE), n=n))
         if n < MIN_PAIRS:
             assert interval == f"n too small to resolve: {n} pairs < {MIN_PAIRS}"
             assert cost_interval == interval and html.count("n too small to resolve") == 2 * len(HEADLINE) + 1
         else:
             assert interval == f"{estimate} – {estimate}" and "n too small" not in html
             assert row.dp_reach_text()[1].startswith("no pair differs")  # not a collapsed [+0.0, +0.0]
+
+
+def test_each_numbers_element_says_which_snapshot_it_shows():
+    """The browser updates the page's widgets one after another, so each element with a snapshot's numbers
+    carries the snapshot's tag: every lever's setting as ``python -m sim`` takes it, the effects and n."""
+    from types import SimpleNamespace
+
+    from sim.pipeline.explorer import page
+
+    plan = adapter.scenario_values(adapter.BASELINE)
+    late = {**plan, "voucher_budget": [1.0, 2.0]}
+    tags = {}
+    for name, values, n in [("plan", plan, 7), ("plan8", plan, 8), ("late", late, 7)]:
+        tags[name] = page.snapshot_tag(SimpleNamespace(setting=Setting.of(values), n=n))
+    assert len(set(tags.values())) == 3  # the setting and the count both tell snapshots apart
+    levers, effects, n = tags["late"].split("; ")
+    assert levers.split(", ") == [f"{k}={adapter.describe_setting(v)}" for k, v in late.items()]
+    assert "voucher_budget=[1.0,2.0]" in levers.split(", ") and n == "n=7"
+    assert effects == f"effects {adapter.EFFECTS[0]}"
 
 
 def test_the_page_says_how_far_to_trust_each_target():

@@ -175,11 +175,24 @@ def shown(cell: str) -> str:
 
 
 def wait_complete(pg, must_include: list[str]) -> dict[str, str]:
+    """Wait until the page shows every replicate of the setting whose text includes ``must_include``.
+
+    The setting line, the replicates counter and the results table are separate widgets, which the browser
+    updates one after another: for a moment the new setting's line can stand above the previous setting's
+    finished numbers. So the wait also reads the snapshot each numbers element says it shows
+    (``data-snapshot``): all the same, the one of every lever the setting line lists as changed, complete.
+    """
     pg.wait_for_function(
         """([n, parts]) => {
             const s = document.querySelector('[data-testid=setting]');
             const r = document.querySelector('[data-testid=replicates]');
-            return s && r && parts.every(p => s.innerText.includes(p)) && r.innerText.trim() === `${n} / ${n}`;
+            const tags = [...document.querySelectorAll('[data-snapshot]')].map(e => e.dataset.snapshot);
+            if (!s || !r || tags.length < 2 || !parts.every(p => s.innerText.includes(p))) return false;
+            const changed = s.innerText.split('levers changed: ')[1].trim();
+            const levers = changed === 'none' ? [] : changed.split(', ');
+            const shows = new Set(tags[0].split('; ')[0].split(', '));  // 'lever=setting' of the numbers
+            return tags.every(t => t === tags[0]) && tags[0].endsWith(`; n=${n}`)
+                && levers.every(l => shows.has(l)) && r.innerText.trim() === `${n} / ${n}`;
         }""",
         arg=[REPLICATES, must_include],
         polling=100,

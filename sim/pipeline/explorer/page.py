@@ -72,6 +72,17 @@ def _cell(testid: str, text: str, ci: str | None = None) -> str:
     return f'<td data-testid="{testid}">{inner}</td>'
 
 
+def snapshot_tag(snap: Snapshot) -> str:
+    """Which snapshot an element shows: every lever's setting, the effects and the replicates in.
+
+    Written as ``data-snapshot`` on each element that shows a snapshot's numbers. They are separate
+    widgets, which the browser updates one after another; a reader (the browser test) that sees the same
+    tag on all of them knows they show one snapshot, and which.
+    """
+    levers = ", ".join(f"{k}={adapter.describe_setting(v)}" for k, v in snap.setting.values().items())
+    return f"{levers}; effects {snap.setting.effects}; n={snap.n}"
+
+
 def results_table(snap: Snapshot) -> str:
     """HTML table of the headline targets and the public cost (every cell has a data-testid)."""
     s = snap.summary
@@ -106,7 +117,8 @@ def results_table(snap: Snapshot) -> str:
         + _cell("cost-diff", *c.diff_text())
         + "<td></td></tr>"
     )
-    return f'<table class="qx-table">{head}{"".join(body)}</table>'
+    tag = html.escape(snapshot_tag(snap), quote=True)
+    return f'<table class="qx-table" data-snapshot="{tag}">{head}{"".join(body)}</table>'
 
 
 def trust_html(cred: dict) -> str:
@@ -329,7 +341,8 @@ def Status(result: solara.Result, info: dict, setting: Setting, trust: dict):
         solara.HTML(
             tag="div",
             unsafe_innerHTML=(
-                f'<b data-testid="replicates">{snap.n} / {snap.target_n}</b> paired replicates '
+                f'<b data-testid="replicates" data-snapshot="{html.escape(snapshot_tag(snap), quote=True)}">'
+                f"{snap.n} / {snap.target_n}</b> paired replicates "
                 f'<span data-testid="timing" class="qx-muted">{"; ".join(timing)}</span>'
             ),
         )
