@@ -508,6 +508,24 @@ def test_net_assets_count_equity_raised_within_the_three_years(tiny):
     assert growth == pytest.approx([0.0, 0.6, 0.6, 0.0])  # 1/2 (1100/500 + 1) - 1, 1/2 (1 + 1100/500) - 1
 
 
+def test_net_assets_take_a_founding_years_revenue_at_its_yearly_rate(tiny):
+    """Net assets are a year-end stock: a firm founded in July 2020 has its half year of revenue (500万) at
+    the yearly rate (1,000万) in 2020's net assets, a firm founded in December its one month (100万) at 1,200万;
+    before founding there is nothing, and a whole year counts as it is."""
+    m = tiny
+    t = m.firms.table
+    for row, born, revenue in (
+        (0, month(2020, 6), (1000.0, 500.0, 0.0)),
+        (1, month(2020, 11), (1000.0, 100.0, 0.0)),
+    ):
+        make_firm(m, row, asset_ratio=1.0, birth_month=born)
+        t.rev_hist[row, :3] = revenue  # 2021, 2020, 2019
+        t.funded_month[row] = NO_DATE
+    net = c.net_assets_hist(m.firms, 2022)[:2]
+    share = c.NET_ASSET_SHARE
+    assert net.tolist() == [[share * 1000.0, share * 1000.0, 0.0], [share * 1000.0, share * 1200.0, 0.0]]
+
+
 def test_class2_item_backs_one_application(tiny):
     m = tiny
     t = m.firms.table
@@ -745,6 +763,24 @@ def test_firms_contracts_are_counted_at_real_scale():
     assert 0.2 < local < 0.6 and LOCAL_BUYER_SHARE == 0.3886, local
     per_contract = sum(r["value"] for r in large) / sum(r["contracts"] for r in large)
     assert 0.5 < per_contract / large[0]["mean_value"] < 2.0, (per_contract, large[0]["mean_value"])
+
+
+def test_zjtx_equity_counts_rounds_of_the_last_two_years_only(tiny, monkeypatch):
+    """专精特新's equity route ("≥ 2,000万 new equity in 2 years"): a round 23 months before the December
+    review counts, one 24 months before does not (the window's boundary), whatever the amount."""
+    m = tiny
+    t = m.firms.table
+    dec = month(2021, 11)
+    t.alive[: t.n] = False
+    small = dict(revenue=900.0, intensity=0.12, techsme_year=2021, funding_total=50000.0)  # under 1,000万
+    inside, boundary = c.ZJTX_EQUITY_MONTHS - 1, c.ZJTX_EQUITY_MONTHS
+    assert boundary == 24
+    make_firm(m, 0, funded_month=dec - inside, **small)
+    make_firm(m, 1, funded_month=dec - boundary, **small)
+    t.alive[:2] = True
+    m.params.zjtx_apply_prob = 1.0
+    c.recognise_upgrades(m.firms, 2021, dec, np.random.default_rng(0))
+    assert t.zjtx_first_year[:2].tolist() == [2021, 0]
 
 
 def test_recognise_upgrades_on_hand_built_firms(tiny, monkeypatch):

@@ -121,6 +121,8 @@ RECOGNITION_TAKEUP = 0.7  # assumption: eligible firms that apply for gazelle re
 # ---- 专精特新 SME (MIIT 2022; mechanisms.md §1.4)
 ZJTX_MIN_RD, ZJTX_MIN_RD_SHARE = 100.0, 0.03  # 万元, share
 ZJTX_MIN_REVENUE, ZJTX_MIN_EQUITY = 1000.0, 2000.0  # 万元
+# "revenue ≥ 1,000万, or ≥ 2,000万 new equity in 2 years" (mechanisms.md §1.4): rounds of the last 24 months
+ZJTX_EQUITY_MONTHS = 24
 ZJTX_MIN_AGE = 2
 ZJTX_VALID_YEARS = 3  # mechanisms.md §1.4: re-review cycle, 3 years assumed
 
@@ -567,7 +569,7 @@ def recognise_upgrades(firms, year: int, month: int, rng) -> dict:
     gaz = live & gazelle_eligible(hte_valid, a["rd_sales"], age, t.rev_hist[:n], staff_hist)
     gaz &= (t.gazelle_first_year[:n] == 0) & (rng.random(n) < RECOGNITION_TAKEUP)
     t.gazelle_first_year[:n] = np.where(gaz, year, t.gazelle_first_year[:n])
-    equity_2y = np.where((month - t.funded_month[:n]) < 24, t.funding_total[:n], 0.0)
+    equity_2y = np.where((month - t.funded_month[:n]) < ZJTX_EQUITY_MONTHS, t.funding_total[:n], 0.0)
     techsme_ok = t.techsme_year[:n] >= year - 1
     zj_ok = live & zjtx_eligible(age, a["rd"], a["rd_sales"], a["rev"], equity_2y, techsme_ok)
     zj = zj_ok & (t.zjtx_valid_until[:n] < year) & (rng.random(n) < p.zjtx_apply_prob)
