@@ -1049,6 +1049,14 @@ def test_the_evaluations_read_the_last_closed_year_and_total_costs_include_rd(ti
     assert a["rd_costs"][0] == pytest.approx(last_rd / (c.NON_RD_COST_SHARE * last_rev + last_rd))
     assert a["staff"][0] == pytest.approx(last_rev / t.productivity[0])
     assert a["assets"][0] == pytest.approx(last_rev * t.asset_ratio[0])
+    # no revenue last year: R&D over sales is 0 (not a division by zero), over total costs all of it if any
+    make_firm(m, 1, revenue=4000.0, intensity=0.06)
+    make_firm(m, 2, revenue=4000.0, intensity=0.06)
+    t.rev_hist[1:3, 0] = 0.0
+    t.rd_hist[1, 0], t.rd_hist[2, 0] = 50.0, 0.0
+    a = c._accounts(m.firms, t.n)
+    assert a["rd_sales"][1:3].tolist() == [0.0, 0.0] and a["rd_costs"][1:3].tolist() == [1.0, 0.0]
+    assert a["staff"][1:3].tolist() == [1.0, 1.0]  # at least one employee
 
 
 def test_the_push_raises_the_application_share_towards_all_eligible_firms():
