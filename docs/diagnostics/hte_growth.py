@@ -70,16 +70,14 @@ def counting_pool(pool: dict, gate_passers: dict):
 
     def certify_and_count(firms, year, month, rng, *args, **kwargs):
         t = firms.table
-        n = t.n
-        live = t.alive[:n]
-        gates = C.hte_gate_inputs(firms, month)
-        scored = np.flatnonzero(live & C.hte_gates(**gates))
-        capability = np.full(n, -np.inf)
-        capability[scored] = C.hte_scores(firms, year, scored)["capability"]
-        eligible = C.hte_eligible(capability + C.push_score(year, firms.p), **gates)
-        uncertified = live & (t.hte_valid_until[:n] < year - 1)
+        live = t.alive[: t.n]
+        state = C.hte_state(
+            firms, year, month
+        )  # the gates' inputs and every firm's score, as certify_hte reads
+        eligible = C.hte_eligible(state["capability"] + C.push_score(year, firms.p), **state["gates"])
+        uncertified = live & (t.hte_valid_until[: t.n] < year - 1)
         pool[year] = (eligible & uncertified).sum() / SCALE
-        gate_passers[year] = scored.size / SCALE
+        gate_passers[year] = (live & C.hte_gates(**state["gates"])).sum() / SCALE
         return certify(firms, year, month, rng, *args, **kwargs)
 
     return certify_and_count

@@ -5,7 +5,8 @@
 
 A diagnostic, not part of the model. The firms' contract count each month is
 ``contract_rate x demand / value x capacity_start x relative ** supply_elasticity`` (``sim.model.market``),
-with ``relative`` = (the sellers' summed capacity / its first month's) / the national capacity index. So
+with ``relative`` = (the sellers' summed capacity / its first month's) / the national capacity index
+(``TechMarket.relative_capacity``). So
 the firms' turnover grows with the national market's value times ``relative ** supply_elasticity``. This
 script reads both terms in December of each year at the committed posterior's mean (scale 0.5), beside
 T01 and the data. Shaanxi's share of the national market stayed at 6.2-7.0 % over 2016-2023
@@ -35,11 +36,10 @@ def one_run(params, seed: int) -> pd.DataFrame:
         if m.month % MONTHS == 0:  # a December just closed
             year = FIRST_YEAR + m.month // MONTHS - 1
             mk = m.market
-            capacity = float(mk.seller_weights().sum()) / mk._capacity_start
-            relative = capacity / mk.national.capacity(year)
+            relative = mk.relative_capacity(year)
             rows[year] = {
                 "national demand index": mk.demand_index(year),
-                "sellers' capacity index": capacity,
+                "sellers' capacity index": relative * mk.national.capacity(year),
                 "national capacity index": mk.national.capacity(year),
                 "relative ** elasticity": relative**params.supply_elasticity,
             }

@@ -153,6 +153,14 @@ class TechMarket:
         w = np.power(rd_mean * (1 / RD_REFERENCE), p.contract_knowledge_elasticity)
         return w * (1.0 + p.hte_seller_lift * (t.hte_valid_until[lo:hi] >= m.year))
 
+    def relative_capacity(self, year: int) -> float:
+        """The sellers' summed capacity now, relative to the first month's (which the first call records),
+        over the national capacity index of ``year``: what moves Shaanxi's share of the national market."""
+        capacity = float(self.seller_weights().sum())
+        if self._capacity_start is None:
+            self._capacity_start = max(capacity, 1e-9)
+        return (capacity / self._capacity_start) / self.national.capacity(year)
+
     def step_month(self, month: int, year: int, rng, rng_buyers) -> None:
         m, p = self.model, self.model.params
         t = m.firms.table
@@ -160,10 +168,7 @@ class TechMarket:
         demand = self.demand_index(year) / value  # contracts demanded, relative to the first year
         # firms: the month's count from the sellers' capacity (Poisson), heavy-tailed values. Shaanxi's share
         # of the national market moves with its capacity relative to the country's at ``supply_elasticity``
-        capacity = float(self.seller_weights().sum())
-        if self._capacity_start is None:
-            self._capacity_start = max(capacity, 1e-9)
-        relative = (capacity / self._capacity_start) / self.national.capacity(year)
+        relative = self.relative_capacity(year)
         scaled = self._capacity_start * relative**p.supply_elasticity
         k = int(rng.poisson(p.contract_rate * demand / MONTHS * scaled))
         n_local = self._draw(k, "firm", 1 / m.scale, value, rng)
