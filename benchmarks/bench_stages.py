@@ -85,8 +85,17 @@ def main() -> None:
     ap.add_argument("--scales", nargs="*", type=float, default=[0.25, 1.0, 4.0])
     ap.add_argument("--seeds", type=int, default=3, help="replicates per scale (the median is reported)")
     args = ap.parse_args()
-    if len(args.scales) < 2:
-        ap.error("--scales: give at least two scales (the fixed part is fitted across them)")
+    if len(set(args.scales)) < 2:
+        ap.error("--scales: give at least two different scales (the fixed part is fitted across them)")
+    if args.seeds < 1:
+        ap.error("--seeds: at least 1")
+    from sim.model.params import ConfigError, RunConfig
+
+    for scale in args.scales:
+        try:
+            RunConfig(scale=scale)  # the model's own range check, before any run
+        except ConfigError as err:
+            ap.error(f"--scales: {err}")
     timed_run(min(args.scales), 999)  # warm the imports and caches
     rows, firms = {}, {}
     for scale in args.scales:
