@@ -28,6 +28,25 @@ def test_fit_points_are_year_end_2019_2023_with_ranges():
     assert len(pts) == len(pts.drop_duplicates(["indicator", "year"]))
 
 
+def test_enterprise_rd_is_fitted_exactly_in_the_years_without_a_T05_point():
+    """Where T05 has a point, enterprise R&D is T05 x rd_total again (context); elsewhere it is fitted, from
+    the yearbook's enterprise-funded series times the performer/funds ratio of the years where both are
+    official (DERIVATIONS.md). At a backtest origin the rule follows the points that origin has."""
+    from sim.data import panel
+
+    for through in (2020, FIT_YEARS[-1]):
+        pts = FitTargets.default(through).points
+        t05 = set(pts.loc[pts["indicator"] == "T05", "year"])
+        rd = pts[pts["indicator"] == "rd_enterprise"].set_index("year")
+        assert set(rd.index[rd["fitted"]]) == set(rd.index) - t05 and rd["fitted"].any()
+        assert not rd.loc[sorted(t05 & set(rd.index)), "fitted"].any()
+    funds = panel.series("rd_funds_enterprise")
+    ratio = (301.23 / funds[2019] + 480.53 / funds[2023]) / 2  # the official performer values, 2019 and 2023
+    rd = load_points().query("indicator == 'rd_enterprise' and fitted").set_index("year")
+    np.testing.assert_allclose(rd["value"], funds.reindex(rd.index) * ratio, rtol=1e-4)
+    np.testing.assert_allclose(rd["hi"] / rd["value"], 1.04, rtol=1e-3)
+
+
 def _outputs_at(targets: FitTargets, values: np.ndarray) -> np.ndarray:
     out = np.full((len(OUTPUT_INDICATORS), len(OUTPUT_YEARS)), np.nan)
     out[targets._rows, targets._cols] = values

@@ -17,7 +17,7 @@ import pandas as pd
 from sim.calibration import fitreport
 from sim.calibration.abc import ABCResult, ParamSpace
 from sim.calibration.config import CalibrateConfig
-from sim.calibration.targets import CONTEXT_INDICATORS, FIT_YEARS, REPORT_INDICATORS
+from sim.calibration.targets import CONTEXT_INDICATORS, FIT_YEARS, FITTED_WHERE_MISSING, REPORT_INDICATORS
 from sim.data.posterior import PROJECTION_ONLY, load_posterior
 from sim.paths import DOCS_DIR, POSTERIOR_CSV, posterior_fit_path
 from sim.runtime import atomic
@@ -50,7 +50,8 @@ def render_report(
         f"- fit data: `fit_targets.csv` sha256 `{prov['data']['fit_targets_sha256'][:16]}…`; "
         f"{int(result.targets.fitted.sum())} data points in the distance, {FIT_YEARS[0]}–{cfg.through_year}, "
         "mid-year rows excluded; "
-        f"{', '.join(CONTEXT_INDICATORS)} shown as context (it is T05 again once non-enterprise R&D is fitted)",
+        f"{', '.join(CONTEXT_INDICATORS)} shown as context where T05 and rd_total already hold them"
+        + "".join(f"; {name} fitted in the years without a {other} point" for name, other in FITTED_WHERE_MISSING.items()),
         f"- ABC at scale {s.scale:g}: {result.n_runs:,} model runs in total (pilot {s.n_pilot}, Sobol design "
         f"{s.n_design}, {s.n_steps} tolerance steps x {s.sweeps} MCMC sweeps of {s.n_keep} particles, "
         f"{s.final_sweeps} extra sweeps at the last); posterior: "

@@ -49,6 +49,11 @@ FIT_INDICATORS = (
 #: Compared in the report, not in the distance: enterprise and non-enterprise R&D are T05 and rd_total again
 #: (T05 = e / (e + n), rd_total = e + n), so fitting them too would count the same facts twice.
 CONTEXT_INDICATORS = ("rd_enterprise", "rd_nonenterprise")
+#: Context indicators fitted in the years where the named fitted indicator has no point: without T05, a
+#: year's rd_total does not say how much of it the enterprises spent, so enterprise R&D (2017, 2018, 2020,
+#: 2021: the yearbook's enterprise-funded series, DERIVATIONS.md) is a fact of its own there, and the growth
+#: of enterprise R&D over 2017-2023 is pinned every year rather than at T05's three points.
+FITTED_WHERE_MISSING = {"rd_enterprise": "T05"}
 REPORT_INDICATORS = FIT_INDICATORS + CONTEXT_INDICATORS
 #: What each simulation returns (fit and context indicators, and more), years 2018 (start state) to 2023.
 OUTPUT_INDICATORS = REPORT_INDICATORS + ("firms_alive",)
@@ -76,6 +81,7 @@ MODEL_DISCREPANCY = {
     "institutions_share_T01": 0.30,
     "zjtx_cumulative": 0.30,
     "hte_revenue": 0.15,
+    "rd_enterprise": 0.03,  # as rd_total: the survey's own error (its enterprise-funded proxy: the range)
 }
 #: Floor on the model-noise sd, relative to the observed value: keeps a deterministic output
 #: (e.g. non-enterprise R&D of 2019, fixed by the start state) from getting a zero floor.
@@ -117,6 +123,10 @@ def load_points(indicators=REPORT_INDICATORS, years=FIT_YEARS, fitted=FIT_INDICA
         raise ValueError(f"fit target outside its own range: {bad[['indicator', 'year']].to_dict('records')}")
     pts["half_width"] = (pts["hi"] - pts["lo"]) / 2.0
     pts["fitted"] = pts["indicator"].isin(fitted)
+    for name, other in FITTED_WHERE_MISSING.items():
+        if other in fitted:
+            covered = set(pts.loc[pts["indicator"] == other, "year"])
+            pts.loc[(pts["indicator"] == name) & ~pts["year"].isin(covered), "fitted"] = True
     return pts
 
 

@@ -147,9 +147,9 @@ class KeyTechProjects(Instrument):
         for unit in self.solver_unit[~by_firm].tolist():
             m.institutions.units[unit].extra_rd += to_solver / m.scale / WAN_PER_100M
         registered = rng.random(k) < e.registered_share
-        values = np.full(int(registered.sum()), to_solver / m.scale)
-        m.market.book(values[by_firm[registered]], "development", "firm", local=True)
-        m.market.book(values[~by_firm[registered]], "development", "institution", local=True)
+        values = np.full(int(registered.sum()), to_solver)  # a project at scale s stands for 1/s real ones
+        m.market.book(values[by_firm[registered]], "development", "firm", local=True, weight=1 / m.scale)
+        m.market.book(values[~by_firm[registered]], "development", "institution", local=True, weight=1 / m.scale)
         m.firms.add_patent_applications(self.leader, rng.poisson(e.patents_per_10m * spend / 1000.0, k), rng)
         done = (self.last_year == year) & (rng.random(k) < e.success)
         m.firms.acquire_technology(self.leader[done])

@@ -98,6 +98,7 @@ class Vouchers(Instrument):
         registered = int(rng.binomial(extra, e.registered_share))
         price = VOUCHER_VALUE / GOV_SHARE * np.exp(PRICE_SIGMA * rng.standard_normal(registered))
         by_institution = rng.random(registered) < UNIV_PROVIDER_SHARE
-        m.market.book(price[by_institution] / m.scale, "service", "institution", local=True)
-        m.market.book(price[~by_institution] / m.scale, "service", "firm", local=True)
+        # a voucher drawn at scale s stands for 1/s real ones: its value and its count (``TechMarket.book``)
+        m.market.book(price[by_institution], "service", "institution", local=True, weight=1 / m.scale)
+        m.market.book(price[~by_institution], "service", "firm", local=True, weight=1 / m.scale)
         self.book(year, "vouchers redeemed", redeemed / m.scale, VOUCHER_VALUE / WAN_PER_100M)
