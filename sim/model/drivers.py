@@ -5,7 +5,9 @@ the seller side; 61 % of Shaanxi's value is bought outside the province (lr5.cn 
 share of the national seller-side value stayed within 6.2-7.0 % over 2016-2023 (the yearbook panel,
 ``docs/peers.md``). So the demand index of year Y is the national seller-side value of Y relative to the
 first simulated year's: observed to 2023 (``NATIONAL_CONTRACT_VALUE``), then projected by an AR(1) of its
-yearly log growth, ``g[Y] = mu + rho (g[Y-1] - mu) + sigma e[Y]``, from the observed 2023 growth:
+yearly log growth, ``g[Y] = mu + rho (g[Y-1] - mu) + sigma e[Y]``, from the observed 2023 growth (a
+backtest's projection from an earlier origin reads the series to its origin only and projects from there:
+``RunConfig.data_through``):
 
 * ``rho`` (``BehaviourParams.national_growth_persistence``) and ``mu``
   (``BehaviourParams.national_growth_longrun``) are uncertainties drawn per replicate: nothing before 2024
@@ -16,7 +18,7 @@ yearly log growth, ``g[Y] = mu + rho (g[Y-1] - mu) + sigma e[Y]``, from the obse
 
 **National selling capacity.** Shaanxi's share moves with its sellers' capacity relative to the country's:
 the national enterprise-funded R&D (the panel's ``rd_funds_enterprise``, ``China``) indexes the
-country's capacity; after 2023 it grows at its 2017-2023 mean rate.
+country's capacity; after 2023 it grows at its 2017-2023 mean rate (``capacity_growth``).
 
 Long-run behaviour: national demand growth tends to ``mu`` with half-life ``ln 0.5 / ln rho`` years.
 """
@@ -62,24 +64,41 @@ NATIONAL_GROWTH_SD = 0.049
 #: GDP implied by the panel (R&D / R&D intensity), mean yearly log growth 2016-2023 (docs/peers.md);
 #: an assumption that these aggregates grow with the economy once their 2019-2023 surge has faded
 NOMINAL_GDP_GROWTH = 0.076
-#: the national enterprise R&D's mean yearly log growth 2017-2023 (the panel): its growth after 2023
-NATIONAL_CAPACITY_GROWTH = float(
-    np.log(NATIONAL_ENTERPRISE_RD[LAST_BASE_YEAR] / NATIONAL_ENTERPRISE_RD[2016]) / (LAST_BASE_YEAR - 2016)
-)
 
 
 class NationalMarket:
-    """The national demand and capacity indices of one run, by year, relative to ``base_year``."""
+    """The national demand and capacity indices of one run, by year, relative to ``base_year``.
 
-    def __init__(self, base_year: int, end_year: int, persistence: float, longrun: float, rng):
+    ``observed_through``: the last year whose national values the run may read (``RunConfig.data_through``):
+    ``LAST_BASE_YEAR`` for a projection, the origin for a backtest's projection from an earlier year. After
+    it, demand follows the AR(1) from that year's observed growth, and capacity its mean growth from 2016 to
+    that year; so a backtest forecasts the driver as the projection does, instead of reading its future.
+    """
+
+    def __init__(
+        self,
+        base_year: int,
+        end_year: int,
+        persistence: float,
+        longrun: float,
+        rng,
+        observed_through: int = LAST_BASE_YEAR,
+    ):
+        if not min(NATIONAL_CONTRACT_VALUE) < observed_through <= LAST_BASE_YEAR:
+            raise ValueError(
+                f"observed_through = {observed_through}: the national series are observed "
+                f"{min(NATIONAL_CONTRACT_VALUE) + 1}-{LAST_BASE_YEAR}"
+            )
         self.base_year = base_year
-        levels = {y: v for y, v in NATIONAL_CONTRACT_VALUE.items() if y <= LAST_BASE_YEAR}
-        g = math.log(levels[LAST_BASE_YEAR] / levels[LAST_BASE_YEAR - 1])
-        shocks = rng.standard_normal(max(0, end_year - LAST_BASE_YEAR))
-        for k, y in enumerate(range(LAST_BASE_YEAR + 1, end_year + 1)):
+        self.observed_through = observed_through
+        levels = {y: v for y, v in NATIONAL_CONTRACT_VALUE.items() if y <= observed_through}
+        g = math.log(levels[observed_through] / levels[observed_through - 1])
+        shocks = rng.standard_normal(max(0, end_year - observed_through))
+        for k, y in enumerate(range(observed_through + 1, end_year + 1)):
             g = longrun + persistence * (g - longrun) + NATIONAL_GROWTH_SD * shocks[k]
             levels[y] = levels[y - 1] * math.exp(g)
         self.value = levels  # 亿元 by year
+        self._capacity_growth = capacity_growth(observed_through)
 
     def demand(self, year: int) -> float:
         """The national seller-side value of ``year`` relative to the base year's."""
@@ -87,10 +106,15 @@ class NationalMarket:
 
     def capacity(self, year: int) -> float:
         """The country's selling capacity (enterprise-funded R&D) of ``year`` relative to the base year's."""
-        return _capacity(year) / _capacity(self.base_year)
+        return self._capacity_at(year) / self._capacity_at(self.base_year)
+
+    def _capacity_at(self, year: int) -> float:
+        last = self.observed_through
+        if year <= last:
+            return NATIONAL_ENTERPRISE_RD[year]
+        return NATIONAL_ENTERPRISE_RD[last] * math.exp(self._capacity_growth * (year - last))
 
 
-def _capacity(year: int) -> float:
-    if year <= LAST_BASE_YEAR:
-        return NATIONAL_ENTERPRISE_RD[year]
-    return NATIONAL_ENTERPRISE_RD[LAST_BASE_YEAR] * math.exp(NATIONAL_CAPACITY_GROWTH * (year - LAST_BASE_YEAR))
+def capacity_growth(through: int = LAST_BASE_YEAR) -> float:
+    """The national enterprise R&D's mean yearly log growth from 2016 to ``through``: its growth after it."""
+    return float(np.log(NATIONAL_ENTERPRISE_RD[through] / NATIONAL_ENTERPRISE_RD[2016]) / (through - 2016))

@@ -41,7 +41,8 @@ class ModelRun:
 
     ``levers``: ``PolicyLevers`` (None: the plan); ``params``: ``BehaviourParams`` (None: central
     values); ``effects``: ``LeverEffects`` (None: central values); ``seed``: the model seed;
-    ``scale``: share of the real firm population simulated; ``end_year``: the last year run.
+    ``scale``: share of the real firm population simulated; ``end_year``: the last year run;
+    ``data_through``: the last year of data the run reads (``RunConfig``; a backtest sets its origin).
     """
 
     levers: Any = None
@@ -50,6 +51,7 @@ class ModelRun:
     seed: int = 0
     scale: float = 1.0
     end_year: int = PLAN_YEAR
+    data_through: int = LAST_BASE_YEAR
 
 
 def period_sum(years: Sequence[int], values: np.ndarray, period: tuple[int, int] = COST_YEARS) -> np.ndarray:
@@ -123,6 +125,7 @@ def evaluate(run: ModelRun) -> Indicators:
         end_year=run.end_year,
         scale=run.scale,
         effects=run.effects,
+        data_through=run.data_through,
     )
     try:
         model.run()

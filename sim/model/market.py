@@ -63,6 +63,7 @@ class TechMarket:
             p.national_growth_persistence,
             p.national_growth_longrun,
             model.streams["national"],
+            observed_through=model.data_through,
         )
         self._weights_year = None
         self._capacity_start = None  # sellers' summed weights in the first month (the same in every scenario)
@@ -124,7 +125,9 @@ class TechMarket:
     def value_index(self, year: int) -> float:
         """The median contract value of ``year`` relative to the first simulated year's."""
         p = self.model.params
-        return trends.level(year, p.contract_value_growth, CONTRACT_VALUE_GROWTH_LONGRUN, p.trend_halflife)
+        return trends.level(
+            year, p.contract_value_growth, CONTRACT_VALUE_GROWTH_LONGRUN, p.trend_halflife, self.model.data_through
+        )
 
     # --------------------------------------------------------------- monthly
     def seller_weights(self) -> np.ndarray:

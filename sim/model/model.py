@@ -29,7 +29,7 @@ from sim.model.agents.intermediaries import Intermediaries
 from sim.model.agents.universities import Institutions
 from sim.model.indicators import record_year
 from sim.model.market import TechMarket
-from sim.model.params import FIRST_YEAR, MONTHS, BehaviourParams, RunConfig, StartState
+from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR, MONTHS, BehaviourParams, RunConfig, StartState
 from sim.model.policy import Policy, PolicyLevers, central_effects, with_calibrated_effects
 from sim.model.rng import Streams
 
@@ -53,11 +53,12 @@ class InnovationModel(mesa.Model):
         scale: float = 1.0,
         start: StartState | None = None,
         effects=None,
+        data_through: int = LAST_BASE_YEAR,
     ):
         if seed is None:
             raise ValueError("seed is required (an int): results must be reproducible")
         super().__init__(rng=seed)
-        run = RunConfig(end_year=end_year, scale=scale)
+        run = RunConfig(end_year=end_year, scale=scale, data_through=data_through)
         self.params = params if params is not None else BehaviourParams()
         self.start = start if start is not None else StartState()
         # the effects the history pins come from the behaviour parameters (the posterior set); the rest as given
@@ -68,6 +69,7 @@ class InnovationModel(mesa.Model):
         self.seed = int(seed)
         self.end_year = int(run.end_year)
         self.scale = float(run.scale)
+        self.data_through = int(run.data_through)  # the last year of data the run reads (RunConfig)
         self.streams = Streams(self.seed)
         self.month = 0  # months since January of FIRST_YEAR (2017) of the next step
         self.year = FIRST_YEAR - 1  # the year whose state the model holds (the start state's first)
@@ -111,14 +113,15 @@ class InnovationModel(mesa.Model):
 
     # ------------------------------------------------------------------ trends
     def patent_propensity(self, year: int) -> float:
-        """Granted invention patents per yuan of R&D relative to the first year (fades after 2023)."""
+        """Granted invention patents per yuan of R&D relative to the first year (fades after the data)."""
         p = self.params
-        return trends.level(year, p.patent_propensity_growth, 0.0, p.trend_halflife)
+        return trends.level(year, p.patent_propensity_growth, 0.0, p.trend_halflife, self.data_through)
 
     def entry_flow(self, year: int) -> float:
-        """New innovation-relevant firms a year (real units), growing to 2023, the growth fading after."""
+        """New innovation-relevant firms a year (real units), growing to the last year of data, the growth
+        fading after."""
         p = self.params
-        return p.entry_start * trends.level(year, p.entry_growth, 0.0, p.trend_halflife)
+        return p.entry_start * trends.level(year, p.entry_growth, 0.0, p.trend_halflife, self.data_through)
 
     # ------------------------------------------------------------------ start state
     def _seed_start(self) -> None:

@@ -589,6 +589,15 @@ class RunConfig(Validated):
         50,
         "1.0 = one agent per real firm; smaller for fast tests, larger for benchmarks",
     )
+    data_through: int = spec(
+        LAST_BASE_YEAR,
+        "last year of data the run may read: the national market is observed to it and projected after, "
+        "and the recent growth rates fade after it",
+        FIRST_YEAR,
+        LAST_BASE_YEAR,
+        "design: the last official year (2023) for a projection; a backtest sets its origin, so it tests the "
+        "projection's own method (sim.model.trends, sim.model.drivers)",
+    )
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,7 @@ import pandas as pd
 
 from sim.data.posterior import PROJECTION_ONLY
 from sim.model.evaluate import Indicators, ModelRun, evaluate
-from sim.model.params import BehaviourParams, ConfigError
+from sim.model.params import LAST_BASE_YEAR, BehaviourParams, ConfigError
 from sim.model.policy import EFFECT_MODES, PolicyLevers, effects_row, make_effects, with_calibrated_effects
 from sim.runtime.parallel import SEED_RULE, Executor, seed_of  # noqa: F401 (SEED_RULE: the rule's text)
 
@@ -227,12 +227,19 @@ def replicate_effects(rep: Replicate, mode: str = "sampled", params: BehaviourPa
 
 
 def replicate_run(
-    levers: PolicyLevers, params: BehaviourParams, rep: Replicate, scale: float, end_year: int, effects: str
+    levers: PolicyLevers,
+    params: BehaviourParams,
+    rep: Replicate,
+    scale: float,
+    end_year: int,
+    effects: str,
+    data_through: int = LAST_BASE_YEAR,
 ) -> ModelRun:
     """The model run of replicate ``rep`` under ``levers``: its seed, the given parameter set (the one
-    ``rep.param_set`` names) and its lever effects (``effects``: ``sampled`` or ``central``)."""
+    ``rep.param_set`` names) and its lever effects (``effects``: ``sampled`` or ``central``);
+    ``data_through``: the last year of data it reads (``RunConfig``)."""
     # (the model sets the calibrated effects from ``params`` itself: ``with_calibrated_effects``)
-    return ModelRun(levers, params, replicate_effects(rep, effects), rep.seed, scale, end_year)
+    return ModelRun(levers, params, replicate_effects(rep, effects), rep.seed, scale, end_year, data_through)
 
 
 def effects_table(
@@ -293,6 +300,7 @@ def run_ensemble(
     progress: bool = True,
     desc: str | None = None,
     effects: str = "sampled",
+    data_through: int = LAST_BASE_YEAR,
 ) -> pd.DataFrame:
     """Run every replicate of ``plan`` and return the tidy results, ordered by replicate.
 
@@ -303,7 +311,8 @@ def run_ensemble(
     ``n_param_sets``. ``executor`` (``sim.runtime.parallel.Executor``) chooses where the
     replicates run; without it, ``jobs`` local processes (1: this process). The result
     depends on neither. ``effects``: each replicate's lever effects drawn from its own seed
-    (``sampled``, the default) or held at their central values (``central``).
+    (``sampled``, the default) or held at their central values (``central``). ``data_through``: the
+    last year of data the runs read (``RunConfig``; the backtest's projection from an origin sets it).
     """
     if effects not in EFFECT_MODES:
         raise ConfigError(f"effects = {effects!r}: must be one of {', '.join(EFFECT_MODES)}")
@@ -318,7 +327,7 @@ def run_ensemble(
     plan = list(plan)
     if plan and max(r.param_set for r in plan) >= len(sets):
         raise ValueError("a replicate names a parameter set that was not given")
-    tasks = [replicate_run(levers, sets[r.param_set], r, scale, end_year, effects) for r in plan]
+    tasks = [replicate_run(levers, sets[r.param_set], r, scale, end_year, effects, data_through) for r in plan]
     executor = executor or Executor("local", jobs=jobs, progress=progress)
     runs = executor.map(
         evaluate, tasks, desc=desc or "replicates", unit="replicate", label=lambda k: plan[k].label()

@@ -63,7 +63,10 @@ def _ensemble_arrays(frame: pd.DataFrame) -> dict[str, dict[int, np.ndarray]]:
 
 
 def project(cfg: BacktestConfig, posterior_csv: Path, origin: int) -> pd.DataFrame:
-    """The origin's projection ensemble to ``LAST_YEAR`` (tidy, as ``python -m sim``)."""
+    """The origin's projection ensemble to ``LAST_YEAR`` (tidy, as ``python -m sim``), made with the data to
+    ``origin`` only (``data_through``): the national market is projected from the origin by its AR(1) and
+    the recent growth rates fade from the origin, as a projection from 2023 does. The levers follow their
+    history: a forecast conditional on the policy pursued."""
     from sim.model.policy import PolicyLevers
     from sim.pipeline import ensemble
 
@@ -78,6 +81,7 @@ def project(cfg: BacktestConfig, posterior_csv: Path, origin: int) -> pd.DataFra
         jobs=cfg.jobs,
         progress=cfg.progress,
         desc=f"origin {origin}: projections",
+        data_through=origin,
     )
 
 

@@ -282,7 +282,11 @@ def render_markdown(result: dict, figdir: str) -> str:
         "",
         "- **Model**: per origin, the ABC of `python -m sim.calibrate` on the fit points up to the origin "
         "(`through_year`; later points dropped); the posterior stays in the run folder. The projection "
-        "replicates run to 2023, when the levers still follow their historical path. Median and 90 % interval: "
+        "replicates run to 2023 reading no data after the origin (`data_through`): the national technology "
+        "market, the exogenous driver of T01, is projected from the origin by its AR(1) as a projection from "
+        "2023 projects it (`sim/model/drivers.py`), and the recent growth rates (entry, patenting, contract "
+        "values, revenue) fade from the origin (`sim/model/trends.py`). The levers follow their historical "
+        "path: the forecasts are conditional on the policy pursued. Median and 90 % interval: "
         "the 50 %, 5 % and 95 % quantiles of the replicates; CRPS: `scoringrules.crps_ensemble`.",
         f"- **Naive forecasters**, fitted to the year-end observations {FIRST_DATA_YEAR}..origin: "
         + "; ".join(f"`{k}` {f.label}" for k, f in FORECASTERS.items())

@@ -338,7 +338,7 @@ class FirmPopulation:
     def refresh_growth(self, month: int) -> None:
         """Expected growth from age, refreshed once a year (young firms grow faster).
 
-        The drift is ``revenue_growth`` to 2023, fading after (``trend_halflife``) to the rate at which the
+        The drift is ``revenue_growth`` to 2023 (the last year of data), fading after (``trend_halflife``) to the rate at which the
         firms' summed revenue grows with nominal GDP (a lognormal's mean grows volatility^2 / 2 faster than
         its median): innovation firms outgrew the economy over 2019-2023, not for ever.
         """
@@ -346,7 +346,7 @@ class FirmPopulation:
         n = t.n
         year = FIRST_YEAR + month // MONTHS
         longrun = NOMINAL_GDP_GROWTH - p.revenue_volatility**2 / 2
-        drift = trends.growth_rate(year, p.revenue_growth, longrun, p.trend_halflife)
+        drift = trends.growth_rate(year, p.revenue_growth, longrun, p.trend_halflife, self.model.data_through)
         age = (month - t.birth_month[:n]) / MONTHS
         t.growth_base[:n] = drift + YOUNG_GROWTH * np.exp(-age / YOUNG_GROWTH_YEARS)
 
