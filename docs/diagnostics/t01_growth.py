@@ -9,7 +9,8 @@ with ``relative`` = (the sellers' summed capacity / its first month's) / the nat
 (``TechMarket.relative_capacity``). So
 the firms' turnover grows with the national market's value times ``relative ** supply_elasticity``. This
 script reads both terms in December of each year at the committed posterior's mean (scale 0.5), beside
-T01 and the data. Shaanxi's share of the national market stayed at 6.2-7.0 % over 2016-2023
+T01 and the data, and the model's enterprise R&D against its data (the sellers' capacity is R&D-weighted).
+Shaanxi's share of the national market stayed at 6.2-7.0 % over 2016-2023
 (``sim.model.market``'s docstring): a ``relative`` term that grows makes T01 outgrow the national market.
 """
 
@@ -44,7 +45,9 @@ def one_run(params, seed: int) -> pd.DataFrame:
                 "relative ** elasticity": relative**params.supply_elasticity,
             }
     out = pd.DataFrame(rows).T
-    out["T01"] = m.annual_indicators()["T01"]
+    annual = m.annual_indicators()
+    out["T01"] = annual["T01"]
+    out["enterprise R&D"] = annual["rd_enterprise"]
     release(m)
     return out
 
@@ -60,6 +63,8 @@ def main() -> None:
     table = sum(runs) / len(runs)
     table["T01 data"] = observed("T01").reindex(table.index)
     table["T01 / data"] = table["T01"] / table["T01 data"]
+    # enterprise R&D (亿元) beside its data (fit_targets.csv: performer figures, the funds proxy between)
+    table["enterprise R&D / data"] = table["enterprise R&D"] / observed("rd_enterprise").reindex(table.index)
     print(
         f"posterior mean (supply_elasticity {params.supply_elasticity:.2f}); scale {SCALE}; "
         f"mean of {args.seeds} seeds; indices relative to {FIRST_YEAR}"
