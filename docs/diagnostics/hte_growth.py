@@ -71,9 +71,8 @@ def counting_pool(pool: dict, gate_passers: dict):
     def certify_and_count(firms, year, month, rng, *args, **kwargs):
         t = firms.table
         live = t.alive[: t.n]
-        state = C.hte_state(
-            firms, year, month
-        )  # the gates' inputs and every firm's score, as certify_hte reads
+        # the gates' inputs and every firm's score, as certify_hte reads them
+        state = C.hte_state(firms, year, month)
         eligible = C.hte_eligible(state["capability"] + C.push_score(year, firms.p), **state["gates"])
         uncertified = live & (t.hte_valid_until[: t.n] < year - 1)
         pool[year] = (eligible & uncertified).sum() / SCALE

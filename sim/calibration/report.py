@@ -51,7 +51,10 @@ def render_report(
         f"{int(result.targets.fitted.sum())} data points in the distance, {FIT_YEARS[0]}–{cfg.through_year}, "
         "mid-year rows excluded; "
         f"{', '.join(CONTEXT_INDICATORS)} shown as context where T05 and rd_total already hold them"
-        + "".join(f"; {name} fitted in the years without a {other} point" for name, other in FITTED_WHERE_MISSING.items()),
+        + "".join(
+            f"; {name} fitted in the years without a {other} point"
+            for name, other in FITTED_WHERE_MISSING.items()
+        ),
         f"- ABC at scale {s.scale:g}: {result.n_runs:,} model runs in total (pilot {s.n_pilot}, Sobol design "
         f"{s.n_design}, {s.n_steps} tolerance steps x {s.sweeps} MCMC sweeps of {s.n_keep} particles, "
         f"{s.final_sweeps} extra sweeps at the last); posterior: "

@@ -16,7 +16,9 @@ import math
 from sim.model.params import FIRST_YEAR, LAST_BASE_YEAR
 
 
-def growth_rate(year: int, recent: float, longrun: float, halflife: float, through: int = LAST_BASE_YEAR) -> float:
+def growth_rate(
+    year: int, recent: float, longrun: float, halflife: float, through: int = LAST_BASE_YEAR
+) -> float:
     """Growth rate in ``year``: ``recent`` to ``through`` (the last year of data), then fading to ``longrun``
     with ``halflife`` years."""
     if year <= through:
@@ -25,7 +27,9 @@ def growth_rate(year: int, recent: float, longrun: float, halflife: float, throu
     return longrun + (recent - longrun) * fade
 
 
-def level(year: float, recent: float, longrun: float, halflife: float, through: int = LAST_BASE_YEAR) -> float:
+def level(
+    year: float, recent: float, longrun: float, halflife: float, through: int = LAST_BASE_YEAR
+) -> float:
     """The process relative to its level at the start of FIRST_YEAR (2017) (``year`` may be fractional: mid-month)."""
     log_level = 0.0
     y = FIRST_YEAR

@@ -327,7 +327,9 @@ def run_ensemble(
     plan = list(plan)
     if plan and max(r.param_set for r in plan) >= len(sets):
         raise ValueError("a replicate names a parameter set that was not given")
-    tasks = [replicate_run(levers, sets[r.param_set], r, scale, end_year, effects, data_through) for r in plan]
+    tasks = [
+        replicate_run(levers, sets[r.param_set], r, scale, end_year, effects, data_through) for r in plan
+    ]
     executor = executor or Executor("local", jobs=jobs, progress=progress)
     runs = executor.map(
         evaluate, tasks, desc=desc or "replicates", unit="replicate", label=lambda k: plan[k].label()

@@ -338,9 +338,10 @@ class FirmPopulation:
     def refresh_growth(self, month: int) -> None:
         """Expected growth from age, refreshed once a year (young firms grow faster).
 
-        The drift is ``revenue_growth`` to 2023 (the last year of data), fading after (``trend_halflife``) to the rate at which the
-        firms' summed revenue grows with nominal GDP (a lognormal's mean grows volatility^2 / 2 faster than
-        its median): innovation firms outgrew the economy over 2019-2023, not for ever.
+        The drift is ``revenue_growth`` to 2023 (the last year of data), fading after (``trend_halflife``) to
+        the rate at which the firms' summed revenue grows with nominal GDP (a lognormal's mean grows
+        volatility^2 / 2 faster than its median): innovation firms outgrew the economy over 2019-2023, not for
+        ever.
         """
         t, p = self.table, self.p
         n = t.n
