@@ -12,7 +12,13 @@ scale 0.5, 2017-2023 (the Bass trial to 2026), with one rule replaced for the ru
 - ``effort``: the push frozen; firms up to ``gap`` points under the 70 buy ``points`` with ``rate`` a year;
 - ``anchored``: firm revenue drifting at nominal GDP growth less sigma^2/2, ``rd_drift`` 0;
 - ``bass``: the push = 1 - exp(-b x last December's certified share of live firms);
-- ``entry``: the push frozen and faster entry (``entry_growth``).
+- ``entry``: the push frozen and faster entry (``entry_growth``);
+- ``gates``: no replacement; each December, the live firms that fail each HNTE gate, that fail only it,
+  that pass every gate, and that pass every gate and the score (without and with the push's points);
+- ``registered``: the push frozen; firms in the tech-SME registry get ``points`` more on the score (the
+  registry as the HNTE cultivation pool);
+- ``class2``: the push frozen; every firm's yearly Class-II IP flow scaled by Shaanxi's utility models
+  granted that year over 2017's (the panel's ``utility_models_granted``, held at its 2023 level after).
 
 Numbers are means over seeds (``--seeds``, default 3) and in real units.
 """
@@ -26,9 +32,12 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
+from sim.data.panel import series
 from sim.data.posterior import load_posterior
 from sim.model import InnovationModel
 from sim.model.agents import certification as C
+from sim.model.agents import firms as F
+from sim.model.agents.thresholds import hte_rd_threshold
 from sim.model.drivers import NOMINAL_GDP_GROWTH
 from sim.model.evaluate import release
 
@@ -171,6 +180,88 @@ def trial_entry(params, seeds):
             )
 
 
+def gate_counts(rows: dict):
+    """``certify_hte`` that also records, each December, how the live firms fare at each HNTE gate (real
+    units); the gates as ``hte_gates`` reads them, before the application's R&D audit."""
+    certify = C.certify_hte
+
+    def certify_and_count(firms, year, month, rng, *args, **kwargs):
+        t = firms.table
+        n = t.n
+        live = t.alive[:n]
+        g = C.hte_gate_inputs(firms, month)
+        intensity = np.divide(g["rd_3y"], g["revenue_3y"], out=np.zeros(n), where=g["revenue_3y"] > 0)
+        tests = {
+            "age": g["age_years"] >= C.HTE_MIN_AGE_YEARS,
+            "core IP": (g["inv_patents"] >= 1) | (g["class2_free"] >= C.HTE_CORE_IP_CLASS2),
+            "S&T staff": g["st_share"] >= C.HTE_MIN_ST_SHARE,
+            "R&D intensity": intensity >= hte_rd_threshold(g["revenue"]),
+            "high-tech revenue": g["hightech_share"] >= C.HTE_MIN_HIGHTECH_SHARE,
+        }
+        every = live & np.logical_and.reduce(list(tests.values()))
+        score = np.full(n, -np.inf)
+        scored = np.flatnonzero(every)
+        score[scored] = C.hte_scores(firms, year, scored)["capability"]
+        out = {"live firms": live.sum(), "valid certificate": (live & (t.hte_valid_until[:n] >= year - 1)).sum()}
+        for name, ok in tests.items():
+            others = np.logical_and.reduce([v for k, v in tests.items() if k != name])
+            out[f"fail {name}"] = (live & ~ok).sum()
+            out[f"fail only {name}"] = (live & ~ok & others).sum()
+        out["pass every gate"] = every.sum()
+        out["every gate, score > 70"] = (every & (score > C.HTE_PASS_MARK)).sum()
+        out["every gate, score + push > 70"] = (
+            every & (score + C.push_score(year, firms.p) > C.HTE_PASS_MARK)
+        ).sum()
+        rows[year] = {k: v / SCALE for k, v in out.items()}
+        return certify(firms, year, month, rng, *args, **kwargs)
+
+    return certify_and_count
+
+
+def trial_gates(params, seeds):
+    frames = []
+    for s in seeds:
+        rows: dict = {}
+        with replaced(C, "certify_hte", gate_counts(rows)):
+            run(params, s)
+        frames.append(pd.DataFrame(rows).T)
+    yield "push as fitted: live firms at each HNTE gate (December)", sum(frames) / len(frames)
+
+
+def trial_registered(params, seeds):
+    scores = C.hte_scores
+    for points in (5.0, 10.0, 20.0):
+
+        def registered_lift(firms, year, rows=None, points=points):
+            out = scores(firms, year, rows)
+            t = firms.table
+            idx = np.arange(t.n) if rows is None else rows
+            return {**out, "capability": out["capability"] + points * (t.techsme_year[idx] >= year - 1)}
+
+        with replaced(C, "hte_push", frozen_push()), replaced(C, "hte_scores", registered_lift):
+            yield f"push frozen, registry members +{points:g} points", mean([run(params, s) for s in seeds])
+
+
+def trial_class2(params, seeds):
+    granted = series("utility_models_granted")
+    index = {int(y): float(v / granted[2017]) for y, v in granted.items()}
+    close_year, base = F.FirmPopulation.close_year, F.CLASS2_RATE
+
+    def scaled_close_year(self, year, rng):
+        F.CLASS2_RATE = base * index.get(year, index[max(index)])
+        try:
+            return close_year(self, year, rng)
+        finally:
+            F.CLASS2_RATE = base
+
+    with replaced(C, "hte_push", frozen_push()), replaced(F.FirmPopulation, "close_year", scaled_close_year):
+        yield (
+            "push frozen, Class-II IP flow x utility models granted / 2017's "
+            + ", ".join(f"{y} {index[y]:.2f}" for y in range(2018, 2024)),
+            mean([run(params, s) for s in seeds]),
+        )
+
+
 TRIALS = {
     "frozen": trial_frozen,
     "rd_drift": trial_rd_drift,
@@ -178,6 +269,9 @@ TRIALS = {
     "anchored": trial_anchored,
     "bass": trial_bass,
     "entry": trial_entry,
+    "gates": trial_gates,
+    "registered": trial_registered,
+    "class2": trial_class2,
 }
 
 
