@@ -37,7 +37,6 @@ from sim.data.posterior import load_posterior
 from sim.model import InnovationModel
 from sim.model.agents import certification as C
 from sim.model.agents import firms as F
-from sim.model.agents.thresholds import hte_rd_threshold
 from sim.model.drivers import NOMINAL_GDP_GROWTH
 from sim.model.evaluate import release
 
@@ -189,15 +188,7 @@ def gate_counts(rows: dict):
         t = firms.table
         n = t.n
         live = t.alive[:n]
-        g = C.hte_gate_inputs(firms, month)
-        intensity = np.divide(g["rd_3y"], g["revenue_3y"], out=np.zeros(n), where=g["revenue_3y"] > 0)
-        tests = {
-            "age": g["age_years"] >= C.HTE_MIN_AGE_YEARS,
-            "core IP": (g["inv_patents"] >= 1) | (g["class2_free"] >= C.HTE_CORE_IP_CLASS2),
-            "S&T staff": g["st_share"] >= C.HTE_MIN_ST_SHARE,
-            "R&D intensity": intensity >= hte_rd_threshold(g["revenue"]),
-            "high-tech revenue": g["hightech_share"] >= C.HTE_MIN_HIGHTECH_SHARE,
-        }
+        tests = C.hte_gate_tests(**C.hte_gate_inputs(firms, month))
         every = live & np.logical_and.reduce(list(tests.values()))
         score = np.full(n, -np.inf)
         scored = np.flatnonzero(every)

@@ -337,19 +337,23 @@ def hte_capability(
     return ip + conversion + organisation + growth
 
 
-def hte_gates(
+def hte_gate_tests(
     age_years, revenue, rd_3y, revenue_3y, st_share, hightech_share, inv_patents, class2_free
-) -> np.ndarray:
-    """Every HNTE condition but the capability score."""
+) -> dict[str, np.ndarray]:
+    """Each HNTE condition but the capability score, by name (``hte_gates`` requires them all)."""
     intensity = np.divide(rd_3y, revenue_3y, out=np.zeros_like(rd_3y, dtype=float), where=revenue_3y > 0)
-    core_ip = (inv_patents >= 1) | (class2_free >= HTE_CORE_IP_CLASS2)
-    return (
-        (age_years >= HTE_MIN_AGE_YEARS)
-        & core_ip
-        & (st_share >= HTE_MIN_ST_SHARE)
-        & (intensity >= hte_rd_threshold(revenue))
-        & (hightech_share >= HTE_MIN_HIGHTECH_SHARE)
-    )
+    return {
+        "age": age_years >= HTE_MIN_AGE_YEARS,
+        "core IP": (inv_patents >= 1) | (class2_free >= HTE_CORE_IP_CLASS2),
+        "S&T staff": st_share >= HTE_MIN_ST_SHARE,
+        "R&D intensity": intensity >= hte_rd_threshold(revenue),
+        "high-tech revenue": hightech_share >= HTE_MIN_HIGHTECH_SHARE,
+    }
+
+
+def hte_gates(**gates) -> np.ndarray:
+    """Every HNTE condition but the capability score (``hte_gate_tests``)."""
+    return np.logical_and.reduce(list(hte_gate_tests(**gates).values()))
 
 
 def audit_relabel(gates: dict, seekers: np.ndarray, relabels: np.ndarray) -> None:
